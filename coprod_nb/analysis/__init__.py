@@ -1,0 +1,19 @@
+"""Analysis: pure functions from a study to DataFrames, and from DataFrames to plots."""
+
+from coprod_nb.analysis.overview import (
+    history_table,
+    marked_to_html,
+    marked_to_text,
+    search,
+    study_info,
+    transcripts_table,
+)
+
+__all__ = [
+    "history_table",
+    "marked_to_html",
+    "marked_to_text",
+    "search",
+    "study_info",
+    "transcripts_table",
+]

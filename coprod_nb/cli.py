@@ -1,0 +1,248 @@
+"""``coprod-nb``: the command line, a thin layer over the library.
+
+Every user mistake ends in a one-line ``error: ...`` message and exit status 1;
+nothing is changed when a command fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from coprod_nb.errors import CoprodError
+
+
+def _store(args, *, create: bool = False):
+    from coprod_nb.storage import Store
+
+    return Store(args.dir, args.db, actor=args.actor, create=create)
+
+
+def cmd_init(args) -> int:
+    from coprod_nb.ingest.manifest import load_manifest
+
+    with _store(args, create=True) as store:
+        if args.name:
+            store.update_study(name=args.name)
+        if args.manifest:
+            print(load_manifest(store, args.manifest, progress=not args.quiet))
+        print(f"study ready in {store.study_dir}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from coprod_nb.ingest import import_transcripts
+
+    with _store(args) as store:
+        report = import_transcripts(
+            store,
+            args.paths,
+            partnership=args.partnership,
+            date=args.date,
+            participants=args.participant or [],
+            interviewers=args.interviewer or [],
+            title=args.title,
+            speaker_pattern=args.speaker_pattern,
+            skip_bad=args.skip_bad,
+            progress=not args.quiet,
+        )
+        print(report)
+    return 1 if report.errors else 0
+
+
+def cmd_demo(args) -> int:
+    from coprod_nb.demo import build_demo
+
+    store = build_demo(args.dir, url=args.db, progress=not args.quiet)
+    with store:
+        n = len(store.transcripts())
+        print(f"demo study built in {store.study_dir}: {n} transcripts")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from coprod_nb.analysis import study_info
+
+    with _store(args) as store:
+        info = study_info(store)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        for key, value in info.items():
+            if key == "words_per_transcript":
+                for title, words in value.items():
+                    print(f"  {title}: {words} words")
+            else:
+                print(f"{key}: {value}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from coprod_nb.analysis import search
+
+    with _store(args) as store:
+        hits = search(store, args.query, limit=args.limit)
+    if args.json:
+        print(hits.to_json(orient="records", force_ascii=False, indent=2))
+    elif hits.empty:
+        print("no match")
+    else:
+        for row in hits.itertuples():
+            when = f" {row.time}" if row.time else ""
+            print(f"{row.transcript} #{row.seq}{when} {row.speaker}: {row.snippet}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from coprod_nb.analysis import history_table
+
+    kind, _, ident = args.object.partition(":")
+    with _store(args) as store:
+        object_id = None
+        if ident:
+            object_id = int(ident) if ident.isdigit() else _resolve(store, kind, ident)
+        table = history_table(store, kind, object_id)
+    if table.empty:
+        print(f"no history for {args.object}")
+        return 0
+    for row in table.itertuples():
+        change = json.dumps(row.after, default=str) if row.after else ""
+        print(
+            f"{row.at:%Y-%m-%d %H:%M:%S} {row.actor} {row.action} "
+            f"{row.object_type}:{row.object_id} {row.detail} {change}".rstrip()
+        )
+    return 0
+
+
+def _resolve(store, kind: str, ident: str) -> int:
+    finders = {
+        "partnership": store.partnership,
+        "participant": store.participant,
+        "researcher": store.researcher,
+        "transcript": store.transcript,
+    }
+    if kind not in finders:
+        raise CoprodError(f"give {kind} objects by number, e.g. {kind}:3")
+    return finders[kind](ident).id
+
+
+def cmd_pseudonym(args) -> int:
+    with _store(args) as store:
+        n = store.set_pseudonym(args.real_name, args.pseudonym)
+    print(f"pseudonym set; {n} turn(s) changed")
+    return 0
+
+
+def cmd_speakers(args) -> int:
+    with _store(args) as store:
+        if args.map:
+            label, person = args.map
+            n = store.map_speaker(label, person)
+            print(f"{n} turn(s) of {label!r} linked to {person!r}")
+            return 0
+        unmatched = store.unmatched_speakers()
+    if not unmatched:
+        print("every speaker is matched to a participant or researcher")
+    for label, titles in unmatched.items():
+        print(f"{label}: {', '.join(titles)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", help="SQLAlchemy URL of the study database (default: $COPROD_DB, else DIR/study.db)"
+    )
+    common.add_argument(
+        "--as",
+        dest="actor",
+        help="who is acting (default: $COPROD_USER, $JUPYTERHUB_USER or the login name)",
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    parser = argparse.ArgumentParser(prog="coprod-nb", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", parents=[common], help="create a study folder")
+    p.add_argument("dir")
+    p.add_argument("--name", help="the study's name")
+    p.add_argument("--manifest", help="a study.toml describing partnerships, people, transcripts")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", parents=[common], help="import transcript files or folders")
+    p.add_argument("dir")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--partnership", help="partnership (short name) of every file")
+    p.add_argument("--date", type=date.fromisoformat, help="conversation date, YYYY-MM-DD")
+    p.add_argument("--participant", action="append", help="participant (repeatable)")
+    p.add_argument("--interviewer", action="append", help="interviewing researcher (repeatable)")
+    p.add_argument("--title", help="title (one file only)")
+    p.add_argument("--speaker-pattern", help="regex with (?P<speaker>..) and (?P<text>..) groups")
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="import the good files even if some are bad (exit status still 1)",
+    )
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("demo", parents=[common], help="build the fictional demo study")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("info", parents=[common], help="what a study holds")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("search", parents=[common], help="full-text search over all turns")
+    p.add_argument("dir")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "history",
+        parents=[common],
+        help="the event log of an object, e.g. transcript:1 or partnership:LAHRP",
+    )
+    p.add_argument("dir")
+    p.add_argument("object")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser(
+        "pseudonym", parents=[common], help="replace a real name by a pseudonym everywhere"
+    )
+    p.add_argument("dir")
+    p.add_argument("real_name")
+    p.add_argument("pseudonym")
+    p.set_defaults(func=cmd_pseudonym)
+
+    p = sub.add_parser(
+        "speakers", parents=[common], help="list unmatched speakers, or --map LABEL PERSON"
+    )
+    p.add_argument("dir")
+    p.add_argument("--map", nargs=2, metavar=("LABEL", "PERSON"))
+    p.set_defaults(func=cmd_speakers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CoprodError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Replacing real names with pseudonyms in speaker labels and in text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PseudonymTable:
+    """A study's key of real name -> pseudonym.
+
+    Longer names are replaced first, so "Margaret Okafor" wins over "Margaret";
+    matching is case-insensitive on whole words. A full name also replaces its
+    first name alone and its last name alone (unless those are listed themselves or
+    are shared by two people), since people call each other by first name.
+    """
+
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        self._lookup: dict[str, str] = {}
+
+    def add(self, real: str, pseudonym: str) -> None:
+        """Add or change one entry."""
+        self.mapping[real.strip()] = pseudonym.strip()
+        self._pattern = None
+
+    def _compile(self) -> None:
+        lookup: dict[str, str] = {}
+        for real, pseudo in self.mapping.items():
+            lookup[real.casefold()] = pseudo
+        # Name parts: a person called by first or last name alone. Part maps to part
+        # when both names have the same shape ("Margaret Okafor" -> "Jo Linden"),
+        # otherwise to the whole pseudonym ("Helen Marsh" -> "Alder").
+        parts: dict[str, set[str]] = {}
+        for real, pseudo in self.mapping.items():
+            r_parts, p_parts = real.split(), pseudo.split()
+            if len(r_parts) < 2:
+                continue
+            same_shape = len(r_parts) == len(p_parts)
+            for i in (0, -1):
+                target = p_parts[i] if same_shape else pseudo
+                if len(r_parts[i]) > 1:
+                    parts.setdefault(r_parts[i].casefold(), set()).add(target)
+        for key, targets in parts.items():
+            if key not in lookup and len(targets) == 1:
+                lookup[key] = next(iter(targets))
+        self._lookup = lookup
+        if lookup:
+            alternatives = sorted(lookup, key=len, reverse=True)
+            body = "|".join(re.escape(a) for a in alternatives)
+            self._pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+        else:
+            self._pattern = re.compile(r"(?!x)x")
+
+    def apply(self, text: str) -> str:
+        """Return ``text`` with every known real name replaced by its pseudonym."""
+        if self._pattern is None:
+            self._compile()
+        assert self._pattern is not None
+        return self._pattern.sub(lambda m: self._lookup[m.group(0).casefold()], text)
+
+    def pseudonym_for(self, real: str) -> str | None:
+        """The pseudonym of exactly this name (or a name part), if known."""
+        if self._pattern is None:
+            self._compile()
+        return self._lookup.get(real.strip().casefold())
+
+    def real_names(self) -> list[str]:
+        """Every real name in the key (for leak checks)."""
+        return list(self.mapping)
+
+    def apply_mapped(self, text: str) -> tuple[str, OffsetMap]:
+        """Like :meth:`apply`, also returning how old offsets move in the new text.
+
+        Excerpts are offsets into a transcript's text; when a pseudonym is added after
+        excerpts exist, the map keeps them on the same words.
+        """
+        if self._pattern is None:
+            self._compile()
+        assert self._pattern is not None
+        pieces: list[str] = []
+        edits: list[tuple[int, int, int]] = []  # (old_start, old_end, new_length)
+        last = 0
+        for m in self._pattern.finditer(text):
+            repl = self._lookup[m.group(0).casefold()]
+            pieces.append(text[last : m.start()])
+            pieces.append(repl)
+            edits.append((m.start(), m.end(), len(repl)))
+            last = m.end()
+        pieces.append(text[last:])
+        return "".join(pieces), OffsetMap(edits)
+
+
+@dataclass(frozen=True)
+class OffsetMap:
+    """Maps character offsets of a text to offsets after names were replaced."""
+
+    edits: list[tuple[int, int, int]]
+
+    def __call__(self, offset: int) -> int:
+        shift = 0
+        for start, end, new_len in self.edits:
+            if offset <= start:
+                break
+            if offset < end:  # inside a replaced name: snap to the replacement's end
+                return start + shift + new_len
+            shift += new_len - (end - start)
+        return offset + shift

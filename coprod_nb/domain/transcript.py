@@ -1,0 +1,111 @@
+"""Transcripts as speaker turns, and the canonical text that excerpts point into."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+
+@dataclass(frozen=True)
+class RawTurn:
+    """One speaker turn as read from a file, before pseudonymisation.
+
+    Times are milliseconds from the start of the recording, or ``None`` when the
+    source has none (plain text, Word).
+    """
+
+    speaker: str
+    text: str
+    start_ms: int | None = None
+    end_ms: int | None = None
+    place: str = ""  # where the turn starts in its file ("line 12"), for messages
+
+
+@dataclass
+class ParsedTranscript:
+    """What a reader returns: turns plus facts about the source file."""
+
+    turns: list[RawTurn]
+    format: str
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Distinct speaker labels in order of first appearance."""
+        return list(dict.fromkeys(t.speaker for t in self.turns))
+
+
+@dataclass(frozen=True)
+class TurnSpan:
+    """Where a turn's text sits in the transcript's canonical text."""
+
+    start: int
+    end: int
+
+
+def merge_consecutive(turns: list[RawTurn]) -> list[RawTurn]:
+    """Join consecutive turns of one speaker (subtitle cues) into one turn.
+
+    The merged turn keeps the first start time and the last end time.
+    """
+    merged: list[RawTurn] = []
+    for turn in turns:
+        if merged and merged[-1].speaker == turn.speaker:
+            prev = merged[-1]
+            merged[-1] = RawTurn(
+                speaker=prev.speaker,
+                text=f"{prev.text} {turn.text}".strip(),
+                start_ms=prev.start_ms,
+                end_ms=turn.end_ms if turn.end_ms is not None else prev.end_ms,
+                place=prev.place,
+            )
+        else:
+            merged.append(turn)
+    return merged
+
+
+def canonical_text(turns: list[tuple[str, str]]) -> tuple[str, list[TurnSpan]]:
+    """Plain text of a transcript, one ``Speaker: text`` line per turn.
+
+    Excerpts are character offsets into this text, so they stay valid whatever
+    widget or export displays the transcript; REFI-QDA selections use the same
+    offsets.
+
+    Parameters
+    ----------
+    turns : list of (speaker, text)
+
+    Returns
+    -------
+    text : str
+    spans : list of TurnSpan
+        Offsets of each turn's *text* (without the speaker label) in ``text``.
+    """
+    parts: list[str] = []
+    spans: list[TurnSpan] = []
+    pos = 0
+    for speaker, text in turns:
+        label = f"{speaker}: "
+        start = pos + len(label)
+        parts.append(f"{label}{text}\n")
+        spans.append(TurnSpan(start, start + len(text)))
+        pos += len(label) + len(text) + 1
+    return "".join(parts), spans
+
+
+def word_count(text: str) -> int:
+    """Number of words in ``text`` (letters and digits, contractions count once)."""
+    return len(_WORD.findall(text))
+
+
+def format_time(ms: int | None) -> str:
+    """``H:MM:SS`` (or ``M:SS`` under an hour) for a time in milliseconds; ``""`` if unknown."""
+    if ms is None:
+        return ""
+    seconds = ms // 1000
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -1,0 +1,165 @@
+"""Opening a study database: engine set-up, migrations, backups.
+
+A study folder holds ``study.db`` (SQLite) unless a SQLAlchemy URL is given, e.g. a
+PostgreSQL database that a team shares from JupyterHub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from coprod_nb.errors import InvalidInput
+
+DB_FILE = "study.db"
+BUSY_TIMEOUT_MS = 30_000
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this package knows."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def database_url(study_dir: str | os.PathLike, url: str | None = None) -> str:
+    """The URL for a study: ``url``, else ``$COPROD_DB``, else ``DIR/study.db``."""
+    url = url or os.environ.get("COPROD_DB")
+    if url:
+        return url
+    return f"sqlite:///{Path(study_dir).resolve() / DB_FILE}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets readers (a second notebook, the CLI) work while one researcher writes;
+    # foreign keys are off by default in SQLite.
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings coprod_nb relies on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInput(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that a
+        # write transaction starts with BEGIN IMMEDIATE and waits on busy_timeout
+        # instead of failing with "database is locked" at its first write.
+        event.listen(engine, "connect", _disable_pysqlite_begin)
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _disable_pysqlite_begin(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _begin_immediate(conn) -> None:
+    # Read-only sessions take a plain (deferred) snapshot so that readers never wait.
+    read_only = conn.get_execution_options().get("coprod_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or None for an empty one."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def prepare(engine: Engine, study_dir: Path | None) -> Path | None:
+    """Create a fresh schema, or back up then upgrade an older one.
+
+    Returns
+    -------
+    Path or None
+        The backup written before an upgrade, if any.
+    """
+    head = head_revision()
+    rev = current_revision(engine)
+    if rev == head:
+        return None
+    has_tables = bool(inspect(engine).get_table_names())
+    if rev is None and has_tables:
+        raise InvalidInput(
+            "the database has tables but no coprod_nb schema version; refusing to touch it",
+            file=str(engine.url.render_as_string(hide_password=True)),
+        )
+    script = ScriptDirectory.from_config(_alembic_config())
+    known = {sc.revision for sc in script.walk_revisions()}
+    if rev is not None and rev not in known:
+        raise InvalidInput(
+            f"the study was written by a newer coprod_nb (schema {rev}); upgrade the package",
+            file=str(engine.url.render_as_string(hide_password=True)),
+        )
+    backup = _backup(engine, study_dir, rev) if rev is not None else None
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return backup
+
+
+def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    if engine.dialect.name == "sqlite":
+        src = Path(engine.url.database)
+        dest = src.with_name(f"{src.stem}.backup-{rev}-{stamp}{src.suffix}")
+        # sqlite3's backup API copies a consistent snapshot, WAL included.
+        with sqlite3.connect(src) as s, sqlite3.connect(dest) as d:
+            s.backup(d)
+        return dest
+    if study_dir is None:
+        return None
+    # Other servers: a JSON dump of every table into the study folder.
+    dest = Path(study_dir) / f"backup-{rev}-{stamp}.json"
+    dump: dict[str, list[dict]] = {}
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+            dump[table] = [dict(r) for r in rows]
+    dest.write_text(json.dumps(dump, default=str, indent=1), encoding="utf-8")
+    return dest
+
+
+def retry_locked(fn, *, attempts: int = 8, first_wait: float = 0.05):
+    """Call ``fn()``, retrying a few times while SQLite reports the database locked."""
+    from sqlalchemy.exc import OperationalError
+
+    wait = first_wait
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(wait)
+            wait *= 2
+    return None  # pragma: no cover

@@ -1,0 +1,85 @@
+"""The append-only event log: one row per change, written in the change's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coprod_nb.storage.models import Event
+
+
+def utcnow() -> datetime:
+    """Naive UTC time, as stored in every timestamp column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The column values of a mapped object, JSON-ready (for before/after)."""
+    mapper = sa_inspect(obj).mapper
+    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs}
+
+
+def log(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: str = "",
+) -> Event:
+    """Append one event to the log (flushed with the surrounding transaction)."""
+    ev = Event(
+        at=utcnow(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        detail=detail,
+    )
+    session.add(ev)
+    return ev
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event as shown in an object's history."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: int | None
+    before: dict | None
+    after: dict | None
+    detail: str
+
+
+def history(session: Session, object_type: str, object_id: int | None = None) -> list[HistoryEntry]:
+    """Events about one object (or every object of a type), oldest first."""
+    q = select(Event).where(Event.object_type == object_type)
+    if object_id is not None:
+        q = q.where(Event.object_id == object_id)
+    rows = session.scalars(q.order_by(Event.id)).all()
+    return [
+        HistoryEntry(
+            e.id, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after, e.detail
+        )
+        for e in rows
+    ]

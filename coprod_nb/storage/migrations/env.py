@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the connection that coprod_nb.storage.connect hands over."""
+
+from alembic import context
+
+from coprod_nb.storage.models import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+
+if connection is None:  # `alembic` command line, for writing new revisions
+    from sqlalchemy import create_engine
+
+    connectable = create_engine(config.get_main_option("sqlalchemy.url"))
+    with connectable.connect() as conn:
+        context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

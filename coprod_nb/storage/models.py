@@ -1,0 +1,188 @@
+"""SQLAlchemy tables of a study.
+
+One database holds one study. Every change goes through a repository, which writes an
+:class:`Event` row in the same transaction (see :mod:`coprod_nb.storage.events`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints make migrations reproducible on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Study(Base):
+    """The one study of this database, with its settings."""
+
+    __tablename__ = "study"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Partnership(Base):
+    """A collaborative research partnership: one case of the study."""
+
+    __tablename__ = "partnership"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    short: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Researcher(Base):
+    """A member of the research team (also a speaker when interviewing)."""
+
+    __tablename__ = "researcher"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)  # pseudonym shown everywhere
+    login: Mapped[str | None] = mapped_column(String(120), unique=True)
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Participant(Base):
+    """A partnership leader interviewed once, later a workshop participant."""
+
+    __tablename__ = "participant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)  # pseudonym
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnership.id", ondelete="SET NULL")
+    )
+    role: Mapped[str] = mapped_column(String(200), default="")
+    consent_record: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    partnership: Mapped[Partnership | None] = relationship()
+
+
+class NameKey(Base):
+    """Real name -> pseudonym. Read only by pseudonymisation, never by an export."""
+
+    __tablename__ = "name_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    real_name: Mapped[str] = mapped_column(String(200), unique=True)
+    pseudonym: Mapped[str] = mapped_column(String(200))
+
+
+class Transcript(Base):
+    """A recorded conversation, stored as speaker turns."""
+
+    __tablename__ = "transcript"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnership.id", ondelete="SET NULL")
+    )
+    date: Mapped[date | None] = mapped_column(Date)
+    source_name: Mapped[str] = mapped_column(String(300))
+    source_format: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    imported_by: Mapped[str] = mapped_column(String(120), default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)  # canonical text; excerpts are offsets into it
+    partnership: Mapped[Partnership | None] = relationship()
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="transcript", cascade="all, delete-orphan", order_by="Turn.seq"
+    )
+
+
+class TranscriptPerson(Base):
+    """Who took part in a conversation: participants, and researchers as interviewers."""
+
+    __tablename__ = "transcript_person"
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "participant_id", "researcher_id", name="person"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE")
+    )
+    researcher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("researcher.id", ondelete="CASCADE")
+    )
+
+
+class Turn(Base):
+    """One speaker turn: who spoke, what was said, when (if known)."""
+
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("transcript_id", "seq", name="seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(200))  # pseudonymised label
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL")
+    )
+    researcher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("researcher.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    start_ms: Mapped[int | None] = mapped_column(Integer)
+    end_ms: Mapped[int | None] = mapped_column(Integer)
+    char_start: Mapped[int] = mapped_column(Integer)  # offsets of text in Transcript.text
+    char_end: Mapped[int] = mapped_column(Integer)
+    transcript: Mapped[Transcript] = relationship(back_populates="turns")
+
+
+class Excerpt(Base):
+    """A span of a transcript's canonical text, valid however it is displayed."""
+
+    __tablename__ = "excerpt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)  # the quoted span, kept to detect drift
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Event(Base):
+    """Append-only log: who did what to which object, when, before and after."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_object", "object_type", "object_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    detail: Mapped[str] = mapped_column(Text, default="")

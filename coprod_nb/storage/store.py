@@ -1,0 +1,650 @@
+"""The study store: one object per open study, with the repository functions on it.
+
+Every write runs in one transaction together with its event-log row, so the log is
+complete and a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
+from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput, NotFound
+from coprod_nb.storage import events
+from coprod_nb.storage.database import database_url, make_engine, prepare
+from coprod_nb.storage.models import (
+    Excerpt,
+    NameKey,
+    Participant,
+    Partnership,
+    Researcher,
+    Study,
+    Transcript,
+    TranscriptPerson,
+    Turn,
+)
+from coprod_nb.storage.search import SearchHit, search_turns
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "speaker_pattern": None,
+}
+
+
+def default_actor() -> str:
+    """Who is acting: ``$COPROD_USER``, ``$JUPYTERHUB_USER``, else the OS user."""
+    return (
+        os.environ.get("COPROD_USER")
+        or os.environ.get("JUPYTERHUB_USER")
+        or getpass.getuser()
+        or "unknown"
+    )
+
+
+@dataclass(frozen=True)
+class SpeakerMatch:
+    """How a speaker label of a turn was matched to a person of the study."""
+
+    label: str
+    participant_id: int | None = None
+    researcher_id: int | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.participant_id is not None or self.researcher_id is not None
+
+
+class Store:
+    """An open study.
+
+    Parameters
+    ----------
+    study_dir : path
+        The study folder (holds ``study.db`` unless ``url`` is given, and backups).
+    url : str, optional
+        A SQLAlchemy URL; defaults to ``$COPROD_DB``, else ``study_dir/study.db``.
+    actor : str, optional
+        Recorded as "who" in the event log; defaults to :func:`default_actor`.
+    create : bool
+        Create the folder and database when missing (otherwise NotFound).
+    """
+
+    def __init__(
+        self,
+        study_dir: str | os.PathLike,
+        url: str | None = None,
+        *,
+        actor: str | None = None,
+        create: bool = True,
+    ):
+        self.study_dir = Path(study_dir).resolve()
+        self.url = database_url(self.study_dir, url)
+        self.actor = actor or default_actor()
+        is_sqlite = self.url.startswith("sqlite")
+        if is_sqlite and not (self.study_dir / "study.db").exists() and not create:
+            if url is None and not os.environ.get("COPROD_DB"):
+                raise NotFound(f"no study in {self.study_dir} (run `coprod-nb init` first)")
+        if create:
+            self.study_dir.mkdir(parents=True, exist_ok=True)
+        elif not self.study_dir.is_dir():
+            raise NotFound(f"no study folder {self.study_dir}")
+        self.engine: Engine = make_engine(self.url)
+        try:
+            self.backup = prepare(self.engine, self.study_dir)
+        except OperationalError as exc:
+            self.engine.dispose()
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise CoprodError(f"cannot open the study database {where}: {exc.orig}") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(coprod_read_only=True), expire_on_commit=False
+        )
+        self._key: PseudonymTable | None = None
+        with self.session() as s:
+            if s.scalar(select(func.count(Study.id))) == 0:
+                if not create:
+                    raise NotFound(f"no study in {self.url}")
+                study = Study(
+                    name=self.study_dir.name,
+                    description="",
+                    created_at=events.utcnow(),
+                    settings=dict(DEFAULT_SETTINGS),
+                )
+                s.add(study)
+                s.flush()
+                events.log(s, self.actor, "create", "study", study.id, after=events.snapshot(study))
+
+    # -- plumbing -------------------------------------------------------------
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on error.
+
+        Write sessions take SQLite's write lock at once (waiting up to the busy
+        timeout), so two researchers saving at the same moment queue instead of
+        failing; read sessions (``write=False``) never wait.
+        """
+        s = (self._sessions if write else self._read_sessions)()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.study_dir)!r})"
+
+    # -- study ----------------------------------------------------------------
+
+    def study(self) -> Study:
+        """The study row (name, description, settings)."""
+        with self.session(write=False) as s:
+            return s.scalars(select(Study)).one()
+
+    def update_study(self, **changes: Any) -> Study:
+        """Change the study's name, description or settings (merged key by key)."""
+        with self.session() as s:
+            study = s.scalars(select(Study)).one()
+            before = events.snapshot(study)
+            for key, value in changes.items():
+                if key == "settings":
+                    study.settings = {**(study.settings or {}), **value}
+                elif key in ("name", "description"):
+                    setattr(study, key, value)
+                else:
+                    raise InvalidInput(f"unknown study field {key!r}")
+            events.log(
+                s,
+                self.actor,
+                "update",
+                "study",
+                study.id,
+                before=before,
+                after=events.snapshot(study),
+            )
+            return study
+
+    # -- partnerships, researchers, participants ------------------------------
+
+    def add_partnership(self, short: str, name: str, attributes: dict | None = None) -> Partnership:
+        """Add a partnership (a case) with free attributes (region, kind, ...)."""
+        short, name = short.strip(), name.strip()
+        if not short or not name:
+            raise InvalidInput("a partnership needs a short name and a name")
+        return self._add(
+            Partnership(short=short, name=name, attributes=attributes or {}),
+            "partnership",
+            f"partnership {short!r} already exists",
+        )
+
+    def partnerships(self) -> list[Partnership]:
+        """All partnerships, by short name."""
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Partnership).order_by(Partnership.short)))
+
+    def partnership(self, ref: int | str) -> Partnership:
+        """A partnership by id, short name or name."""
+        with self.session(write=False) as s:
+            return self._find(s, Partnership, ref, ("short", "name"), "partnership")
+
+    def add_researcher(self, name: str, login: str | None = None, lead: bool = False) -> Researcher:
+        """Add a member of the research team (``name`` is the pseudonym used in the study)."""
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a researcher needs a name")
+        return self._add(
+            Researcher(name=name, login=login or None, lead=lead),
+            "researcher",
+            f"researcher {name!r} (or login {login!r}) already exists",
+        )
+
+    def researchers(self) -> list[Researcher]:
+        """The research team, by name."""
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Researcher).order_by(Researcher.name)))
+
+    def researcher(self, ref: int | str) -> Researcher:
+        """A researcher by id, name or login."""
+        with self.session(write=False) as s:
+            return self._find(s, Researcher, ref, ("name", "login"), "researcher")
+
+    def add_participant(
+        self,
+        name: str,
+        partnership: int | str | None = None,
+        role: str = "",
+        consent_record: bool = False,
+        consent_quote: bool = False,
+    ) -> Participant:
+        """Add a participant (``name`` is the pseudonym used in the study)."""
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a participant needs a name")
+        pid = self.partnership(partnership).id if partnership is not None else None
+        return self._add(
+            Participant(
+                name=name,
+                partnership_id=pid,
+                role=role,
+                consent_record=consent_record,
+                consent_quote=consent_quote,
+            ),
+            "participant",
+            f"participant {name!r} already exists",
+        )
+
+    def participants(self) -> list[Participant]:
+        """All participants, by name."""
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Participant).order_by(Participant.name)))
+
+    def participant(self, ref: int | str) -> Participant:
+        """A participant by id or name."""
+        with self.session(write=False) as s:
+            return self._find(s, Participant, ref, ("name",), "participant")
+
+    # -- pseudonyms -------------------------------------------------------------
+
+    def pseudonym_key(self) -> PseudonymTable:
+        """The real-name key as a :class:`PseudonymTable` (sensitive: never export it)."""
+        if self._key is None:
+            with self.session(write=False) as s:
+                rows = s.execute(select(NameKey.real_name, NameKey.pseudonym)).all()
+            self._key = PseudonymTable(dict(rows))
+        return self._key
+
+    def set_pseudonym(self, real_name: str, pseudonym: str, *, reapply: bool = True) -> int:
+        """Record that ``real_name`` is shown as ``pseudonym`` and apply it to stored turns.
+
+        Returns the number of turns changed. Excerpts keep pointing at the same words.
+        The event log records the pseudonym, never the real name.
+        """
+        real_name, pseudonym = real_name.strip(), pseudonym.strip()
+        if not real_name or not pseudonym:
+            raise InvalidInput("both a real name and a pseudonym are needed")
+        if real_name.casefold() == pseudonym.casefold():
+            raise InvalidInput("the pseudonym must differ from the real name")
+        with self.session() as s:
+            row = s.scalars(select(NameKey).where(NameKey.real_name == real_name)).first()
+            if row is None:
+                row = NameKey(real_name=real_name, pseudonym=pseudonym)
+                s.add(row)
+            else:
+                row.pseudonym = pseudonym
+            s.flush()
+            events.log(s, self.actor, "set", "pseudonym", row.id, after={"pseudonym": pseudonym})
+        self._key = None
+        return self.reapply_pseudonyms() if reapply else 0
+
+    def reapply_pseudonyms(self) -> int:
+        """Apply the whole key to every stored turn (speaker labels and text)."""
+        key = self.pseudonym_key()
+        changed = 0
+        with self.session() as s:
+            for tr in s.scalars(select(Transcript)):
+                changed += self._repseudonymise(s, tr, key)
+        return changed
+
+    def _repseudonymise(self, s: Session, tr: Transcript, key: PseudonymTable) -> int:
+        new_text, moved = key.apply_mapped(tr.text)
+        if new_text == tr.text:
+            return 0
+        changed = 0
+        pairs = []
+        for turn in tr.turns:
+            speaker, text = key.apply(turn.speaker), key.apply(turn.text)
+            if (speaker, text) != (turn.speaker, turn.text):
+                changed += 1
+            turn.speaker, turn.text = speaker, text
+            pairs.append((speaker, text))
+        tr.text, spans = canonical_text(pairs)
+        for turn, span in zip(tr.turns, spans, strict=True):
+            turn.char_start, turn.char_end = span.start, span.end
+        for ex in s.scalars(select(Excerpt).where(Excerpt.transcript_id == tr.id)):
+            ex.start, ex.end = moved(ex.start), moved(ex.end)
+            ex.text = tr.text[ex.start : ex.end]
+        tr.word_count = sum(word_count(t) for _, t in pairs)
+        events.log(
+            s, self.actor, "pseudonymise", "transcript", tr.id, detail=f"{changed} turns changed"
+        )
+        return changed
+
+    # -- transcripts ------------------------------------------------------------
+
+    def match_speaker(self, label: str) -> SpeakerMatch:
+        """Match a (pseudonymised) speaker label to a participant or researcher."""
+        with self.session(write=False) as s:
+            return self._match(s, label)
+
+    @staticmethod
+    def _match(s: Session, label: str) -> SpeakerMatch:
+        folded = label.strip().casefold()
+        for p in s.scalars(select(Participant)):
+            if p.name.casefold() == folded:
+                return SpeakerMatch(label, participant_id=p.id)
+        for r in s.scalars(select(Researcher)):
+            if r.name.casefold() == folded or (r.login or "").casefold() == folded:
+                return SpeakerMatch(label, researcher_id=r.id)
+        return SpeakerMatch(label)
+
+    def add_transcript(
+        self,
+        turns: list[RawTurn],
+        *,
+        title: str,
+        source_name: str,
+        source_format: str,
+        content_hash: str,
+        partnership: int | str | None = None,
+        date: date | None = None,
+        participants: list[int | str] = (),
+        interviewers: list[int | str] = (),
+        session: Session | None = None,
+    ) -> Transcript:
+        """Store a transcript's turns, pseudonymised with the study's key.
+
+        People not given are inferred from the matched speakers, and the partnership
+        from the participants' partnership when they share one. Pass ``session`` to
+        add several transcripts in one transaction.
+        """
+        if not turns:
+            raise InvalidInput("a transcript needs at least one turn", file=source_name)
+        key = self.pseudonym_key()
+        pseudo = [(key.apply(t.speaker), key.apply(t.text)) for t in turns]
+        text, spans = canonical_text(pseudo)
+        with self._maybe_session(session) as s:
+            matches = {label: self._match(s, label) for label, _ in pseudo}
+            part_ids = [
+                self._find(s, Participant, p, ("name",), "participant").id for p in participants
+            ] or [m.participant_id for m in matches.values() if m.participant_id is not None]
+            res_ids = [
+                self._find(s, Researcher, r, ("name", "login"), "researcher").id
+                for r in interviewers
+            ] or [m.researcher_id for m in matches.values() if m.researcher_id is not None]
+            if partnership is not None:
+                pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+                pship_id = pship.id
+            else:
+                pships = {s.get(Participant, pid).partnership_id for pid in part_ids} - {None}
+                pship_id = pships.pop() if len(pships) == 1 else None
+            if s.scalars(
+                select(Transcript.id).where(Transcript.content_hash == content_hash)
+            ).first():
+                raise DuplicateSource("this file is already in the study", file=source_name)
+            tr = Transcript(
+                title=title,
+                partnership_id=pship_id,
+                date=date,
+                source_name=source_name,
+                source_format=source_format,
+                content_hash=content_hash,
+                imported_at=events.utcnow(),
+                imported_by=self.actor,
+                word_count=sum(word_count(t) for _, t in pseudo),
+                text=text,
+            )
+            s.add(tr)
+            s.flush()
+            s.add_all(
+                Turn(
+                    transcript_id=tr.id,
+                    seq=i,
+                    speaker=label,
+                    text=body,
+                    participant_id=matches[label].participant_id,
+                    researcher_id=matches[label].researcher_id,
+                    start_ms=raw.start_ms,
+                    end_ms=raw.end_ms,
+                    char_start=span.start,
+                    char_end=span.end,
+                )
+                for i, (raw, (label, body), span) in enumerate(
+                    zip(turns, pseudo, spans, strict=True)
+                )
+            )
+            s.add_all(
+                TranscriptPerson(transcript_id=tr.id, participant_id=pid)
+                for pid in dict.fromkeys(part_ids)
+            )
+            s.add_all(
+                TranscriptPerson(transcript_id=tr.id, researcher_id=rid)
+                for rid in dict.fromkeys(res_ids)
+            )
+            after = events.snapshot(tr)
+            after.pop("text")
+            events.log(
+                s,
+                self.actor,
+                "import",
+                "transcript",
+                tr.id,
+                after=after,
+                detail=f"{len(turns)} turns from {source_format}",
+            )
+            return tr
+
+    @contextmanager
+    def _maybe_session(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.session() as s:
+                yield s
+
+    def transcripts(self) -> list[Transcript]:
+        """All transcripts, by date then title."""
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Transcript).order_by(Transcript.date, Transcript.title)))
+
+    def transcript(self, ref: int | str) -> Transcript:
+        """A transcript by id, title or source file name."""
+        with self.session(write=False) as s:
+            return self._find(s, Transcript, ref, ("title", "source_name"), "transcript")
+
+    def turns(self, transcript: int | str, start: int = 0, stop: int | None = None) -> list[Turn]:
+        """Turns ``start:stop`` of a transcript, in order (a window, for long transcripts)."""
+        tid = self.transcript(transcript).id
+        with self.session(write=False) as s:
+            q = select(Turn).where(Turn.transcript_id == tid, Turn.seq >= start)
+            if stop is not None:
+                q = q.where(Turn.seq < stop)
+            return list(s.scalars(q.order_by(Turn.seq)))
+
+    def people_of(self, transcript: int | str) -> dict[str, list[str]]:
+        """Names of a transcript's participants and interviewers."""
+        tid = self.transcript(transcript).id
+        with self.session(write=False) as s:
+            rows = s.execute(
+                select(Participant.name, Researcher.name)
+                .select_from(TranscriptPerson)
+                .outerjoin(Participant, TranscriptPerson.participant_id == Participant.id)
+                .outerjoin(Researcher, TranscriptPerson.researcher_id == Researcher.id)
+                .where(TranscriptPerson.transcript_id == tid)
+            ).all()
+        return {
+            "participants": sorted(p for p, _ in rows if p),
+            "interviewers": sorted(r for _, r in rows if r),
+        }
+
+    def unmatched_speakers(self) -> dict[str, list[str]]:
+        """Speaker labels matched to nobody, with the transcripts they occur in."""
+        with self.session(write=False) as s:
+            rows = s.execute(
+                select(Turn.speaker, Transcript.title)
+                .join(Transcript)
+                .where(Turn.participant_id.is_(None), Turn.researcher_id.is_(None))
+                .distinct()
+                .order_by(Turn.speaker, Transcript.title)
+            ).all()
+        out: dict[str, list[str]] = {}
+        for speaker, title in rows:
+            out.setdefault(speaker, []).append(title)
+        return out
+
+    def map_speaker(self, label: str, person: str, *, transcript: int | str | None = None) -> int:
+        """Link every turn spoken by ``label`` to a participant or researcher named ``person``.
+
+        Returns the number of turns linked. The label itself is left as it is; to
+        replace a real name, use :meth:`set_pseudonym`.
+        """
+        match = self.match_speaker(person)
+        if not match.matched:
+            raise NotFound(f"no participant or researcher called {person!r}")
+        with self.session() as s:
+            q = select(Turn).where(Turn.speaker == label)
+            if transcript is not None:
+                q = q.where(Turn.transcript_id == self.transcript(transcript).id)
+            turns = list(s.scalars(q))
+            if not turns:
+                raise NotFound(f"no turn spoken by {label!r}")
+            for t in turns:
+                t.participant_id, t.researcher_id = match.participant_id, match.researcher_id
+            linked = {
+                tuple(row)
+                for row in s.execute(
+                    select(
+                        TranscriptPerson.transcript_id,
+                        TranscriptPerson.participant_id,
+                        TranscriptPerson.researcher_id,
+                    )
+                )
+            }
+            for tid in sorted({t.transcript_id for t in turns}):
+                if (tid, match.participant_id, match.researcher_id) not in linked:
+                    s.add(
+                        TranscriptPerson(
+                            transcript_id=tid,
+                            participant_id=match.participant_id,
+                            researcher_id=match.researcher_id,
+                        )
+                    )
+            events.log(
+                s,
+                self.actor,
+                "map_speaker",
+                "speaker",
+                None,
+                after={"label": label, "person": person, "turns": len(turns)},
+            )
+            return len(turns)
+
+    # -- excerpts ---------------------------------------------------------------
+
+    def add_excerpt(self, transcript: int | str, start: int, end: int) -> Excerpt:
+        """A span ``[start, end)`` of a transcript's canonical text."""
+        tr = self.transcript(transcript)
+        if not 0 <= start < end <= len(tr.text):
+            raise InvalidInput(
+                f"excerpt {start}-{end} is outside the transcript (0-{len(tr.text)})",
+                file=tr.title,
+            )
+        ex = Excerpt(
+            transcript_id=tr.id,
+            start=start,
+            end=end,
+            text=tr.text[start:end],
+            created_by=self.actor,
+            created_at=events.utcnow(),
+        )
+        return self._add(ex, "excerpt", "excerpt could not be stored")
+
+    def excerpt_of_turn(self, turn_id: int, start: int = 0, end: int | None = None) -> Excerpt:
+        """An excerpt of one turn's text, ``[start, end)`` relative to the turn."""
+        with self.session() as s:
+            turn = s.get(Turn, turn_id)
+            if turn is None:
+                raise NotFound(f"no turn {turn_id}")
+            length = turn.char_end - turn.char_start
+            end = length if end is None else end
+            if not 0 <= start < end <= length:
+                raise InvalidInput(f"span {start}-{end} is outside turn {turn_id} (0-{length})")
+            tid, base = turn.transcript_id, turn.char_start
+        return self.add_excerpt(tid, base + start, base + end)
+
+    def excerpt_of_quote(self, transcript: int | str, quote: str) -> Excerpt:
+        """An excerpt of the first place where ``quote`` occurs in a transcript."""
+        tr = self.transcript(transcript)
+        pos = tr.text.find(quote)
+        if pos < 0:
+            raise NotFound(f"quote not found in {tr.title!r}: {quote[:60]!r}")
+        return self.add_excerpt(tr.id, pos, pos + len(quote))
+
+    def excerpts(self, transcript: int | str | None = None) -> list[Excerpt]:
+        """Excerpts (of one transcript, or all)."""
+        with self.session(write=False) as s:
+            q = select(Excerpt)
+            if transcript is not None:
+                q = q.where(Excerpt.transcript_id == self.transcript(transcript).id)
+            return list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
+
+    # -- search -----------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Study-wide full-text search over turns; hits are marked in the snippets."""
+        with self.session(write=False) as s:
+            return search_turns(s, query, limit)
+
+    # -- history ----------------------------------------------------------------
+
+    def history(self, object_type: str, object_id: int | None = None) -> list[events.HistoryEntry]:
+        """Every logged change to one object (or to all objects of a type), oldest first."""
+        with self.session(write=False) as s:
+            return events.history(s, object_type, object_id)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _add(self, obj: Any, kind: str, duplicate_message: str) -> Any:
+        try:
+            with self.session() as s:
+                s.add(obj)
+                s.flush()
+                events.log(s, self.actor, "create", kind, obj.id, after=events.snapshot(obj))
+        except IntegrityError as exc:
+            raise InvalidInput(duplicate_message) from exc
+        return obj
+
+    @staticmethod
+    def _find(s: Session, model: type, ref: int | str, fields: tuple[str, ...], kind: str) -> Any:
+        if isinstance(ref, model):
+            return ref
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            obj = s.get(model, int(ref))
+            if obj is not None:
+                return obj
+        if isinstance(ref, str):
+            for field in fields:
+                obj = s.scalars(select(model).where(getattr(model, field) == ref)).first()
+                if obj is not None:
+                    return obj
+            folded = ref.casefold()
+            for field in fields:
+                obj = s.scalars(
+                    select(model).where(func.lower(getattr(model, field)) == folded)
+                ).first()
+                if obj is not None:
+                    return obj
+        raise NotFound(f"no {kind} {ref!r}")

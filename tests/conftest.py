@@ -1,0 +1,141 @@
+"""Shared fixtures: study folders, a real PostgreSQL server, the demo study.
+
+Under ``CI=true`` a missing PostgreSQL or browser is a failure; on a laptop without
+them the tests that need them are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str):
+    """Skip on a laptop, fail in CI: a missing real part must not pass silently there."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required when CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("pg_ctl")
+    return Path(which).parent if which else None
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole test session.
+
+    pytest-postgresql's ``postgresql_proc`` cannot start a server as root (initdb
+    refuses), and CI runs as root; so the server runs as the ``postgres`` system
+    user when we are root.
+    """
+    bindir = _pg_bindir()
+    if bindir is None:
+        missing("PostgreSQL server binaries (pg_ctl) not found")
+    base = Path(tempfile.mkdtemp(prefix="coprod-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    run = lambda *cmd: subprocess.run(  # noqa: E731
+        [*prefix, *cmd], check=True, capture_output=True, text=True
+    )
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "coprod", "--auth=trust", "-E", "UTF8",
+        "--locale=C.UTF-8")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w",
+        "start")
+    try:
+        yield f"postgresql+psycopg://coprod@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty PostgreSQL database for one test."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conninfo = pg_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{pg_server}/{name}"
+    for _ in range(20):
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            break
+        except psycopg.Error:
+            time.sleep(0.1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Run a storage test on SQLite (a real file) and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return None  # the default: DIR/study.db
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(tmp_path, db_url):
+    """An empty study on each database."""
+    from coprod_nb.storage import Store
+
+    st = Store(tmp_path / "study", db_url, actor="tester")
+    yield st
+    st.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo study built once per session (SQLite); copy it before changing it."""
+    from coprod_nb.demo import build_demo
+
+    d = tmp_path_factory.mktemp("demo-template") / "study"
+    build_demo(d).close()
+    return d
+
+
+@pytest.fixture
+def demo_dir(tmp_path, demo_template):
+    """A private copy of the demo study folder."""
+    dest = tmp_path / "demo"
+    shutil.copytree(demo_template, dest)
+    return dest
+
+
+@pytest.fixture
+def demo(demo_dir):
+    """The demo study, open."""
+    from coprod_nb.storage import Store
+
+    st = Store(demo_dir, actor="tester")
+    yield st
+    st.close()
