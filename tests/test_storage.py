@@ -17,8 +17,9 @@ from coprod_nb.storage.database import current_revision
 def _turns():
     return [
         RawTurn("Helen Marsh", "Hello Margaret, shall we start with funding?", 0, 4000),
-        RawTurn("Margaret Okafor", "Funding was always tight, Helen. Tokenism crept in.", 4000,
-                9000),
+        RawTurn(
+            "Margaret Okafor", "Funding was always tight, Helen. Tokenism crept in.", 4000, 9000
+        ),
         RawTurn("Stranger Person", "Sorry, wrong meeting.", 9000, 9500),
     ]
 
@@ -32,8 +33,9 @@ def _seed(store: Store) -> None:
 
 
 def _add(store: Store, digest: str = "h1"):
-    return store.add_transcript(_turns(), title="conv", source_name="conv.vtt",
-                                source_format="vtt", content_hash=digest)
+    return store.add_transcript(
+        _turns(), title="conv", source_name="conv.vtt", source_format="vtt", content_hash=digest
+    )
 
 
 def test_fresh_study_is_at_newest_schema(store):

@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 
+def _looks_like_name(word: str) -> bool:
+    return len(word) > 1 and word[0].isupper() and word.replace("-", "").replace("'", "").isalpha()
+
+
 @dataclass
 class PseudonymTable:
     """A study's key of real name -> pseudonym.
@@ -32,14 +36,15 @@ class PseudonymTable:
         for real, pseudo in self.mapping.items():
             lookup[real.casefold()] = pseudo
         # Name parts: a person called by first or last name alone. Part maps to part
-        # when both names have the same shape ("Margaret Okafor" -> "Jo Linden"),
-        # otherwise to the whole pseudonym ("Helen Marsh" -> "Alder").
+        # when the pseudonym is itself a name of the same shape ("Margaret Okafor" ->
+        # "Jo Linden"), otherwise to the whole pseudonym ("Helen Marsh" -> "Alder",
+        # "Oliver Stanmore" -> "Director B", "Sol Marr" -> "Leader 1").
         parts: dict[str, set[str]] = {}
         for real, pseudo in self.mapping.items():
             r_parts, p_parts = real.split(), pseudo.split()
             if len(r_parts) < 2:
                 continue
-            same_shape = len(r_parts) == len(p_parts)
+            same_shape = len(r_parts) == len(p_parts) and all(_looks_like_name(w) for w in p_parts)
             for i in (0, -1):
                 target = p_parts[i] if same_shape else pseudo
                 if len(r_parts[i]) > 1:

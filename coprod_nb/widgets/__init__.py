@@ -1,0 +1,9 @@
+"""Thin ipywidgets views over the study store and the analysis functions.
+
+Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets find it.
+"""
+
+from coprod_nb.widgets.search import SearchView
+from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
+
+__all__ = ["ImportView", "PseudonymEditor", "SearchView", "SpeakerMapEditor"]

@@ -1,0 +1,44 @@
+# The two commands of the README: `make lab` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STUDY  ?= $(CURDIR)/study
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test install demo lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when the dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(STUDY)/study.db: | $(STAMP)
+	$(BIN)/coprod-nb demo $(STUDY)
+
+demo: $(STUDY)/study.db
+
+## Open the notebooks on the demo study in JupyterLab.
+lab: $(STAMP) $(STUDY)/study.db
+	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --notebook-dir=notebooks
+
+## Install what the tests need (system packages too, as root) and run every test.
+test: $(STAMP)
+	./scripts/install-system-deps.sh
+	$(BIN)/ruff check coprod_nb tests
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check coprod_nb tests
+	$(BIN)/ruff format --check coprod_nb tests
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,191 @@
+"""Importing transcript files into a study: all-or-nothing, with a clear report."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from coprod_nb.errors import DuplicateSource, InvalidInput
+from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
+from coprod_nb.storage import Store
+from coprod_nb.storage.models import Transcript
+
+_DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+class ImportFailed(InvalidInput):
+    """Some files could not be imported; nothing was added. ``errors`` lists each one."""
+
+    def __init__(self, errors: list[InvalidInput]):
+        self.errors = errors
+        lines = "\n".join(f"  {e}" for e in errors)
+        n = len(errors)
+        super().__init__(
+            f"{n} file{'s' if n != 1 else ''} could not be imported; nothing was added:\n{lines}"
+        )
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """One transcript added by an import."""
+
+    path: str
+    transcript_id: int
+    title: str
+    turns: int
+    words: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ImportReport:
+    """What an import did: files added, files refused, speakers left to map."""
+
+    imported: list[ImportedFile] = field(default_factory=list)
+    errors: list[InvalidInput] = field(default_factory=list)
+    unmatched_speakers: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"imported {len(self.imported)} transcript(s)"]
+        lines += [f"  {f.title}: {f.turns} turns, {f.words} words" for f in self.imported]
+        for f in self.imported:
+            lines += [f"  warning: {f.path}: {w}" for w in f.warnings]
+        if self.errors:
+            lines.append(f"skipped {len(self.errors)} file(s):")
+            lines += [f"  {e}" for e in self.errors]
+        if self.unmatched_speakers:
+            lines.append("speakers not matched to a participant or researcher (map them):")
+            lines += [f"  {k} ({', '.join(v)})" for k, v in self.unmatched_speakers.items()]
+        return "\n".join(lines)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files to import: each file given, and the supported files inside each folder."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not f.name.startswith((".", "~$"))
+            )
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InvalidInput("no such file or folder", file=str(p))
+    return out
+
+
+def _date_from_name(name: str) -> date | None:
+    m = _DATE_IN_NAME.search(name)
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def import_transcripts(
+    store: Store,
+    paths: Iterable[str | os.PathLike],
+    *,
+    partnership: int | str | None = None,
+    date: date | None = None,
+    participants: list[str] = (),
+    interviewers: list[str] = (),
+    title: str | None = None,
+    speaker_pattern: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> ImportReport:
+    """Import transcript files (or folders of them) into a study.
+
+    Every file is read and checked before anything is written, and all good files
+    are written in one transaction. By default one bad file stops the whole import
+    (:class:`ImportFailed` lists every problem, nothing is added); with
+    ``skip_bad=True`` the good files are imported and the bad ones reported.
+
+    Parameters
+    ----------
+    store : Store
+    paths : files or folders (.vtt, .srt, .txt, .docx)
+    partnership, date, participants, interviewers : optional
+        Apply to every file; otherwise inferred (date from a ``YYYY-MM-DD`` in the file
+        name, people from matched speakers, partnership from the participants).
+    title : str, optional
+        Title of a single imported file (default: the file name without suffix).
+    speaker_pattern : str, optional
+        Regex with ``speaker`` and ``text`` groups for plain-text and Word turns;
+        defaults to the study's setting.
+    """
+    files = expand_paths(paths)
+    if not files:
+        raise InvalidInput("no transcript files found (.vtt, .srt, .txt, .docx)")
+    pattern = speaker_pattern or (store.study().settings or {}).get("speaker_pattern")
+    known = {tr.content_hash: tr.source_name for tr in store.transcripts()}
+    report = ImportReport()
+    parsed = []
+    seen: dict[str, str] = {}
+    for path in tqdm(files, desc="Reading transcripts", unit="file", disable=not progress):
+        try:
+            raw = path.read_bytes()
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest in known:
+                raise DuplicateSource(
+                    f"already in the study (imported as {known[digest]!r})", file=path.name
+                )
+            if digest in seen:
+                raise DuplicateSource(f"same content as {seen[digest]!r}", file=path.name)
+            seen[digest] = path.name
+            result = read_transcript(path, speaker_pattern=pattern)
+        except InvalidInput as exc:
+            report.errors.append(exc)
+            continue
+        except OSError as exc:
+            report.errors.append(InvalidInput(f"cannot read: {exc.strerror}", file=path.name))
+            continue
+        parsed.append((path, digest, result))
+    if report.errors and not skip_bad:
+        raise ImportFailed(report.errors)
+    if title is not None and len(parsed) > 1:
+        raise InvalidInput("a title can only be given when importing one file")
+    added: list[tuple[Path, Transcript, object]] = []
+    with store.session() as s:
+        for path, digest, result in parsed:
+            tr = store.add_transcript(
+                result.turns,
+                title=title or path.stem,
+                source_name=path.name,
+                source_format=result.format,
+                content_hash=digest,
+                partnership=partnership,
+                date=date or _date_from_name(path.name),
+                participants=list(participants),
+                interviewers=list(interviewers),
+                session=s,
+            )
+            added.append((path, tr, result))
+    for path, tr, result in added:
+        report.imported.append(
+            ImportedFile(
+                str(path), tr.id, tr.title, len(result.turns), tr.word_count, tuple(result.warnings)
+            )
+        )
+    titles = {tr.title for _, tr, _ in added}
+    report.unmatched_speakers = {
+        label: where
+        for label, where in store.unmatched_speakers().items()
+        if titles.intersection(where)
+    }
+    return report

@@ -1,0 +1,27 @@
+"""Small pieces shared by the widgets: safe HTML and user-facing messages."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import pandas as pd
+
+
+def escape(text: object) -> str:
+    """HTML-escape any value (transcript text, names, notes are untrusted)."""
+    return html.escape(str(text), quote=True)
+
+
+def table_html(df: pd.DataFrame, *, css_class: str = "cp-table") -> str:
+    """A DataFrame as an HTML table with every cell escaped."""
+    return df.to_html(escape=True, index=False, classes=css_class, border=0, na_rep="")
+
+
+def message(widget: w.HTML, text: str, *, kind: str = "info") -> None:
+    """Show a one-line status (``kind``: info, ok, error) in an HTML widget, escaped."""
+    colours = {"info": "#333", "ok": "#1a7f37", "error": "#b42318"}
+    widget.value = (
+        f'<div class="cp-message cp-{kind}" style="color:{colours[kind]};white-space:pre-wrap">'
+        f"{escape(text)}</div>"
+    )

@@ -1,0 +1,72 @@
+"""SearchView: study-wide full-text search with highlighted hits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from coprod_nb.analysis import marked_to_html
+from coprod_nb.errors import CoprodError
+from coprod_nb.storage import Store
+from coprod_nb.widgets._common import escape, message
+
+
+class SearchView(w.VBox):
+    """Search every turn of the study; each hit shows its transcript, turn and snippet.
+
+    ``on_open(callback)`` registers ``callback(transcript_id, seq)`` for the "open"
+    buttons, so a TranscriptView can jump to the turn.
+    """
+
+    def __init__(self, store: Store, limit: int = 50, **kwargs):
+        self.store = store
+        self.limit = limit
+        self.query = w.Text(
+            description="Search", placeholder='words, "a phrase", prefix*', continuous_update=False
+        )
+        self.button = w.Button(description="Search", icon="search")
+        self.status = w.HTML()
+        self.results = w.VBox()
+        self.hits: list = []
+        self._open_callbacks: list[Callable[[int, int], None]] = []
+        self.button.on_click(self._on_search_click)
+        self.query.observe(self._on_query_change, names="value")
+        super().__init__([w.HBox([self.query, self.button]), self.status, self.results], **kwargs)
+        self.add_class("cp-search-view")
+
+    def on_open(self, callback: Callable[[int, int], None]) -> None:
+        """Call ``callback(transcript_id, seq)`` when a hit's "open" button is clicked."""
+        self._open_callbacks.append(callback)
+
+    def _on_query_change(self, change) -> None:
+        self._on_search_click()
+
+    def _on_search_click(self, _button=None) -> None:
+        if not self.query.value.strip():
+            self.results.children = ()
+            message(self.status, "")
+            return
+        try:
+            self.hits = self.store.search(self.query.value, self.limit)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        message(self.status, f"{len(self.hits)} matching turn(s)")
+        rows = []
+        for hit in self.hits:
+            html = (
+                f'<div class="cp-hit-row"><b>{escape(hit.transcript)}</b> '
+                f"#{hit.seq} <i>{escape(hit.speaker)}</i>: {marked_to_html(hit.snippet)}</div>"
+            )
+            if self._open_callbacks:
+                button = w.Button(description="open", layout=w.Layout(width="60px"))
+                button.on_click(lambda _b, t=hit.transcript_id, s=hit.seq: self._open(t, s))
+                rows.append(w.HBox([button, w.HTML(html)]))
+            else:
+                rows.append(w.HTML(html))
+        self.results.children = rows
+
+    def _open(self, transcript_id: int, seq: int) -> None:
+        for callback in self._open_callbacks:
+            callback(transcript_id, seq)

@@ -1,0 +1,134 @@
+"""Widgets for setting up a study: import transcripts, map speakers, set pseudonyms."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from coprod_nb.errors import CoprodError
+from coprod_nb.ingest import import_transcripts
+from coprod_nb.storage import Store
+from coprod_nb.widgets._common import message
+
+
+class ImportView(w.VBox):
+    """Import transcript files or folders into the study, with a progress bar.
+
+    Errors (bad files, duplicates) are shown as messages; nothing is added then.
+    """
+
+    def __init__(self, store: Store, **kwargs):
+        self.store = store
+        self.paths = w.Textarea(
+            description="Files",
+            placeholder="one file or folder per line",
+            layout=w.Layout(width="100%"),
+        )
+        self.partnership = w.Dropdown(description="Partnership")
+        self.skip_bad = w.Checkbox(description="import the good files, skip bad ones")
+        self.button = w.Button(description="Import", button_style="primary", icon="upload")
+        self.status = w.HTML()
+        self.progress = w.Output()
+        self.last_report = None
+        self.refresh()
+        self.button.on_click(self._on_import_click)
+        super().__init__(
+            [
+                self.paths,
+                w.HBox([self.partnership, self.skip_bad]),
+                self.button,
+                self.progress,
+                self.status,
+            ],
+            **kwargs,
+        )
+        self.add_class("cp-import-view")
+
+    def refresh(self) -> None:
+        """Reload the partnership choices."""
+        self.partnership.options = [("(infer from speakers)", None)] + [
+            (f"{p.short}: {p.name}", p.short) for p in self.store.partnerships()
+        ]
+
+    def _on_import_click(self, _button=None) -> None:
+        paths = [line.strip() for line in self.paths.value.splitlines() if line.strip()]
+        if not paths:
+            message(self.status, "Give at least one file or folder.", kind="error")
+            return
+        self.progress.clear_output()
+        try:
+            with self.progress:
+                report = import_transcripts(
+                    self.store,
+                    paths,
+                    partnership=self.partnership.value,
+                    skip_bad=self.skip_bad.value,
+                )
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        self.last_report = report
+        message(self.status, str(report), kind="error" if report.errors else "ok")
+
+
+class SpeakerMapEditor(w.VBox):
+    """Link speaker labels that matched nobody to a participant or researcher."""
+
+    def __init__(self, store: Store, **kwargs):
+        self.store = store
+        self.speaker = w.Dropdown(description="Speaker")
+        self.person = w.Dropdown(description="is")
+        self.button = w.Button(description="Link", icon="link")
+        self.status = w.HTML()
+        self.button.on_click(self._on_link_click)
+        super().__init__([w.HBox([self.speaker, self.person, self.button]), self.status], **kwargs)
+        self.add_class("cp-speaker-map")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the unmatched speakers and the people they can be linked to."""
+        unmatched = self.store.unmatched_speakers()
+        self.speaker.options = list(unmatched)
+        people = [p.name for p in self.store.participants()]
+        people += [r.name for r in self.store.researchers()]
+        self.person.options = people
+        if not unmatched:
+            message(self.status, "Every speaker is linked to a participant or researcher.")
+
+    def _on_link_click(self, _button=None) -> None:
+        if not self.speaker.value or not self.person.value:
+            message(self.status, "Choose a speaker and a person.", kind="error")
+            return
+        try:
+            n = self.store.map_speaker(self.speaker.value, self.person.value)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        label = self.speaker.value
+        self.refresh()
+        message(self.status, f"{n} turn(s) of {label} linked to {self.person.value}.", kind="ok")
+
+
+class PseudonymEditor(w.VBox):
+    """Replace a real name by a pseudonym in every transcript (the key is never shown)."""
+
+    def __init__(self, store: Store, **kwargs):
+        self.store = store
+        self.real_name = w.Text(description="Real name")
+        self.pseudonym = w.Text(description="Pseudonym")
+        self.button = w.Button(description="Set pseudonym", icon="user-secret")
+        self.status = w.HTML()
+        self.button.on_click(self._on_set_click)
+        super().__init__(
+            [w.HBox([self.real_name, self.pseudonym, self.button]), self.status], **kwargs
+        )
+        self.add_class("cp-pseudonym-editor")
+
+    def _on_set_click(self, _button=None) -> None:
+        try:
+            n = self.store.set_pseudonym(self.real_name.value, self.pseudonym.value)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        shown = self.pseudonym.value.strip()
+        self.real_name.value = ""  # do not leave the real name on screen
+        message(self.status, f"Pseudonym {shown} set; {n} turn(s) changed.", kind="ok")

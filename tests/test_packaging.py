@@ -1,0 +1,60 @@
+"""The project's own files agree with each other, and layers point one way."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name_and_spec(requirement: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement)
+    assert m, requirement
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_name_and_spec(r) for r in project["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_name_and_spec(d) for d in env["dependencies"] if isinstance(d, str))
+    conda.pop("python"), conda.pop("pip")
+    assert conda == wanted
+
+
+def test_domain_loads_neither_widgets_nor_sqlalchemy():
+    code = (
+        "import sys, coprod_nb.domain; "
+        "bad = [m for m in ('ipywidgets', 'sqlalchemy', 'pandas') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_storage_does_not_load_widgets():
+    code = "import sys, coprod_nb.storage; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_layers_import_one_way():
+    order = ["domain", "storage", "ingest", "analysis", "widgets"]
+    for i, layer in enumerate(order):
+        later = order[i + 1 :]
+        for path in (ROOT / "coprod_nb" / layer).rglob("*.py"):
+            source = path.read_text()
+            for upper in later:
+                assert f"coprod_nb.{upper}" not in source, f"{path} imports {upper}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make lab" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
