@@ -87,9 +87,15 @@ def test_map_speaker_and_late_pseudonym_keep_excerpts(store):
     _seed(store)
     tr = _add(store)
     ex = store.excerpt_of_quote(tr.id, "Tokenism crept in")
+    late = store.excerpt_of_quote(tr.id, "wrong meeting")
     store.add_participant("Pat Vale", "LAHRP")
     assert store.map_speaker("Stranger Person", "Pat Vale") == 1
     assert store.unmatched_speakers() == {}
+    assert store.turns(tr.id)[2].speaker == "Pat Vale"  # relabelled
+    after = {e.id: e for e in store.excerpts(tr.id)}
+    text = store.transcript(tr.id).text
+    assert text[after[late.id].start : after[late.id].end] == "wrong meeting"
+    assert "Stranger" not in text
     assert "Pat Vale" in store.people_of(tr.id)["participants"]
     # a name learnt after import: replaced everywhere, excerpt still on the same words
     changed = store.set_pseudonym("Tokenism", "Symbolism")

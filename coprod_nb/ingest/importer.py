@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -107,7 +107,7 @@ def import_transcripts(
     title: str | None = None,
     speaker_pattern: str | None = None,
     skip_bad: bool = False,
-    progress: bool = True,
+    progress: bool | Callable = True,
 ) -> ImportReport:
     """Import transcript files (or folders of them) into a study.
 
@@ -128,6 +128,9 @@ def import_transcripts(
     speaker_pattern : str, optional
         Regex with ``speaker`` and ``text`` groups for plain-text and Word turns;
         defaults to the study's setting.
+    progress : bool or callable
+        Show a ``tqdm.auto`` progress bar; or a tqdm-like factory to use instead
+        (a widget passes one that draws inside itself).
     """
     files = expand_paths(paths)
     if not files:
@@ -137,7 +140,8 @@ def import_transcripts(
     report = ImportReport()
     parsed = []
     seen: dict[str, str] = {}
-    for path in tqdm(files, desc="Reading transcripts", unit="file", disable=not progress):
+    bar = progress if callable(progress) else tqdm
+    for path in bar(files, desc="Reading transcripts", unit="file", disable=not progress):
         try:
             raw = path.read_bytes()
             digest = hashlib.sha256(raw).hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -333,6 +334,25 @@ class Store:
         )
         return changed
 
+    def _rebuild_text(self, s: Session, tr: Transcript, old_starts: list[int]) -> None:
+        """Recompute a transcript's canonical text after speaker labels changed.
+
+        Turn texts are unchanged, so each excerpt keeps its offset relative to its turn.
+        """
+        tr.text, spans = canonical_text([(t.speaker, t.text) for t in tr.turns])
+        for t, span in zip(tr.turns, spans, strict=True):
+            t.char_start, t.char_end = span.start, span.end
+
+        def move(offset: int) -> int:
+            i = bisect_right(old_starts, offset) - 1
+            if i < 0:
+                return tr.turns[0].char_start
+            turn = tr.turns[i]
+            return turn.char_start + min(offset - old_starts[i], len(turn.text))
+
+        for ex in s.scalars(select(Excerpt).where(Excerpt.transcript_id == tr.id)):
+            ex.start, ex.end = move(ex.start), move(ex.end)
+
     # -- transcripts ------------------------------------------------------------
 
     def match_speaker(self, label: str) -> SpeakerMatch:
@@ -508,8 +528,9 @@ class Store:
     def map_speaker(self, label: str, person: str, *, transcript: int | str | None = None) -> int:
         """Link every turn spoken by ``label`` to a participant or researcher named ``person``.
 
-        Returns the number of turns linked. The label itself is left as it is; to
-        replace a real name, use :meth:`set_pseudonym`.
+        The turns are relabelled with the person's study name (a display name such
+        as "Max R (Carrow)" can identify someone), and excerpts keep pointing at the same
+        words. Returns the number of turns linked.
         """
         match = self.match_speaker(person)
         if not match.matched:
@@ -521,8 +542,24 @@ class Store:
             turns = list(s.scalars(q))
             if not turns:
                 raise NotFound(f"no turn spoken by {label!r}")
-            for t in turns:
-                t.participant_id, t.researcher_id = match.participant_id, match.researcher_id
+            shown = self._find(
+                s,
+                Participant if match.participant_id else Researcher,
+                match.participant_id or match.researcher_id,
+                (),
+                "person",
+            ).name
+            for tid in sorted({t.transcript_id for t in turns}):
+                tr = s.get(Transcript, tid)
+                old_starts = [t.char_start for t in tr.turns]
+                for t in tr.turns:
+                    if t.speaker == label:
+                        t.participant_id, t.researcher_id = (
+                            match.participant_id,
+                            match.researcher_id,
+                        )
+                        t.speaker = shown
+                self._rebuild_text(s, tr, old_starts)
             linked = {
                 tuple(row)
                 for row in s.execute(

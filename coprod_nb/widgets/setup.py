@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipywidgets as w
+from tqdm.notebook import tqdm as tqdm_notebook
 
 from coprod_nb.errors import CoprodError
 from coprod_nb.ingest import import_transcripts
@@ -27,7 +28,7 @@ class ImportView(w.VBox):
         self.skip_bad = w.Checkbox(description="import the good files, skip bad ones")
         self.button = w.Button(description="Import", button_style="primary", icon="upload")
         self.status = w.HTML()
-        self.progress = w.Output()
+        self.progress = w.VBox()
         self.last_report = None
         self.refresh()
         self.button.on_click(self._on_import_click)
@@ -49,20 +50,25 @@ class ImportView(w.VBox):
             (f"{p.short}: {p.name}", p.short) for p in self.store.partnerships()
         ]
 
+    def _progress_bar(self, iterable, **kwargs):
+        # tqdm's notebook bar, drawn inside this view rather than in the cell output.
+        bar = tqdm_notebook(iterable, display=False, **kwargs)
+        self.progress.children = (bar.container,)
+        return bar
+
     def _on_import_click(self, _button=None) -> None:
         paths = [line.strip() for line in self.paths.value.splitlines() if line.strip()]
         if not paths:
             message(self.status, "Give at least one file or folder.", kind="error")
             return
-        self.progress.clear_output()
         try:
-            with self.progress:
-                report = import_transcripts(
-                    self.store,
-                    paths,
-                    partnership=self.partnership.value,
-                    skip_bad=self.skip_bad.value,
-                )
+            report = import_transcripts(
+                self.store,
+                paths,
+                partnership=self.partnership.value,
+                skip_bad=self.skip_bad.value,
+                progress=self._progress_bar,
+            )
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
