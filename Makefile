@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STUDY  ?= $(CURDIR)/study
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install demo lint bench clean
+.PHONY: lab test install demo lint bench clean notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## Re-execute the notebooks on a fresh demo study and store their outputs (for strict nbval).
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py
