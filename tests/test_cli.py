@@ -16,7 +16,9 @@ from coprod_nb.cli import main
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coprod_nb.cli", *args],
-        capture_output=True, text=True, cwd=cwd,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
         env={**os.environ, "COPROD_USER": "cli-tester"},
     )
 

@@ -38,7 +38,10 @@ def test_no_real_demo_name_in_any_turn(demo):
             for name in names:
                 pattern = rf"(?<!\w){re.escape(name)}(?!\w)"
                 assert not re.search(pattern, label) and not re.search(pattern, body), (
-                    tr.title, turn.seq, name)
+                    tr.title,
+                    turn.seq,
+                    name,
+                )
     # and the real names did occur in the source files (so the check means something)
     raw = (demo_data_dir() / "transcripts" / "tcp_2021-05-25.txt").read_text()
     assert "Ruth" in raw and "Bernadette" in raw

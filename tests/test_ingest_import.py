@@ -8,8 +8,10 @@ from coprod_nb.analysis import study_info
 from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest import ImportFailed, import_transcripts
 
-GOOD = "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nRowan Vey: We paid contributors late, Sol.\n\n" \
-       "00:00:04.500 --> 00:00:08.000\nSol Marr: And that cost us their trust.\n"
+GOOD = (
+    "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nRowan Vey: We paid contributors late, Sol.\n\n"
+    "00:00:04.500 --> 00:00:08.000\nSol Marr: And that cost us their trust.\n"
+)
 
 
 @pytest.fixture
@@ -17,8 +19,9 @@ def files(tmp_path):
     d = tmp_path / "incoming"
     d.mkdir()
     (d / "one_2021-05-01.vtt").write_text(GOOD, encoding="utf-8")
-    (d / "two.txt").write_text("Rowan Vey: Jargon again.\n\nSol Marr: Always jargon.\n",
-                               encoding="utf-8")
+    (d / "two.txt").write_text(
+        "Rowan Vey: Jargon again.\n\nSol Marr: Always jargon.\n", encoding="utf-8"
+    )
     (d / "notes.pdf").write_bytes(b"%PDF-1.4 ignored: not a transcript suffix")
     return d
 
@@ -69,8 +72,9 @@ def test_same_content_twice_is_refused(store, files):
     with pytest.raises(ImportFailed, match="already in the study"):
         import_transcripts(store, [copy], progress=False)
     with pytest.raises(ImportFailed, match="same content"):
-        import_transcripts(store, [files / "one_2021-05-01.vtt", files / "one_2021-05-01.vtt"],
-                           progress=False)
+        import_transcripts(
+            store, [files / "one_2021-05-01.vtt", files / "one_2021-05-01.vtt"], progress=False
+        )
     assert _counts(store) == (1, 2)
 
 
