@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from coprod_nb.errors import CoprodError
 
@@ -151,6 +152,32 @@ def cmd_speakers(args) -> int:
     return 0
 
 
+def cmd_notes(args) -> int:
+    from coprod_nb.analysis import notes_markdown, notes_table
+
+    with _store(args) as store:
+        notes = notes_table(
+            store, args.researcher, partnership=args.partnership, category=args.category
+        )
+    out = Path(args.out)
+    if args.format == "csv":
+        notes.to_csv(out, index=False)
+    else:
+        out.write_text(notes_markdown(notes, f"Notes of {args.researcher}"), encoding="utf-8")
+    print(f"{len(notes)} note(s) written to {out}")
+    return 0
+
+
+def cmd_close_recall(args) -> int:
+    with _store(args) as store:
+        closure = store.close_recall(args.lead)
+    print(
+        f"step 1 closed on {closure.closed_at:%Y-%m-%d} by {closure.closed_by}; "
+        f"{len(closure.snapshot['notes'])} notes are now visible to the team"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -221,6 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("real_name")
     p.add_argument("pseudonym")
     p.set_defaults(func=cmd_pseudonym)
+
+    p = sub.add_parser(
+        "notes", parents=[common], help="export a researcher's step-1 notes (blinding applies)"
+    )
+    p.add_argument("dir")
+    p.add_argument("--researcher", required=True, help="whose notes (and who is looking)")
+    p.add_argument("--format", choices=["md", "csv"], default="md")
+    p.add_argument("--partnership")
+    p.add_argument("--category")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_notes)
+
+    p = sub.add_parser(
+        "close-recall",
+        parents=[common],
+        help="close step 1 (lead only): notes become visible to the team",
+    )
+    p.add_argument("dir")
+    p.add_argument("--lead", required=True, help="the study lead closing the step")
+    p.set_defaults(func=cmd_close_recall)
 
     p = sub.add_parser(
         "speakers", parents=[common], help="list unmatched speakers, or --map LABEL PERSON"

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.ingest.manifest import load_manifest
+from coprod_nb.ingest.manifest import load_manifest, load_notes
 from coprod_nb.storage import Store
 
 
@@ -21,6 +21,9 @@ def build_demo(
 ) -> Store:
     """Build the demo study in ``study_dir`` (which must not hold a study yet).
 
+    Partnerships, people, pseudonyms and transcripts from ``study.toml``; the three
+    researchers' step-1 notes from ``notes.toml`` (step 1 left open).
+
     Returns the open :class:`Store`.
     """
     study_dir = Path(study_dir)
@@ -31,4 +34,5 @@ def build_demo(
         store.close()
         raise InvalidInput("the database already holds a study", file=str(study_dir))
     load_manifest(store, demo_data_dir() / "study.toml", progress=progress)
+    load_notes(store, demo_data_dir() / "notes.toml")
     return store

@@ -8,8 +8,18 @@ from coprod_nb.analysis.overview import (
     study_info,
     transcripts_table,
 )
+from coprod_nb.analysis.recall import (
+    notes_markdown,
+    notes_table,
+    plot_progress,
+    progress_table,
+)
 
 __all__ = [
+    "notes_markdown",
+    "notes_table",
+    "plot_progress",
+    "progress_table",
     "history_table",
     "marked_to_html",
     "marked_to_text",

@@ -103,3 +103,45 @@ def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> I
         report.imported += one.imported
     report.unmatched_speakers = store.unmatched_speakers()
     return report
+
+
+def load_notes(store: Store, path: str | Path) -> int:
+    """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``data/demo``).
+
+    Each entry: researcher, partnership, category, kind, text and an optional ``quote``
+    (exact words of one of that partnership's transcripts), which becomes the note's
+    anchor. Returns the number of notes added.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
+    by_partnership: dict[str, list] = {}
+    for tr in store.transcripts():
+        by_partnership.setdefault(tr.partnership_id, []).append(tr)
+    added = 0
+    for i, entry in enumerate(data.get("notes", []), start=1):
+        place = f"[[notes]] entry {i}"
+        for key in ("researcher", "partnership", "text"):
+            if not str(entry.get(key, "")).strip():
+                raise InvalidInput(f"missing {key!r}", file=path.name, place=place)
+        pship = store.partnership(entry["partnership"])
+        anchors = []
+        if entry.get("quote"):
+            found = [tr for tr in by_partnership.get(pship.id, []) if entry["quote"] in tr.text]
+            if not found:
+                raise InvalidInput(
+                    "quote not found in the partnership's transcripts", file=path.name, place=place
+                )
+            anchors.append(store.excerpt_of_quote(found[0].id, entry["quote"]).id)
+        store.add_note(
+            entry["researcher"],
+            pship.id,
+            entry["text"].strip(),
+            category=entry.get("category", "reflection"),
+            kind=entry.get("kind", "self-reflection"),
+            excerpts=anchors,
+        )
+        added += 1
+    return added

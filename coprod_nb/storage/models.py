@@ -186,3 +186,70 @@ class Event(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Note(Base):
+    """A researcher's step-1 reflection on a partnership (practice, barrier, ...)."""
+
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    researcher_id: Mapped[int] = mapped_column(ForeignKey("researcher.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    category: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    excerpts: Mapped[list[Excerpt]] = relationship(
+        secondary="note_excerpt", order_by="Excerpt.start"
+    )
+
+
+class NoteExcerpt(Base):
+    """A note anchored to an excerpt (a note may have several anchors)."""
+
+    __tablename__ = "note_excerpt"
+    note_id: Mapped[int] = mapped_column(
+        ForeignKey("note.id", ondelete="CASCADE"), primary_key=True
+    )
+    excerpt_id: Mapped[int] = mapped_column(
+        ForeignKey("excerpt.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class NoteVersion(Base):
+    """The content a note had before an edit made after step 1 closed."""
+
+    __tablename__ = "note_version"
+    __table_args__ = (UniqueConstraint("note_id", "version", name="version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("note.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Reading(Base):
+    """A researcher marked a transcript as read."""
+
+    __tablename__ = "reading"
+    __table_args__ = (UniqueConstraint("researcher_id", "transcript_id", name="reader"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    researcher_id: Mapped[int] = mapped_column(ForeignKey("researcher.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    read_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class StepClosure(Base):
+    """A step of the method closed by the lead, with a snapshot of what it produced."""
+
+    __tablename__ = "step_closure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(String(40), unique=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_by: Mapped[str] = mapped_column(String(120))
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -36,6 +36,7 @@ from coprod_nb.storage.models import (
     TranscriptPerson,
     Turn,
 )
+from coprod_nb.storage.notes import NotesRepository
 from coprod_nb.storage.search import SearchHit, search_turns
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -66,7 +67,7 @@ class SpeakerMatch:
         return self.participant_id is not None or self.researcher_id is not None
 
 
-class Store:
+class Store(NotesRepository):
     """An open study.
 
     Parameters

@@ -5,6 +5,13 @@ from alembic import context
 from coprod_nb.storage.models import Base
 
 config = context.config
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    # FTS5 shadow tables are made by hand in 0001; autogenerate must not drop them.
+    return not (type_ == "table" and name.startswith("turn_fts"))
+
+
 connection = config.attributes.get("connection")
 
 if connection is None:  # `alembic` command line, for writing new revisions
@@ -12,10 +19,20 @@ if connection is None:  # `alembic` command line, for writing new revisions
 
     connectable = create_engine(config.get_main_option("sqlalchemy.url"))
     with connectable.connect() as conn:
-        context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            include_object=include_object,
+        )
         with context.begin_transaction():
             context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,148 @@
+"""Step 1 analysis: reading progress, one's own notes, exports."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from sqlalchemy import func, select
+
+from coprod_nb.storage import Store
+from coprod_nb.storage.models import Note, Researcher
+
+NOTE_COLUMNS = [
+    "id",
+    "partnership",
+    "category",
+    "kind",
+    "text",
+    "anchors",
+    "version",
+    "created_at",
+    "updated_at",
+]
+
+
+def progress_table(store: Store) -> pd.DataFrame:
+    """Researcher × transcript: whether it was marked read and how many notes were written.
+
+    ``notes`` counts the researcher's notes on the transcript's partnership (counts
+    only: the notes themselves stay blind until step 1 closes). One row per pair, with
+    columns researcher, transcript, partnership, read, notes.
+    """
+    researchers = [r.name for r in store.researchers()]
+    transcripts = store.transcripts()
+    shorts = {p.id: p.short for p in store.partnerships()}
+    read = set(store.readings())
+    with store.session(write=False) as s:
+        counts = dict(
+            ((name, pid), n)
+            for name, pid, n in s.execute(
+                select(Researcher.name, Note.partnership_id, func.count(Note.id))
+                .join(Researcher, Note.researcher_id == Researcher.id)
+                .where(Note.deleted_at.is_(None))
+                .group_by(Researcher.name, Note.partnership_id)
+            )
+        )
+    rows = [
+        {
+            "researcher": r,
+            "transcript": tr.title,
+            "partnership": shorts.get(tr.partnership_id),
+            "read": (r, tr.id) in read,
+            "notes": counts.get((r, tr.partnership_id), 0),
+        }
+        for r in researchers
+        for tr in transcripts
+    ]
+    return pd.DataFrame(rows, columns=["researcher", "transcript", "partnership", "read", "notes"])
+
+
+def plot_progress(progress: pd.DataFrame, ax=None):
+    """Heatmap of notes per researcher and transcript; ✓ marks transcripts read.
+
+    Parameters
+    ----------
+    progress : DataFrame from :func:`progress_table`
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(
+            figsize=(
+                1.4 + 1.1 * progress["transcript"].nunique(),
+                1.2 + 0.5 * progress["researcher"].nunique(),
+            )
+        )
+    notes = progress.pivot(index="researcher", columns="transcript", values="notes")
+    read = progress.pivot(index="researcher", columns="transcript", values="read")
+    image = ax.imshow(notes.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
+    ax.set_xticks(range(notes.shape[1]), notes.columns, rotation=30, ha="right")
+    ax.set_yticks(range(notes.shape[0]), notes.index)
+    top = max(int(notes.to_numpy().max()), 1)
+    for i in range(notes.shape[0]):
+        for j in range(notes.shape[1]):
+            n = int(notes.iat[i, j])
+            mark = " ✓" if read.iat[i, j] else ""
+            ax.text(
+                j,
+                i,
+                f"{n}{mark}",
+                ha="center",
+                va="center",
+                color="white" if n > top / 2 else "black",
+            )
+    ax.set_title("Step 1: notes per transcript's partnership (✓ read)")
+    ax.figure.colorbar(image, ax=ax, label="notes")
+    return ax
+
+
+def notes_table(
+    store: Store,
+    viewer: str,
+    *,
+    researcher: str | None = None,
+    partnership: str | None = None,
+    category: str | None = None,
+) -> pd.DataFrame:
+    """Notes the viewer may see (blinding applies) as a DataFrame, oldest first.
+
+    Defaults to the viewer's own notes ("my notes"); ``anchors`` holds the quoted
+    excerpts, joined with " | ".
+    """
+    notes = store.notes(
+        viewer, researcher=researcher or viewer, partnership=partnership, category=category
+    )
+    shorts = {p.id: p.short for p in store.partnerships()}
+    rows = [
+        {
+            "id": n.id,
+            "partnership": shorts[n.partnership_id],
+            "category": n.category,
+            "kind": n.kind,
+            "text": n.text,
+            "anchors": " | ".join(e.text for e in n.excerpts),
+            "version": n.version,
+            "created_at": n.created_at,
+            "updated_at": n.updated_at,
+        }
+        for n in notes
+    ]
+    return pd.DataFrame(rows, columns=NOTE_COLUMNS)
+
+
+def notes_markdown(notes: pd.DataFrame, title: str = "Notes") -> str:
+    """A notes table as Markdown: one section per partnership, quotes as block quotes."""
+    lines = [f"# {title}", ""]
+    for short, group in notes.groupby("partnership", sort=True):
+        lines += [f"## {short}", ""]
+        for row in group.itertuples():
+            lines.append(f"### Note {row.id} · {row.category} · {row.kind}")
+            lines.append("")
+            for quote in filter(None, row.anchors.split(" | ")):
+                lines.append(f"> {quote}")
+                lines.append("")
+            lines += [row.text, ""]
+    return "\n".join(lines)

@@ -1,0 +1,311 @@
+"""Step 1 in the store: notes, their anchors and versions, readings, closing the step.
+
+Blinding lives here, not in a widget: until the lead closes step 1, every query takes
+the researcher who is looking (``viewer``) and returns only that researcher's notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from coprod_nb.domain.notes import (
+    DATA_KINDS,
+    DEFAULT_CATEGORIES,
+    DEFAULT_PROMPTS,
+    RECALL,
+    check_choice,
+)
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.storage import events
+from coprod_nb.storage.models import (
+    Excerpt,
+    Note,
+    NoteVersion,
+    Partnership,
+    Reading,
+    Researcher,
+    StepClosure,
+    Transcript,
+)
+
+
+def _note_state(note: Note) -> dict:
+    state = events.snapshot(note)
+    state["excerpts"] = [e.id for e in note.excerpts]
+    return state
+
+
+class NotesRepository:
+    """Mixed into :class:`~coprod_nb.storage.Store`."""
+
+    # -- settings -----------------------------------------------------------------
+
+    def note_categories(self) -> tuple[str, ...]:
+        """The study's note categories (default: practice, barrier, facilitator, reflection)."""
+        return tuple((self.study().settings or {}).get("categories") or DEFAULT_CATEGORIES)
+
+    def data_kinds(self) -> tuple[str, ...]:
+        """Kinds of auto-ethnographic data a note can be."""
+        return tuple((self.study().settings or {}).get("data_kinds") or DATA_KINDS)
+
+    def prompts(self) -> tuple[str, ...]:
+        """The study's reflective prompts for step 1 (defaults shipped)."""
+        return tuple((self.study().settings or {}).get("prompts") or DEFAULT_PROMPTS)
+
+    # -- step state -----------------------------------------------------------------
+
+    def step_closure(self, step: str = RECALL) -> StepClosure | None:
+        """When and by whom a step was closed, or None while it is open."""
+        with self.session(write=False) as s:
+            return s.scalars(select(StepClosure).where(StepClosure.step == step)).first()
+
+    def close_recall(self, by: int | str) -> StepClosure:
+        """Close step 1 (lead only): notes become visible to the team, edits become versions.
+
+        A snapshot of every note at this moment is kept with the closure.
+        """
+        with self.session() as s:
+            lead = self._researcher(s, by)
+            if not lead.lead:
+                raise Forbidden(f"only the study lead can close step 1 ({lead.name} is not)")
+            if s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first():
+                raise InvalidInput("step 1 is already closed")
+            notes = s.scalars(select(Note).options(selectinload(Note.excerpts))).all()
+            closure = StepClosure(
+                step=RECALL,
+                closed_at=events.utcnow(),
+                closed_by=lead.name,
+                snapshot={"notes": [_note_state(n) for n in notes]},
+            )
+            s.add(closure)
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "close",
+                "step",
+                closure.id,
+                after={"step": RECALL, "by": lead.name, "notes": len(notes)},
+            )
+            return closure
+
+    # -- notes ------------------------------------------------------------------------
+
+    def add_note(
+        self,
+        researcher: int | str,
+        partnership: int | str,
+        text: str = "",
+        *,
+        category: str = "reflection",
+        kind: str = "self-reflection",
+        excerpts: Iterable[int] = (),
+    ) -> Note:
+        """Write a new note for a partnership, optionally anchored to excerpts."""
+        self._check_choices(category, kind)
+        with self.session() as s:
+            author = self._researcher(s, researcher)
+            pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+            now = events.utcnow()
+            note = Note(
+                researcher_id=author.id,
+                partnership_id=pship.id,
+                category=category,
+                kind=kind,
+                text=text,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            note.excerpts = self._excerpts(s, excerpts)
+            s.add(note)
+            s.flush()
+            events.log(s, self.actor, "create", "note", note.id, after=_note_state(note))
+            return note
+
+    def update_note(
+        self,
+        note_id: int,
+        researcher: int | str,
+        *,
+        text: str | None = None,
+        category: str | None = None,
+        kind: str | None = None,
+        partnership: int | str | None = None,
+        excerpts: Iterable[int] | None = None,
+    ) -> Note:
+        """Change one's own note. After step 1 closed, the old content is kept as a version."""
+        with self.session() as s:
+            note = self._own_note(s, note_id, researcher)
+            before = _note_state(note)
+            self._check_choices(category or note.category, kind or note.kind)
+            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
+            changes = {
+                "text": text,
+                "category": category,
+                "kind": kind,
+            }
+            if closed is not None:
+                s.add(
+                    NoteVersion(
+                        note_id=note.id,
+                        version=note.version,
+                        category=note.category,
+                        kind=note.kind,
+                        text=note.text,
+                        saved_at=note.updated_at,
+                    )
+                )
+                note.version += 1
+            for field, value in changes.items():
+                if value is not None:
+                    setattr(note, field, value)
+            if partnership is not None:
+                note.partnership_id = self._find(
+                    s, Partnership, partnership, ("short", "name"), "partnership"
+                ).id
+            if excerpts is not None:
+                note.excerpts = self._excerpts(s, excerpts)
+            note.updated_at = events.utcnow()
+            after = _note_state(note)
+            if {k: v for k, v in after.items() if k != "updated_at"} != {
+                k: v for k, v in before.items() if k != "updated_at"
+            }:
+                events.log(s, self.actor, "update", "note", note.id, before=before, after=after)
+            return note
+
+    def delete_note(self, note_id: int, researcher: int | str) -> Note:
+        """Soft-delete one's own note (it can be restored; nothing is erased)."""
+        return self._set_deleted(note_id, researcher, deleted=True)
+
+    def restore_note(self, note_id: int, researcher: int | str) -> Note:
+        """Undo a soft delete."""
+        return self._set_deleted(note_id, researcher, deleted=False)
+
+    def _set_deleted(self, note_id: int, researcher: int | str, *, deleted: bool) -> Note:
+        with self.session() as s:
+            note = self._own_note(s, note_id, researcher)
+            before = _note_state(note)
+            note.deleted_at = events.utcnow() if deleted else None
+            events.log(
+                s,
+                self.actor,
+                "delete" if deleted else "restore",
+                "note",
+                note.id,
+                before=before,
+                after=_note_state(note),
+            )
+            return note
+
+    def notes(
+        self,
+        viewer: int | str,
+        *,
+        researcher: int | str | None = None,
+        partnership: int | str | None = None,
+        category: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[Note]:
+        """Notes the ``viewer`` may see, filtered.
+
+        Before step 1 closes, a researcher sees only their own notes: asking for a
+        colleague's raises :class:`Forbidden`, and no filter returns them.
+        """
+        with self.session(write=False) as s:
+            me = self._researcher(s, viewer)
+            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
+            q = select(Note).options(selectinload(Note.excerpts))
+            if researcher is not None:
+                author = self._researcher(s, researcher)
+                if closed is None and author.id != me.id:
+                    raise Forbidden(
+                        "step 1 is open: colleagues' notes stay hidden until the lead closes it"
+                    )
+                q = q.where(Note.researcher_id == author.id)
+            elif closed is None:
+                q = q.where(Note.researcher_id == me.id)
+            if partnership is not None:
+                pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+                q = q.where(Note.partnership_id == pship.id)
+            if category is not None:
+                q = q.where(Note.category == category)
+            if not include_deleted:
+                q = q.where(Note.deleted_at.is_(None))
+            return list(s.scalars(q.order_by(Note.partnership_id, Note.created_at, Note.id)))
+
+    def note(self, note_id: int, viewer: int | str) -> Note:
+        """One note, if the viewer may see it (see :meth:`notes`)."""
+        with self.session(write=False) as s:
+            note = s.get(Note, note_id, options=[selectinload(Note.excerpts)])
+            if note is None:
+                raise NotFound(f"no note {note_id}")
+            me = self._researcher(s, viewer)
+            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
+            if closed is None and note.researcher_id != me.id:
+                raise NotFound(f"no note {note_id}")  # do not reveal that it exists
+            return note
+
+    def note_versions(self, note_id: int, viewer: int | str) -> list[NoteVersion]:
+        """Earlier versions of a note (edits made after step 1 closed), oldest first."""
+        self.note(note_id, viewer)
+        with self.session(write=False) as s:
+            q = select(NoteVersion).where(NoteVersion.note_id == note_id)
+            return list(s.scalars(q.order_by(NoteVersion.version)))
+
+    # -- readings ---------------------------------------------------------------------
+
+    def mark_read(self, researcher: int | str, transcript: int | str, read: bool = True) -> None:
+        """Record that a researcher has read a transcript (or take it back)."""
+        with self.session() as s:
+            r = self._researcher(s, researcher)
+            tr = self._find(s, Transcript, transcript, ("title", "source_name"), "transcript")
+            row = s.scalars(
+                select(Reading).where(Reading.researcher_id == r.id, Reading.transcript_id == tr.id)
+            ).first()
+            if read and row is None:
+                s.add(Reading(researcher_id=r.id, transcript_id=tr.id, read_at=events.utcnow()))
+                events.log(s, self.actor, "read", "transcript", tr.id, after={"by": r.name})
+            elif not read and row is not None:
+                s.delete(row)
+                events.log(s, self.actor, "unread", "transcript", tr.id, after={"by": r.name})
+
+    def readings(self) -> list[tuple[str, int]]:
+        """(researcher name, transcript id) for every transcript marked read."""
+        with self.session(write=False) as s:
+            rows = s.execute(select(Researcher.name, Reading.transcript_id).join(Researcher))
+            return [tuple(r) for r in rows]
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _check_choices(self, category: str, kind: str) -> None:
+        try:
+            check_choice(category, self.note_categories(), "category")
+            check_choice(kind, self.data_kinds(), "kind of data")
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+
+    def _researcher(self, s: Session, ref: int | str) -> Researcher:
+        return self._find(s, Researcher, ref, ("name", "login"), "researcher")
+
+    def _own_note(self, s: Session, note_id: int, researcher: int | str) -> Note:
+        note = s.get(Note, note_id, options=[selectinload(Note.excerpts)])
+        author = self._researcher(s, researcher)
+        if note is None:
+            raise NotFound(f"no note {note_id}")
+        if note.researcher_id != author.id:
+            raise Forbidden("only the author can change a note")
+        return note
+
+    @staticmethod
+    def _excerpts(s: Session, ids: Iterable[int]) -> list[Excerpt]:
+        found = []
+        for i in dict.fromkeys(ids):
+            ex = s.get(Excerpt, i)
+            if ex is None:
+                raise NotFound(f"no excerpt {i}")
+            found.append(ex)
+        return found

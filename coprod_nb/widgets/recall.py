@@ -1,0 +1,733 @@
+"""Step 1 widgets: pick who you are, read transcripts, write blind notes that autosave.
+
+Rules (blinding, allowed categories, who may change a note) live in the store; these
+views only call it and show what it returns or the message of the error it raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime
+
+import ipywidgets as w
+import pandas as pd
+
+from coprod_nb.domain.transcript import format_time
+from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
+from coprod_nb.storage import Store
+from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets.search import SearchView
+
+_CURRENT_STYLE = "background:#fff3c4;"
+
+
+class ResearcherPicker(w.Dropdown):
+    """Who is working: a dropdown of the study's researchers (CSS class cp-researcher-picker).
+
+    Parameters
+    ----------
+    store : Store
+    default : str, optional
+        A researcher's name or login. Without it, the researcher whose login or name is
+        ``$JUPYTERHUB_USER`` (ignoring case) is chosen, else the first.
+
+    Notes
+    -----
+    The picker *is* the dropdown, so ``.value`` is the chosen name and
+    ``observe(handler, names="value")`` follows changes; ``.dropdown`` returns it too.
+    """
+
+    def __init__(self, store: Store, default: str | None = None, **kwargs):
+        team = store.researchers()
+        names = [r.name for r in team]
+        if default is not None:
+            value = store.researcher(default).name
+        else:
+            user = os.environ.get("JUPYTERHUB_USER", "").casefold()
+            value = next(
+                (
+                    r.name
+                    for r in team
+                    if user and user in (r.name.casefold(), (r.login or "").casefold())
+                ),
+                names[0] if names else None,
+            )
+        kwargs.setdefault("description", "Researcher")
+        super().__init__(options=names, value=value, **kwargs)
+        self.add_class("cp-researcher-picker")
+
+    @property
+    def dropdown(self) -> w.Dropdown:
+        """The dropdown itself (for symmetry with composite pickers)."""
+        return self
+
+
+def _researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.ValueWidget | None]:
+    if isinstance(researcher, w.ValueWidget):
+        return None, researcher
+    return researcher, None
+
+
+class TranscriptView(w.VBox):
+    """Read a transcript a page at a time, choose passages as anchors, mark it as read.
+
+    Only the page on screen is fetched from the store, so a long transcript opens fast.
+    An embedded :class:`SearchView` searches the whole study; its "open" buttons jump
+    here via :meth:`show`.
+
+    Parameters
+    ----------
+    store : Store
+    researcher : str or ResearcherPicker
+        Whose reading this is (a name, or a picker whose changes are followed).
+    page_size : int
+        Turns per page.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        researcher: str | w.ValueWidget,
+        page_size: int = 25,
+        **kwargs,
+    ):
+        self.store = store
+        self.page_size = page_size
+        self._name, self._picker = _researcher_source(researcher)
+        self.partnership = w.Dropdown(description="Partnership")
+        self.transcript = w.Dropdown(description="Transcript", layout=w.Layout(width="420px"))
+        self.read = w.ToggleButton(description="Mark as read", icon="check")
+        self.prev = w.Button(description="Prev", icon="chevron-left")
+        self.next = w.Button(description="Next", icon="chevron-right")
+        self.position = w.Label()
+        self.turn_rows = w.VBox()
+        self.turn_rows.add_class("cp-turns")
+        self.quote = w.Text(
+            description="Quote",
+            placeholder="words copied from this transcript, to anchor a span",
+            layout=w.Layout(width="100%"),
+        )
+        self.selection = w.HTML()
+        self.status = w.HTML()
+        self.search = SearchView(store)
+        self.search.on_open(self.show)
+        #: turns on the current page (the window fetched from the store)
+        self.page_turns: list = []
+        self.start = 0
+        self.total = 0
+        self.current_seq: int | None = None
+        self._selected: dict[int, object] = {}  # turn id -> Turn, kept across pages
+        self._counts: dict[int, int] = {}
+        self._quiet = False
+        self._syncing_read = False
+        self.refresh()
+        self.partnership.observe(self._on_partnership_change, names="value")
+        self.transcript.observe(self._on_transcript_change, names="value")
+        self.read.observe(self._on_read_change, names="value")
+        self.prev.on_click(lambda _b: self._go(self.start - self.page_size))
+        self.next.on_click(lambda _b: self._go(self.start + self.page_size))
+        if self._picker is not None:
+            self._picker.observe(lambda _c: self._sync_read(), names="value")
+        super().__init__(
+            [
+                self.search,
+                w.HBox([self.partnership, self.transcript, self.read]),
+                w.HBox([self.prev, self.position, self.next]),
+                self.turn_rows,
+                self.quote,
+                self.selection,
+                self.status,
+            ],
+            **kwargs,
+        )
+        self.add_class("cp-transcript-view")
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def researcher(self) -> str | None:
+        """The name of the researcher reading."""
+        return self._picker.value if self._picker is not None else self._name
+
+    @property
+    def transcript_id(self) -> int | None:
+        """The open transcript's id (None when there is none)."""
+        return self.transcript.value
+
+    @property
+    def current_partnership(self) -> str | None:
+        """Short name of the open transcript's partnership, else of the filter."""
+        tr = self._transcripts.get(self.transcript.value)
+        if tr is not None and tr.partnership_id in self._shorts:
+            return self._shorts[tr.partnership_id]
+        return self.partnership.value
+
+    def refresh(self) -> None:
+        """Reload partnerships and transcripts (e.g. after an import)."""
+        pships = self.store.partnerships()
+        self._shorts = {p.id: p.short for p in pships}
+        self._transcripts = {t.id: t for t in self.store.transcripts()}
+        with self._hold():
+            keep = self.partnership.value
+            self.partnership.options = [("(all partnerships)", None)] + [
+                (f"{p.short}: {p.name}", p.short) for p in pships
+            ]
+            self.partnership.value = keep if keep in self._shorts.values() else None
+            self._fill_transcripts()
+        self._open(self.transcript.value, 0)
+
+    def show(self, transcript_id: int, seq: int = 0) -> None:
+        """Open a transcript at the page holding turn ``seq`` and highlight that turn."""
+        tr = self._transcripts.get(transcript_id)
+        if tr is None:
+            self.refresh()  # imported since the view was built
+            tr = self._transcripts.get(transcript_id)
+        if tr is None:
+            message(self.status, f"no transcript {transcript_id}", kind="error")
+            return
+        with self._hold():
+            if tr.id not in [i for _, i in self._transcript_options()]:
+                self.partnership.value = self._shorts.get(tr.partnership_id)
+                self._fill_transcripts()
+            self.transcript.value = tr.id
+        self.current_seq = seq
+        self._open(tr.id, (seq // self.page_size) * self.page_size)
+
+    def selected_excerpts(self) -> list[int]:
+        """Create excerpts for the selected turns and the quote; return their ids.
+
+        The selection and the quote are cleared afterwards, so a second call does not
+        duplicate them. A quote that is not in the open transcript raises the store's
+        :class:`~coprod_nb.errors.NotFound` (also shown in the view's status).
+        """
+        ids: list[int] = []
+        quote = self.quote.value.strip()
+        try:
+            # The quote first: it is the part that can fail on user input, and failing
+            # before any turn excerpt is written leaves nothing half-made.
+            quote_id = None
+            if quote:
+                if self.transcript.value is None:
+                    raise InvalidInput("open a transcript to anchor a quote")
+                quote_id = self.store.excerpt_of_quote(self.transcript.value, quote).id
+            for turn in sorted(self._selected.values(), key=lambda t: (t.transcript_id, t.seq)):
+                ids.append(self.store.excerpt_of_turn(turn.id).id)
+            if quote_id is not None:
+                ids.append(quote_id)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            raise
+        self._selected.clear()
+        self.quote.value = ""
+        self._render()
+        message(self.status, f"{len(ids)} excerpt(s) created", kind="ok")
+        return ids
+
+    # -- internals ----------------------------------------------------------------
+
+    @contextmanager
+    def _hold(self):
+        # Batch changes of the dropdowns without opening a page for each step.
+        self._quiet, before = True, self._quiet
+        try:
+            yield
+        finally:
+            self._quiet = before
+
+    def _transcript_options(self) -> list[tuple[str, int]]:
+        pid = next((i for i, s in self._shorts.items() if s == self.partnership.value), None)
+        return [
+            (t.title, t.id)
+            for t in self._transcripts.values()
+            if self.partnership.value is None or t.partnership_id == pid
+        ]
+
+    def _fill_transcripts(self) -> None:
+        keep = self.transcript.value
+        options = self._transcript_options()
+        self.transcript.options = options
+        ids = [i for _, i in options]
+        self.transcript.value = keep if keep in ids else (ids[0] if ids else None)
+
+    def _on_partnership_change(self, change) -> None:
+        if self._quiet:
+            return
+        with self._hold():
+            self._fill_transcripts()
+        self.current_seq = None
+        self._open(self.transcript.value, 0)
+
+    def _on_transcript_change(self, change) -> None:
+        if self._quiet:
+            return
+        self.current_seq = None
+        self._open(change.new, 0)
+
+    def _go(self, start: int) -> None:
+        self._open(self.transcript.value, start)
+
+    def _turn_count(self, tid: int) -> int:
+        if tid not in self._counts:
+            counter = getattr(self.store, "turn_count", None)
+            self._counts[tid] = counter(tid) if counter else self._probe_count(tid)
+        return self._counts[tid]
+
+    def _probe_count(self, tid: int) -> int:
+        # The store has no turn count yet; seqs are 0..n-1, so find n with one-turn
+        # windows (log n tiny queries) instead of loading a long transcript whole.
+        def exists(seq: int) -> bool:
+            return bool(self.store.turns(tid, seq, seq + 1))
+
+        if not exists(0):
+            return 0
+        hi = 1
+        while exists(hi):
+            hi *= 2
+        lo = hi // 2  # exists(lo) is true, exists(hi) false
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if exists(mid) else (lo, mid)
+        return hi
+
+    def _open(self, tid: int | None, start: int) -> None:
+        if tid is None:
+            self.page_turns, self.start, self.total = [], 0, 0
+        else:
+            try:
+                self.total = self._turn_count(tid)
+                last_page = max(0, (self.total - 1) // self.page_size * self.page_size)
+                self.start = min(max(0, start), last_page)
+                self.page_turns = self.store.turns(tid, self.start, self.start + self.page_size)
+            except CoprodError as exc:
+                message(self.status, str(exc), kind="error")
+                return
+        self._render()
+        self._sync_read()
+
+    def _render(self) -> None:
+        for row in self.turn_rows.children:
+            for child in row.children:
+                child.close()
+            row.close()
+        rows = [self._row(turn) for turn in self.page_turns]
+        self.turn_rows.children = rows
+        if self.page_turns:
+            first, last = self.page_turns[0].seq, self.page_turns[-1].seq
+            self.position.value = f"turns #{first}–#{last} of {self.total}"
+        else:
+            self.position.value = "no turns" if self.transcript.value is not None else ""
+        self.prev.disabled = self.start <= 0
+        self.next.disabled = self.start + self.page_size >= self.total
+        n = len(self._selected)
+        self.selection.value = f"<i>{n} turn(s) selected</i>" if n else ""
+
+    def _row(self, turn) -> w.HBox:
+        current = turn.seq == self.current_seq
+        when = format_time(turn.start_ms)
+        html = w.HTML(
+            f'<div class="cp-turn{" cp-turn-current" if current else ""}" '
+            f'style="white-space:pre-wrap;{_CURRENT_STYLE if current else ""}">'
+            f'<span class="cp-turn-seq">#{escape(turn.seq)}</span> '
+            f'<b class="cp-speaker">{escape(turn.speaker)}</b> '
+            f'<span class="cp-time">{escape(when)}</span> {escape(turn.text)}</div>'
+        )
+        pick = w.Checkbox(
+            value=turn.id in self._selected,
+            description="select",
+            indent=False,
+            layout=w.Layout(width="70px"),
+        )
+        pick.observe(lambda c, t=turn: self._on_select(t, c.new), names="value")
+        row = w.HBox([pick, html])
+        row.add_class("cp-turn-row")
+        if current:
+            row.add_class("cp-turn-current")
+        return row
+
+    def _on_select(self, turn, selected: bool) -> None:
+        if selected:
+            self._selected[turn.id] = turn
+        else:
+            self._selected.pop(turn.id, None)
+        n = len(self._selected)
+        self.selection.value = f"<i>{n} turn(s) selected</i>" if n else ""
+
+    def _sync_read(self) -> None:
+        tid, me = self.transcript.value, self.researcher
+        self._syncing_read = True
+        try:
+            self.read.disabled = tid is None or me is None
+            self.read.value = (me, tid) in self.store.readings()
+        finally:
+            self._syncing_read = False
+
+    def _on_read_change(self, change) -> None:
+        if self._syncing_read or self.transcript.value is None:
+            return
+        try:
+            self.store.mark_read(self.researcher, self.transcript.value, read=change.new)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            self._sync_read()
+            return
+        title = self._transcripts[self.transcript.value].title
+        message(self.status, f"{title}: {'read' if change.new else 'not read'}", kind="ok")
+
+
+class NoteEditor(w.VBox):
+    """Write step-1 notes that save themselves (no Save button).
+
+    The note is created at the first non-empty change once a partnership is chosen;
+    later changes are saved at most every ``debounce`` seconds, and a pending change is
+    flushed by a timer on the kernel's event loop, so a crash loses about ``debounce``
+    seconds of typing. Changing partnership, category or kind saves at once.
+
+    Parameters
+    ----------
+    store : Store
+    researcher : str or ResearcherPicker
+        The author (a name, or a picker whose changes are followed).
+    transcript_view : TranscriptView, optional
+        Where "Anchor to selection" takes its excerpts from; a new note's partnership
+        follows the open transcript's.
+    clock : callable
+        Seconds, monotonic (injected so tests control time).
+    debounce : float
+        Minimum seconds between two saves while typing.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        researcher: str | w.ValueWidget,
+        transcript_view: TranscriptView | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        debounce: float = 1.0,
+        **kwargs,
+    ):
+        self.store = store
+        self.transcript_view = transcript_view
+        self.clock = clock
+        self.debounce = debounce
+        name, self._picker = _researcher_source(researcher)
+        self._me = self._picker.value if self._picker is not None else name
+        #: id of the note being edited (None until the first save)
+        self.note_id: int | None = None
+        self._pending = False
+        self._last_save: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._deleted_id: int | None = None
+        self._loading = False
+
+        self.partnership = w.Dropdown(description="Partnership")
+        self.category = w.Dropdown(description="Category", options=store.note_categories())
+        self.kind = w.Dropdown(description="Kind", options=store.data_kinds())
+        self.open_note = w.Dropdown(description="Edit note", layout=w.Layout(width="420px"))
+        self.text = w.Textarea(
+            continuous_update=True,
+            placeholder="Your recall and reflection on this partnership (saved as you type)",
+            layout=w.Layout(width="100%", height="12em"),
+        )
+        self.text.add_class("cp-note-text")
+        self.anchor = w.Button(description="Anchor to selection", icon="anchor")
+        self.new = w.Button(description="New note", icon="plus")
+        self.delete = w.Button(description="Delete", icon="trash")
+        self.undo = w.Button(description="Undo delete", icon="undo", disabled=True)
+        self.status = w.HTML()
+        self.prompts = w.HTML(
+            "<b>Prompts</b><ul>"
+            + "".join(f"<li>{escape(p)}</li>" for p in store.prompts())
+            + "</ul>",
+            layout=w.Layout(width="35%"),
+        )
+        self.prompts.add_class("cp-prompts")
+        self.my_notes = w.HTML()
+        self.my_notes.add_class("cp-my-notes")
+
+        self._pships = {p.id: p.short for p in store.partnerships()}
+        self.partnership.options = [("(choose a partnership)", None)] + [
+            (f"{p.short}: {p.name}", p.short) for p in store.partnerships()
+        ]
+        if transcript_view is not None:
+            self.partnership.value = transcript_view.current_partnership
+            for control in (transcript_view.partnership, transcript_view.transcript):
+                control.observe(self._on_view_change, names="value")
+        self.text.observe(self._on_text_change, names="value")
+        for control in (self.partnership, self.category, self.kind):
+            control.observe(self._on_field_change, names="value")
+        self.open_note.observe(self._on_open_note_change, names="value")
+        self.anchor.on_click(self._on_anchor_click)
+        self.new.on_click(self._on_new_click)
+        self.delete.on_click(self._on_delete_click)
+        self.undo.on_click(self._on_undo_click)
+        if self._picker is not None:
+            self._picker.observe(self._on_researcher_change, names="value")
+        self.anchor.disabled = transcript_view is None
+
+        editor = w.VBox(
+            [
+                w.HBox([self.partnership, self.category, self.kind]),
+                self.open_note,
+                self.text,
+                w.HBox([self.anchor, self.new, self.delete, self.undo]),
+                self.status,
+            ],
+            layout=w.Layout(width="65%"),
+        )
+        super().__init__(
+            [w.HBox([editor, self.prompts]), w.HTML("<b>My notes</b>"), self.my_notes],
+            **kwargs,
+        )
+        self.add_class("cp-note-editor")
+        self._refresh_notes()
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def researcher(self) -> str | None:
+        """The author's name."""
+        return self._me
+
+    def flush(self) -> bool:
+        """Save a pending change now; return whether something was saved.
+
+        Errors (no partnership, a category the study does not allow, ...) are shown
+        in the status and the change stays pending.
+        """
+        self._cancel_timer()
+        if not self._pending:
+            return False
+        if self.note_id is None and not self.text.value.strip():
+            self._pending = False  # nothing worth creating a note for yet
+            return False
+        if self.partnership.value is None:
+            message(self.status, "Choose a partnership: the note is not saved yet.", kind="error")
+            return False
+        fields = {
+            "category": self.category.value,
+            "kind": self.kind.value,
+        }
+        try:
+            if self.note_id is None:
+                note = self.store.add_note(
+                    self._me, self.partnership.value, self.text.value, **fields
+                )
+                self.note_id = note.id
+            else:
+                self.store.update_note(
+                    self.note_id,
+                    self._me,
+                    text=self.text.value,
+                    partnership=self.partnership.value,
+                    **fields,
+                )
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return False
+        self._pending = False
+        self._last_save = self.clock()
+        message(self.status, f"saved {datetime.now():%H:%M:%S}", kind="ok")
+        self._refresh_notes()
+        return True
+
+    def load(self, note_id: int) -> None:
+        """Edit an existing note of one's own (the current one is saved first)."""
+        self.flush()
+        note = self.store.note(note_id, self._me)
+        if note.researcher_id != self.store.researcher(self._me).id:
+            raise Forbidden("only the author can edit a note")
+        with self._loading_fields():
+            self.note_id = note.id
+            self.partnership.value = self._pships.get(note.partnership_id)
+            _choose(self.category, note.category)
+            _choose(self.kind, note.kind)
+            self.text.value = note.text
+            if note.id in [i for _, i in self.open_note.options]:
+                self.open_note.value = note.id
+        self._pending = False
+        message(self.status, f"editing note #{note.id}")
+
+    # -- internals ----------------------------------------------------------------
+
+    @contextmanager
+    def _loading_fields(self):
+        # Filling the controls from a note must not look like the user editing it.
+        self._loading, before = True, self._loading
+        try:
+            yield
+        finally:
+            self._loading = before
+
+    def _on_text_change(self, change) -> None:
+        if self._loading:
+            return
+        self._pending = True
+        due = self._last_save is None or self.clock() - self._last_save >= self.debounce
+        if self.note_id is None or due:
+            self.flush()
+        else:
+            self._schedule()
+
+    def _on_field_change(self, change) -> None:
+        if self._loading:
+            return
+        self._pending = True
+        self.flush()
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (plain Python, tests): flush() or the next change saves
+        self._timer = loop.call_later(self.debounce, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.flush()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _reset(self) -> None:
+        with self._loading_fields():
+            self.note_id = None
+            self.text.value = ""
+            self.open_note.value = None
+            if self.transcript_view is not None:
+                self.partnership.value = self.transcript_view.current_partnership
+        self._pending = False
+        self._last_save = None
+
+    def _on_view_change(self, change) -> None:
+        # A new note follows the transcript being read; an existing note keeps its own.
+        if self.note_id is None and self.transcript_view.current_partnership is not None:
+            self.partnership.value = self.transcript_view.current_partnership
+
+    def _on_new_click(self, _button=None) -> None:
+        self.flush()
+        self._reset()
+        message(self.status, "new note: start typing, it saves itself")
+
+    def _on_delete_click(self, _button=None) -> None:
+        self.flush()
+        if self.note_id is None:
+            message(self.status, "No saved note to delete.", kind="error")
+            return
+        try:
+            self.store.delete_note(self.note_id, self._me)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        self._deleted_id = self.note_id
+        self.undo.disabled = False
+        self._reset()
+        self._refresh_notes()
+        message(self.status, f"note #{self._deleted_id} deleted (Undo delete restores it)")
+
+    def _on_undo_click(self, _button=None) -> None:
+        if self._deleted_id is None:
+            message(self.status, "Nothing to undo.", kind="error")
+            return
+        try:
+            self.store.restore_note(self._deleted_id, self._me)
+            self._refresh_notes()
+            self.load(self._deleted_id)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        message(self.status, f"note #{self._deleted_id} restored", kind="ok")
+        self._deleted_id = None
+        self.undo.disabled = True
+
+    def _on_anchor_click(self, _button=None) -> None:
+        if self.transcript_view is None:
+            message(self.status, "No transcript view to take a selection from.", kind="error")
+            return
+        self.flush()
+        if self.note_id is None:
+            message(self.status, "Write the note first, then anchor it.", kind="error")
+            return
+        try:
+            new = self.transcript_view.selected_excerpts()
+            if not new:
+                message(self.status, "Select turns or give a quote first.", kind="error")
+                return
+            existing = [e.id for e in self.store.note(self.note_id, self._me).excerpts]
+            self.store.update_note(self.note_id, self._me, excerpts=existing + new)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        self._refresh_notes()
+        message(self.status, f"anchored to {len(new)} more excerpt(s)", kind="ok")
+
+    def _on_open_note_change(self, change) -> None:
+        if self._loading or change.new is None or change.new == self.note_id:
+            return
+        try:
+            self.load(change.new)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+
+    def _on_researcher_change(self, change) -> None:
+        self.flush()  # saved as the author who typed it
+        self._me = change.new
+        self._deleted_id = None
+        self.undo.disabled = True
+        self._reset()
+        self._refresh_notes()
+
+    def _refresh_notes(self) -> None:
+        try:
+            notes = self.store.notes(viewer=self._me, researcher=self._me)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            notes = []
+        rows = [
+            {
+                "#": n.id,
+                "partnership": self._pships.get(n.partnership_id, ""),
+                "category": n.category,
+                "kind": n.kind,
+                "anchors": len(n.excerpts),
+                "updated": f"{n.updated_at:%Y-%m-%d %H:%M}",
+                "note": _short(n.text, 120),
+            }
+            for n in notes
+        ]
+        self.my_notes.value = (
+            table_html(pd.DataFrame(rows), css_class="cp-table cp-notes-table")
+            if rows
+            else "<i>no notes yet</i>"
+        )
+        with self._loading_fields():
+            self.open_note.options = [("(a new note)", None)] + [
+                (
+                    f"#{n.id} {self._pships.get(n.partnership_id, '')} {n.category}: "
+                    f"{_short(n.text, 40)}",
+                    n.id,
+                )
+                for n in notes
+            ]
+            self.open_note.value = (
+                self.note_id if any(n.id == self.note_id for n in notes) else None
+            )
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _choose(dropdown: w.Dropdown, value: str) -> None:
+    # A note may carry a choice the study has since removed; show it rather than fail.
+    if value not in dropdown.options:
+        dropdown.options = [*dropdown.options, value]
+    dropdown.value = value
