@@ -3,6 +3,14 @@
 No I/O, no widgets, no SQL: this layer imports only the standard library.
 """
 
+from coprod_nb.domain.framework import (
+    LINK_KINDS,
+    TENSION_STATUSES,
+    Framework,
+    Pole,
+    Tension,
+    compare_frameworks,
+)
 from coprod_nb.domain.pseudonyms import PseudonymTable
 from coprod_nb.domain.transcript import (
     ParsedTranscript,
@@ -15,6 +23,12 @@ from coprod_nb.domain.transcript import (
 )
 
 __all__ = [
+    "LINK_KINDS",
+    "TENSION_STATUSES",
+    "Framework",
+    "Pole",
+    "Tension",
+    "compare_frameworks",
     "ParsedTranscript",
     "PseudonymTable",
     "RawTurn",

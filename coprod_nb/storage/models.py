@@ -253,3 +253,83 @@ class StepClosure(Base):
     closed_at: Mapped[datetime] = mapped_column(DateTime)
     closed_by: Mapped[str] = mapped_column(String(120))
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Meeting(Base):
+    """A dated joint interpretation meeting of the research team."""
+
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200), default="Joint interpretation meeting")
+    attendees: Mapped[list] = mapped_column(JSON, default=list)  # researcher names
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    dissents: Mapped[list[Dissent]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Dissent.id"
+    )
+
+
+class Dissent(Base):
+    """A disagreement in a meeting: the positions taken and how it was settled (or not)."""
+
+    __tablename__ = "dissent"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(Text)
+    positions: Mapped[list] = mapped_column(JSON, default=list)  # [{"who": .., "position": ..}]
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    meeting: Mapped[Meeting] = relationship(back_populates="dissents")
+
+
+class TensionRow(Base):
+    """A tension of the working set: a spectrum between two poles."""
+
+    __tablename__ = "tension"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    pole_a: Mapped[str] = mapped_column(String(300))
+    pole_b: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    subthemes: Mapped[list] = mapped_column(JSON, default=list)
+    proposer: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TensionEvidence(Base):
+    """A note or an excerpt attached to a tension as evidence."""
+
+    __tablename__ = "tension_evidence"
+    __table_args__ = (UniqueConstraint("tension_id", "note_id", "excerpt_id", name="item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tension_id: Mapped[int] = mapped_column(ForeignKey("tension.id", ondelete="CASCADE"))
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("note.id", ondelete="CASCADE"))
+    excerpt_id: Mapped[int | None] = mapped_column(ForeignKey("excerpt.id", ondelete="CASCADE"))
+    added_by: Mapped[str] = mapped_column(String(120), default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TensionLink(Base):
+    """A typed link between two tensions (relates to, contradicts, part of)."""
+
+    __tablename__ = "tension_link"
+    __table_args__ = (UniqueConstraint("source_id", "target_id", "kind", name="link"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("tension.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("tension.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+
+
+class FrameworkVersion(Base):
+    """A frozen tension set ("agree framework v1"); never changed once written."""
+
+    __tablename__ = "framework_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    frozen_at: Mapped[datetime] = mapped_column(DateTime)
+    frozen_by: Mapped[str] = mapped_column(String(120))
+    tensions: Mapped[list] = mapped_column(JSON)  # snapshot, with evidence and links

@@ -105,6 +105,8 @@ class NotesRepository:
         excerpts: Iterable[int] = (),
     ) -> Note:
         """Write a new note for a partnership, optionally anchored to excerpts."""
+        if partnership is None or partnership == "":
+            raise InvalidInput("a note needs a partnership")
         self._check_choices(category, kind)
         with self.session() as s:
             author = self._researcher(s, researcher)

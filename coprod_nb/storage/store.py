@@ -25,6 +25,7 @@ from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput, NotFound
 from coprod_nb.storage import events
 from coprod_nb.storage.database import database_url, make_engine, prepare
+from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
     NameKey,
@@ -67,7 +68,7 @@ class SpeakerMatch:
         return self.participant_id is not None or self.researcher_id is not None
 
 
-class Store(NotesRepository):
+class Store(NotesRepository, InterpretationRepository):
     """An open study.
 
     Parameters
@@ -494,6 +495,12 @@ class Store(NotesRepository):
             if stop is not None:
                 q = q.where(Turn.seq < stop)
             return list(s.scalars(q.order_by(Turn.seq)))
+
+    def turn_count(self, transcript: int | str) -> int:
+        """Number of turns of a transcript (without loading them)."""
+        tid = self.transcript(transcript).id
+        with self.session(write=False) as s:
+            return s.scalar(select(func.count(Turn.id)).where(Turn.transcript_id == tid))
 
     def people_of(self, transcript: int | str) -> dict[str, list[str]]:
         """Names of a transcript's participants and interviewers."""

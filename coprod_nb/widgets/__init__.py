@@ -3,7 +3,16 @@
 Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets find it.
 """
 
+from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
 
-__all__ = ["ImportView", "PseudonymEditor", "SearchView", "SpeakerMapEditor"]
+__all__ = [
+    "ImportView",
+    "NoteEditor",
+    "PseudonymEditor",
+    "ResearcherPicker",
+    "SearchView",
+    "SpeakerMapEditor",
+    "TranscriptView",
+]

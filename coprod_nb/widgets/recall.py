@@ -33,7 +33,8 @@ class ResearcherPicker(w.Dropdown):
     store : Store
     default : str, optional
         A researcher's name or login. Without it, the researcher whose login or name is
-        ``$JUPYTERHUB_USER`` (ignoring case) is chosen, else the first.
+        ``$JUPYTERHUB_USER`` (ignoring case) is chosen, else the first. An unknown
+        ``default`` raises the store's NotFound.
 
     Notes
     -----
@@ -272,26 +273,8 @@ class TranscriptView(w.VBox):
 
     def _turn_count(self, tid: int) -> int:
         if tid not in self._counts:
-            counter = getattr(self.store, "turn_count", None)
-            self._counts[tid] = counter(tid) if counter else self._probe_count(tid)
+            self._counts[tid] = self.store.turn_count(tid)
         return self._counts[tid]
-
-    def _probe_count(self, tid: int) -> int:
-        # The store has no turn count yet; seqs are 0..n-1, so find n with one-turn
-        # windows (log n tiny queries) instead of loading a long transcript whole.
-        def exists(seq: int) -> bool:
-            return bool(self.store.turns(tid, seq, seq + 1))
-
-        if not exists(0):
-            return 0
-        hi = 1
-        while exists(hi):
-            hi *= 2
-        lo = hi // 2  # exists(lo) is true, exists(hi) false
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if exists(mid) else (lo, mid)
-        return hi
 
     def _open(self, tid: int | None, start: int) -> None:
         if tid is None:
@@ -535,7 +518,11 @@ class NoteEditor(w.VBox):
         return True
 
     def load(self, note_id: int) -> None:
-        """Edit an existing note of one's own (the current one is saved first)."""
+        """Edit an existing note of one's own (the current one is saved first).
+
+        Raises the store's NotFound for a note the researcher may not see, and
+        Forbidden for a colleague's note (visible once step 1 is closed).
+        """
         self.flush()
         note = self.store.note(note_id, self._me)
         if note.researcher_id != self.store.researcher(self._me).id:
@@ -608,8 +595,9 @@ class NoteEditor(w.VBox):
 
     def _on_view_change(self, change) -> None:
         # A new note follows the transcript being read; an existing note keeps its own.
-        if self.note_id is None and self.transcript_view.current_partnership is not None:
-            self.partnership.value = self.transcript_view.current_partnership
+        short = self.transcript_view.current_partnership
+        if self.note_id is None and short in self._pships.values():
+            self.partnership.value = short
 
     def _on_new_click(self, _button=None) -> None:
         self.flush()
