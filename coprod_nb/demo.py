@@ -9,6 +9,10 @@ from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.manifest import load_manifest, load_notes
 from coprod_nb.storage import Store
 
+#: How far the demo study goes: transcripts only; step-1 notes (step 1 open); the joint
+#: meeting with six tensions frozen as v1 (step 1 closed); the workshop (step 3 done).
+STAGES: tuple[str, ...] = ("transcripts", "recall", "joint", "workshop")
+
 
 def demo_data_dir() -> Path:
     """Folder of the demo study's manifest and transcripts (``$COPROD_DEMO_DATA`` overrides)."""
@@ -17,15 +21,27 @@ def demo_data_dir() -> Path:
 
 
 def build_demo(
-    study_dir: str | os.PathLike, *, url: str | None = None, progress: bool = False
+    study_dir: str | os.PathLike,
+    *,
+    url: str | None = None,
+    progress: bool = False,
+    stage: str = STAGES[-1],
 ) -> Store:
     """Build the demo study in ``study_dir`` (which must not hold a study yet).
 
-    Partnerships, people, pseudonyms and transcripts from ``study.toml``; the three
-    researchers' step-1 notes from ``notes.toml`` (step 1 left open).
+    Parameters
+    ----------
+    stage : str
+        One of :data:`STAGES`; later stages include the earlier ones. Notebooks of a
+        step build the demo as it stands when that step starts.
 
-    Returns the open :class:`Store`.
+    Returns
+    -------
+    Store
+        The open study.
     """
+    if stage not in STAGES:
+        raise InvalidInput(f"stage must be one of {', '.join(STAGES)} (got {stage!r})")
     study_dir = Path(study_dir)
     if (study_dir / "study.db").exists() and url is None:
         raise InvalidInput("a study already exists here", file=str(study_dir))
@@ -33,6 +49,9 @@ def build_demo(
     if store.transcripts():
         store.close()
         raise InvalidInput("the database already holds a study", file=str(study_dir))
-    load_manifest(store, demo_data_dir() / "study.toml", progress=progress)
-    load_notes(store, demo_data_dir() / "notes.toml")
+    data = demo_data_dir()
+    load_manifest(store, data / "study.toml", progress=progress)
+    reached = STAGES.index(stage)
+    if reached >= STAGES.index("recall"):
+        load_notes(store, data / "notes.toml")
     return store

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite drives for real: Debian's Chromium (browser
-# tests) and PostgreSQL (storage tests). Runs apt-get only as root and only for what is
+# tests), PostgreSQL (storage tests) and LibreOffice Writer (Word files open and convert). Runs apt-get only as root and only for what is
 # missing; otherwise it says what is missing and the tests that need it are skipped
 # (or fail, under CI=true).
 set -euo pipefail
@@ -8,6 +8,7 @@ set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

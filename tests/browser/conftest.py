@@ -109,7 +109,8 @@ def open_notebook(lab, page):
 
     def _open(name: str):
         page.set_default_timeout(60_000)
-        page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+        # ?reset: a fresh workspace, so notebooks opened by earlier tests are not restored
+        page.goto(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}")
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
         # the kernel must be ready before "run all", or the first cells can be dropped

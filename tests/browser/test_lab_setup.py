@@ -11,15 +11,15 @@ pytestmark = pytest.mark.browser
 
 def test_setup_notebook_search_and_pseudonym(lab, open_notebook):
     page = open_notebook("00_study_setup.ipynb")
-    search = page.locator(".cp-search-view").first
+    search = page.locator(".jp-NotebookPanel:visible .cp-search-view").first
     search.wait_for(timeout=120_000)
     box = search.locator("input[type='text']")
     box.fill("tokenism")
     box.press("Enter")
-    page.locator(".cp-search-view mark.cp-hit").first.wait_for()
-    assert page.locator(".cp-search-view mark.cp-hit").count() > 0
+    page.locator(".jp-NotebookPanel:visible .cp-search-view mark.cp-hit").first.wait_for()
+    assert page.locator(".jp-NotebookPanel:visible .cp-search-view mark.cp-hit").count() > 0
 
-    editor = page.locator(".cp-pseudonym-editor").first
+    editor = page.locator(".jp-NotebookPanel:visible .cp-pseudonym-editor").first
     inputs = editor.locator("input[type='text']")
     inputs.nth(0).fill("Tuesday")
     inputs.nth(1).fill("Weekday")
