@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.ingest.manifest import load_manifest, load_notes
+from coprod_nb.ingest.manifest import load_joint_meeting, load_manifest, load_notes
 from coprod_nb.storage import Store
 
 #: How far the demo study goes: transcripts only; step-1 notes (step 1 open); the joint
@@ -53,5 +53,9 @@ def build_demo(
     load_manifest(store, data / "study.toml", progress=progress)
     reached = STAGES.index(stage)
     if reached >= STAGES.index("recall"):
-        load_notes(store, data / "notes.toml")
+        note_ids = load_notes(store, data / "notes.toml")
+    if reached >= STAGES.index("joint"):
+        store.close_recall("Alder")
+        load_joint_meeting(store, data / "joint_meeting.toml", note_ids)
+        store.freeze_framework("Alder", "v1: agreed at the joint interpretation meeting")
     return store

@@ -105,43 +105,128 @@ def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> I
     return report
 
 
-def load_notes(store: Store, path: str | Path) -> int:
-    """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``data/demo``).
-
-    Each entry: researcher, partnership, category, kind, text and an optional ``quote``
-    (exact words of one of that partnership's transcripts), which becomes the note's
-    anchor. Returns the number of notes added.
-    """
-    path = Path(path)
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInput("no such file", file=str(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
-    by_partnership: dict[str, list] = {}
+
+
+def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place: str) -> int:
+    """Excerpt id of ``quote`` in the first transcript of a partnership that contains it."""
+    pid = store.partnership(partnership).id
     for tr in store.transcripts():
-        by_partnership.setdefault(tr.partnership_id, []).append(tr)
-    added = 0
+        if tr.partnership_id == pid and quote in tr.text:
+            return store.excerpt_of_quote(tr.id, quote).id
+    raise InvalidInput(f"quote not found in {partnership}'s transcripts", file=file, place=place)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInput("no such file", file=str(path)) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
+
+
+def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place: str) -> int:
+    """Excerpt id of ``quote`` in the first transcript of a partnership that contains it."""
+    pid = store.partnership(partnership).id
+    for tr in store.transcripts():
+        if tr.partnership_id == pid and quote in tr.text:
+            return store.excerpt_of_quote(tr.id, quote).id
+    raise InvalidInput(f"quote not found in {partnership}'s transcripts", file=file, place=place)
+
+
+def load_notes(store: Store, path: str | Path) -> dict[str, int]:
+    """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``data/demo``).
+
+    Each entry: researcher, partnership, category, kind, text, an optional ``quote``
+    (exact words of one of that partnership's transcripts; it becomes the note's
+    anchor) and an optional ``id`` other files can refer to.
+
+    Returns
+    -------
+    dict
+        The file's note ids (or ``#N`` for entries without one) -> stored note ids.
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    added: dict[str, int] = {}
     for i, entry in enumerate(data.get("notes", []), start=1):
         place = f"[[notes]] entry {i}"
         for key in ("researcher", "partnership", "text"):
             if not str(entry.get(key, "")).strip():
                 raise InvalidInput(f"missing {key!r}", file=path.name, place=place)
-        pship = store.partnership(entry["partnership"])
         anchors = []
         if entry.get("quote"):
-            found = [tr for tr in by_partnership.get(pship.id, []) if entry["quote"] in tr.text]
-            if not found:
-                raise InvalidInput(
-                    "quote not found in the partnership's transcripts", file=path.name, place=place
-                )
-            anchors.append(store.excerpt_of_quote(found[0].id, entry["quote"]).id)
-        store.add_note(
+            anchors.append(
+                _quote_excerpt(store, entry["partnership"], entry["quote"], path.name, place)
+            )
+        note = store.add_note(
             entry["researcher"],
-            pship.id,
+            entry["partnership"],
             entry["text"].strip(),
             category=entry.get("category", "reflection"),
             kind=entry.get("kind", "self-reflection"),
             excerpts=anchors,
         )
-        added += 1
+        added[str(entry.get("id", f"#{i}"))] = note.id
     return added
+
+
+def load_joint_meeting(store: Store, path: str | Path, note_ids: dict[str, int]) -> list[str]:
+    """Add a joint interpretation meeting, its dissents, tensions, evidence and links.
+
+    ``note_ids`` maps the note ids used in the file to stored notes (what
+    :func:`load_notes` returns). Returns the codes of the tensions added.
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    info = data.get("meeting") or {}
+    if "date" not in info:
+        raise InvalidInput("the [meeting] needs a date", file=path.name)
+    meeting = store.add_meeting(
+        date.fromisoformat(str(info["date"])),
+        info.get("attendees", []),
+        info.get("minutes", "").strip(),
+        info.get("title", "Joint interpretation meeting"),
+    )
+    for d in data.get("dissents", []):
+        store.add_dissent(
+            meeting.id,
+            d["topic"],
+            d.get("positions", []),
+            d.get("resolution", ""),
+            bool(d.get("settled", False)),
+        )
+    codes = []
+    for i, t in enumerate(data.get("tensions", []), start=1):
+        place = f"[[tensions]] entry {i}"
+        unknown = [n for n in t.get("notes", []) if n not in note_ids]
+        if unknown:
+            raise InvalidInput(f"unknown note id(s) {unknown}", file=path.name, place=place)
+        row = store.add_tension(
+            t["name"],
+            t["pole_a"],
+            t["pole_b"],
+            code=t.get("code"),
+            description=t.get("description", "").strip(),
+            subthemes=t.get("subthemes", []),
+            proposer=t.get("proposer", ""),
+            status=t.get("status", "agreed"),
+        )
+        excerpts = [
+            _quote_excerpt(store, q["partnership"], q["quote"], path.name, place)
+            for q in t.get("quotes", [])
+        ]
+        store.attach_evidence(
+            row.code, notes=[note_ids[n] for n in t.get("notes", [])], excerpts=excerpts
+        )
+        codes.append(row.code)
+    for link in data.get("links", []):
+        store.link_tensions(link["source"], link["target"], link["kind"])
+    return codes
