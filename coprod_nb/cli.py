@@ -178,6 +178,15 @@ def cmd_close_recall(args) -> int:
     return 0
 
 
+def cmd_resource_pack(args) -> int:
+    from coprod_nb.exchange.pack_builder import write_resource_pack
+
+    with _store(args) as store:
+        path = write_resource_pack(store, args.format, args.out, args.version)
+    print(f"resource pack written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -268,6 +277,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--lead", required=True, help="the study lead closing the step")
     p.set_defaults(func=cmd_close_recall)
+
+    p = sub.add_parser(
+        "resource-pack",
+        parents=[common],
+        help="the workshop resource pack of a frozen framework, as HTML or Word",
+    )
+    p.add_argument("dir")
+    p.add_argument("--format", choices=["html", "docx"], default="html")
+    p.add_argument("--version", type=int, help="framework version (default: the newest)")
+    p.add_argument("out", help="output file")
+    p.set_defaults(func=cmd_resource_pack)
 
     p = sub.add_parser(
         "speakers", parents=[common], help="list unmatched speakers, or --map LABEL PERSON"

@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: one JupyterLab and one Chromium, and no event loop left behind
+    by Playwright's sync API while the other tests run."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def missing(reason: str):
     """Skip on a laptop, fail in CI: a missing real part must not pass silently there."""
     if IN_CI:
@@ -125,12 +131,34 @@ def store(tmp_path, db_url):
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory):
-    """The demo study built once per session (SQLite); copy it before changing it."""
+    """The full demo study built once per session (SQLite); copy it before changing it."""
     from coprod_nb.demo import build_demo
 
     d = tmp_path_factory.mktemp("demo-template") / "study"
     build_demo(d).close()
     return d
+
+
+@pytest.fixture(scope="session")
+def recall_template(tmp_path_factory):
+    """The demo study as step 1 is under way: notes written, step 1 still open."""
+    from coprod_nb.demo import build_demo
+
+    d = tmp_path_factory.mktemp("recall-template") / "study"
+    build_demo(d, stage="recall").close()
+    return d
+
+
+@pytest.fixture
+def recall_demo(tmp_path, recall_template):
+    """A private copy of the step-1 demo study, open."""
+    from coprod_nb.storage import Store
+
+    dest = tmp_path / "recall"
+    shutil.copytree(recall_template, dest)
+    st = Store(dest, actor="tester")
+    yield st
+    st.close()
 
 
 @pytest.fixture

@@ -5,11 +5,18 @@ from __future__ import annotations
 import csv
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 from coprod_nb.analysis import notes_markdown, notes_table, plot_progress, progress_table  # noqa: E402
 from coprod_nb.cli import main  # noqa: E402
+
+
+@pytest.fixture
+def demo(recall_demo):
+    """These tests play step 1: the demo study with step 1 still open."""
+    return recall_demo
 
 
 def test_demo_notes_are_spread_and_anchored(demo):
@@ -44,7 +51,8 @@ def test_my_notes_filters_and_markdown(demo):
         assert text in md
 
 
-def test_cli_exports_own_notes_only(demo_dir, tmp_path, capsys):
+def test_cli_exports_own_notes_only(demo, tmp_path, capsys):
+    demo_dir = demo.study_dir
     out = tmp_path / "cedar.csv"
     assert main(["notes", str(demo_dir), "--researcher", "Cedar", "--format", "csv", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -14,6 +15,12 @@ HOSTILE = (
     "Ann Example: We said <script>alert(1)</script> in the minutes.\n"
     "Ann Example: And then <img src=x onerror=alert(1)> appeared on the slide.\n"
 )
+
+
+@pytest.fixture
+def demo(recall_demo):
+    """These tests play step 1: the demo study with step 1 still open."""
+    return recall_demo
 
 
 class FakeClock:
@@ -234,7 +241,19 @@ def test_autosave_timer_flushes_on_a_running_event_loop(demo):
         assert demo.note(ed.note_id, "Birch").text == "a"
         await asyncio.sleep(0.2)
 
-    asyncio.run(typing())
+    # A thread of its own: another test's sync Playwright may hold this thread's loop.
+    errors = []
+
+    def run():
+        try:
+            asyncio.run(typing())
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(10)
+    assert not errors, errors
     assert demo.note(ed.note_id, "Birch").text == "abc"
 
 

@@ -1,0 +1,287 @@
+"""Step 2 analysis: compare independent readings, find overlaps and gaps, map evidence.
+
+Everything here needs step 1 closed: before that a researcher may see only their own
+notes, and a comparison would silently compare one reading with nothing.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from coprod_nb.errors import CoprodError, Forbidden
+from coprod_nb.storage import Store
+from coprod_nb.storage.models import Excerpt, Note, Transcript
+
+
+def _team_notes(store: Store, viewer: str) -> pd.DataFrame:
+    if store.step_closure() is None:
+        raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
+    names = {r.id: r.name for r in store.researchers()}
+    shorts = {p.id: p.short for p in store.partnerships()}
+    rows = []
+    for n in store.notes(viewer):
+        rows.append(
+            {
+                "note": n.id,
+                "researcher": names[n.researcher_id],
+                "partnership": shorts[n.partnership_id],
+                "category": n.category,
+                "kind": n.kind,
+                "text": n.text,
+                "anchors": [(e.transcript_id, e.start, e.end, e.text) for e in n.excerpts],
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["note", "researcher", "partnership", "category", "kind", "text", "anchors"]
+    )
+
+
+def compare_counts(store: Store, viewer: str) -> pd.DataFrame:
+    """Researcher × partnership × category: how many notes each researcher wrote.
+
+    Long format with columns researcher, partnership, category, notes; every
+    combination is present (zeros included), so gaps show.
+    """
+    notes = _team_notes(store, viewer)
+    index = pd.MultiIndex.from_product(
+        [
+            [r.name for r in store.researchers()],
+            [p.short for p in store.partnerships()],
+            list(store.note_categories()),
+        ],
+        names=["researcher", "partnership", "category"],
+    )
+    counts = notes.groupby(["researcher", "partnership", "category"]).size()
+    return counts.reindex(index, fill_value=0).rename("notes").reset_index()
+
+
+def plot_compare(counts: pd.DataFrame, ax=None):
+    """Heatmap of notes per researcher (rows) and partnership × category (columns).
+
+    Parameters
+    ----------
+    counts : DataFrame from :func:`compare_counts`
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    wide = counts.pivot_table(
+        index="researcher", columns=["partnership", "category"], values="notes", aggfunc="sum"
+    )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6, 0.38 * wide.shape[1] + 2), 1.2 + 0.5 * len(wide)))
+    image = ax.imshow(wide.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
+    ax.set_yticks(range(len(wide)), wide.index)
+    ax.set_xticks(
+        range(wide.shape[1]),
+        [f"{p} · {c}" for p, c in wide.columns],
+        rotation=60,
+        ha="right",
+        fontsize=8,
+    )
+    for i in range(wide.shape[0]):
+        for j in range(wide.shape[1]):
+            ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center", fontsize=7)
+    ax.set_title("Notes per researcher, partnership and category")
+    ax.figure.colorbar(image, ax=ax, label="notes")
+    return ax
+
+
+def side_by_side(store: Store, viewer: str, partnership: str) -> pd.DataFrame:
+    """One partnership's notes, one column per researcher ("category: text" per cell)."""
+    notes = _team_notes(store, viewer)
+    notes = notes[notes.partnership == store.partnership(partnership).short]
+    columns = {}
+    for r in store.researchers():
+        mine = notes[notes.researcher == r.name]
+        columns[r.name] = [f"[{c}] {t}" for c, t in zip(mine.category, mine.text, strict=True)]
+    depth = max((len(v) for v in columns.values()), default=0)
+    return pd.DataFrame({k: v + [""] * (depth - len(v)) for k, v in columns.items()})
+
+
+def overlaps(store: Store, viewer: str) -> pd.DataFrame:
+    """Pairs of notes by different researchers anchored to overlapping passages.
+
+    These are the readings to compare first: the same words, read by two people.
+    Columns: transcript_id, passage, note_a, researcher_a, category_a, note_b,
+    researcher_b, category_b, same_category.
+    """
+    notes = _team_notes(store, viewer)
+    spans = [
+        (row.note, row.researcher, row.category, tid, start, end, text)
+        for row in notes.itertuples()
+        for tid, start, end, text in row.anchors
+    ]
+    rows = []
+    for i, a in enumerate(spans):
+        for b in spans[i + 1 :]:
+            if a[1] == b[1] or a[3] != b[3] or a[0] == b[0]:
+                continue
+            if a[4] < b[5] and b[4] < a[5]:
+                passage = a[6] if len(a[6]) <= len(b[6]) else b[6]
+                rows.append(
+                    {
+                        "transcript_id": a[3],
+                        "passage": passage,
+                        "note_a": a[0],
+                        "researcher_a": a[1],
+                        "category_a": a[2],
+                        "note_b": b[0],
+                        "researcher_b": b[1],
+                        "category_b": b[2],
+                        "same_category": a[2] == b[2],
+                    }
+                )
+    cols = [
+        "transcript_id",
+        "passage",
+        "note_a",
+        "researcher_a",
+        "category_a",
+        "note_b",
+        "researcher_b",
+        "category_b",
+        "same_category",
+    ]
+    return pd.DataFrame(rows, columns=cols).drop_duplicates(["note_a", "note_b"])
+
+
+def gaps(store: Store, viewer: str) -> pd.DataFrame:
+    """Partnership × category cells that only one researcher wrote about.
+
+    Prompts for discussion, not errors: did the others not see it, or not think it mattered?
+    Columns: partnership, category, researcher, notes.
+    """
+    counts = compare_counts(store, viewer)
+    written = counts[counts.notes > 0]
+    lonely = written.groupby(["partnership", "category"]).filter(lambda g: len(g) == 1)
+    return lonely.reset_index(drop=True)[["partnership", "category", "researcher", "notes"]]
+
+
+def category_alpha(store: Store, viewer: str) -> float:
+    """Krippendorff's alpha (nominal) of the categories researchers gave to the same turns.
+
+    Optional, for teams that want an agreement figure: reflexive approaches compare
+    readings rather than score them, so nothing here calls it by default. Units are the
+    turns that notes are anchored to; needs the ``krippendorff`` package
+    (``pip install coprod_nb[agreement]``).
+    """
+    try:
+        import krippendorff
+    except ImportError as exc:
+        raise CoprodError("Krippendorff's alpha needs: pip install 'coprod_nb[agreement]'") from exc
+    notes = _team_notes(store, viewer)
+    researchers = [r.name for r in store.researchers()]
+    categories = list(store.note_categories())
+    units: dict[tuple[int, int], dict[str, str]] = {}
+    turn_of = {}
+    for tr in store.transcripts():
+        turn_of[tr.id] = [(t.char_start, t.char_end, t.seq) for t in store.turns(tr.id)]
+    for row in notes.itertuples():
+        for tid, start, _end, _text in row.anchors:
+            seq = next((q for a, b, q in turn_of[tid] if a <= start < b + 1), None)
+            if seq is not None:
+                units.setdefault((tid, seq), {}).setdefault(row.researcher, row.category)
+    pairable = {k: v for k, v in units.items() if len(v) >= 2}
+    if not pairable:
+        raise CoprodError("no passage was anchored by two researchers; alpha is undefined")
+    data = np.full((len(researchers), len(pairable)), np.nan)
+    for j, cats in enumerate(pairable.values()):
+        for who, cat in cats.items():
+            data[researchers.index(who), j] = categories.index(cat)
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
+def evidence_matrix(store: Store) -> pd.DataFrame:
+    """Tension × partnership: how many notes and quotes support each tension.
+
+    Long format: tension, partnership, notes, quotes, total (zeros included).
+    """
+    shorts = {p.id: p.short for p in store.partnerships()}
+    with store.session(write=False) as s:
+        note_pship = {n: shorts[p] for n, p in s.execute(select(Note.id, Note.partnership_id))}
+        ex_pship = dict(
+            s.execute(
+                select(Excerpt.id, Transcript.partnership_id).join(
+                    Transcript, Excerpt.transcript_id == Transcript.id
+                )
+            ).all()
+        )
+    ex_pship = {e: shorts.get(p) for e, p in ex_pship.items()}
+    codes = {t.id: t.code for t in store.tensions()}
+    rows = []
+    for e in store.evidence():
+        if e.tension_id not in codes:
+            continue
+        if e.note_id:
+            rows.append((codes[e.tension_id], note_pship[e.note_id], 1, 0))
+        else:
+            rows.append((codes[e.tension_id], ex_pship[e.excerpt_id], 0, 1))
+    df = pd.DataFrame(rows, columns=["tension", "partnership", "notes", "quotes"])
+    index = pd.MultiIndex.from_product(
+        [list(codes.values()), list(shorts.values())], names=["tension", "partnership"]
+    )
+    out = (
+        df.groupby(["tension", "partnership"])[["notes", "quotes"]]
+        .sum()
+        .reindex(index, fill_value=0)
+        .reset_index()
+    )
+    out["total"] = out.notes + out.quotes
+    return out
+
+
+def plot_evidence(matrix: pd.DataFrame, ax=None):
+    """Heatmap of evidence items per tension (rows) and partnership (columns).
+
+    Parameters
+    ----------
+    matrix : DataFrame from :func:`evidence_matrix`
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    wide = matrix.pivot(index="tension", columns="partnership", values="total")
+    wide = wide.loc[list(dict.fromkeys(matrix.tension))]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 + 1.0 * wide.shape[1], 1.0 + 0.45 * len(wide)))
+    image = ax.imshow(wide.to_numpy(), cmap="Greens", aspect="auto", vmin=0)
+    ax.set_xticks(range(wide.shape[1]), wide.columns)
+    ax.set_yticks(range(len(wide)), wide.index)
+    for i in range(wide.shape[0]):
+        for j in range(wide.shape[1]):
+            ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center")
+    ax.set_title("Evidence per tension and partnership (notes + quotes)")
+    ax.figure.colorbar(image, ax=ax, label="items")
+    return ax
+
+
+def tension_evidence(store: Store, viewer: str, tension: str) -> pd.DataFrame:
+    """The evidence of one tension: notes (by whom) and pseudonymised quotes.
+
+    Columns: kind (note / quote), partnership, researcher, category, text.
+    """
+    row = store.tension(tension)
+    shorts = {p.id: p.short for p in store.partnerships()}
+    names = {r.id: r.name for r in store.researchers()}
+    excerpts = {e.id: e for e in store.excerpts()}
+    transcripts = {t.id: t for t in store.transcripts()}
+    out = []
+    for e in store.evidence(row.id):
+        if e.note_id:
+            n = store.note(e.note_id, viewer)
+            out.append(
+                ("note", shorts[n.partnership_id], names[n.researcher_id], n.category, n.text)
+            )
+        else:
+            ex = excerpts[e.excerpt_id]
+            tr = transcripts[ex.transcript_id]
+            out.append(("quote", shorts.get(tr.partnership_id), "", "", ex.text))
+    return pd.DataFrame(out, columns=["kind", "partnership", "researcher", "category", "text"])

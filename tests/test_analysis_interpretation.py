@@ -1,0 +1,116 @@
+"""Step 2 analysis: hand-made cases for comparison, overlaps, gaps, alpha and evidence."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from coprod_nb.analysis.interpretation import (  # noqa: E402
+    category_alpha,
+    compare_counts,
+    evidence_matrix,
+    gaps,
+    overlaps,
+    plot_compare,
+    plot_evidence,
+    side_by_side,
+    tension_evidence,
+)
+from coprod_nb.domain import RawTurn  # noqa: E402
+from coprod_nb.errors import Forbidden  # noqa: E402
+
+
+@pytest.fixture
+def small(store):
+    """Two researchers, one transcript of three turns, notes on overlapping passages."""
+    store.add_partnership("P1", "One")
+    store.add_partnership("P2", "Two")
+    store.add_researcher("Ash", lead=True)
+    store.add_researcher("Bay")
+    tr = store.add_transcript(
+        [
+            RawTurn("Lee", "Alpha turn words here."),
+            RawTurn("Lee", "Beta turn words here."),
+            RawTurn("Lee", "Gamma turn words here."),
+        ],
+        title="t",
+        source_name="t.txt",
+        source_format="txt",
+        content_hash="h",
+        partnership="P1",
+    )
+    turns = store.turns(tr.id)
+
+    def ex(i, a=0, b=None):
+        return store.excerpt_of_turn(turns[i].id, a, b).id
+
+    # unit 0: both "practice"; unit 1: practice vs barrier; unit 2: both "barrier"
+    store.add_note("Ash", "P1", "a0", category="practice", excerpts=[ex(0)])
+    store.add_note("Bay", "P1", "b0", category="practice", excerpts=[ex(0, 0, 5)])
+    store.add_note("Ash", "P1", "a1", category="practice", excerpts=[ex(1)])
+    store.add_note("Bay", "P1", "b1", category="barrier", excerpts=[ex(1, 6, 10)])
+    store.add_note("Ash", "P1", "a2", category="barrier", excerpts=[ex(2)])
+    store.add_note("Bay", "P1", "b2", category="barrier", excerpts=[ex(2)])
+    store.add_note("Bay", "P2", "only Bay on P2", category="reflection")
+    return store
+
+
+def test_everything_waits_for_step_1_to_close(small):
+    with pytest.raises(Forbidden):
+        compare_counts(small, "Ash")
+    with pytest.raises(Forbidden):
+        overlaps(small, "Bay")
+
+
+def test_counts_side_by_side_gaps(small):
+    small.close_recall("Ash")
+    counts = compare_counts(small, "Ash")
+    assert len(counts) == 2 * 2 * 4  # every researcher × partnership × category, zeros too
+    got = counts.set_index(["researcher", "partnership", "category"]).notes
+    assert got["Ash", "P1", "practice"] == 2 and got["Bay", "P1", "barrier"] == 2
+    assert got["Ash", "P2", "reflection"] == 0
+    table = side_by_side(small, "Ash", "P1")
+    assert list(table.columns) == ["Ash", "Bay"] and len(table) == 3
+    assert table.loc[0, "Ash"] == "[practice] a0"
+    lonely = gaps(small, "Bay")
+    assert lonely.to_dict("records") == [
+        {"partnership": "P2", "category": "reflection", "researcher": "Bay", "notes": 1}
+    ]
+    ax = plot_compare(counts)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ash", "Bay"]
+
+
+def test_overlaps_pair_different_researchers_on_shared_words(small):
+    small.close_recall("Ash")
+    pairs = overlaps(small, "Ash")
+    assert len(pairs) == 3
+    assert set(pairs.same_category) == {True, False}
+    disagreement = pairs[~pairs.same_category].iloc[0]
+    assert {disagreement.category_a, disagreement.category_b} == {"practice", "barrier"}
+
+
+def test_category_alpha_matches_a_hand_computation(small):
+    small.close_recall("Ash")
+    # units (practice, practice), (practice, barrier), (barrier, barrier):
+    # D_o = 2/6, D_e = 2·3·3/(6·5) = 0.6, alpha = 1 - (1/3)/0.6 = 4/9
+    assert category_alpha(small, "Bay") == pytest.approx(4 / 9)
+
+
+def test_evidence_matrix_and_tension_evidence(small):
+    small.close_recall("Ash")
+    t = small.add_tension("Pay", "Late", "On time", status="agreed")
+    mine = small.notes("Ash", researcher="Bay")
+    small.attach_evidence(
+        t.code, notes=[mine[0].id, mine[-1].id], excerpts=[small.excerpts()[0].id]
+    )
+    m = evidence_matrix(small).set_index(["tension", "partnership"])
+    assert (m.loc[("T1", "P1"), "notes"], m.loc[("T1", "P1"), "quotes"]) == (1, 1)
+    assert m.loc[("T1", "P2"), "total"] == 1
+    ax = plot_evidence(evidence_matrix(small))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["P1", "P2"]
+    ev = tension_evidence(small, "Ash", "T1")
+    assert sorted(ev.kind) == ["note", "note", "quote"]
+    assert "Alpha turn words here." in set(ev.text)

@@ -1,0 +1,329 @@
+"""Step 2 widgets driven headless: set values, click, assert on the store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from coprod_nb.demo import build_demo
+from coprod_nb.domain.framework import compare_frameworks
+from coprod_nb.errors import InvalidInput
+from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard, parse_positions
+from coprod_nb.widgets.recall import ResearcherPicker
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def dissents(store, meeting_id):
+    return next(m for m in store.meetings() if m.id == meeting_id).dissents
+
+
+def evidence_of(store, code):
+    items = store.evidence(code)
+    return sorted(e.note_id for e in items if e.note_id), [
+        e.excerpt_id for e in items if e.excerpt_id
+    ]
+
+
+def new_tension(board, name="Motivation vs lack of skills", code="", status="agreed"):
+    board.tension.value = None
+    board.code.value = code
+    board.name.value = name
+    board.pole_a.value = "Motivation"
+    board.pole_b.value = "Lack of skills"
+    board.description.value = "Keen people without the skills to run a room."
+    board.subthemes.value = "facilitation\n\n  responding to distress  "
+    board.proposer.value = "Cedar"
+    board.status.value = status
+    board.save.click()
+
+
+@pytest.fixture
+def open_study(tmp_path):
+    """The demo as step 1 stands: notes written, step 1 still OPEN, one tension named."""
+    store = build_demo(tmp_path / "s", stage="recall")
+    store.add_tension("Power", "Shared", "Held")
+    yield store
+    store.close()
+
+
+# -- MeetingEditor -------------------------------------------------------------------
+
+
+def test_meeting_editor_shows_the_demo_meeting_and_its_dissents(demo):
+    ed = MeetingEditor(demo)
+    [m] = demo.meetings()
+    assert "cp-meeting-editor" in ed._dom_classes
+    assert ed.meeting.value == m.id and ed.date.value == m.date
+    assert ed.attendees.value == ("Alder", "Birch", "Cedar")
+    log = ed.dissent_log.value
+    assert log.count("<tr") == 1 + 4 and log.count(">open<") == 1 and "Cedar: Notes" in log
+    [(label, open_id)] = ed.open_dissent.options
+    assert "motivation versus skills" in label
+    assert open_id == next(d.id for d in m.dissents if not d.settled)
+
+
+def test_create_a_meeting_log_a_dissent_and_settle_it(demo):
+    ed = MeetingEditor(demo)
+    ed.meeting.value = None
+    assert ed.date.value is None and ed.minutes.value == ""
+    ed.date.value = date(2021, 10, 5)
+    ed.attendees.value = ("Alder", "Cedar")
+    ed.minutes.value = "Second pass over the evidence."
+    ed.save.click()
+    new = demo.meetings()[-1]
+    assert (new.date, new.attendees, new.minutes) == (
+        date(2021, 10, 5),
+        ["Alder", "Cedar"],
+        "Second pass over the evidence.",
+    )
+    assert ed.meeting.value == new.id and "cp-ok" in ed.status.value
+    ed.minutes.value = "Revised minutes"
+    ed.save.click()
+    assert len(demo.meetings()) == 2 and demo.meetings()[-1].minutes == "Revised minutes"
+
+    ed.topic.value = "Is payment a power issue?"
+    ed.positions.value = "Alder: yes, it is\n\nCedar: no: a finance rule \n"
+    ed.log_dissent.click()
+    [d] = dissents(demo, new.id)
+    assert d.positions == [
+        {"who": "Alder", "position": "yes, it is"},
+        {"who": "Cedar", "position": "no: a finance rule"},
+    ]
+    assert d.settled is False and ed.topic.value == "" and ed.positions.value == ""
+    assert "Alder: yes, it is" in ed.dissent_log.value
+    assert ed.open_dissent.value == d.id
+    ed.settlement.value = "Recorded as a sub-theme of T2"
+    ed.settle.click()
+    [d] = dissents(demo, new.id)
+    assert d.settled and d.resolution == "Recorded as a sub-theme of T2"
+    assert ed.open_dissent.options == (("(no open dissent)", None),)
+    assert ">settled<" in ed.dissent_log.value
+
+
+def test_a_bad_positions_line_is_a_message_and_nothing_is_stored(demo):
+    ed = MeetingEditor(demo)
+    mid = ed.meeting.value
+    before = len(dissents(demo, mid))
+    ed.topic.value = "Who owns the data?"
+    ed.positions.value = "Alder: the partnership\nBirch thinks the trust does"
+    ed.log_dissent.click()
+    assert "cp-error" in ed.dissent_status.value and "line 2" in ed.dissent_status.value
+    assert len(dissents(demo, mid)) == before
+    assert ed.topic.value == "Who owns the data?"  # kept for correcting
+    with pytest.raises(InvalidInput, match="Name: position"):
+        parse_positions("no colon here")
+
+
+def test_meeting_errors_are_messages(demo):
+    ed = MeetingEditor(demo)
+    ed.meeting.value = None
+    ed.save.click()  # no date
+    assert "cp-error" in ed.status.value and "date" in ed.status.value
+    ed.topic.value = "x"
+    ed.positions.value = "Alder: y"
+    ed.log_dissent.click()
+    assert "cp-error" in ed.dissent_status.value and "Save the meeting" in ed.dissent_status.value
+    assert len(demo.meetings()) == 1 and len(demo.meetings()[0].dissents) == 4
+
+
+def test_dissent_text_is_escaped(demo):
+    ed = MeetingEditor(demo)
+    ed.topic.value = SCRIPT
+    ed.positions.value = "Birch: <img src=x onerror=alert(1)>"
+    ed.log_dissent.click()
+    log = ed.dissent_log.value
+    assert "&lt;script&gt;" in log and "<script>" not in log and "<img" not in log
+
+
+# -- TensionBoard: the form ------------------------------------------------------------
+
+
+def test_new_tension_gets_the_next_code_or_the_given_one(demo):
+    board = TensionBoard(demo, "Alder")
+    assert "cp-tension-board" in board._dom_classes
+    assert board.tension.value is None and len(board.tension.options) == 7
+    new_tension(board)
+    t7 = demo.tension("T7")
+    assert (t7.name, t7.pole_a, t7.pole_b, t7.proposer, t7.status) == (
+        "Motivation vs lack of skills",
+        "Motivation",
+        "Lack of skills",
+        "Cedar",
+        "agreed",
+    )
+    assert t7.subthemes == ["facilitation", "responding to distress"]
+    assert board.tension.value == t7.id and board.code.disabled
+    assert "cp-ok" in board.form_status.value
+    new_tension(board, name="Given a code", code="M1", status="candidate")
+    assert demo.tension("M1").status == "candidate"
+    new_tension(board, name="Twice", code="M1")
+    assert "cp-error" in board.form_status.value and "already exists" in board.form_status.value
+    board.tension.value = None
+    board.name.value, board.pole_a.value, board.pole_b.value = "One pole", "Only", " "
+    board.save.click()
+    assert "two poles" in board.form_status.value
+    assert len(demo.tensions()) == 8
+
+
+def test_edit_t1_poles(demo):
+    before = demo.tension("T1")
+    board = TensionBoard(demo, "Alder")
+    board.show("T1")
+    assert board.name.value == before.name and board.code.value == "T1"
+    board.pole_a.value = "Idealistic, tokenistic narratives"
+    board.pole_b.value = "Realistic, lived narratives"
+    board.save.click()
+    after = demo.tension("T1")
+    assert (after.pole_a, after.pole_b) == (
+        "Idealistic, tokenistic narratives",
+        "Realistic, lived narratives",
+    )
+    assert (after.name, after.subthemes, after.status, after.proposer) == (
+        before.name,
+        before.subthemes,
+        before.status,
+        before.proposer,
+    )
+    assert "Idealistic, tokenistic narratives ⟷ Realistic, lived narratives" in board.map.value
+
+
+# -- TensionBoard: evidence, links --------------------------------------------------------
+
+
+def test_filtered_notes_attach_then_excerpt_then_detach(demo):
+    board = TensionBoard(demo, "Alder")
+    new_tension(board)
+    assert "no evidence yet" in board.evidence_list.value
+    assert len(board.notes.options) == len(demo.notes("Alder"))  # step 1 closed: everyone's
+    board.filter_partnership.value = "TCP"
+    board.filter_researcher.value = "Birch"
+    expected = demo.notes("Alder", researcher="Birch", partnership="TCP")
+    assert [v for _, v in board.notes.options] == [n.id for n in expected]
+    assert len(expected) >= 2
+    assert all(" Birch · TCP · " in label for label, _ in board.notes.options)
+    picked = [n.id for n in expected[:2]]
+    board.notes.value = tuple(picked)
+    board.attach_notes.click()
+    assert evidence_of(demo, "T7") == (sorted(picked), [])
+    assert "2 notes attached to T7" in board.evidence_status.value
+    board.filter_category.value = "barrier"
+    assert {v for _, v in board.notes.options} == {
+        n.id for n in demo.notes("Alder", researcher="Birch", partnership="TCP", category="barrier")
+    }
+
+    ex = demo.excerpts()[0]
+    label = dict((v, k) for k, v in board.excerpts.options)[ex.id]
+    assert demo.transcript(ex.transcript_id).title in label
+    board.excerpts.value = (ex.id,)
+    board.attach_excerpts.click()
+    assert evidence_of(demo, "T7") == (sorted(picked), [ex.id])
+    assert f"excerpt #{ex.id}" in board.evidence_list.value
+    assert f"note #{picked[0]}" in board.evidence_list.value
+
+    board.detach_choice.value = (("note", picked[0]),)
+    board.detach.click()
+    assert evidence_of(demo, "T7") == ([picked[1]], [ex.id])
+    assert f"note #{picked[0]}" not in board.evidence_list.value
+
+
+def test_link_t7_contradicts_t1(demo):
+    board = TensionBoard(demo, "Alder")
+    new_tension(board)
+    t1 = demo.tension("T1").id
+    assert board.tension.value not in [v for _, v in board.link_target.options]
+    board.link_target.value = t1
+    board.link_kind.value = "contradicts"
+    board.link.click()
+    assert ("T7", "contradicts", "T1") in demo.tension_links()
+    assert "T7 contradicts T1" in board.links.value
+    assert "contradicts T1" in board.map.value
+    board.link.click()  # the same link twice: the store refuses
+    assert "cp-error" in board.evidence_status.value
+    assert demo.tension_links().count(("T7", "contradicts", "T1")) == 1
+
+
+def test_freeze_v2_and_compare_with_v1(demo):
+    v1 = demo.framework(1)
+    v1_state = [t.to_dict() for t in v1.tensions]
+    board = TensionBoard(demo, "Alder")
+    assert board.compare_old.options == board.compare_new.options and "v1" in board.versions.value
+    new_tension(board)
+    board.show("T1")
+    board.pole_b.value = "Realistic, lived narratives"
+    board.save.click()
+    board.freeze_label.value = "v2: after the second meeting"
+    board.freeze.click()
+    assert "framework v2 agreed (7 tensions)" in board.freeze_status.value
+    [_, fv2] = demo.framework_versions()
+    assert (fv2.version, fv2.label, fv2.frozen_by) == (2, "v2: after the second meeting", "Alder")
+    assert (board.compare_old.value, board.compare_new.value) == (1, 2)
+    changes = compare_frameworks(demo.framework(1), demo.framework(2))
+    assert changes == [
+        {"code": "T1", "change": "changed", "fields": ["pole_b"]},
+        {"code": "T7", "change": "added", "fields": []},
+    ]
+    html = board.comparison.value
+    assert "<td>T1</td>" in html and "<td>changed</td>" in html and "<td>pole_b</td>" in html
+    assert "<td>T7</td>" in html and "<td>added</td>" in html
+    assert [t.to_dict() for t in demo.framework(1).tensions] == v1_state  # v1 is frozen
+    board.compare_new.value = 1
+    assert "different versions" in board.comparison.value
+
+
+def test_store_text_is_escaped_in_the_board(demo):
+    demo.add_tension(SCRIPT, "<b>rich</b>", "poor", status="agreed")
+    nid = demo.add_note("Birch", "TCP", "<img src=x onerror=alert(1)>").id
+    board = TensionBoard(demo, "Alder")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board.map.value
+    assert "<script>" not in board.map.value and "<b>rich" not in board.map.value
+    board.show("T7")
+    board.notes.value = (nid,)
+    board.attach_notes.click()
+    assert "&lt;img src=x" in board.evidence_list.value and "<img" not in board.evidence_list.value
+
+
+# -- TensionBoard: blinding while step 1 is open ----------------------------------------
+
+
+def test_step1_open_attaching_notes_is_refused_and_listing_is_blind(open_study):
+    birch = {n.id for n in open_study.notes("Birch")}
+    board = TensionBoard(open_study, "Birch")
+    listed = {v for _, v in board.notes.options}
+    assert listed == birch and listed
+    birch_id = open_study.researcher("Birch").id
+    assert all(open_study.note(i, "Birch").researcher_id == birch_id for i in listed)
+    board.show("T1")
+    board.notes.value = tuple(sorted(listed)[:2])
+    board.attach_notes.click()
+    status = board.evidence_status.value
+    assert "cp-error" in status and "after the lead closes step 1" in status
+    assert "Traceback" not in status
+    assert open_study.evidence("T1") == []
+    board.filter_researcher.value = "Alder"  # a colleague's notes: refused, nothing listed
+    assert "cp-error" in board.evidence_status.value and board.notes.options == ()
+
+
+def test_step1_open_the_list_follows_the_picker(open_study):
+    picker = ResearcherPicker(open_study, default="Birch")
+    board = TensionBoard(open_study, picker)
+    picker.value = "Cedar"
+    assert {v for _, v in board.notes.options} == {n.id for n in open_study.notes("Cedar")}
+    assert board.viewer == "Cedar"
+
+
+def test_refresh_picks_up_what_others_changed(demo):
+    board = TensionBoard(demo, "Alder")
+    board.show("T2")
+    nid = demo.add_note("Cedar", "WVC", "written in another notebook").id
+    demo.add_tension("Elsewhere", "here", "there")
+    demo.freeze_framework("Birch", "v2")
+    board.refresh()
+    assert board.tension.value == demo.tension("T2").id and board.name.value.startswith("Power")
+    assert nid in {v for _, v in board.notes.options}
+    assert "T7: Elsewhere" in [label for label, _ in board.tension.options]
+    assert (board.compare_old.value, board.compare_new.value) == (1, 2)
+    board.show(None)
+    assert board.name.value == "" and not board.code.disabled
+    assert "save the tension" in board.evidence_list.value
