@@ -143,3 +143,19 @@ def test_first_released_schema_is_backed_up_and_upgraded(tmp_path):
     note = st.add_note("Alder", "LAHRP", "works on the upgraded study")
     assert st.notes("Alder")[0].id == note.id
     st.close()
+
+
+def test_excerpts_of_colleagues_private_notes_stay_hidden(team):
+    from coprod_nb.domain import RawTurn
+
+    tr = team.add_transcript([RawTurn("Lee", "One passage. Another passage.")], title="t",
+                             source_name="t.txt", source_format="txt", content_hash="x2",
+                             partnership="P1")
+    mine = team.excerpt_of_quote(tr.id, "One passage")
+    theirs = team.excerpt_of_quote(tr.id, "Another passage")
+    team.add_note("Ash", "P1", "mine", excerpts=[mine.id])
+    team.add_note("Bay", "P1", "theirs", excerpts=[theirs.id])
+    assert [e.text for e in team.excerpts(viewer="Ash")] == ["One passage"]
+    assert len(team.excerpts()) == 2  # the library call without a viewer is the lead's
+    team.close_recall("Ash")
+    assert len(team.excerpts(viewer="Ash")) == 2

@@ -318,7 +318,7 @@ def test_refresh_picks_up_what_others_changed(demo):
     board.show("T2")
     nid = demo.add_note("Cedar", "WVC", "written in another notebook").id
     demo.add_tension("Elsewhere", "here", "there")
-    demo.freeze_framework("Birch", "v2")
+    demo.freeze_framework("Alder", "v2")
     board.refresh()
     assert board.tension.value == demo.tension("T2").id and board.name.value.startswith("Power")
     assert nid in {v for _, v in board.notes.options}

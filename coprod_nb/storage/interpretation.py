@@ -198,6 +198,8 @@ class InterpretationRepository:
             for key, value in changes.items():
                 if key == "subthemes":
                     value = [t.strip() for t in value if t.strip()]
+                elif isinstance(value, str):
+                    value = value.strip()
                 setattr(row, key, value)
             row.updated_at = events.utcnow()
             events.log(
@@ -358,10 +360,13 @@ class InterpretationRepository:
         """Snapshot the agreed tensions as the next framework version.
 
         The snapshot carries each tension's evidence ids and links; it can never be
-        changed afterwards (the database refuses updates to frozen versions).
+        changed afterwards (the database refuses updates to frozen versions). Like
+        closing step 1, agreeing a framework is the study lead's act.
         """
         with self.session() as s:
             who = self._researcher(s, by)
+            if not who.lead:
+                raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
             rows = sorted(
                 s.scalars(select(TensionRow).where(TensionRow.status == "agreed")),
                 key=lambda t: _code_key(t.code),

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -333,3 +334,95 @@ class FrameworkVersion(Base):
     frozen_at: Mapped[datetime] = mapped_column(DateTime)
     frozen_by: Mapped[str] = mapped_column(String(120))
     tensions: Mapped[list] = mapped_column(JSON)  # snapshot, with evidence and links
+
+
+class Workshop(Base):
+    """The dated sensemaking workshop with the interviewed leaders."""
+
+    __tablename__ = "workshop"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[date] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(40), default="online")
+    facilitators: Mapped[list] = mapped_column(JSON, default=list)  # researcher names
+    participants: Mapped[list] = mapped_column(JSON, default=list)  # participant names
+    base_version: Mapped[int] = mapped_column(Integer)  # the frozen framework it works on
+    consensus_threshold: Mapped[float] = mapped_column(Float, default=0.75)
+    threshold_fixed_at: Mapped[datetime] = mapped_column(DateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class CardResponse(Base):
+    """A participant's response to one tension card: comment, suggestion, circle."""
+
+    __tablename__ = "card_response"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "participant_id", "code", name="uq_card_response_card"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    suggestion: Mapped[str] = mapped_column(Text, default="")
+    circle: Mapped[str] = mapped_column(String(10), default="none")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(40), default="widget")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Poll(Base):
+    """A poll of the workshop (opening nominations, re-vote); results hidden until closed."""
+
+    __tablename__ = "poll"
+    __table_args__ = (UniqueConstraint("workshop_id", "name", name="uq_poll_workshop_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    options: Mapped[list] = mapped_column(JSON)  # tension codes on the ballot
+    max_choices: Mapped[int | None] = mapped_column(Integer)
+    ranked: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Ballot(Base):
+    """One participant's nominations in a poll (in rank order when ranked)."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("poll_id", "participant_id", name="uq_ballot_voter"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    choices: Mapped[list] = mapped_column(JSON)
+    cast_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DecisionRow(Base):
+    """A decision that reshapes the framework (see :mod:`coprod_nb.domain.decisions`)."""
+
+    __tablename__ = "decision"
+    __table_args__ = (UniqueConstraint("workshop_id", "ref", name="uq_decision_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    ref: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)  # Decision.to_dict()
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SpectrumPosition(Base):
+    """Where a partnership sits on a tension (0 = pole A, 100 = pole B) at a time point."""
+
+    __tablename__ = "spectrum_position"
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "code", "when", name="uq_spectrum_position"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    when: Mapped[str] = mapped_column(String(40))
+    position: Mapped[float] = mapped_column(Float)
+    recorded_by: Mapped[str] = mapped_column(String(120), default="")

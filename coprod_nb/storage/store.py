@@ -29,6 +29,8 @@ from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
     NameKey,
+    Note,
+    NoteExcerpt,
     Participant,
     Partnership,
     Researcher,
@@ -638,13 +640,28 @@ class Store(NotesRepository, InterpretationRepository):
             raise NotFound(f"quote not found in {tr.title!r}: {quote[:60]!r}")
         return self.add_excerpt(tr.id, pos, pos + len(quote))
 
-    def excerpts(self, transcript: int | str | None = None) -> list[Excerpt]:
-        """Excerpts (of one transcript, or all)."""
+    def excerpts(
+        self, transcript: int | str | None = None, *, viewer: int | str | None = None
+    ) -> list[Excerpt]:
+        """Excerpts (of one transcript, or all).
+
+        With ``viewer``, while step 1 is open, excerpts that only anchor colleagues'
+        notes are left out: which passages a colleague chose is part of their reading.
+        """
         with self.session(write=False) as s:
             q = select(Excerpt)
             if transcript is not None:
                 q = q.where(Excerpt.transcript_id == self.transcript(transcript).id)
-            return list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
+            found = list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
+            if viewer is None or self.step_closure() is not None:
+                return found
+            me = self._find(s, Researcher, viewer, ("name", "login"), "researcher").id
+            owners: dict[int, set[int]] = {}
+            for note_id, excerpt_id in s.execute(
+                select(NoteExcerpt.note_id, NoteExcerpt.excerpt_id)
+            ):
+                owners.setdefault(excerpt_id, set()).add(s.get(Note, note_id).researcher_id)
+            return [e for e in found if e.id not in owners or me in owners[e.id]]
 
     # -- search -----------------------------------------------------------------
 

@@ -3,16 +3,19 @@
 Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets find it.
 """
 
+from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
 
 __all__ = [
     "ImportView",
+    "MeetingEditor",
     "NoteEditor",
     "PseudonymEditor",
     "ResearcherPicker",
     "SearchView",
     "SpeakerMapEditor",
+    "TensionBoard",
     "TranscriptView",
 ]

@@ -25,3 +25,16 @@ def message(widget: w.HTML, text: str, *, kind: str = "info") -> None:
         f'<div class="cp-message cp-{kind}" style="color:{colours[kind]};white-space:pre-wrap">'
         f"{escape(text)}</div>"
     )
+
+
+def short(text: str | None, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.ValueWidget | None]:
+    """A fixed researcher name, or a widget (such as ResearcherPicker) to follow."""
+    if isinstance(researcher, w.ValueWidget):
+        return None, researcher
+    return researcher, None

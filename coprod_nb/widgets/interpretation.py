@@ -17,7 +17,7 @@ import pandas as pd
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, compare_frameworks
 from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
 
 DEFAULT_MEETING_TITLE = "Joint interpretation meeting"
 _WIDE = w.Layout(width="100%")
@@ -205,7 +205,7 @@ class MeetingEditor(_Quiet, w.VBox):
         open_ones = [d for d in dissents if not d.settled]
         with self._filling():
             self.open_dissent.options = (
-                [(f"#{d.id} {_short(d.topic, 70)}", d.id) for d in open_ones]
+                [(f"#{d.id} {short(d.topic, 70)}", d.id) for d in open_ones]
                 if open_ones
                 else [("(no open dissent)", None)]
             )
@@ -298,10 +298,7 @@ class TensionBoard(_Quiet, w.VBox):
 
     def __init__(self, store: Store, viewer: str | w.ValueWidget, **kwargs):
         self.store = store
-        if isinstance(viewer, w.ValueWidget):
-            self._name, self._picker = None, viewer
-        else:
-            self._name, self._picker = viewer, None
+        self._name, self._picker = researcher_source(viewer)
         team = store.researchers()
         names = [r.name for r in team]
         self._researchers = {r.id: r.name for r in team}
@@ -534,16 +531,16 @@ class TensionBoard(_Quiet, w.VBox):
             message(self.evidence_status, str(exc), kind="error")
             notes = []
         self.notes.options = [
-            (f"#{n.id} {self._note_label(n)} · {_short(n.text, 70)}", n.id) for n in notes
+            (f"#{n.id} {self._note_label(n)} · {short(n.text, 70)}", n.id) for n in notes
         ]
 
     def _excerpt_label(self, e, n: int = 80) -> str:
         title, pship = self._transcripts.get(e.transcript_id, ("?", None))
-        return f"{self._pships.get(pship, '-')}/{title}: “{_short(e.text, n)}”"
+        return f"{self._pships.get(pship, '-')}/{title}: “{short(e.text, n)}”"
 
     def _refresh_excerpts(self) -> None:
         self._transcripts = {t.id: (t.title, t.partnership_id) for t in self.store.transcripts()}
-        self._excerpts = {e.id: e for e in self.store.excerpts()}
+        self._excerpts = {e.id: e for e in self.store.excerpts(viewer=self.viewer)}
         self.excerpts.options = [(self._excerpt_label(e), e.id) for e in self._excerpts.values()]
 
     def _refresh_evidence(self) -> None:
@@ -567,7 +564,7 @@ class TensionBoard(_Quiet, w.VBox):
                     text = f"note #{e.note_id} (not visible to {self.viewer})"
                 else:
                     gone = " (deleted)" if n.deleted_at else ""
-                    text = f"note #{n.id}{gone} {self._note_label(n)}: {_short(n.text, 300)}"
+                    text = f"note #{n.id}{gone} {self._note_label(n)}: {short(n.text, 300)}"
                 choices.append((f"note #{e.note_id}", ("note", e.note_id)))
             else:
                 ex = self._excerpts.get(e.excerpt_id)
@@ -575,7 +572,7 @@ class TensionBoard(_Quiet, w.VBox):
                 text = f"excerpt #{e.excerpt_id} {label}"
                 choices.append(
                     (
-                        f"excerpt #{e.excerpt_id} {_short(ex.text, 50) if ex else ''}",
+                        f"excerpt #{e.excerpt_id} {short(ex.text, 50) if ex else ''}",
                         ("excerpt", e.excerpt_id),
                     )
                 )
@@ -762,8 +759,3 @@ class TensionBoard(_Quiet, w.VBox):
         self._refresh_versions()
         n = sum("code" in t for t in fv.tensions)
         message(self.freeze_status, f"framework v{fv.version} agreed ({n} tensions)", kind="ok")
-
-
-def _short(text: str, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"

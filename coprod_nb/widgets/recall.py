@@ -19,7 +19,7 @@ import pandas as pd
 from coprod_nb.domain.transcript import format_time
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
 from coprod_nb.widgets.search import SearchView
 
 _CURRENT_STYLE = "background:#fff3c4;"
@@ -67,12 +67,6 @@ class ResearcherPicker(w.Dropdown):
         return self
 
 
-def _researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.ValueWidget | None]:
-    if isinstance(researcher, w.ValueWidget):
-        return None, researcher
-    return researcher, None
-
-
 class TranscriptView(w.VBox):
     """Read a transcript a page at a time, choose passages as anchors, mark it as read.
 
@@ -98,7 +92,7 @@ class TranscriptView(w.VBox):
     ):
         self.store = store
         self.page_size = page_size
-        self._name, self._picker = _researcher_source(researcher)
+        self._name, self._picker = researcher_source(researcher)
         self.partnership = w.Dropdown(description="Partnership")
         self.transcript = w.Dropdown(description="Transcript", layout=w.Layout(width="420px"))
         self.read = w.ToggleButton(description="Mark as read", icon="check")
@@ -396,7 +390,7 @@ class NoteEditor(w.VBox):
         self.transcript_view = transcript_view
         self.clock = clock
         self.debounce = debounce
-        name, self._picker = _researcher_source(researcher)
+        name, self._picker = researcher_source(researcher)
         self._me = self._picker.value if self._picker is not None else name
         #: id of the note being edited (None until the first save)
         self.note_id: int | None = None
@@ -686,7 +680,7 @@ class NoteEditor(w.VBox):
                 "kind": n.kind,
                 "anchors": len(n.excerpts),
                 "updated": f"{n.updated_at:%Y-%m-%d %H:%M}",
-                "note": _short(n.text, 120),
+                "note": short(n.text, 120),
             }
             for n in notes
         ]
@@ -699,7 +693,7 @@ class NoteEditor(w.VBox):
             self.open_note.options = [("(a new note)", None)] + [
                 (
                     f"#{n.id} {self._pships.get(n.partnership_id, '')} {n.category}: "
-                    f"{_short(n.text, 40)}",
+                    f"{short(n.text, 40)}",
                     n.id,
                 )
                 for n in notes
@@ -707,11 +701,6 @@ class NoteEditor(w.VBox):
             self.open_note.value = (
                 self.note_id if any(n.id == self.note_id for n in notes) else None
             )
-
-
-def _short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _choose(dropdown: w.Dropdown, value: str) -> None:
