@@ -305,6 +305,28 @@ def test_plot_circles_and_ring_counts(ax):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]
 
 
+def card_boxes(ax):
+    ax.figure.canvas.draw()
+    return [t.get_bbox_patch().get_window_extent() for t in ax.texts if "\n" in t.get_text()]
+
+
+def test_plot_circles_spreads_crowded_cards():
+    # ten cards, eight of them sharing the top score: none may overlap another
+    codes = [f"X{i}" for i in range(10)]
+    summary = circle_summary(
+        {"a": dict.fromkeys(codes, "inner"), "b": dict.fromkeys(codes[:8], "inner")}, codes
+    )
+    fig, ax = plt.subplots(figsize=(5, 5))
+    plot_circles(summary, ax)
+    boxes = card_boxes(ax)
+    assert len(boxes) == 10
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    # moved along their circle only: the radius still says the mean score
+    radii = [np.hypot(*t.get_position()) for t in ax.texts if "\n" in t.get_text()]
+    assert all(r < 1 for r in radii[:8]) and all(1 < r < 2 for r in radii[8:])
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------------------- compare polls
 
 

@@ -285,3 +285,44 @@ def tension_evidence(store: Store, viewer: str, tension: str) -> pd.DataFrame:
             tr = transcripts[ex.transcript_id]
             out.append(("quote", shorts.get(tr.partnership_id), "", "", ex.text))
     return pd.DataFrame(out, columns=["kind", "partnership", "researcher", "category", "text"])
+
+
+def tensions_table(store: Store) -> pd.DataFrame:
+    """The working set of tensions: code, name, poles, status, sub-themes, evidence, links."""
+    evidence: dict[int, int] = {}
+    for e in store.evidence():
+        evidence[e.tension_id] = evidence.get(e.tension_id, 0) + 1
+    links: dict[str, list[str]] = {}
+    for source, kind, target in store.tension_links():
+        links.setdefault(source, []).append(f"{kind} {target}")
+    rows = [
+        {
+            "code": t.code,
+            "name": t.name,
+            "poles": f"{t.pole_a} ⟷ {t.pole_b}",
+            "status": t.status,
+            "subthemes": "; ".join(t.subthemes or []),
+            "evidence": evidence.get(t.id, 0),
+            "links": "; ".join(links.get(t.code, [])),
+        }
+        for t in store.tensions()
+    ]
+    cols = ["code", "name", "poles", "status", "subthemes", "evidence", "links"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def dissent_table(store: Store) -> pd.DataFrame:
+    """Every logged disagreement: meeting date, topic, positions, settled, resolution."""
+    rows = [
+        {
+            "meeting": m.date,
+            "topic": d.topic,
+            "positions": " | ".join(f"{p['who']}: {p['position']}" for p in d.positions),
+            "settled": d.settled,
+            "resolution": d.resolution,
+        }
+        for m in store.meetings()
+        for d in m.dissents
+    ]
+    cols = ["meeting", "topic", "positions", "settled", "resolution"]
+    return pd.DataFrame(rows, columns=cols)

@@ -649,10 +649,11 @@ def plot_spectra(
     }
     for row, code in enumerate(tensions):
         ax.plot([0, 100], [row, row], color="#a0aec0", lw=1, zorder=1)
-        pole_a, pole_b = poles.get(code, ("", ""))
-        above = row - spread / 2 - 0.12
-        ax.text(0, above, pole_a, ha="left", va="bottom", fontsize=8, color="#4a5568")
-        ax.text(100, above, pole_b, ha="right", va="bottom", fontsize=8, color="#4a5568")
+        if code in poles:
+            pole_a, pole_b = poles[code]
+            above = row - spread / 2 - 0.12
+            ax.text(0, above, pole_a, ha="left", va="bottom", fontsize=8, color="#4a5568")
+            ax.text(100, above, pole_b, ha="right", va="bottom", fontsize=8, color="#4a5568")
         here = table[table["tension"] == code]
         for partnership, group in here.groupby("partnership", sort=False):
             y = row + offsets[partnership]

@@ -4,6 +4,7 @@ Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets
 """
 
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
+from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
@@ -14,6 +15,7 @@ __all__ = [
     "NoteEditor",
     "PseudonymEditor",
     "ResearcherPicker",
+    "ResourcePackView",
     "SearchView",
     "SpeakerMapEditor",
     "TensionBoard",
