@@ -187,6 +187,40 @@ def cmd_resource_pack(args) -> int:
     return 0
 
 
+def cmd_decisions(args) -> int:
+    from coprod_nb.domain.decisions import DecisionError, read_decision_log
+
+    with _store(args) as store:
+        if args.action == "apply":
+            if not args.arg:
+                raise CoprodError("give the decision log file: decisions DIR apply FILE")
+            path = Path(args.arg)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CoprodError(f"{path}: cannot read ({exc.strerror})") from exc
+            decisions = read_decision_log(text, source=path.name)
+            try:
+                refs = store.record_decisions(args.workshop, decisions)
+            except DecisionError as exc:
+                raise CoprodError(f"{path.name}: {exc} (nothing was applied)") from exc
+            print(f"{len(refs)} decision(s) applied: {', '.join(refs)}")
+        elif args.action == "revert":
+            if not args.arg:
+                raise CoprodError("give the decision to revert: decisions DIR revert D3")
+            store.revert_decision(args.workshop, args.arg, rationale=args.rationale or "")
+            print(f"{args.arg} reverted")
+        for d in store.decisions(args.workshop):
+            print(f"{d.ref}: {d.summary()}")
+        print(
+            "framework now: "
+            + ", ".join(
+                f"{t.code} {t.name}" for t in store.current_framework(args.workshop).tensions
+            )
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -288,6 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="framework version (default: the newest)")
     p.add_argument("out", help="output file")
     p.set_defaults(func=cmd_resource_pack)
+
+    p = sub.add_parser(
+        "decisions",
+        parents=[common],
+        help="the workshop's decisions: list, apply FILE (a decision log), revert REF",
+    )
+    p.add_argument("dir")
+    p.add_argument("action", choices=["list", "apply", "revert"])
+    p.add_argument("arg", nargs="?", help="the log file (apply) or a decision id (revert)")
+    p.add_argument("--workshop", type=int, help="workshop id (default: the latest)")
+    p.add_argument("--rationale", help="why a decision is reverted")
+    p.set_defaults(func=cmd_decisions)
 
     p = sub.add_parser(
         "speakers", parents=[common], help="list unmatched speakers, or --map LABEL PERSON"

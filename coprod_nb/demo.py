@@ -6,7 +6,12 @@ import os
 from pathlib import Path
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.ingest.manifest import load_joint_meeting, load_manifest, load_notes
+from coprod_nb.ingest.manifest import (
+    load_joint_meeting,
+    load_manifest,
+    load_notes,
+    load_workshop,
+)
 from coprod_nb.storage import Store
 
 #: How far the demo study goes: transcripts only; step-1 notes (step 1 open); the joint
@@ -58,4 +63,6 @@ def build_demo(
         store.close_recall("Alder")
         load_joint_meeting(store, data / "joint_meeting.toml", note_ids)
         store.freeze_framework("Alder", "v1: agreed at the joint interpretation meeting")
+    if reached >= STAGES.index("workshop"):
+        load_workshop(store, data / "workshop.toml", lead="Alder")
     return store

@@ -139,24 +139,45 @@ def demo_template(tmp_path_factory):
     return d
 
 
+def _stage_template(tmp_path_factory, stage: str):
+    from coprod_nb.demo import build_demo
+
+    d = tmp_path_factory.mktemp(f"{stage}-template") / "study"
+    build_demo(d, stage=stage).close()
+    return d
+
+
+def _open_copy(template, dest):
+    from coprod_nb.storage import Store
+
+    shutil.copytree(template, dest)
+    return Store(dest, actor="tester")
+
+
 @pytest.fixture(scope="session")
 def recall_template(tmp_path_factory):
     """The demo study as step 1 is under way: notes written, step 1 still open."""
-    from coprod_nb.demo import build_demo
+    return _stage_template(tmp_path_factory, "recall")
 
-    d = tmp_path_factory.mktemp("recall-template") / "study"
-    build_demo(d, stage="recall").close()
-    return d
+
+@pytest.fixture(scope="session")
+def joint_template(tmp_path_factory):
+    """The demo study after the joint meeting: six tensions frozen as v1, no workshop yet."""
+    return _stage_template(tmp_path_factory, "joint")
 
 
 @pytest.fixture
 def recall_demo(tmp_path, recall_template):
     """A private copy of the step-1 demo study, open."""
-    from coprod_nb.storage import Store
+    st = _open_copy(recall_template, tmp_path / "recall")
+    yield st
+    st.close()
 
-    dest = tmp_path / "recall"
-    shutil.copytree(recall_template, dest)
-    st = Store(dest, actor="tester")
+
+@pytest.fixture
+def joint_demo(tmp_path, joint_template):
+    """A private copy of the step-2 demo study, open."""
+    st = _open_copy(joint_template, tmp_path / "joint")
     yield st
     st.close()
 

@@ -331,6 +331,7 @@ def test_replay_of_the_worked_example_gives_the_four_final_tensions(initial, dem
     # T8's evidence is every note of T4, T5 and T6, each once.
     notes = [n for c in ("T4", "T5", "T6") for n in initial.get(c).evidence.get("notes", [])]
     assert t8.evidence["notes"] == list(dict.fromkeys(notes))
+    assert len(notes) > len(t8.evidence["notes"]) > 0  # shared notes are listed once
     assert len(initial) == 6  # the initial framework is untouched
 
 
@@ -671,3 +672,23 @@ def test_the_module_uses_the_standard_library_only():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_example_in_the_facilitators_guide_applies_as_described(initial):
+    guide = (DEMO.parents[1] / "docs" / "decision-log.md").read_text(encoding="utf-8")
+    example = guide.split("```toml\n", 1)[1].split("```", 1)[0]
+    decisions = read_decision_log(example, source="decision-log.md")
+    assert {d.kind for d in decisions} == set(DECISION_KINDS)
+    final = replay(initial, decisions)
+    assert final.codes == ["T1", "T2", "T3", "T11", "T9"]
+    assert final.get("T2").name == "Power and reciprocity"
+    assert final.get("T3").pole_b == "Shared, plain language"
+    assert final.get("T3").subthemes[-1] == "Skills for a mixed room"
+    assert final.get("T11").subthemes == tuple(
+        dict.fromkeys(initial.get("T4").subthemes + initial.get("T6").subthemes)
+    )
+    edges = {(e.source, e.target): e.path for e in lineage(initial, decisions)}
+    assert edges[("T4", "T11")] == ("merged into T11",)
+    assert edges[("T12", "T3")] == ("added", "folded into T3")
+    assert edges[("T5", "T9")] == ("split into T9",)
+    assert edges[("T5", None)] == ("split into T10", "dropped")

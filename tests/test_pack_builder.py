@@ -25,9 +25,13 @@ def test_pack_ignores_later_edits_of_the_working_set(demo):
 
 def test_cli_writes_html_and_a_docx_that_reads_back(demo_dir, tmp_path, capsys):
     html, docx = tmp_path / "pack.html", tmp_path / "pack.docx"
-    assert main(["resource-pack", str(demo_dir), "--format", "html", str(html)]) == 0
+    assert (
+        main(["resource-pack", str(demo_dir), "--version", "1", "--format", "html", str(html)]) == 0
+    )
     assert "Idealistic, tokenistic vs realistic narratives" in html.read_text()
-    assert main(["resource-pack", str(demo_dir), "--format", "docx", str(docx)]) == 0
+    assert (
+        main(["resource-pack", str(demo_dir), "--version", "1", "--format", "docx", str(docx)]) == 0
+    )
     import docx as python_docx
 
     doc = python_docx.Document(docx)

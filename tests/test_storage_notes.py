@@ -148,9 +148,14 @@ def test_first_released_schema_is_backed_up_and_upgraded(tmp_path):
 def test_excerpts_of_colleagues_private_notes_stay_hidden(team):
     from coprod_nb.domain import RawTurn
 
-    tr = team.add_transcript([RawTurn("Lee", "One passage. Another passage.")], title="t",
-                             source_name="t.txt", source_format="txt", content_hash="x2",
-                             partnership="P1")
+    tr = team.add_transcript(
+        [RawTurn("Lee", "One passage. Another passage.")],
+        title="t",
+        source_name="t.txt",
+        source_format="txt",
+        content_hash="x2",
+        partnership="P1",
+    )
     mine = team.excerpt_of_quote(tr.id, "One passage")
     theirs = team.excerpt_of_quote(tr.id, "Another passage")
     team.add_note("Ash", "P1", "mine", excerpts=[mine.id])

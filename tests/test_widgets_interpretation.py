@@ -15,6 +15,12 @@ from coprod_nb.widgets.recall import ResearcherPicker
 SCRIPT = "<script>alert(1)</script>"
 
 
+@pytest.fixture
+def demo(joint_demo):
+    """These tests play step 2: the demo study after the joint meeting, before the workshop."""
+    return joint_demo
+
+
 def dissents(store, meeting_id):
     return next(m for m in store.meetings() if m.id == meeting_id).dissents
 

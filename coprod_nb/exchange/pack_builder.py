@@ -6,7 +6,15 @@ import os
 from pathlib import Path
 
 from coprod_nb.domain import word_count
-from coprod_nb.exchange.resource_pack import MAX_QUOTES, Card, Pack, Quote, write_pack
+from coprod_nb.errors import InvalidInput, NotFound
+from coprod_nb.exchange.resource_pack import (
+    MAX_QUOTES,
+    Card,
+    Pack,
+    Quote,
+    read_docx_response,
+    write_pack,
+)
 from coprod_nb.storage import Store
 
 #: Quotes longer than this are left off the cards: a card is read at a glance.
@@ -68,3 +76,31 @@ def write_resource_pack(
         slug = pack.version_label.split(":")[0].strip().replace(" ", "_") or "pack"
         out = folder / f"resource_pack_{slug}.{fmt}"
     return write_pack(pack, fmt, out)
+
+
+def import_pack_response(store: Store, workshop: int | None, path: str | os.PathLike) -> list[str]:
+    """Read a participant's filled-in Word resource pack into a workshop.
+
+    Comments, suggestions and circle placements go to the participant named in the
+    pack. Returns the reader's warnings (e.g. a row marked in both circles).
+    """
+    path = Path(path)
+    response = read_docx_response(path)
+    try:
+        participant = store.participant(response.participant).name
+    except NotFound as exc:
+        raise InvalidInput(
+            f"participant {response.participant!r} is not in the study", file=path.name
+        ) from exc
+    ws = store.workshop(workshop)
+    for card in response.responses:
+        store.set_response(
+            ws.id,
+            participant,
+            card.code,
+            comment=card.comment,
+            suggestion=card.suggestion,
+            circle=card.circle,
+            source="docx",
+        )
+    return list(response.warnings)

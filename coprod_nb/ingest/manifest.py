@@ -230,3 +230,65 @@ def load_joint_meeting(store: Store, path: str | Path, note_ids: dict[str, int])
     for link in data.get("links", []):
         store.link_tensions(link["source"], link["target"], link["kind"])
     return codes
+
+
+def load_workshop(store: Store, path: str | Path, *, lead: str) -> int:
+    """Replay a recorded workshop from a TOML file (as the demo's ``workshop.toml``).
+
+    The workshop record, the participants' card responses and circles, the opening
+    poll, the decisions, the re-vote and the spectrum positions, in that order; the
+    framework after the decisions is frozen by ``lead``. Returns the workshop id.
+    """
+    from coprod_nb.domain.decisions import read_decision_log
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    data = _read_toml(path)
+    info = data.get("workshop") or {}
+    if "date" not in info:
+        raise InvalidInput("the [workshop] needs a date", file=path.name)
+    ws = store.add_workshop(
+        date.fromisoformat(str(info["date"])),
+        facilitators=info.get("facilitators", []),
+        participants=info.get("participants", []),
+        mode=info.get("mode", "online"),
+        base_version=info.get("base_version"),
+        consensus_threshold=info.get("consensus_threshold", 0.75),
+    )
+    for r in data.get("responses", []):
+        store.set_response(
+            ws.id,
+            r["participant"],
+            r["tension"],
+            comment=r.get("comment", ""),
+            suggestion=r.get("suggestion", ""),
+            circle=r.get("circle", "none"),
+            reason=r.get("reason", ""),
+            source=path.name,
+        )
+    base = store.framework(ws.base_version)
+    _replay_poll(store, ws.id, "opening", data.get("poll"), base.codes)
+    for decision in read_decision_log(text, source=path.name):
+        store.record_decision(ws.id, decision)
+    _replay_poll(store, ws.id, "revote", data.get("revote"), store.current_framework(ws.id).codes)
+    store.freeze_workshop_framework(ws.id, lead, "v2: the framework after the workshop")
+    for p in data.get("spectra", []):
+        store.set_position(p["partnership"], p["tension"], str(p["when"]), p["position"])
+    return ws.id
+
+
+def _replay_poll(
+    store: Store, workshop: int, name: str, poll: dict | None, options: list[str]
+) -> None:
+    if not poll:
+        return
+    row = store.open_poll(
+        workshop,
+        name,
+        options,
+        max_choices=poll.get("max_choices"),
+        ranked=bool(poll.get("ranked", False)),
+    )
+    for ballot in poll.get("ballots", []):
+        store.cast_ballot(row.id, ballot["participant"], ballot["choices"])
+    store.close_poll(row.id)

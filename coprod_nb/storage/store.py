@@ -41,6 +41,7 @@ from coprod_nb.storage.models import (
 )
 from coprod_nb.storage.notes import NotesRepository
 from coprod_nb.storage.search import SearchHit, search_turns
+from coprod_nb.storage.workshop import WorkshopRepository
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "speaker_pattern": None,
@@ -70,7 +71,7 @@ class SpeakerMatch:
         return self.participant_id is not None or self.researcher_id is not None
 
 
-class Store(NotesRepository, InterpretationRepository):
+class Store(NotesRepository, InterpretationRepository, WorkshopRepository):
     """An open study.
 
     Parameters

@@ -1,0 +1,493 @@
+"""Step 3 in the store: the workshop, card responses, polls, decisions, spectra.
+
+The framework after the workshop is never edited in place: it is derived by replaying
+the workshop's decisions over the frozen version it started from, so every change has a
+record, a rationale, and can be reverted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy import func, select
+
+from coprod_nb.domain.decisions import Decision, DecisionError, apply, replay
+from coprod_nb.domain.framework import Framework
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.storage import events
+from coprod_nb.storage.models import (
+    Ballot,
+    CardResponse,
+    DecisionRow,
+    FrameworkVersion,
+    Participant,
+    Partnership,
+    Poll,
+    SpectrumPosition,
+    Workshop,
+)
+
+CIRCLES: tuple[str, ...] = ("inner", "outer", "none")
+
+
+class WorkshopRepository:
+    """Mixed into :class:`~coprod_nb.storage.Store`."""
+
+    # -- the workshop -----------------------------------------------------------------
+
+    def add_workshop(
+        self,
+        when: date,
+        *,
+        facilitators: Iterable[str] = (),
+        participants: Iterable[str] = (),
+        mode: str = "online",
+        base_version: int | None = None,
+        consensus_threshold: float = 0.75,
+    ) -> Workshop:
+        """Record the workshop: it works on a frozen framework (the newest by default).
+
+        The consensus threshold is fixed here, before any result is seen, and is
+        reported with every result.
+        """
+        if not 0.5 < consensus_threshold <= 1:
+            raise InvalidInput("the consensus threshold is a share above 0.5 and at most 1")
+        base = self.framework(base_version)
+        with self.session() as s:
+            fac = [self._researcher(s, f).name for f in facilitators]
+            par = [
+                self._find(s, Participant, p, ("name",), "participant").name for p in participants
+            ]
+            ws = Workshop(
+                date=when,
+                mode=mode,
+                facilitators=fac,
+                participants=par,
+                base_version=base.version,
+                consensus_threshold=consensus_threshold,
+                threshold_fixed_at=events.utcnow(),
+            )
+            s.add(ws)
+            s.flush()
+            events.log(s, self.actor, "create", "workshop", ws.id, after=events.snapshot(ws))
+            return ws
+
+    def workshops(self) -> list[Workshop]:
+        """Workshops by date."""
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Workshop).order_by(Workshop.date, Workshop.id)))
+
+    def workshop(self, ref: int | None = None) -> Workshop:
+        """A workshop by id (the latest when None)."""
+        found = self.workshops()
+        if not found:
+            raise NotFound("no workshop has been recorded yet")
+        if ref is None:
+            return found[-1]
+        for ws in found:
+            if ws.id == int(ref):
+                return ws
+        raise NotFound(f"no workshop {ref}")
+
+    # -- card responses (the resource pack, before the workshop) -------------------------
+
+    def set_response(
+        self,
+        workshop: int,
+        participant: str,
+        code: str,
+        *,
+        comment: str | None = None,
+        suggestion: str | None = None,
+        circle: str | None = None,
+        reason: str | None = None,
+        source: str = "widget",
+    ) -> CardResponse:
+        """Record (or update) a participant's comment, suggestion or circle for one card."""
+        if circle is not None and circle not in CIRCLES:
+            raise InvalidInput(f"circle must be one of {', '.join(CIRCLES)} (got {circle!r})")
+        ws = self.workshop(workshop)
+        if code not in self.framework(ws.base_version):
+            raise InvalidInput(f"{code} is not a card of framework v{ws.base_version}")
+        with self.session() as s:
+            person = self._find(s, Participant, participant, ("name",), "participant")
+            row = s.scalars(
+                select(CardResponse).where(
+                    CardResponse.workshop_id == ws.id,
+                    CardResponse.participant_id == person.id,
+                    CardResponse.code == code,
+                )
+            ).first()
+            before = events.snapshot(row) if row else None
+            if row is None:
+                row = CardResponse(
+                    workshop_id=ws.id,
+                    participant_id=person.id,
+                    code=code,
+                    comment="",
+                    suggestion="",
+                    circle="none",
+                    reason="",
+                )
+                s.add(row)
+            for key, value in (
+                ("comment", comment),
+                ("suggestion", suggestion),
+                ("circle", circle),
+                ("reason", reason),
+            ):
+                if value is not None:
+                    setattr(row, key, value.strip())
+            row.source, row.updated_at = source, events.utcnow()
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "respond",
+                "card_response",
+                row.id,
+                before=before,
+                after=events.snapshot(row),
+            )
+            return row
+
+    def responses(self, workshop: int | None = None) -> list[CardResponse]:
+        """Every card response of a workshop."""
+        ws = self.workshop(workshop)
+        with self.session(write=False) as s:
+            return list(
+                s.scalars(
+                    select(CardResponse)
+                    .where(CardResponse.workshop_id == ws.id)
+                    .order_by(CardResponse.code, CardResponse.participant_id)
+                )
+            )
+
+    def placements(self, workshop: int | None = None) -> dict[str, dict[str, str]]:
+        """participant -> {code: ring} from the card responses."""
+        names = {p.id: p.name for p in self.participants()}
+        out: dict[str, dict[str, str]] = {}
+        for r in self.responses(workshop):
+            out.setdefault(names[r.participant_id], {})[r.code] = r.circle
+        return out
+
+    # -- polls ----------------------------------------------------------------------------
+
+    def open_poll(
+        self,
+        workshop: int,
+        name: str,
+        options: Iterable[str],
+        *,
+        max_choices: int | None = None,
+        ranked: bool = False,
+    ) -> Poll:
+        """Open a poll; its results stay hidden until :meth:`close_poll`."""
+        ws = self.workshop(workshop)
+        options = list(dict.fromkeys(options))
+        if not options:
+            raise InvalidInput("a poll needs options")
+        if max_choices is not None and max_choices < 1:
+            raise InvalidInput("max_choices must be at least 1")
+        with self.session() as s:
+            if s.scalars(select(Poll).where(Poll.workshop_id == ws.id, Poll.name == name)).first():
+                raise InvalidInput(f"the workshop already has a poll called {name!r}")
+            poll = Poll(
+                workshop_id=ws.id,
+                name=name,
+                options=options,
+                max_choices=max_choices,
+                ranked=ranked,
+                opened_at=events.utcnow(),
+            )
+            s.add(poll)
+            s.flush()
+            events.log(s, self.actor, "open", "poll", poll.id, after=events.snapshot(poll))
+            return poll
+
+    def poll(self, name: str, workshop: int | None = None) -> Poll:
+        """A poll of a workshop by name ("opening", "revote", ...)."""
+        ws = self.workshop(workshop)
+        with self.session(write=False) as s:
+            poll = s.scalars(
+                select(Poll).where(Poll.workshop_id == ws.id, Poll.name == name)
+            ).first()
+        if poll is None:
+            raise NotFound(f"no poll {name!r}")
+        return poll
+
+    def cast_ballot(self, poll_id: int, participant: str, choices: Iterable[str]) -> Ballot:
+        """A participant's nominations (in rank order if ranked). A second ballot replaces
+        the first; once the poll is closed, ballots are refused."""
+        choices = list(choices)
+        with self.session() as s:
+            poll = s.get(Poll, poll_id)
+            if poll is None:
+                raise NotFound(f"no poll {poll_id}")
+            if poll.closed_at is not None:
+                raise Forbidden(f"the poll {poll.name!r} is closed")
+            person = self._find(s, Participant, participant, ("name",), "participant")
+            ws = s.get(Workshop, poll.workshop_id)
+            if ws.participants and person.name not in ws.participants:
+                raise Forbidden(f"{person.name} is not a participant of this workshop")
+            unknown = [c for c in choices if c not in poll.options]
+            if unknown:
+                raise InvalidInput(f"not on the ballot: {', '.join(unknown)}")
+            if len(set(choices)) != len(choices):
+                raise InvalidInput("a tension can be nominated once")
+            if poll.max_choices is not None and len(choices) > poll.max_choices:
+                raise InvalidInput(f"at most {poll.max_choices} nominations")
+            ballot = s.scalars(
+                select(Ballot).where(Ballot.poll_id == poll.id, Ballot.participant_id == person.id)
+            ).first()
+            if ballot is None:
+                ballot = Ballot(
+                    poll_id=poll.id,
+                    participant_id=person.id,
+                    choices=choices,
+                    cast_at=events.utcnow(),
+                )
+                s.add(ballot)
+            else:
+                ballot.choices, ballot.cast_at = choices, events.utcnow()
+            s.flush()
+            # The log records that a ballot was cast, not what it says: results stay
+            # hidden until the poll closes.
+            events.log(s, self.actor, "vote", "poll", poll.id, after={"by": person.name})
+            return ballot
+
+    def close_poll(self, poll_id: int) -> Poll:
+        """Close a poll: no more ballots, results become visible."""
+        with self.session() as s:
+            poll = s.get(Poll, poll_id)
+            if poll is None:
+                raise NotFound(f"no poll {poll_id}")
+            if poll.closed_at is not None:
+                raise InvalidInput(f"the poll {poll.name!r} is already closed")
+            poll.closed_at = events.utcnow()
+            n = s.scalar(select(func.count(Ballot.id)).where(Ballot.poll_id == poll.id))
+            events.log(s, self.actor, "close", "poll", poll.id, after={"ballots": n})
+            return poll
+
+    def ballots(self, poll_id: int) -> dict[str, list[str]]:
+        """participant -> choices. Refused while the poll is open (no bandwagon effects)."""
+        with self.session(write=False) as s:
+            poll = s.get(Poll, poll_id)
+            if poll is None:
+                raise NotFound(f"no poll {poll_id}")
+            if poll.closed_at is None:
+                raise Forbidden(
+                    f"the poll {poll.name!r} is open: results are hidden until "
+                    "the facilitator closes it"
+                )
+            rows = s.execute(
+                select(Participant.name, Ballot.choices)
+                .join(Participant, Ballot.participant_id == Participant.id)
+                .where(Ballot.poll_id == poll.id)
+                .order_by(Participant.name)
+            ).all()
+            return {name: list(choices) for name, choices in rows}
+
+    def ballot_count(self, poll_id: int) -> int:
+        """How many participants have voted (visible while the poll is open)."""
+        with self.session(write=False) as s:
+            return s.scalar(select(func.count(Ballot.id)).where(Ballot.poll_id == poll_id))
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def record_decision(self, workshop: int, decision: Decision) -> DecisionRow:
+        """Record a decision after checking it applies to the current framework."""
+        ws = self.workshop(workshop)
+        current = self.current_framework(ws.id)
+        apply(current, decision)  # raises DecisionError naming the problem
+        with self.session() as s:
+            seq = (
+                s.scalar(select(func.max(DecisionRow.seq)).where(DecisionRow.workshop_id == ws.id))
+                or 0
+            ) + 1
+            ref = decision.ref or f"D{seq}"
+            if s.scalars(
+                select(DecisionRow.id).where(
+                    DecisionRow.workshop_id == ws.id, DecisionRow.ref == ref
+                )
+            ).first():
+                raise DecisionError(f"{ref}: a decision with this id is already recorded")
+            payload = decision.to_dict()
+            payload["ref"] = ref
+            row = DecisionRow(
+                workshop_id=ws.id,
+                seq=seq,
+                ref=ref,
+                kind=decision.kind,
+                payload=payload,
+                recorded_by=self.actor,
+                recorded_at=events.utcnow(),
+                reverted_at=None,
+            )
+            s.add(row)
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "decide",
+                "decision",
+                row.id,
+                after=payload,
+                detail=decision.summary(),
+            )
+            return row
+
+    def record_decisions(self, workshop: int | None, decisions: list[Decision]) -> list[str]:
+        """Record several decisions (a facilitator's log): all of them or none.
+
+        Every decision is checked against the framework as the earlier ones leave it
+        before anything is written. Returns the refs recorded.
+        """
+        ws = self.workshop(workshop)
+        known = {r.ref for r in self._decision_rows(ws.id)}
+        clash = [d.ref for d in decisions if d.ref and d.ref in known]
+        if clash:
+            raise DecisionError(f"already recorded: {', '.join(clash)}")
+        replay(self.current_framework(ws.id), [d for d in decisions if not d.reverted])
+        refs = []
+        for d in decisions:
+            row = self.record_decision(ws.id, replace(d, reverted=False))
+            if d.reverted:
+                self.revert_decision(ws.id, row.ref, rationale="reverted in the decision log")
+            refs.append(row.ref)
+        return refs
+
+    def revert_decision(self, workshop: int, ref: str, *, rationale: str = "") -> DecisionRow:
+        """Revert a decision: the framework is replayed without it.
+
+        Refused when a later decision depends on it (revert that one first).
+        """
+        ws = self.workshop(workshop)
+        rows = self._decision_rows(ws.id)
+        target = next((r for r in rows if r.ref == ref), None)
+        if target is None:
+            raise NotFound(f"no decision {ref}")
+        if target.reverted_at is not None:
+            raise InvalidInput(f"{ref} is already reverted")
+        remaining = [
+            Decision.from_dict(r.payload) for r in rows if r.reverted_at is None and r.ref != ref
+        ]
+        try:
+            replay(self.framework(ws.base_version), remaining)
+        except DecisionError as exc:
+            raise DecisionError(f"cannot revert {ref}: a later decision needs it ({exc})") from exc
+        with self.session() as s:
+            row = s.get(DecisionRow, target.id)
+            row.reverted_at = events.utcnow()
+            events.log(s, self.actor, "revert", "decision", row.id, detail=rationale)
+            return row
+
+    def decisions(
+        self, workshop: int | None = None, *, include_reverted: bool = True
+    ) -> list[Decision]:
+        """The workshop's decisions in order (reverted ones marked ``reverted``)."""
+        ws = self.workshop(workshop)
+        out = []
+        for r in self._decision_rows(ws.id):
+            d = Decision.from_dict({**r.payload, "reverted": r.reverted_at is not None})
+            if include_reverted or not d.reverted:
+                out.append(d)
+        return out
+
+    def current_framework(self, workshop: int | None = None) -> Framework:
+        """The framework now: the workshop's base version with its decisions replayed."""
+        ws = self.workshop(workshop)
+        return replay(self.framework(ws.base_version), self.decisions(ws.id))
+
+    def freeze_workshop_framework(
+        self, workshop: int | None, by: str, label: str = ""
+    ) -> FrameworkVersion:
+        """Freeze the replayed framework as the next version (lead only)."""
+        ws = self.workshop(workshop)
+        framework = self.current_framework(ws.id)
+        with self.session() as s:
+            who = self._researcher(s, by)
+            if not who.lead:
+                raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
+            version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
+            fv = FrameworkVersion(
+                version=version,
+                label=label or f"v{version}: after the workshop",
+                frozen_at=events.utcnow(),
+                frozen_by=who.name,
+                tensions=[t.to_dict() for t in framework.tensions],
+            )
+            s.add(fv)
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "freeze",
+                "framework",
+                fv.id,
+                after={"version": version, "tensions": framework.codes, "workshop": ws.id},
+            )
+            return fv
+
+    def _decision_rows(self, workshop_id: int) -> list[DecisionRow]:
+        with self.session(write=False) as s:
+            return list(
+                s.scalars(
+                    select(DecisionRow)
+                    .where(DecisionRow.workshop_id == workshop_id)
+                    .order_by(DecisionRow.seq)
+                )
+            )
+
+    # -- spectra --------------------------------------------------------------------------
+
+    def set_position(
+        self, partnership: str, code: str, when: str, position: float
+    ) -> SpectrumPosition:
+        """Where a partnership sits on a tension at a time point (0 = pole A, 100 = pole B)."""
+        if not 0 <= float(position) <= 100:
+            raise InvalidInput(f"a position is between 0 and 100 (got {position})")
+        with self.session() as s:
+            pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+            row = s.scalars(
+                select(SpectrumPosition).where(
+                    SpectrumPosition.partnership_id == pship.id,
+                    SpectrumPosition.code == code,
+                    SpectrumPosition.when == str(when),
+                )
+            ).first()
+            if row is None:
+                row = SpectrumPosition(
+                    partnership_id=pship.id,
+                    code=code,
+                    when=str(when),
+                    position=float(position),
+                    recorded_by=self.actor,
+                )
+                s.add(row)
+            else:
+                row.position = float(position)
+            s.flush()
+            events.log(s, self.actor, "position", "spectrum", row.id, after=events.snapshot(row))
+            return row
+
+    def positions(self) -> list[dict]:
+        """Every spectrum position as a dict (partnership, tension, when, position)."""
+        shorts = {p.id: p.short for p in self.partnerships()}
+        with self.session(write=False) as s:
+            rows = s.scalars(
+                select(SpectrumPosition).order_by(
+                    SpectrumPosition.code, SpectrumPosition.partnership_id, SpectrumPosition.when
+                )
+            )
+            return [
+                {
+                    "partnership": shorts[r.partnership_id],
+                    "tension": r.code,
+                    "when": r.when,
+                    "position": r.position,
+                }
+                for r in rows
+            ]
