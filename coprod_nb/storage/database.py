@@ -6,10 +6,10 @@ PostgreSQL database that a team shares from JupyterHub.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 
 from coprod_nb.errors import InvalidInput
 
@@ -149,17 +149,22 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
     return dest
 
 
-def retry_locked(fn, *, attempts: int = 8, first_wait: float = 0.05):
-    """Call ``fn()``, retrying a few times while SQLite reports the database locked."""
-    from sqlalchemy.exc import OperationalError
+def retry_on_conflict(fn):
+    """Retry an insert-or-update when a concurrent writer inserted the same key first.
 
-    wait = first_wait
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() or attempt == attempts - 1:
-                raise
-            time.sleep(wait)
-            wait *= 2
-    return None  # pragma: no cover
+    On PostgreSQL two researchers can both see "no row yet" and both insert; the second
+    transaction then fails on the unique constraint, and running it again finds the row
+    and updates it. (SQLite write transactions are serialised by BEGIN IMMEDIATE.)
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for attempt in range(3):
+            try:
+                return fn(*args, **kwargs)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return None  # pragma: no cover
+
+    return wrapper

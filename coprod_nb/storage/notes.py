@@ -20,6 +20,7 @@ from coprod_nb.domain.notes import (
 )
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import events
+from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Excerpt,
     Note,
@@ -260,6 +261,7 @@ class NotesRepository:
 
     # -- readings ---------------------------------------------------------------------
 
+    @retry_on_conflict
     def mark_read(self, researcher: int | str, transcript: int | str, read: bool = True) -> None:
         """Record that a researcher has read a transcript (or take it back)."""
         with self.session() as s:

@@ -17,6 +17,7 @@ from coprod_nb.domain.decisions import Decision, DecisionError, apply, replay
 from coprod_nb.domain.framework import Framework
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import events
+from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Ballot,
     CardResponse,
@@ -93,6 +94,7 @@ class WorkshopRepository:
 
     # -- card responses (the resource pack, before the workshop) -------------------------
 
+    @retry_on_conflict
     def set_response(
         self,
         workshop: int,
@@ -218,6 +220,7 @@ class WorkshopRepository:
             raise NotFound(f"no poll {name!r}")
         return poll
 
+    @retry_on_conflict
     def cast_ballot(self, poll_id: int, participant: str, choices: Iterable[str]) -> Ballot:
         """A participant's nominations (in rank order if ranked). A second ballot replaces
         the first; once the poll is closed, ballots are refused."""
@@ -443,6 +446,7 @@ class WorkshopRepository:
 
     # -- spectra --------------------------------------------------------------------------
 
+    @retry_on_conflict
     def set_position(
         self, partnership: str, code: str, when: str, position: float
     ) -> SpectrumPosition:
