@@ -317,6 +317,8 @@ class WorkshopRepository:
                 )
             ).first():
                 raise DecisionError(f"{ref}: a decision with this id is already recorded")
+            if not (decision.rationale or "").strip():
+                raise DecisionError(f"{ref}: a decision needs a rationale (why it was taken)")
             payload = decision.to_dict()
             payload["ref"] = ref
             row = DecisionRow(
@@ -381,6 +383,8 @@ class WorkshopRepository:
             replay(self.framework(ws.base_version), remaining)
         except DecisionError as exc:
             raise DecisionError(f"cannot revert {ref}: a later decision needs it ({exc})") from exc
+        if not rationale.strip():
+            raise DecisionError(f"say why {ref} is reverted (a rationale is required)")
         with self.session() as s:
             row = s.get(DecisionRow, target.id)
             row.reverted_at = events.utcnow()
@@ -453,6 +457,11 @@ class WorkshopRepository:
         """Where a partnership sits on a tension at a time point (0 = pole A, 100 = pole B)."""
         if not 0 <= float(position) <= 100:
             raise InvalidInput(f"a position is between 0 and 100 (got {position})")
+        frozen = {
+            t.code for v in self.framework_versions() for t in self.framework(v.version).tensions
+        }
+        if code not in frozen:
+            raise InvalidInput(f"{code} is not a tension of any frozen framework")
         with self.session() as s:
             pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
             row = s.scalars(

@@ -8,8 +8,22 @@ from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
+from coprod_nb.widgets.workshop import (
+    CircleSortView,
+    DecisionLog,
+    PollView,
+    ResponsesView,
+    SpectrumEditor,
+    WorkshopEditor,
+)
 
 __all__ = [
+    "CircleSortView",
+    "DecisionLog",
+    "PollView",
+    "ResponsesView",
+    "SpectrumEditor",
+    "WorkshopEditor",
     "ImportView",
     "MeetingEditor",
     "NoteEditor",

@@ -1,0 +1,425 @@
+"""Step 3 widgets driven headless: set values, click, assert on the store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from io import StringIO
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import docx  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from coprod_nb.errors import Forbidden  # noqa: E402
+from coprod_nb.exchange.pack_builder import write_resource_pack  # noqa: E402
+from coprod_nb.widgets.workshop import (  # noqa: E402
+    CircleSortView,
+    DecisionLog,
+    PollView,
+    ResponsesView,
+    SpectrumEditor,
+    WorkshopEditor,
+)
+
+SCRIPT = "<script>x</script>"
+PEOPLE = ["Jo Linden", "Sam Arrow", "Kit Moreland", "Lee Harrow", "Max Tolley"]
+
+
+@pytest.fixture(autouse=True)
+def _no_open_figures():
+    yield
+    assert plt.get_fignums() == [], "a view left a matplotlib figure open"
+
+
+@pytest.fixture
+def ws(joint_demo):
+    """The step-2 demo with a workshop recorded on framework v1 (no response, no poll)."""
+    joint_demo.add_workshop(date(2021, 11, 10), facilitators=["Alder"], participants=PEOPLE)
+    return joint_demo
+
+
+def table(html: str) -> pd.DataFrame:
+    """The first HTML table in a widget's value."""
+    return pd.read_html(StringIO(html))[0]
+
+
+def row_of(df: pd.DataFrame, column: str, value) -> pd.Series:
+    [row] = [r for _, r in df.iterrows() if r[column] == value]
+    return row
+
+
+# -- WorkshopEditor ------------------------------------------------------------------------
+
+
+def test_record_a_workshop_with_its_threshold(joint_demo):
+    ed = WorkshopEditor(joint_demo)
+    assert "cp-workshop-editor" in ed._dom_classes
+    assert "none yet" in ed.existing.value and "fixed now" in ed.threshold_note.value
+    assert ed.threshold.value == 0.75 and (ed.threshold.min, ed.threshold.max) == (0.55, 1.0)
+    assert ("Jo Linden (LAHRP)", "Jo Linden") in ed.participants.options
+    assert ed.base_version.value == 1
+    ed.record.click()
+    assert "cp-error" in ed.status.value and joint_demo.workshops() == []
+
+    ed.date.value = date(2021, 11, 10)
+    ed.facilitators.value = ("Alder", "Cedar")
+    ed.participants.value = tuple(PEOPLE)
+    ed.threshold.value = 0.8
+    ed.record.click()
+    [ws] = joint_demo.workshops()
+    assert (ws.date, ws.base_version, ws.consensus_threshold) == (date(2021, 11, 10), 1, 0.8)
+    assert (ws.mode, ws.facilitators, sorted(ws.participants)) == (
+        "online",
+        ["Alder", "Cedar"],
+        sorted(PEOPLE),
+    )
+    assert "cp-ok" in ed.status.value and "80%" in ed.status.value
+    assert "<td>2021-11-10</td>" in ed.existing.value and "<td>80%</td>" in ed.existing.value
+
+
+def test_views_without_a_workshop_say_so(joint_demo):
+    for view in (
+        ResponsesView(joint_demo),
+        PollView(joint_demo),
+        CircleSortView(joint_demo),
+        DecisionLog(joint_demo),
+    ):
+        assert "No workshop recorded yet" in view.header.value
+
+
+# -- ResponsesView -------------------------------------------------------------------------
+
+
+def test_response_form_saves_and_the_table_escapes(ws):
+    view = ResponsesView(ws)
+    assert "cp-responses-view" in view._dom_classes
+    assert [c for _, c in view.tension.options] == ["T1", "T2", "T3", "T4", "T5", "T6"]
+    assert view.table.value.count("(no response yet)") == 5
+    view.participant.value = "Kit Moreland"
+    view.entry_tension.value = "T2"
+    view.comment.value = SCRIPT
+    view.suggestion.value = "Name late payment"
+    view.circle.value = "inner"
+    view.reason.value = "still true"
+    view.save.click()
+    [r] = ws.responses()
+    assert (r.code, r.comment, r.suggestion, r.circle, r.reason, r.source) == (
+        "T2",
+        SCRIPT,
+        "Name late payment",
+        "inner",
+        "still true",
+        "widget",
+    )
+    assert view.tension.value == "T2"
+    assert "&lt;script&gt;x&lt;/script&gt;" in view.table.value
+    assert "<script>" not in view.table.value and "<td>TCP</td>" in view.table.value
+    view.entry_tension.value = "T1"  # the form follows the chosen card
+    assert view.comment.value == "" and view.circle.value == "none"
+    view.entry_tension.value = "T2"
+    assert view.comment.value == SCRIPT and view.circle.value == "inner"
+
+
+def _fill_pack(path, name: str, comment: str, inner: str) -> bytes:
+    document = docx.Document(str(path))
+
+    def first(text):
+        return next(t for t in document.tables if t.rows[0].cells[0].text.strip() == text)
+
+    def row(tab, label):
+        return next(r for r in tab.rows if r.cells[0].text.strip().startswith(label))
+
+    row(first("Your name"), "Your name").cells[1].paragraphs[0].text = name
+    row(first("T1"), "Comment").cells[1].paragraphs[0].text = comment
+    row(first("Code"), inner).cells[2].paragraphs[0].text = "X"
+    document.save(str(path))
+    return path.read_bytes()
+
+
+def _upload(name: str, content: bytes) -> dict:
+    return {
+        "name": name,
+        "type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime(2021, 11, 9, tzinfo=UTC),
+    }
+
+
+def test_upload_a_filled_word_pack(ws, tmp_path):
+    pack = write_resource_pack(ws, "docx", tmp_path / "p.docx", version=1)
+    content = _fill_pack(pack, "Jo Linden", "Only the paper counted.", "T3")
+    view = ResponsesView(ws)
+    view.upload.value = (_upload("../../C:\\tmp\\my pack<1>.docx", content),)
+    assert "cp-error" not in view.import_status.value, view.import_status.value
+    assert "imported" in view.import_status.value
+    mine = {r.code: r for r in ws.responses()}
+    assert sorted(mine) == ["T1", "T2", "T3", "T4", "T5", "T6"]
+    assert mine["T1"].comment == "Only the paper counted." and mine["T1"].source == "docx"
+    assert ws.placements()["Jo Linden"]["T3"] == "inner"
+    assert ws.placements()["Jo Linden"]["T1"] == "none"
+    [kept] = (ws.study_dir / "imports").iterdir()
+    assert kept.name.startswith("my_pack_1-") and kept.suffix == ".docx"
+    assert kept.read_bytes() == content
+    assert "imports/my_pack_1-" in view.import_status.value
+    assert view.upload.value == ()
+    assert "Only the paper counted." in view.table.value
+
+
+def test_upload_refuses_other_files_and_keeps_nothing(ws):
+    view = ResponsesView(ws)
+    view.upload.value = (_upload("notes.txt", b"hello"), _upload("fake.docx", b"not a zip"))
+    status = view.import_status.value
+    assert "cp-error" in status and "notes.txt" in status and "fake.docx" in status
+    assert ws.responses() == []
+    assert list((ws.study_dir / "imports").iterdir()) == []
+
+
+def test_import_a_pack_from_a_path(ws, tmp_path):
+    pack = write_resource_pack(ws, "docx", tmp_path / "p.docx", version=1)
+    _fill_pack(pack, "Kit Moreland", "The red card worked.", "T1")
+    view = ResponsesView(ws)
+    view.import_path.click()
+    assert "cp-error" in view.import_status.value
+    view.path.value = str(pack)
+    view.import_path.click()
+    assert "imported" in view.import_status.value
+    assert ws.placements()["Kit Moreland"]["T1"] == "inner"
+    assert not (ws.study_dir / "imports").exists()  # a file on disk is read where it is
+    _fill_pack(pack, "Nobody Known", "x", "T1")
+    view.import_path.click()
+    assert "cp-error" in view.import_status.value and "not in the study" in view.import_status.value
+
+
+# -- PollView ------------------------------------------------------------------------------
+
+
+def vote(view, who, *choices):
+    view.participant.value = who
+    for pick, choice in zip(view.picks.children, [*choices, None, None, None], strict=False):
+        pick.value = choice
+    view.cast_button.click()
+
+
+def test_ranked_poll_hides_results_until_closed(ws):
+    view = PollView(ws)
+    assert "cp-poll-view" in view._dom_classes and view.open_box in view.children
+    assert view.poll_options.value == ("T1", "T2", "T3", "T4", "T5", "T6")
+    view.max_choices.value = 3
+    view.ranked.value = True
+    view.open_button.click()
+    poll = ws.poll("opening")
+    assert (poll.options, poll.max_choices, poll.ranked) == (
+        ["T1", "T2", "T3", "T4", "T5", "T6"],
+        3,
+        True,
+    )
+    assert view.vote_box in view.children and len(view.picks.children) == 3
+
+    vote(view, "Jo Linden", "T1", "T3")
+    vote(view, "Sam Arrow", "T2", "T4", "T1")
+    vote(view, "Jo Linden", "T2", "T1", "T3")  # only the last ballot counts
+    assert "2 of 5 participants have voted" in view.count.value
+    assert "<table" not in view.tally.value and "hidden" in view.tally.value
+    with pytest.raises(Forbidden):
+        ws.ballots(poll.id)
+    vote(view, "Max Tolley", "T1", "T1")
+    assert "cp-error" in view.vote_status.value and "once" in view.vote_status.value
+    assert ws.ballot_count(poll.id) == 2
+
+    view.close_button.click()
+    assert ws.ballots(poll.id) == {"Jo Linden": ["T2", "T1", "T3"], "Sam Arrow": ["T2", "T4", "T1"]}
+    assert "cp-poll-tally" in view.tally._dom_classes
+    tally = table(view.tally.value)
+    t2, t1, t4 = (row_of(tally, "option", c) for c in ("T2", "T1", "T4"))
+    assert (t2["count"], t2["share"], t2["rank_1"], t2["borda"], t2["order"]) == (
+        2,
+        "100%",
+        2,
+        6,
+        1,
+    )
+    assert (t1["count"], t1["rank_2"], t1["rank_3"], t1["borda"]) == (2, 1, 1, 3)
+    assert (t4["count"], t4["rank_2"], t4["borda"]) == (1, 1, 2)
+    assert tally.option.iloc[0] == "T2"
+    assert "2 of 5 participants voted" in view.count.value
+
+    vote(view, "Lee Harrow", "T6")  # after the close
+    assert "cp-error" in view.vote_status.value and "closed" in view.vote_status.value
+    assert ws.ballot_count(poll.id) == 2
+
+
+def test_approval_poll_refuses_too_many_choices(ws):
+    view = PollView(ws, poll_name="check-in")
+    view.max_choices.value = 2
+    view.open_button.click()
+    assert len(view.picks.children) == 6 and not ws.poll("check-in").ranked
+    view.participant.value = "Lee Harrow"
+    for box in view.picks.children[:3]:
+        box.value = True
+    view.cast_button.click()
+    assert "cp-error" in view.vote_status.value and "at most 2" in view.vote_status.value
+    assert ws.ballot_count(ws.poll("check-in").id) == 0
+
+
+def test_closed_demo_poll_shows_its_tally(demo):
+    view = PollView(demo)
+    assert view.cast_button.disabled and "5 of 5 participants voted" in view.count.value
+    t1 = row_of(table(view.tally.value), "option", "T1")
+    assert (t1["count"], t1["share"], t1["borda"]) == (4, "80%", 9)
+
+
+# -- CircleSortView ------------------------------------------------------------------------
+
+
+def test_save_placements_for_one_participant(ws):
+    view = CircleSortView(ws)
+    assert "cp-circle-sort" in view._dom_classes and list(view.rings) == [
+        f"T{i}" for i in range(1, 7)
+    ]
+    view.participant.value = "Lee Harrow"
+    view.rings["T2"].value = "inner"
+    view.rings["T6"].value = "outer"
+    view.reasons["T2"].value = "clinical settings"
+    view.save.click()
+    assert ws.placements() == {
+        "Lee Harrow": {"T1": "none", "T2": "inner", "T3": "none", "T4": "none", "T5": "none"}
+        | {"T6": "outer"}
+    }
+    assert {r.code: r.reason for r in ws.responses()}["T2"] == "clinical settings"
+    assert "cp-ok" in view.status.value
+    view.participant.value = "Jo Linden"
+    assert view.rings["T2"].value == "none"
+    view.participant.value = "Lee Harrow"
+    assert view.rings["T2"].value == "inner" and view.reasons["T2"].value == "clinical settings"
+
+
+def test_circle_results_with_the_fixed_threshold(demo):
+    view = CircleSortView(demo)
+    assert "75%" in view.threshold.value and "before any result" in view.threshold.value
+    results = table(view.results.value)
+    t1 = row_of(results, "option", "T1")
+    assert (t1["inner"], t1["outer"], t1["none"], t1["share_inner"]) == (4, 1, 0, "80%")
+    assert t1["consensus"] == "inner"
+    assert pd.isna(row_of(results, "option", "T3")["consensus"])
+    assert "Kendall's W (tie-corrected) = <b>0.37</b>" in view.agreement.value
+
+
+# -- DecisionLog ---------------------------------------------------------------------------
+
+
+def test_record_a_rename_with_its_rationale(demo):
+    log = DecisionLog(demo)
+    assert "cp-decision-log" in log._dom_classes
+    assert [c for _, c in log.targets.options] == ["T1", "T2", "T3", "T8"]
+    log.kind.value = "rename"
+    log.targets.value = ("T8",)
+    log.name.value = "Motivated people vs structures"
+    log.rationale.value = f"Shorter, said the group {SCRIPT}"
+    log.proposer.value = "Sam Arrow"
+    log.prompted_by.value = "poll\nresponse:Sam Arrow:T5\n"
+    log.record.click()
+    assert "cp-ok" in log.status.value and "D8 recorded" in log.status.value
+    assert demo.current_framework().get("T8").name == "Motivated people vs structures"
+    d8 = demo.decisions()[-1]
+    assert (d8.ref, d8.proposer, d8.prompted_by, d8.date) == (
+        "D8",
+        "Sam Arrow",
+        ("poll", "response:Sam Arrow:T5"),
+        date(2021, 11, 10),
+    )
+    assert "Motivated people vs structures" in log.framework_table.value
+    assert "&lt;script&gt;" in log.log_table.value and "<script>" not in log.log_table.value
+    assert log.name.value == "" and log.rationale.value == ""
+    assert "Motivated people vs structures" in table(log.lineage.value).target_name.tolist()
+
+
+def test_a_decision_needs_a_rationale_and_must_apply(demo):
+    log = DecisionLog(demo)
+    log.kind.value = "rename"
+    log.targets.value = ("T1",)
+    log.name.value = "Narratives"
+    log.rationale.value = "  \n"
+    log.record.click()
+    assert "cp-error" in log.status.value and "rationale" in log.status.value
+    assert len(demo.decisions()) == 7
+
+    # Another notebook merges T4, T5, T6 again after this view was loaded: the view
+    # still offers T4, and the store refuses a decision that no longer applies.
+    demo.revert_decision(1, "D2", rationale="try again")
+    log.refresh()
+    demo.record_decision(1, replace(demo.decisions()[1], ref="", reverted=False))
+    log.kind.value = "drop"
+    log.targets.value = ("T4",)
+    log.name.value = ""
+    log.rationale.value = "nobody put it in the inner circle"
+    log.record.click()
+    assert "cp-error" in log.status.value and "T4 is not in the framework" in log.status.value
+    assert len(demo.decisions()) == 8 and demo.current_framework().codes == ["T1", "T2", "T3", "T8"]
+    assert log.rationale.value  # the form is kept for a correction
+
+
+def test_revert_d2_restores_t4_to_t6(demo):
+    log = DecisionLog(demo)
+    log.revert_choice.value = "D2"
+    log.revert.click()
+    assert "cp-error" in log.revert_status.value and "reason" in log.revert_status.value
+    assert not demo.decisions()[1].reverted
+    log.revert_reason.value = "the group wants to keep them apart"
+    log.revert.click()
+    assert "cp-ok" in log.revert_status.value and demo.decisions()[1].reverted
+    assert demo.current_framework().codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
+    codes = table(log.framework_table.value).code.tolist()
+    assert codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
+    assert "D2" not in [v for _, v in log.revert_choice.options]
+    assert "reverted" in row_of(table(log.log_table.value), "ref", "D2")["reverted"]
+    t4 = row_of(table(log.lineage.value), "source", "T4")
+    assert (t4["target"], t4["path"]) == ("T4", "unchanged")
+
+
+def test_lineage_and_freeze(demo):
+    log = DecisionLog(demo)
+    t7 = row_of(table(log.lineage.value), "source", "T7")
+    assert (t7["target"], t7["final"], t7["path"]) == ("T3", "F3", "added, folded into T3")
+    assert log.lead.value == "Alder"
+    log.lead.value = "Birch"
+    log.freeze.click()
+    assert "cp-error" in log.freeze_status.value and len(demo.framework_versions()) == 2
+    log.lead.value = "Alder"
+    log.freeze_label.value = "v3: checked"
+    log.freeze.click()
+    assert "cp-ok" in log.freeze_status.value
+    assert demo.framework(3).codes == ["T1", "T2", "T3", "T8"]
+
+
+# -- SpectrumEditor ------------------------------------------------------------------------
+
+
+def test_spectrum_editor_saves_a_position(demo):
+    ed = SpectrumEditor(demo)
+    assert "cp-spectrum-editor" in ed._dom_classes
+    assert [c for _, c in ed.tension.options] == ["T1", "T2", "T3", "T8"]
+    ed.partnership.value = "LAHRP"
+    ed.tension.value = "T1"
+    ed.when.value = "2021"
+    assert ed.position.value == 70  # the recorded position is shown
+    assert ed.pole_a.value.startswith("Idealistic") and ed.pole_b.value.endswith("narratives")
+    ed.tension.value = "T8"
+    ed.when.value = "2024"
+    ed.position.value = 35
+    ed.save.click()
+    assert "cp-ok" in ed.status.value
+    assert {
+        "partnership": "LAHRP",
+        "tension": "T8",
+        "when": "2024",
+        "position": 35.0,
+    } in demo.positions()
+    ed.when.value = " "
+    ed.save.click()
+    assert "cp-error" in ed.status.value
