@@ -37,6 +37,16 @@ def cmd_init(args) -> int:
 def cmd_import(args) -> int:
     from coprod_nb.ingest import import_transcripts
 
+    projects = [p for p in args.paths if str(p).lower().endswith(".qdpx")]
+    if projects:
+        from coprod_nb.exchange.refi_qda import import_qdpx
+
+        if len(projects) != len(args.paths):
+            raise CoprodError("import a .qdpx project on its own, not with transcripts")
+        with _store(args) as store:
+            for project in projects:
+                print(import_qdpx(store, project, actor=args.actor))
+        return 0
     with _store(args) as store:
         report = import_transcripts(
             store,
@@ -221,6 +231,24 @@ def cmd_decisions(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    if args.real_names:
+        print("warning: this export contains REAL NAMES of participants", file=sys.stderr)
+    with _store(args) as store:
+        if args.format == "qdpx":
+            from coprod_nb.exchange.refi_qda import export_qdpx
+
+            path = export_qdpx(store, args.out, viewer=args.viewer, real_names=args.real_names)
+        else:
+            from coprod_nb.exchange.tables import export_tables
+
+            path = export_tables(
+                store, args.format, args.out, viewer=args.viewer, real_names=args.real_names
+            )
+    print(f"exported to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -243,7 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="a study.toml describing partnerships, people, transcripts")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("import", parents=[common], help="import transcript files or folders")
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import transcript files or folders, or a REFI-QDA .qdpx project",
+    )
     p.add_argument("dir")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--partnership", help="partnership (short name) of every file")
@@ -322,6 +354,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="framework version (default: the newest)")
     p.add_argument("out", help="output file")
     p.set_defaults(func=cmd_resource_pack)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="the study as a REFI-QDA project (.qdpx) or as tables (CSV folder, XLSX)",
+    )
+    p.add_argument("dir")
+    p.add_argument("--format", choices=["qdpx", "csv", "xlsx"], required=True)
+    p.add_argument("--viewer", help="whose view of the notes (default: the study lead)")
+    p.add_argument(
+        "--real-names",
+        action="store_true",
+        help="include the real-name key (the output says so at its top)",
+    )
+    p.add_argument("out")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "decisions",

@@ -89,3 +89,32 @@ def test_db_option_selects_another_database(tmp_path, pg_url, capsys):
     assert not (d / "study.db").exists()
     assert main(["info", str(d), "--db", pg_url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["transcripts"] == 5
+
+
+def test_export_qdpx_and_tables_then_import_into_a_new_study(demo_dir, tmp_path, capsys):
+    out = tmp_path / "study.qdpx"
+    assert main(["export", str(demo_dir), "--format", "qdpx", str(out)]) == 0
+    assert main(["export", str(demo_dir), "--format", "xlsx", str(tmp_path / "t.xlsx")]) == 0
+    assert main(["export", str(demo_dir), "--format", "csv", str(tmp_path / "csv")]) == 0
+    assert (tmp_path / "csv" / "README.txt").read_text().startswith("Pseudonymised")
+    fresh = tmp_path / "fresh"
+    assert main(["init", str(fresh)]) == 0
+    assert main(["import", str(fresh), str(out)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(fresh), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["transcripts"] == 5
+    assert main(["export", str(demo_dir), "--format", "csv", str(tmp_path / "csv")]) == 1
+    assert (
+        main(
+            [
+                "export",
+                str(demo_dir),
+                "--format",
+                "xlsx",
+                "--real-names",
+                str(tmp_path / "real.xlsx"),
+            ]
+        )
+        == 0
+    )
+    assert "REAL NAMES" in capsys.readouterr().err

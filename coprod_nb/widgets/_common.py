@@ -38,3 +38,47 @@ def researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.Va
     if isinstance(researcher, w.ValueWidget):
         return None, researcher
     return researcher, None
+
+
+class FigureBox(w.VBox):
+    """Matplotlib figures shown as PNG images inside a widget.
+
+    Images rather than an ``Output`` with ``display``: a figure then belongs to the
+    widget alone, so it never spills into the cell's output (where notebook checks
+    and exports would see it) and re-drawing replaces it cleanly.
+    """
+
+    def draw(self, *plots) -> str | None:
+        """Draw each ``plot()`` (a callable returning an Axes); figures are closed after.
+
+        Returns the message of a plot that could not be drawn (bad data), else None.
+        """
+        import io
+
+        import matplotlib.pyplot as plt
+
+        from coprod_nb.errors import CoprodError
+
+        images, problem = [], None
+        for plot in plots:
+            before = set(plt.get_fignums())
+            try:
+                figure = plot().figure
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+                images.append(
+                    w.Image(
+                        value=buffer.getvalue(), format="png", layout=w.Layout(max_width="100%")
+                    )
+                )
+            except (ValueError, CoprodError) as exc:
+                problem = str(exc)
+            finally:
+                for num in set(plt.get_fignums()) - before:
+                    plt.close(num)
+        self.children = images
+        return problem
+
+    def clear(self) -> None:
+        """Remove the figures."""
+        self.children = ()

@@ -14,14 +14,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import ipywidgets as w
-import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 from coprod_nb.analysis.sensemaking import (
     circle_results,
@@ -40,7 +38,7 @@ from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.exchange.pack_builder import import_pack_response
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
-from coprod_nb.widgets._common import escape, message, short, table_html
+from coprod_nb.widgets._common import FigureBox, escape, message, short, table_html
 
 __all__ = [
     "CircleSortView",
@@ -123,26 +121,6 @@ def _keep(dropdown: w.Dropdown, options: list, default=None) -> None:
         dropdown.value = default
     elif values:
         dropdown.value = values[0]
-
-
-def _draw(out: w.Output, *plots: Callable) -> str | None:
-    """Draw each ``plot()`` (returns an Axes) into ``out``; every figure is closed after.
-
-    Returns the error message if a plot could not be drawn.
-    """
-    problem = None
-    with out:
-        out.clear_output(wait=True)
-        for plot in plots:
-            before = set(plt.get_fignums())
-            try:
-                display(plot().figure)
-            except (ValueError, CoprodError) as exc:
-                problem = str(exc)
-            finally:
-                for num in set(plt.get_fignums()) - before:
-                    plt.close(num)
-    return problem
 
 
 def _save_upload(store: Store, name: str, content) -> Path:
@@ -619,7 +597,7 @@ class PollView(_Quiet, w.VBox):
 
         self.tally = w.HTML()
         self.tally.add_class("cp-poll-tally")
-        self.plot = w.Output()
+        self.plot = FigureBox()
         self.results_box = w.VBox([w.HTML("<b>Results</b>"), self.tally, self.plot])
 
         self.open_button.on_click(self._on_open_click)
@@ -653,10 +631,12 @@ class PollView(_Quiet, w.VBox):
                 f"<b>Poll {escape(self.poll_name)}</b>: not opened yet "
                 f"(workshop of {ws.date:%Y-%m-%d})"
             )
+            # The opening poll is on the cards participants received; any later poll
+            # (a re-vote, a closing round) is on the framework as the decisions left it.
             framework = (
-                self.store.current_framework(ws.id)
-                if self.poll_name == "revote"
-                else self.store.framework(ws.base_version)
+                self.store.framework(ws.base_version)
+                if self.poll_name == "opening"
+                else self.store.current_framework(ws.id)
             )
             self.poll_options.options = [
                 (f"{c}: {short(names.get(c, ''), 60)}", c) for c in framework.codes
@@ -743,8 +723,7 @@ class PollView(_Quiet, w.VBox):
                 "<i>Results are hidden until the facilitator closes the poll, "
                 "so that nobody votes with the crowd.</i>"
             )
-            with self.plot:
-                self.plot.clear_output()
+            self.plot.clear()
             return
         try:
             table = poll_results(self.store, poll.name, self._ws.id)
@@ -767,7 +746,7 @@ class PollView(_Quiet, w.VBox):
             "the group decides.</p>" + table_html(shown, css_class="cp-table cp-poll-tally-table")
         )
         title = "Opening poll" if poll.name == "opening" else f"Poll: {poll.name}"
-        problem = _draw(self.plot, lambda: plot_poll(table, title=title))
+        problem = self.plot.draw(lambda: plot_poll(table, title=title))
         if problem:
             message(self.vote_status, problem, kind="error")
 
@@ -859,7 +838,7 @@ class CircleSortView(_Quiet, w.VBox):
         self.results = w.HTML()
         self.results.add_class("cp-circle-results")
         self.agreement = w.HTML()
-        self.plot = w.Output()
+        self.plot = FigureBox()
         self.participant.observe(self._on_participant_change, names="value")
         self.save.on_click(self._on_save_click)
         super().__init__(
@@ -946,8 +925,7 @@ class CircleSortView(_Quiet, w.VBox):
         if not m:
             self.results.value = "<i>no placements yet</i>"
             self.agreement.value = ""
-            with self.plot:
-                self.plot.clear_output()
+            self.plot.clear()
             return
         shown = table.assign(
             share_inner=table.share_inner.map(_pct),
@@ -965,7 +943,7 @@ class CircleSortView(_Quiet, w.VBox):
                 f"(uncorrected {w_raw:.2f}). The numbers prompt the discussion; "
                 "the group decides."
             )
-        _draw(self.plot, lambda: plot_circles(table), lambda: plot_ring_counts(table))
+        self.plot.draw(lambda: plot_circles(table), lambda: plot_ring_counts(table))
 
     def _on_participant_change(self, _change=None) -> None:
         if not self._quiet:
@@ -1064,7 +1042,7 @@ class DecisionLog(_Quiet, w.VBox):
 
         self.lineage = w.HTML()
         self.lineage.add_class("cp-lineage")
-        self.plot = w.Output()
+        self.plot = FigureBox()
 
         self.record.on_click(self._on_record_click)
         self.revert.on_click(self._on_revert_click)
@@ -1181,7 +1159,7 @@ class DecisionLog(_Quiet, w.VBox):
             message(self.lineage, str(exc), kind="error")
             return
         self.lineage.value = table_html(table, css_class="cp-table cp-lineage-table")
-        _draw(self.plot, lambda: plot_lineage(table))
+        self.plot.draw(lambda: plot_lineage(table))
 
     def _decision(self) -> Decision:
         def text(widget: w.ValueWidget) -> str | None:
@@ -1308,7 +1286,7 @@ class SpectrumEditor(_Quiet, w.VBox):
         self.save = w.Button(description="Save position", button_style="primary", icon="save")
         self.save.add_class("cp-save-position")
         self.status = w.HTML()
-        self.plot = w.Output()
+        self.plot = FigureBox()
         for control in (self.partnership, self.tension, self.when):
             control.observe(self._on_choice_change, names="value")
         self.save.on_click(self._on_save_click)
@@ -1366,11 +1344,10 @@ class SpectrumEditor(_Quiet, w.VBox):
     def _show_plot(self) -> None:
         table = spectra(self.store)
         if table.empty:
-            with self.plot:
-                self.plot.clear_output()
+            self.plot.clear()
             return
         labels = poles(self._framework) if self._framework is not None else {}
-        problem = _draw(self.plot, lambda: plot_spectra(table, poles=labels))
+        problem = self.plot.draw(lambda: plot_spectra(table, poles=labels))
         if problem:
             message(self.status, problem, kind="error")
 

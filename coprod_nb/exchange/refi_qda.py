@@ -1,0 +1,1339 @@
+"""REFI-QDA project exchange (``.qdpx``) with ATLAS.ti, MAXQDA, NVivo, QualCoder and others.
+
+A ``.qdpx`` file is a zip archive holding ``project.qde`` (QDA-XML, namespace
+``urn:QDA-XML:project:1.0``, schema shipped in ``schemas/Project.xsd``) and the
+sources under ``Sources/``.
+
+Export (:func:`export_qdpx`) writes what a study holds, pseudonymised as stored:
+
+- ``Users``: the researchers (their pseudonyms; logins are not exported).
+- ``CodeBook``: a root code ``Tensions (framework vN)`` (or ``(working set)`` before a
+  framework is frozen) with one code per tension, named ``"T1: name"``, described
+  ``"Pole A: ...\\nPole B: ...\\n\\ndescription"``, with the sub-themes as child codes;
+  and a root code ``Note categories`` with one code per note category.
+- ``Cases``: the partnerships, their attributes as ``Variables``, and their transcripts.
+- ``Sources``: one ``TextSource`` per transcript; its plain text (``Sources/<guid>.txt``,
+  UTF-8) is exactly the transcript's canonical text, so the ``PlainTextSelection``
+  offsets are the excerpts' offsets. Selections are coded with the tensions whose
+  evidence holds the excerpt and with the categories of the notes anchored to it.
+- ``Notes``: the step-1 notes the viewer may see (see :func:`export_qdpx`), coded with
+  their category and the tensions whose evidence holds them, linked to their case.
+
+GUIDs are uuid5 over the study, the kind of object and its id, and the zip entries have
+fixed dates, so exporting the same study twice gives identical files.
+
+Import (:func:`import_qdpx`) treats the file as untrusted: it never extracts to disk,
+caps what it reads, refuses DTDs (entity bombs, external entities) and paths that leave
+the archive, reads and checks everything before writing, and reports what it could not
+use as warnings. See :func:`import_qdpx` for what becomes what.
+
+Character offsets are counted in Unicode code points (Python ``str`` indices), as the
+REFI-QDA standard says; a tool that counts UTF-16 units disagrees only after characters
+outside the Basic Multilingual Plane (emoji).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import uuid
+import xml.sax.handler
+import zipfile
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import defusedxml.sax
+from defusedxml.common import DefusedXmlException
+from lxml import etree
+
+from coprod_nb.domain.transcript import RawTurn, canonical_text
+from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
+from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
+from coprod_nb.storage.interpretation import tension_of
+
+__all__ = [
+    "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
+    "NAMESPACE",
+    "ORIGIN",
+    "ImportSummary",
+    "export_qdpx",
+    "import_qdpx",
+    "project_schema",
+]
+
+NAMESPACE = "urn:QDA-XML:project:1.0"
+ORIGIN = "coprod_nb"
+MAX_MEMBER_BYTES = 50 * 2**20
+"""Largest archive member :func:`import_qdpx` reads (uncompressed)."""
+MAX_TOTAL_BYTES = 200 * 2**20
+"""Most bytes :func:`import_qdpx` reads from one archive in all."""
+MAX_MEMBERS = 100_000
+UNKNOWN_SPEAKER = "Unknown"
+NOT_REFI = "not a REFI-QDA project"
+TENSION_ROOT = "Tensions"
+CATEGORY_ROOT = "Note categories"
+
+_Q = f"{{{NAMESPACE}}}"
+_NSMAP = {"q": NAMESPACE}
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_GUID_NS = uuid.UUID("6f1c0a52-3d7e-5b0c-9a41-c0d1b2a3f405")
+_BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_TENSION_CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,19}): (.+)", re.S)
+_RECORDED = re.compile(r"^Recorded: (\d{4}-\d{2}-\d{2})$", re.M)
+_POLES = re.compile(r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\n\n(.*))?\Z", re.S)
+_NOTE_DESC = re.compile(r"^category: (?P<category>[^;\n]*); kind: (?P<kind>[^\n]*)$", re.M)
+
+
+@functools.cache
+def project_schema() -> etree.XMLSchema:
+    """The REFI-QDA 1.0 project schema (``Project.xsd``) shipped with the package."""
+    xsd = resources.files("coprod_nb.exchange").joinpath("schemas/Project.xsd").read_bytes()
+    return etree.XMLSchema(etree.fromstring(xsd))
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+class _Guids:
+    """Deterministic GUIDs: uuid5 over the study, the kind of object and its id."""
+
+    def __init__(self, study: Any):
+        created = study.created_at.isoformat() if study.created_at else ""
+        self.ns = uuid.uuid5(_GUID_NS, f"{study.name}\x1f{created}")
+
+    def __call__(self, kind: str, ident: object) -> str:
+        return str(uuid.uuid5(self.ns, f"{kind}\x1f{ident}"))
+
+
+def _xml_text(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot hold (replaced by U+FFFD)."""
+    return _BAD_XML_CHARS.sub("\ufffd", value)
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: Any) -> Any:
+    el = etree.SubElement(parent, _Q + tag)
+    for key, value in attrs.items():
+        if value is not None:
+            el.set(key, _xml_text(str(value)))
+    if text is not None:
+        el.text = _xml_text(text)
+    return el
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    """xsd:dateTime of a stored naive-UTC timestamp."""
+    return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def _variable_type(values: list[Any]) -> str:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "Boolean"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "Integer"
+    if present and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in present
+    ):
+        return "Float"
+    return "Text"
+
+
+def _value_element(parent: etree._Element, kind: str, value: Any) -> None:
+    if kind == "Boolean":
+        _sub(parent, "BooleanValue", "true" if value else "false")
+    elif kind == "Integer":
+        _sub(parent, "IntegerValue", str(value))
+    elif kind == "Float":
+        _sub(parent, "FloatValue", format(Decimal(repr(float(value))), "f"))
+    else:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        _sub(parent, "TextValue", text)
+
+
+def _visible(store: Any, viewer: str | None, researchers: list) -> tuple[list, list]:
+    """Notes and excerpts the export may show: what ``viewer`` (default: the lead) sees."""
+    if viewer is None:
+        lead = next((r for r in researchers if r.lead), None)
+        if lead is not None:
+            viewer = lead.id
+        elif researchers and store.step_closure() is not None:
+            viewer = researchers[0].id  # after step 1 everyone sees the same
+    if viewer is not None:
+        return store.notes(viewer), store.excerpts(viewer=viewer)
+    if not researchers:
+        return [], store.excerpts()
+    # Step 1 open and no lead: no notes, and only excerpts no one chose on their own.
+    shared: set[int] | None = None
+    for r in researchers:
+        ids = {e.id for e in store.excerpts(viewer=r.id)}
+        shared = ids if shared is None else shared & ids
+    return [], [e for e in store.excerpts() if e.id in (shared or set())]
+
+
+def _tension_items(store: Any) -> tuple[str, list[tuple[Any, set[int], set[int]]]]:
+    """Root code name and (tension, excerpt ids, note ids) of the newest framework."""
+    if store.framework_versions():
+        fw = store.framework()
+        items = [
+            (t, set(t.evidence.get("excerpts", ())), set(t.evidence.get("notes", ())))
+            for t in fw.tensions
+        ]
+        return f"{TENSION_ROOT} (framework v{fw.version})", items
+    items = []
+    for row in store.tensions():
+        ev = store.evidence(row.id)
+        items.append(
+            (
+                tension_of(row),
+                {e.excerpt_id for e in ev if e.excerpt_id},
+                {e.note_id for e in ev if e.note_id},
+            )
+        )
+    return f"{TENSION_ROOT} (working set)", items
+
+
+def _tension_description(t: Any) -> str:
+    text = f"Pole A: {t.pole_a}\nPole B: {t.pole_b}"
+    return f"{text}\n\n{t.description}" if t.description else text
+
+
+@dataclass
+class _Export:
+    """What the builders of :func:`_build_project` share."""
+
+    guid: _Guids
+    tensions: list[tuple[Any, set[int], set[int]]]
+    categories: list[str]
+    user_of: dict[int, str]
+    case_of: dict[int, str]
+    tension_guid: dict[str, str] = field(default_factory=dict)
+    category_guid: dict[str, str] = field(default_factory=dict)
+    note_guid: dict[int, str] = field(default_factory=dict)
+
+    def codings(self, parent: etree._Element, owner: str, targets: list[str]) -> None:
+        for target in dict.fromkeys(targets):
+            coding = _sub(parent, "Coding", guid=self.guid("coding", f"{owner}\x1f{target}"))
+            _sub(coding, "CodeRef", targetGUID=target)
+
+
+def _add_codebook(project: etree._Element, ctx: _Export, root_name: str) -> None:
+    """Tensions (sub-themes as child codes) under one root, note categories under another."""
+    guid = ctx.guid
+    codes = _sub(_sub(project, "CodeBook"), "Codes")
+    if ctx.tensions:
+        troot = _sub(codes, "Code", guid=guid("code-root", "tensions"), name=root_name)
+        troot.set("isCodable", "false")
+        for t, _, _ in ctx.tensions:
+            ctx.tension_guid[t.code] = guid("tension", t.code)
+            el = _sub(troot, "Code", guid=ctx.tension_guid[t.code], name=f"{t.code}: {t.name}")
+            el.set("isCodable", "true")
+            _sub(el, "Description", _tension_description(t))
+            for i, theme in enumerate(t.subthemes):
+                sub = _sub(el, "Code", guid=guid("subtheme", f"{t.code}\x1f{i}"), name=theme)
+                sub.set("isCodable", "true")
+    croot = _sub(codes, "Code", guid=guid("code-root", "categories"), name=CATEGORY_ROOT)
+    croot.set("isCodable", "false")
+    for c in ctx.categories:
+        ctx.category_guid[c] = guid("category", c)
+        _sub(croot, "Code", guid=ctx.category_guid[c], name=c, isCodable="true")
+
+
+def _add_cases(
+    project: etree._Element, ctx: _Export, partnerships: list, transcripts: list
+) -> None:
+    """Variables (one per attribute key, typed by its values) and the partnerships."""
+    keys = sorted({k for p in partnerships for k in (p.attributes or {})})
+    kinds = {k: _variable_type([(p.attributes or {}).get(k) for p in partnerships]) for k in keys}
+    if keys:
+        variables = _sub(project, "Variables")
+        for k in keys:
+            var = _sub(variables, "Variable", guid=ctx.guid("variable", k), name=k)
+            var.set("typeOfVariable", kinds[k])
+    if not partnerships:
+        return
+    cases = _sub(project, "Cases")
+    for p in partnerships:
+        case = _sub(cases, "Case", guid=ctx.case_of[p.id], name=p.short)
+        _sub(case, "Description", p.name)
+        for k in keys:
+            value = (p.attributes or {}).get(k)
+            if value is not None:
+                vv = _sub(case, "VariableValue")
+                _sub(vv, "VariableRef", targetGUID=ctx.guid("variable", k))
+                _value_element(vv, kinds[k], value)
+        for tr in transcripts:
+            if tr.partnership_id == p.id:
+                _sub(case, "SourceRef", targetGUID=ctx.guid("transcript", tr.id))
+
+
+def _add_sources(
+    project: etree._Element, ctx: _Export, transcripts: list, excerpts: list, notes: list
+) -> list[tuple[str, str]]:
+    """Transcripts with their excerpts as coded selections; returns the source files."""
+    notes_on: dict[int, list] = {}
+    for n in notes:
+        for ex in n.excerpts:
+            notes_on.setdefault(ex.id, []).append(n)
+    by_transcript: dict[int, list] = {}
+    for ex in excerpts:
+        by_transcript.setdefault(ex.transcript_id, []).append(ex)
+    members: list[tuple[str, str]] = []
+    if not transcripts:
+        return members
+    sources = _sub(project, "Sources")
+    for tr in transcripts:
+        sguid = ctx.guid("transcript", tr.id)
+        src = _sub(sources, "TextSource", guid=sguid, name=tr.title)
+        src.set("plainTextPath", f"internal://{sguid}.txt")
+        if tr.imported_at:
+            src.set("creationDateTime", _stamp(tr.imported_at))
+        if tr.date:
+            _sub(src, "Description", f"Recorded: {tr.date.isoformat()}")
+        members.append((f"Sources/{sguid}.txt", tr.text))
+        for ex in by_transcript.get(tr.id, []):
+            sel = _sub(src, "PlainTextSelection", guid=ctx.guid("excerpt", ex.id))
+            sel.set("startPosition", str(ex.start))
+            sel.set("endPosition", str(ex.end))
+            if ex.created_at:
+                sel.set("creationDateTime", _stamp(ex.created_at))
+            anchored = notes_on.get(ex.id, [])
+            targets = [ctx.tension_guid[t.code] for t, exs, _ in ctx.tensions if ex.id in exs]
+            targets += [
+                ctx.category_guid[n.category] for n in anchored if n.category in ctx.categories
+            ]
+            ctx.codings(sel, f"excerpt {ex.id}", targets)
+            for n in anchored:
+                _sub(sel, "NoteRef", targetGUID=ctx.note_guid[n.id])
+    return members
+
+
+def _add_notes(
+    project: etree._Element, ctx: _Export, notes: list, shorts: dict, names: dict
+) -> None:
+    """The notes, coded with their category and tensions, and linked to their case."""
+    if not notes:
+        return
+    notes_el = _sub(project, "Notes")
+    for n in notes:
+        title = (
+            f"{n.category}: {shorts.get(n.partnership_id, '?')} ({names.get(n.researcher_id, '?')})"
+        )
+        note = _sub(notes_el, "Note", guid=ctx.note_guid[n.id], name=title)
+        note.set("creatingUser", ctx.user_of[n.researcher_id])
+        note.set("creationDateTime", _stamp(n.created_at))
+        note.set("modifiedDateTime", _stamp(n.updated_at))
+        _sub(note, "Description", f"category: {n.category}; kind: {n.kind}")
+        _sub(note, "PlainTextContent", n.text or "")
+        targets = [ctx.category_guid[n.category]] if n.category in ctx.categories else []
+        targets += [ctx.tension_guid[t.code] for t, _, ns in ctx.tensions if n.id in ns]
+        ctx.codings(note, f"note {n.id}", targets)
+    linked = [n for n in notes if n.partnership_id in ctx.case_of]
+    if linked:
+        links = _sub(project, "Links")
+        for n in linked:
+            link = _sub(links, "Link", guid=ctx.guid("note-case", n.id), name="about partnership")
+            link.set("direction", "OneWay")
+            link.set("originGUID", ctx.note_guid[n.id])
+            link.set("targetGUID", ctx.case_of[n.partnership_id])
+
+
+def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[bytes, list]:
+    """``project.qde`` as bytes, and the (member name, text) of each source."""
+    study = store.study()
+    guid = _Guids(study)
+    researchers = sorted(store.researchers(), key=lambda r: (r.name, r.id))
+    partnerships = sorted(store.partnerships(), key=lambda p: (p.short, p.id))
+    transcripts = sorted(store.transcripts(), key=lambda t: t.id)
+    notes, excerpts = _visible(store, viewer, researchers)
+    notes = sorted(notes, key=lambda n: n.id)
+    excerpts = sorted(excerpts, key=lambda e: (e.transcript_id, e.start, e.end, e.id))
+    root_name, tensions = _tension_items(store)
+    ctx = _Export(
+        guid,
+        tensions,
+        list(store.note_categories()),
+        {r.id: guid("researcher", r.id) for r in researchers},
+        {p.id: guid("partnership", p.id) for p in partnerships},
+        note_guid={n.id: guid("note", n.id) for n in notes},
+    )
+
+    project = etree.Element(_Q + "Project", nsmap={None: NAMESPACE})
+    project.set("name", _xml_text(study.name))
+    project.set("origin", ORIGIN)
+    if study.created_at:
+        project.set("creationDateTime", _stamp(study.created_at))
+    if researchers:
+        users = _sub(project, "Users")
+        for r in researchers:
+            _sub(users, "User", guid=ctx.user_of[r.id], name=r.name)
+    _add_codebook(project, ctx, root_name)
+    _add_cases(project, ctx, partnerships, transcripts)
+    members = _add_sources(project, ctx, transcripts, excerpts, notes)
+    shorts = {p.id: p.short for p in partnerships}
+    _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
+    description = study.description or ""
+    if real_names:
+        description = "REAL NAMES\n\n" + description if description else "REAL NAMES"
+    if description:
+        _sub(project, "Description", description)
+    data = etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data, members
+
+
+def _check_schema(data: bytes) -> None:
+    schema = project_schema()
+    doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    if not schema.validate(doc):
+        err = schema.error_log[0]
+        raise CoprodError(
+            f"the export does not validate against the REFI-QDA schema: "
+            f"line {err.line}: {err.message}"
+        )
+
+
+def export_qdpx(
+    store: Any,
+    path: str | os.PathLike,
+    *,
+    viewer: str | None = None,
+    real_names: bool = False,
+) -> Path:
+    """Write the study as a REFI-QDA project (``.qdpx``) for other QDA tools.
+
+    Parameters
+    ----------
+    store : Store
+    path : path
+        The ``.qdpx`` file to write (replaced if it exists).
+    viewer : str, optional
+        The researcher whose view is exported: their notes only while step 1 is open,
+        everyone's once it is closed, and only the excerpts they may see. Defaults to
+        the study lead.
+    real_names : bool
+        Mark the export as holding real names ("REAL NAMES" in the project's
+        description). The exporter never reads the pseudonym key; stored text is
+        exported as it is.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    CoprodError
+        The project does not validate against the REFI-QDA schema (names the first error).
+    """
+    path = Path(path)
+    data, members = _build_project(store, viewer, real_names)
+    _check_schema(data)
+    fd, tmp = tempfile.mkstemp(prefix=".qdpx-", dir=path.parent if path.parent else None)
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:
+            for name, payload in [("project.qde", data), *members]:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, payload if isinstance(payload, bytes) else payload.encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# -- import: reading the archive safely ----------------------------------------------------
+
+
+def _unsafe_path(name: str) -> bool:
+    """True for a path that is absolute or could leave the archive's root."""
+    norm = name.replace("\\", "/")
+    if not norm or norm.startswith("/") or "\x00" in norm or re.match(r"[A-Za-z]:", norm):
+        return True
+    return any(part == ".." for part in PurePosixPath(norm).parts)
+
+
+class _Archive:
+    """A zip opened for reading members into memory, with size caps; never extracts."""
+
+    def __init__(self, path: Path):
+        self.file = path.name
+        try:
+            self.zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a zip archive"
+            raise InvalidInput(f"{NOT_REFI} ({reason})", file=self.file) from None
+        self.read_total = 0
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        try:
+            infos = self.zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise InvalidInput(f"more than {MAX_MEMBERS} archive members", file=self.file)
+            for info in infos:
+                if _unsafe_path(info.filename):
+                    raise InvalidInput(
+                        f"archive member {info.filename!r} points outside the archive",
+                        file=self.file,
+                    )
+                name = info.filename.replace("\\", "/")
+                if name in self.members:
+                    raise InvalidInput(f"archive member {name!r} appears twice", file=self.file)
+                self.members[name] = info
+        except BaseException:
+            self.zf.close()
+            raise
+        self.folded = {n.casefold(): n for n in self.members}
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def find(self, name: str) -> str | None:
+        """The member called ``name`` (exact, else ignoring letter case)."""
+        return name if name in self.members else self.folded.get(name.casefold())
+
+    def read(self, name: str) -> bytes:
+        info = self.members[name]
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise InvalidInput(
+                f"archive member {name!r} is larger than {MAX_MEMBER_BYTES // 2**20} MB",
+                file=self.file,
+            )
+        chunks, size = [], 0
+        try:
+            with self.zf.open(info) as member:
+                while chunk := member.read(1 << 20):
+                    size += len(chunk)
+                    self.read_total += len(chunk)
+                    if size > MAX_MEMBER_BYTES:
+                        raise InvalidInput(
+                            f"archive member {name!r} is larger than "
+                            f"{MAX_MEMBER_BYTES // 2**20} MB",
+                            file=self.file,
+                        )
+                    if self.read_total > MAX_TOTAL_BYTES:
+                        raise InvalidInput(
+                            f"the archive holds more than {MAX_TOTAL_BYTES // 2**20} MB of "
+                            "text to read",
+                            file=self.file,
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+            raise InvalidInput(
+                f"archive member {name!r} cannot be read ({exc})", file=self.file
+            ) from None
+        return b"".join(chunks)
+
+
+def _parse_xml(data: bytes, file: str) -> etree._Element:
+    """Parse ``project.qde``: no DTD (so no entity expansion), no network, no huge trees."""
+    try:
+        defusedxml.sax.parseString(
+            data, xml.sax.handler.ContentHandler(), forbid_dtd=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        raise InvalidInput(
+            f"{NOT_REFI}: project.qde declares a DTD or entities, which are refused "
+            f"({type(exc).__name__})",
+            file=file,
+        ) from None
+    except xml.sax.SAXParseException as exc:
+        raise InvalidInput(
+            f"{NOT_REFI}: project.qde is not well-formed XML ({exc.getMessage()})",
+            file=file,
+            place=f"line {exc.getLineNumber()}",
+        ) from None
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidInput(f"{NOT_REFI}: {exc}", file=file) from None
+    if root.tag != _Q + "Project":
+        raise InvalidInput(f"{NOT_REFI}: the root element is not a QDA-XML Project", file=file)
+    return root
+
+
+# -- import: reading the project -------------------------------------------------------------
+
+
+def _guid(value: str | None) -> str:
+    return (value or "").strip().strip("{}").lower()
+
+
+def _kids(el: etree._Element | None, path: str) -> list:
+    return [] if el is None else el.findall(path, _NSMAP)
+
+
+def _text_of(el: etree._Element | None, tag: str) -> str:
+    child = None if el is None else el.find(f"q:{tag}", _NSMAP)
+    return "" if child is None or child.text is None else child.text
+
+
+@dataclass
+class _Code:
+    guid: str
+    name: str
+    parent: str | None
+    description: str
+
+
+@dataclass
+class _Selection:
+    guid: str
+    start: int
+    end: int
+    codes: list[str]
+    notes: list[str]
+
+
+@dataclass
+class _Source:
+    guid: str
+    name: str
+    text: str
+    member: str
+    description: str
+    selections: list[_Selection]
+    codes: list[str]
+    notes: list[str]
+
+
+@dataclass
+class _NoteIn:
+    guid: str
+    name: str
+    text: str
+    author: str
+    codes: list[str]
+    description: str
+
+
+@dataclass
+class _Case:
+    guid: str
+    name: str
+    description: str
+    values: dict[str, Any]
+    sources: list[str]
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _codings(el: etree._Element) -> list[str]:
+    return [_guid(ref.get("targetGUID")) for ref in _kids(el, "q:Coding/q:CodeRef")]
+
+
+def _noterefs(el: etree._Element) -> list[str]:
+    return [_guid(ref.get("targetGUID")) for ref in _kids(el, "q:NoteRef")]
+
+
+def _read_codes(root: etree._Element) -> list[_Code]:
+    out: list[_Code] = []
+
+    def walk(parent_el: etree._Element, parent: str | None) -> None:
+        for el in _kids(parent_el, "q:Code"):
+            # A code without a GUID cannot be referenced, but keeps its place in the tree.
+            g = _guid(el.get("guid")) or str(uuid.uuid5(_GUID_NS, f"unnamed code {len(out)}"))
+            code = _Code(g, el.get("name") or "", parent, _text_of(el, "Description"))
+            out.append(code)
+            walk(el, code.guid)
+
+    codes_el = root.find("q:CodeBook/q:Codes", _NSMAP)
+    if codes_el is not None:
+        walk(codes_el, None)  # depth is bounded by the parser (no huge_tree)
+    return out
+
+
+def _decode(data: bytes, source: str, member: str, file: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"source {source!r}: {member} is not UTF-8 text (byte {exc.start})", file=file
+        ) from None
+
+
+def _source_text(el: etree._Element, name: str, archive: _Archive) -> tuple[str, str] | None:
+    """(text, member or "") of a TextSource; None when it has no plain text."""
+    content = el.find("q:PlainTextContent", _NSMAP)
+    if content is not None:
+        return content.text or "", ""
+    ref = (el.get("plainTextPath") or "").strip()
+    if not ref:
+        return None
+    file = archive.file
+    if not ref.startswith("internal://"):
+        raise InvalidInput(
+            f"source {name!r}: plainTextPath {ref!r} is outside the archive "
+            "(only internal:// sources are read)",
+            file=file,
+        )
+    inner = ref[len("internal://") :]
+    if _unsafe_path(inner):
+        raise InvalidInput(
+            f"source {name!r}: plainTextPath {ref!r} points outside the archive", file=file
+        )
+    member = archive.find(f"Sources/{inner.replace(chr(92), '/')}")
+    if member is None:
+        raise InvalidInput(
+            f"source {name!r}: plainTextPath {ref!r} names no file in the archive", file=file
+        )
+    return _decode(archive.read(member), name, member, file), member
+
+
+def _variable_value(vv: etree._Element) -> tuple[bool, Any]:
+    for tag in ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue"):
+        el = vv.find(f"q:{tag}", _NSMAP)
+        if el is None:
+            continue
+        raw = (el.text or "").strip() if tag != "TextValue" else el.text or ""
+        if tag == "BooleanValue":
+            return raw in ("true", "1"), raw in ("true", "1", "false", "0")
+        if tag == "IntegerValue":
+            return _int(raw), _int(raw) is not None
+        if tag == "FloatValue":
+            try:
+                return float(raw), True
+            except ValueError:
+                return None, False
+        return raw, True
+    el = vv.find("q:DateTimeValue", _NSMAP)
+    return (el.text or "").strip() if el is not None else None, el is not None
+
+
+@dataclass
+class _Project:
+    name: str
+    origin: str
+    users: dict[str, str]
+    codes: list[_Code]
+    cases: list[_Case]
+    sources: list[_Source]
+    notes: dict[str, _NoteIn]
+    links: list[tuple[str, str]]
+
+
+def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) -> _Project:
+    users = {
+        _guid(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
+        for u in _kids(root, "q:Users/q:User")
+    }
+    variables = {
+        _guid(v.get("guid")): v.get("name") or "" for v in _kids(root, "q:Variables/q:Variable")
+    }
+    cases = []
+    for c in _kids(root, "q:Cases/q:Case"):
+        values: dict[str, Any] = {}
+        for vv in _kids(c, "q:VariableValue"):
+            ref = vv.find("q:VariableRef", _NSMAP)
+            vname = variables.get(_guid(None if ref is None else ref.get("targetGUID")))
+            value, ok = _variable_value(vv)
+            if not vname:
+                warnings.append(f"case {c.get('name')!r}: a value refers to an unknown variable")
+            elif not ok:
+                warnings.append(f"case {c.get('name')!r}: unreadable value of {vname!r}")
+            else:
+                values[vname] = value
+        cases.append(
+            _Case(
+                _guid(c.get("guid")),
+                (c.get("name") or "").strip(),
+                _text_of(c, "Description").strip(),
+                values,
+                [_guid(r.get("targetGUID")) for r in _kids(c, "q:SourceRef")],
+            )
+        )
+    sources: list[_Source] = []
+    sources_el = root.find("q:Sources", _NSMAP)
+    for el in [] if sources_el is None else list(sources_el):
+        if not isinstance(el.tag, str):
+            continue
+        name = el.get("name") or f"source {len(sources) + 1}"
+        if el.tag != _Q + "TextSource":
+            warnings.append(f"source {name!r}: {etree.QName(el).localname} skipped (text only)")
+            continue
+        found = _source_text(el, name, archive)
+        if found is None:
+            warnings.append(f"source {name!r}: no plain text (PlainTextContent or path); skipped")
+            continue
+        selections = []
+        for sel in _kids(el, "q:PlainTextSelection"):
+            start, end = _int(sel.get("startPosition")), _int(sel.get("endPosition"))
+            if start is None or end is None:
+                warnings.append(f"source {name!r}: a selection without positions; skipped")
+                continue
+            selections.append(
+                _Selection(_guid(sel.get("guid")), start, end, _codings(sel), _noterefs(sel))
+            )
+        sources.append(
+            _Source(
+                _guid(el.get("guid")),
+                name,
+                found[0],
+                found[1],
+                _text_of(el, "Description"),
+                selections,
+                _codings(el),
+                _noterefs(el),
+            )
+        )
+    notes = {}
+    for n in _kids(root, "q:Notes/q:Note"):
+        note = _NoteIn(
+            _guid(n.get("guid")),
+            n.get("name") or "",
+            _text_of(n, "PlainTextContent"),
+            _guid(n.get("creatingUser")),
+            _codings(n),
+            _text_of(n, "Description"),
+        )
+        notes[note.guid] = note
+    links = [
+        (_guid(link.get("originGUID")), _guid(link.get("targetGUID")))
+        for link in _kids(root, "q:Links/q:Link")
+    ]
+    return _Project(
+        root.get("name") or "",
+        root.get("origin") or "",
+        users,
+        _read_codes(root),
+        cases,
+        sources,
+        notes,
+        links,
+    )
+
+
+# -- import: text to turns ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    src_start: int  # the line's first character in the source text
+    src_end: int  # the position of its newline (or the end of the text)
+    text_start: int  # where the turn's text starts in the source
+    text_len: int  # the turn's text is source[text_start : text_start + text_len]
+    speaker: str
+    labelled: bool = True  # the source line names its speaker
+
+
+def _split_lines(text: str, *, own: bool, speaker_re: re.Pattern[str]) -> list[_Line]:
+    """One turn per non-blank line.
+
+    A line of our own export is ``Speaker: text`` exactly as :func:`canonical_text`
+    wrote it and is split at the first ``": "``, so the canonical text comes back
+    identical. Other lines: a ``Name: text`` line (the ingest speaker pattern) is a
+    turn of Name, any other line a turn of "Unknown"; surrounding blanks are dropped.
+    """
+    lines: list[_Line] = []
+    pos = 0
+    for raw in text.split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        cut = raw.find(": ")
+        if own and 1 <= cut <= 200:
+            lines.append(_Line(start, end, start + cut + 2, len(raw) - cut - 2, raw[:cut]))
+            continue
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        offset = start + raw.index(stripped[0])
+        m = speaker_re.match(stripped)
+        speaker = " ".join((m.group("speaker") or "").split()) if m else ""
+        if m and speaker:
+            body = m.group("text") or ""
+            lead = len(body) - len(body.lstrip())
+            lines.append(
+                _Line(start, end, offset + m.start("text") + lead, len(body.strip()), speaker)
+            )
+        else:
+            lines.append(_Line(start, end, offset, len(stripped), UNKNOWN_SPEAKER, False))
+    return lines
+
+
+@dataclass
+class _TurnPlan:
+    turns: list[RawTurn]
+    text: str  # the canonical text the store will hold
+    move: Callable[[int], int]  # source offset -> offset in ``text``
+
+
+def _plan_turns(source: str, lines: list[_Line], key: Any) -> _TurnPlan:
+    """The turns to store, their canonical text (after the study's pseudonym key) and the
+    map from offsets of the source text to offsets of that text."""
+    pairs, movers, turns = [], [], []
+    for n, line in enumerate(lines, 1):
+        body = source[line.text_start : line.text_start + line.text_len]
+        new_body, mover = key.apply_mapped(body)
+        speaker = key.apply(line.speaker)
+        pairs.append((speaker, new_body))
+        movers.append(mover)
+        turns.append(RawTurn(line.speaker, body, place=f"line {n}"))
+    text, spans = canonical_text(pairs)
+    starts = [line.src_start for line in lines]
+
+    def move(p: int) -> int:
+        i = bisect_right(starts, p) - 1
+        if i < 0:
+            return 0
+        line, span = lines[i], spans[i]
+        if p > line.src_end:  # in blank lines after this one: the next turn's start
+            return (
+                spans[i + 1].start - len(pairs[i + 1][0]) - 2 if i + 1 < len(lines) else len(text)
+            )
+        if p >= line.text_start:
+            return span.start + movers[i](min(p - line.text_start, line.text_len))
+        if not line.labelled:
+            return span.start
+        label = len(pairs[i][0]) + 2
+        return span.start - label + min(p - line.src_start, label)
+
+    return _TurnPlan(turns, text, move)
+
+
+# -- import: plan and write --------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    """What :func:`import_qdpx` added, and what it could not use.
+
+    Attributes
+    ----------
+    sources : list of str
+        Titles of the transcripts added.
+    codes : list of dict
+        Every code of the project: ``guid``, ``name``, ``parent`` (a guid or None),
+        ``description``; also stored in the study setting ``qdpx_codes``.
+    selections : int
+        Excerpts added (one per usable text selection).
+    codings : list of dict
+        ``{"excerpt_id", "code_guid"}`` (or ``transcript_id`` for a code on a whole
+        source); also stored in the study setting ``qdpx_codings``.
+    notes : list of dict
+        Every project note: ``guid``, ``name``, ``text``, ``author``, ``partnership``,
+        ``note_id`` (the stored researcher note, or None when it could not be stored).
+    warnings : list of str
+        What was skipped and why.
+    researchers, partnerships, tensions : list of str
+        Names (codes for tensions) created in the study.
+    """
+
+    sources: list[str] = field(default_factory=list)
+    codes: list[dict] = field(default_factory=list)
+    selections: int = 0
+    codings: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    researchers: list[str] = field(default_factory=list)
+    partnerships: list[str] = field(default_factory=list)
+    tensions: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        stored = sum(1 for n in self.notes if n.get("note_id"))
+        lines = [
+            f"imported {len(self.sources)} source(s), {self.selections} selection(s), "
+            f"{len(self.codes)} code(s), {len(self.codings)} coding(s), "
+            f"{stored} of {len(self.notes)} note(s)",
+        ]
+        for label, items in (
+            ("researchers added", self.researchers),
+            ("partnerships added", self.partnerships),
+            ("candidate tensions added", self.tensions),
+        ):
+            if items:
+                lines.append(f"{label}: {', '.join(items)}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Plan:
+    researchers: dict[str, str] = field(default_factory=dict)  # user guid -> researcher
+    new_researchers: list[str] = field(default_factory=list)
+    partnerships: dict[str, str] = field(default_factory=dict)  # case guid -> short name
+    new_partnerships: list[tuple[str, str, dict]] = field(default_factory=list)
+    source_case: dict[str, str] = field(default_factory=dict)  # source guid -> short name
+    # (source, turns, content hash, partnership short, date)
+    transcripts: list[tuple[_Source, _TurnPlan, str, str | None, date | None]] = field(
+        default_factory=list
+    )
+    selections: list[tuple[int, _Selection, int, int]] = field(default_factory=list)
+    tensions: list[dict] = field(default_factory=list)  # add_tension arguments and "guid"
+    notes: list[tuple[_NoteIn, str | None, str | None, str, str]] = field(default_factory=list)
+
+
+def _plan_people(store: Any, project: _Project, plan: _Plan, warnings: list[str]) -> None:
+    """Users to researchers (matched by name or login), cases to partnerships (by short)."""
+    existing = {}
+    for r in store.researchers():
+        existing.setdefault(r.name.casefold(), r.name)
+        if r.login:
+            existing.setdefault(r.login.casefold(), r.name)
+    for g, name in project.users.items():
+        name = (name or f"User {g[:8]}")[:120]
+        if name.casefold() not in existing:
+            existing[name.casefold()] = name
+            plan.new_researchers.append(name)
+        plan.researchers[g] = existing[name.casefold()]
+
+    shorts = {p.short.casefold(): p.short for p in store.partnerships()}
+    for n, case in enumerate(project.cases, 1):
+        short = (case.name or f"Case {n}")[:40].strip()
+        if short.casefold() in shorts:
+            warnings.append(f"case {case.name!r}: partnership {short!r} exists; used as it is")
+        else:
+            shorts[short.casefold()] = short
+            name = (case.description or case.name or short)[:200]
+            plan.new_partnerships.append((short, name, case.values))
+        plan.partnerships[case.guid] = shorts[short.casefold()]
+    for case in project.cases:
+        for sg in case.sources:
+            if (
+                plan.source_case.get(sg, plan.partnerships[case.guid])
+                != plan.partnerships[case.guid]
+            ):
+                warnings.append(f"source {sg} is in several cases; the first is used")
+            plan.source_case.setdefault(sg, plan.partnerships[case.guid])
+
+
+def _plan_transcripts(
+    store: Any, project: _Project, plan: _Plan, file: str, warnings: list[str]
+) -> None:
+    """Turns, canonical text and content hash of each source, and where selections land."""
+    own = project.origin.startswith(ORIGIN)
+    key = store.pseudonym_key()
+    speaker_re = re.compile(DEFAULT_SPEAKER_PATTERN)
+    stored = store.transcripts()
+    known_hash = {t.content_hash: t.title for t in stored}
+    known_text = {t.text: t.title for t in stored}
+    seen: dict[str, str] = {}
+    for src in project.sources:
+        lines = _split_lines(src.text, own=own, speaker_re=speaker_re)
+        if not lines:
+            warnings.append(f"source {src.name!r} has no text; skipped")
+            continue
+        turns = _plan_turns(src.text, lines, key)
+        digest = hashlib.sha256(src.text.encode("utf-8")).hexdigest()
+        if digest in known_hash or turns.text in known_text:
+            title = known_hash.get(digest) or known_text[turns.text]
+            raise DuplicateSource(
+                f"source {src.name!r} is already in the study as {title!r}", file=file
+            )
+        if digest in seen:
+            raise DuplicateSource(
+                f"sources {seen[digest]!r} and {src.name!r} are the same text", file=file
+            )
+        seen[digest] = src.name
+        m = _RECORDED.search(src.description)
+        try:
+            when = date.fromisoformat(m.group(1)) if m else None
+        except ValueError:
+            when = None
+        index = len(plan.transcripts)
+        plan.transcripts.append((src, turns, digest, plan.source_case.get(src.guid), when))
+        for sel in src.selections:
+            where = f"source {src.name!r}: selection {sel.start}-{sel.end}"
+            if not 0 <= sel.start < sel.end <= len(src.text):
+                warnings.append(f"{where} is outside the text (0-{len(src.text)}); skipped")
+                continue
+            start, end = turns.move(sel.start), turns.move(sel.end)
+            if start >= end:
+                warnings.append(f"{where} holds no turn text; skipped")
+                continue
+            plan.selections.append((index, sel, start, end))
+
+
+def _plan_tensions(store: Any, project: _Project, plan: _Plan, warnings: list[str]) -> None:
+    """Candidate tensions from the tension root of coprod_nb's own export (only)."""
+    if not project.origin.startswith(ORIGIN):
+        return
+    roots = [c for c in project.codes if c.parent is None and c.name.startswith(TENSION_ROOT)]
+    if not roots:
+        return
+    have = {t.code.casefold() for t in store.tensions()}
+    for c in project.codes:
+        if c.parent != roots[0].guid:
+            continue
+        m = _TENSION_CODE.fullmatch(c.name)
+        poles = _POLES.match(c.description)
+        if not m or not poles:
+            warnings.append(f"code {c.name!r} is not a tension of ours; kept as a code")
+            continue
+        if m.group(1).casefold() in have:
+            warnings.append(f"tension {m.group(1)} already exists; code {c.name!r} kept as a code")
+            continue
+        have.add(m.group(1).casefold())
+        plan.tensions.append(
+            {
+                "guid": c.guid,
+                "code": m.group(1),
+                "name": m.group(2),
+                "pole_a": poles.group(1),
+                "pole_b": poles.group(2),
+                "description": poles.group(3) or "",
+                "subthemes": [s.name for s in project.codes if s.parent == c.guid],
+            }
+        )
+
+
+def _plan_notes(store: Any, project: _Project, plan: _Plan, warnings: list[str]) -> None:
+    """Notes with an author and exactly one case (a Link, or the cases of the sources
+    they are anchored in) become researcher notes; the others stay in the summary."""
+    codes = {c.guid: c for c in project.codes}
+    categories = {c.casefold(): c for c in store.note_categories()}
+    kinds = {k.casefold(): k for k in store.data_kinds()}
+    default_category = categories.get("reflection") or next(iter(categories.values()))
+    default_kind = kinds.get("self-reflection") or next(iter(kinds.values()))
+    anchors: dict[str, list[str]] = {}
+    for src in project.sources:
+        for ng in [*src.notes, *(g for sel in src.selections for g in sel.notes)]:
+            anchors.setdefault(ng, []).append(src.guid)
+    for g in anchors:
+        if g not in project.notes:
+            warnings.append(f"a note reference points to an unknown note {g}")
+    linked: dict[str, set[str]] = {}
+    for a, b in project.links:
+        for note_g, case_g in ((a, b), (b, a)):
+            if note_g in project.notes and case_g in plan.partnerships:
+                linked.setdefault(note_g, set()).add(plan.partnerships[case_g])
+    for note in project.notes.values():
+        cases = linked.get(note.guid) or {
+            plan.source_case[sg] for sg in anchors.get(note.guid, []) if sg in plan.source_case
+        }
+        partnership = next(iter(cases)) if len(cases) == 1 else None
+        author = plan.researchers.get(note.author)
+        named = [codes[g].name.casefold() for g in note.codes if g in codes]
+        category = next((categories[c] for c in named if c in categories), default_category)
+        m = _NOTE_DESC.search(note.description)
+        kind = kinds.get(m.group("kind").strip().casefold()) if m else None
+        if author is None:
+            warnings.append(f"note {note.name!r} has no known author; kept in the summary only")
+        elif partnership is None:
+            many = "more than one" if cases else "no"
+            warnings.append(
+                f"note {note.name!r} is linked to {many} case; kept in the summary only"
+            )
+        plan.notes.append((note, author, partnership, category, kind or default_kind))
+
+
+def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _Plan:
+    """Check everything and decide every write; nothing is written here."""
+    warnings = summary.warnings
+    codes = {c.guid for c in project.codes}
+    if len(codes) != len(project.codes):
+        warnings.append("some codes share a GUID; the first of each is used")
+    summary.codes = [
+        {"guid": c.guid, "name": c.name, "parent": c.parent, "description": c.description}
+        for c in project.codes
+    ]
+    refs = [(f"note {n.name!r}", g) for n in project.notes.values() for g in n.codes]
+    for src in project.sources:
+        refs += [(f"source {src.name!r}", g) for g in src.codes]
+        refs += [(f"source {src.name!r}", g) for sel in src.selections for g in sel.codes]
+    for owner, g in refs:
+        if g not in codes:
+            warnings.append(f"{owner}: a coding refers to an unknown code {g}")
+    plan = _Plan()
+    _plan_people(store, project, plan, warnings)
+    _plan_transcripts(store, project, plan, file, warnings)
+    _plan_tensions(store, project, plan, warnings)
+    _plan_notes(store, project, plan, warnings)
+    return plan
+
+
+def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
+    """Write a checked plan. Each store call is its own transaction except the
+    transcripts, which go in one; see :func:`import_qdpx`."""
+    for name in plan.new_researchers:
+        store.add_researcher(name)
+        summary.researchers.append(name)
+    for short, name, attributes in plan.new_partnerships:
+        store.add_partnership(short, name, attributes)
+        summary.partnerships.append(short)
+    researcher_id = {r.name: r.id for r in store.researchers()}
+    partnership_id = {p.short: p.id for p in store.partnerships()}
+    ids: list[int] = []
+    with store.session() as s:
+        for src, turns, digest, partnership, when in plan.transcripts:
+            tr = store.add_transcript(
+                turns.turns,
+                title=src.name[:300],
+                source_name=f"{file}:{src.member or src.name}"[:300],
+                source_format="qdpx",
+                content_hash=digest,
+                partnership=partnership_id[partnership] if partnership else None,
+                date=when,
+                session=s,
+            )
+            if tr.text != turns.text:  # rolls the transcripts back
+                raise CoprodError(f"source {src.name!r}: stored text differs from the plan")
+            ids.append(tr.id)
+            summary.sources.append(tr.title)
+    excerpt_of: dict[str, list[int]] = {}
+    codings: list[dict] = []
+    for index, sel, start, end in plan.selections:
+        ex = store.add_excerpt(ids[index], start, end)
+        summary.selections += 1
+        excerpt_of.setdefault(sel.guid, []).append(ex.id)
+        for g in dict.fromkeys(sel.codes):
+            codings.append({"excerpt_id": ex.id, "code_guid": g})
+    codes = {c["guid"] for c in summary.codes}
+    for (src, *_), tid in zip(plan.transcripts, ids, strict=True):
+        for g in dict.fromkeys(src.codes):
+            if g in codes:
+                codings.append({"transcript_id": tid, "code_guid": g})
+    codings = [c for c in codings if c["code_guid"] in codes]
+    summary.codings = codings
+    for t in plan.tensions:
+        kwargs = {k: v for k, v in t.items() if k != "guid"}
+        store.add_tension(**kwargs, status="candidate")
+        summary.tensions.append(t["code"])
+        evidence = [
+            c["excerpt_id"] for c in codings if c.get("excerpt_id") and c["code_guid"] == t["guid"]
+        ]
+        if evidence:
+            store.attach_evidence(t["code"], excerpts=evidence)
+    excerpts_of_note: dict[str, list[int]] = {}
+    for src, *_ in plan.transcripts:
+        for sel in src.selections:
+            for ng in sel.notes:
+                excerpts_of_note.setdefault(ng, []).extend(excerpt_of.get(sel.guid, []))
+    for note, author, partnership, category, kind in plan.notes:
+        stored = None
+        if author is not None and partnership is not None:
+            stored = store.add_note(
+                researcher_id[author],
+                partnership_id[partnership],
+                note.text,
+                category=category,
+                kind=kind,
+                excerpts=excerpts_of_note.get(note.guid, []),
+            ).id
+        summary.notes.append(
+            {
+                "guid": note.guid,
+                "name": note.name,
+                "text": note.text,
+                "author": author,
+                "partnership": partnership,
+                "note_id": stored,
+            }
+        )
+    settings = store.study().settings or {}
+    old_codes = [c for c in settings.get("qdpx_codes") or [] if c.get("guid") not in codes]
+    store.update_study(
+        settings={
+            "qdpx_codes": old_codes + summary.codes,
+            "qdpx_codings": list(settings.get("qdpx_codings") or []) + codings,
+        }
+    )
+
+
+def import_qdpx(store: Any, path: str | os.PathLike, *, actor: str | None = None) -> ImportSummary:
+    """Seed a study from a REFI-QDA project (``.qdpx``) written by any QDA tool.
+
+    What becomes what:
+
+    - each ``TextSource`` (text from ``PlainTextContent`` or its ``internal://`` file) a
+      transcript, ``source_format`` "qdpx", ``content_hash`` the SHA-256 of the text;
+      one turn per non-blank line: ``Name: text`` is a turn of Name, any other line a
+      turn of "Unknown". A source written by coprod_nb (project ``origin``) is split
+      at the first ``": "`` of each line, so its canonical text comes back identical
+      and the selections keep their offsets; other texts are re-laid out as
+      ``Speaker: text`` lines and the selections are moved onto the same words;
+    - each ``PlainTextSelection`` an excerpt;
+    - the code book and the codings into the study settings ``qdpx_codes`` (``guid``,
+      ``name``, ``parent``, ``description``) and ``qdpx_codings`` (``excerpt_id`` or
+      ``transcript_id``, ``code_guid``); other tools' codes create nothing else. The
+      tension codes of coprod_nb's own export also become *candidate* tensions (with
+      their sub-themes and the coded excerpts as evidence), unless the code exists;
+    - ``Users`` researchers (matched by name or login, added when missing);
+    - ``Cases`` partnerships (short name = the case name up to 40 characters, name =
+      its description, attributes from the variable values; an existing one is reused);
+    - ``Notes`` researcher notes when the author is a user and the note is linked to
+      exactly one case (a ``Link``, or the cases of the sources it is anchored in);
+      otherwise kept in the summary with a warning.
+
+    Untrusted input: nothing is extracted to disk; members are read into memory up to
+    :data:`MAX_MEMBER_BYTES` each and :data:`MAX_TOTAL_BYTES` in all; a DTD (entity
+    bombs, external entities) is refused; a member name or ``plainTextPath`` that is
+    absolute or climbs out with ``..`` is refused. Dangling references (a coding of an
+    unknown code, a reference to an unknown note) and selections that do not fit the
+    text are skipped with a warning. A project that does not validate against the
+    schema is read as far as possible, with a warning.
+
+    All or nothing: everything is read and checked before the first write. The writes
+    are a handful of store calls (the transcripts in one transaction, then one call per
+    excerpt, tension and note, and one settings update); a failure of the database
+    midway leaves the calls already made.
+
+    Parameters
+    ----------
+    store : Store
+    path : path to the ``.qdpx`` file
+    actor : str, optional
+        Recorded as who imported (default: the store's actor).
+
+    Returns
+    -------
+    ImportSummary
+
+    Raises
+    ------
+    InvalidInput
+        Not a zip, no ``project.qde``, unsafe paths, oversized members, a DTD,
+        malformed XML, unreadable or non-UTF-8 sources.
+    DuplicateSource
+        A source is already in the study (or twice in the file).
+    """
+    path = Path(path)
+    file = path.name
+    summary = ImportSummary()
+    archive = _Archive(path)
+    try:
+        member = archive.find("project.qde")
+        if member is None:
+            raise InvalidInput(f"{NOT_REFI} (no project.qde in the archive)", file=file)
+        root = _parse_xml(archive.read(member), file)
+        schema = project_schema()
+        if not schema.validate(root):
+            err = schema.error_log[0]
+            summary.warnings.append(
+                f"project.qde does not follow the REFI-QDA schema (line {err.line}: "
+                f"{err.message}); read as far as possible"
+            )
+        project = _read_project(root, archive, summary.warnings)
+    finally:
+        archive.close()
+    plan = _plan(store, project, file, summary)
+    previous = store.actor
+    if actor:
+        store.actor = actor
+    try:
+        _write(store, plan, file, summary)
+    finally:
+        store.actor = previous
+    return summary
