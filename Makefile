@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUDY  ?= $(CURDIR)/study
 STAMP  := $(VENV)/.installed
+# JupyterLab refuses to run as root unless told; containers and CI often are root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test install demo lint bench clean notebooks
 
@@ -19,13 +21,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 $(STUDY)/study.db: | $(STAMP)
-	$(BIN)/coprod-nb demo $(STUDY)
+	$(BIN)/coprod-nb demo -q $(STUDY)
 
 demo: $(STUDY)/study.db
 
 ## Open the notebooks on the demo study in JupyterLab.
 lab: $(STAMP) $(STUDY)/study.db
-	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --notebook-dir=notebooks
+	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT)
 
 ## Install what the tests need (system packages too, as root) and run every test.
 test: $(STAMP)
