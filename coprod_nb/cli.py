@@ -231,6 +231,20 @@ def cmd_decisions(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from coprod_nb.exchange.report import write_report
+
+    if args.real_names:
+        print(
+            "warning: this report contains REAL NAMES; keep it within the research team",
+            file=sys.stderr,
+        )
+    with _store(args) as store:
+        path = write_report(store, args.format, args.out, real_names=args.real_names)
+    print(f"report written to {path}")
+    return 0
+
+
 def cmd_export(args) -> int:
     if args.real_names:
         print("warning: this export contains REAL NAMES of participants", file=sys.stderr)
@@ -354,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="framework version (default: the newest)")
     p.add_argument("out", help="output file")
     p.set_defaults(func=cmd_resource_pack)
+
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the final report: framework, quotes, results, lineage, worksheet, audit trail",
+    )
+    p.add_argument("dir")
+    p.add_argument("--format", choices=["html", "docx", "md"], default="html")
+    p.add_argument(
+        "--real-names",
+        action="store_true",
+        help="add the real-name key (the report says so at its top)",
+    )
+    p.add_argument("out")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "export",

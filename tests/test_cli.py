@@ -118,3 +118,12 @@ def test_export_qdpx_and_tables_then_import_into_a_new_study(demo_dir, tmp_path,
         == 0
     )
     assert "REAL NAMES" in capsys.readouterr().err
+
+
+def test_report_command_writes_each_format(demo_dir, tmp_path, capsys):
+    for fmt in ("html", "md", "docx"):
+        out = tmp_path / f"report.{fmt}"
+        assert main(["report", str(demo_dir), "--format", fmt, str(out)]) == 0
+        assert out.exists() and out.stat().st_size > 1000
+    html = (tmp_path / "report.html").read_text()
+    assert "Individual motivation vs structural issues" in html

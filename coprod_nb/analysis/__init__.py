@@ -1,5 +1,6 @@
 """Analysis: pure functions from a study to DataFrames, and from DataFrames to plots."""
 
+from coprod_nb.analysis.audit import audit_trail, object_history, step1_visibility
 from coprod_nb.analysis.interpretation import (
     category_alpha,
     compare_counts,
@@ -49,6 +50,9 @@ from coprod_nb.analysis.workshop import (
 )
 
 __all__ = [
+    "audit_trail",
+    "object_history",
+    "step1_visibility",
     "circle_results",
     "circle_summary",
     "decisions_table",

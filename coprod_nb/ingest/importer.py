@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from coprod_nb.errors import DuplicateSource, InvalidInput
+from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Transcript
@@ -143,6 +144,13 @@ def import_transcripts(
     bar = progress if callable(progress) else tqdm
     for path in bar(files, desc="Reading transcripts", unit="file", disable=not progress):
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:  # refuse before reading: memory stays bounded
+                raise InvalidInput(
+                    f"the file is too large ({size // 2**20} MB; at most "
+                    f"{MAX_FILE_BYTES // 2**20} MB per transcript)",
+                    file=path.name,
+                )
             raw = path.read_bytes()
             digest = hashlib.sha256(raw).hexdigest()
             if digest in known:

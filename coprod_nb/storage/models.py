@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -426,3 +427,20 @@ class SpectrumPosition(Base):
     when: Mapped[str] = mapped_column(String(40))
     position: Mapped[float] = mapped_column(Float)
     recorded_by: Mapped[str] = mapped_column(String(120), default="")
+
+
+class ReflectiveAnswer(Base):
+    """A partnership's answer to one of the six reflective questions (after the workshop)."""
+
+    __tablename__ = "reflective_answer"
+    __table_args__ = (
+        UniqueConstraint("partnership_id", "topic", name="uq_reflective_answer_topic"),
+        # The method has six topics; the database refuses any other number too.
+        CheckConstraint("topic BETWEEN 1 AND 6", name="topic_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id", ondelete="CASCADE"))
+    topic: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

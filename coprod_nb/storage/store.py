@@ -40,6 +40,7 @@ from coprod_nb.storage.models import (
     Turn,
 )
 from coprod_nb.storage.notes import NotesRepository
+from coprod_nb.storage.reflection import ReflectionRepository
 from coprod_nb.storage.search import SearchHit, search_turns
 from coprod_nb.storage.workshop import WorkshopRepository
 
@@ -71,7 +72,7 @@ class SpeakerMatch:
         return self.participant_id is not None or self.researcher_id is not None
 
 
-class Store(NotesRepository, InterpretationRepository, WorkshopRepository):
+class Store(NotesRepository, InterpretationRepository, WorkshopRepository, ReflectionRepository):
     """An open study.
 
     Parameters

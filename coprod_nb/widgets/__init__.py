@@ -6,6 +6,7 @@ Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
 from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
+from coprod_nb.widgets.report import AuditView, ReportView, WorksheetEditor
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
 from coprod_nb.widgets.workshop import (
@@ -18,6 +19,9 @@ from coprod_nb.widgets.workshop import (
 )
 
 __all__ = [
+    "AuditView",
+    "ReportView",
+    "WorksheetEditor",
     "CircleSortView",
     "DecisionLog",
     "PollView",
