@@ -115,7 +115,13 @@ def cmd_history(args) -> int:
         object_id = None
         if ident:
             object_id = int(ident) if ident.isdigit() else _resolve(store, kind, ident)
-        table = history_table(store, kind, object_id)
+        viewer = None
+        if args.actor:
+            try:
+                viewer = store.researcher(args.actor).name
+            except CoprodError:
+                viewer = None
+        table = history_table(store, kind, object_id, viewer=viewer)
     if table.empty:
         print(f"no history for {args.object}")
         return 0
@@ -207,6 +213,11 @@ def cmd_decisions(args) -> int:
             path = Path(args.arg)
             try:
                 text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise CoprodError(
+                    f"{path.name}: not a UTF-8 text file (byte {exc.start}); save the "
+                    "decision log as UTF-8"
+                ) from exc
             except OSError as exc:
                 raise CoprodError(f"{path}: cannot read ({exc.strerror})") from exc
             decisions = read_decision_log(text, source=path.name)

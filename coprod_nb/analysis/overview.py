@@ -138,9 +138,14 @@ def search(store: Store, query: str, limit: int = 50) -> pd.DataFrame:
     )
 
 
-def history_table(store: Store, object_type: str, object_id: int | None = None) -> pd.DataFrame:
-    """The event log of one object (or a type) as a DataFrame, oldest first."""
-    entries = store.history(object_type, object_id)
+def history_table(
+    store: Store, object_type: str, object_id: int | None = None, *, viewer: str | None = None
+) -> pd.DataFrame:
+    """The event log of one object (or a type) as a DataFrame, oldest first.
+
+    Notes' and excerpts' histories need ``viewer`` while step 1 is open (blinding).
+    """
+    entries = store.history(object_type, object_id, viewer=viewer)
     cols = ["at", "actor", "action", "object_type", "object_id", "before", "after", "detail"]
     return pd.DataFrame(
         [

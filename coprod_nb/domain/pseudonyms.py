@@ -25,6 +25,7 @@ class PseudonymTable:
     def __post_init__(self) -> None:
         self._pattern: re.Pattern[str] | None = None
         self._lookup: dict[str, str] = {}
+        self._forms: list[str] = []
 
     def add(self, real: str, pseudonym: str) -> None:
         """Add or change one entry."""
@@ -53,19 +54,38 @@ class PseudonymTable:
             if key not in lookup and len(targets) == 1:
                 lookup[key] = next(iter(targets))
         self._lookup = lookup
-        if lookup:
-            alternatives = sorted(lookup, key=len, reverse=True)
+        # The pattern is built from the names as written: casefolding first would turn
+        # "Weiß" into "weiss", which no longer matches the text.
+        forms = set(self.mapping)
+        for real in self.mapping:
+            parts = real.split()
+            if len(parts) >= 2:
+                forms.update(p for p in (parts[0], parts[-1]) if p.casefold() in lookup)
+        if forms:
+            alternatives = sorted(forms, key=len, reverse=True)
             body = "|".join(re.escape(a) for a in alternatives)
             self._pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
         else:
             self._pattern = re.compile(r"(?!x)x")
+        self._forms = alternatives if forms else []
+
+    def _replacement(self, matched: str) -> str:
+        found = self._lookup.get(matched.casefold())
+        if found is not None:
+            return found
+        # Case-insensitive matching can accept a spelling whose casefold differs (a
+        # Turkish dotted İ, for one): find the name it matched.
+        for form in self._forms:
+            if re.fullmatch(re.escape(form), matched, re.IGNORECASE):
+                return self._lookup[form.casefold()]
+        return matched
 
     def apply(self, text: str) -> str:
         """Return ``text`` with every known real name replaced by its pseudonym."""
         if self._pattern is None:
             self._compile()
         assert self._pattern is not None
-        return self._pattern.sub(lambda m: self._lookup[m.group(0).casefold()], text)
+        return self._pattern.sub(lambda m: self._replacement(m.group(0)), text)
 
     def pseudonym_for(self, real: str) -> str | None:
         """The pseudonym of exactly this name (or a name part), if known."""
@@ -90,7 +110,7 @@ class PseudonymTable:
         edits: list[tuple[int, int, int]] = []  # (old_start, old_end, new_length)
         last = 0
         for m in self._pattern.finditer(text):
-            repl = self._lookup[m.group(0).casefold()]
+            repl = self._replacement(m.group(0))
             pieces.append(text[last : m.start()])
             pieces.append(repl)
             edits.append((m.start(), m.end(), len(repl)))

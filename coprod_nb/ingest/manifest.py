@@ -21,6 +21,8 @@ _SECTIONS = {"study", "partnerships", "researchers", "participants", "people", "
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """Parse and check a study manifest; errors name the file and the entry."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput("a study manifest is a .toml file, not a folder", file=str(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
-from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput, NotFound
+from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import events
 from coprod_nb.storage.database import database_url, make_engine, prepare
 from coprod_nb.storage.interpretation import InterpretationRepository
@@ -401,6 +401,8 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             raise InvalidInput("a transcript needs at least one turn", file=source_name)
         key = self.pseudonym_key()
         pseudo = [(key.apply(t.speaker), key.apply(t.text)) for t in turns]
+        # File names often carry the interviewee's name: they are pseudonymised too.
+        title, source_name = key.apply(title), key.apply(source_name)
         text, spans = canonical_text(pseudo)
         with self._maybe_session(session) as s:
             matches = {label: self._match(s, label) for label, _ in pseudo}
@@ -674,10 +676,25 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
 
     # -- history ----------------------------------------------------------------
 
-    def history(self, object_type: str, object_id: int | None = None) -> list[events.HistoryEntry]:
-        """Every logged change to one object (or to all objects of a type), oldest first."""
+    def history(
+        self, object_type: str, object_id: int | None = None, *, viewer: int | str | None = None
+    ) -> list[events.HistoryEntry]:
+        """Every logged change to one object (or to all objects of a type), oldest first.
+
+        While step 1 is open, the history of notes and excerpts is blind like the notes:
+        ``viewer`` is required and only their own notes' (and excerpts') events come back.
+        """
         with self.session(write=False) as s:
-            return events.history(s, object_type, object_id)
+            found = events.history(s, object_type, object_id)
+        if object_type not in ("note", "excerpt") or self.step_closure() is not None:
+            return found
+        if viewer is None:
+            raise Forbidden("step 1 is open: the history of notes is blind too; say who is looking")
+        if object_type == "note":
+            mine = {n.id for n in self.notes(viewer, include_deleted=True)}
+        else:
+            mine = {e.id for e in self.excerpts(viewer=viewer)}
+        return [e for e in found if e.object_id in mine]
 
     # -- helpers ------------------------------------------------------------------
 
