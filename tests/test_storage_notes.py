@@ -33,9 +33,12 @@ def test_note_lifecycle_is_logged(team):
     assert hidden[0].deleted_at is not None
     team.restore_note(n.id, "Ash")
     assert [x.text for x in team.notes("Ash")] == ["first thoughts, revised"]
-    actions = [e.action for e in team.history("note", n.id)]
+    actions = [e.action for e in team.history("note", n.id, viewer="Ash")]
     assert actions == ["create", "update", "delete", "restore"]
-    update = team.history("note", n.id)[1]
+    assert team.history("note", n.id, viewer="Bay") == []  # blind while step 1 is open
+    with pytest.raises(Forbidden):
+        team.history("note", n.id)
+    update = team.history("note", n.id, viewer="Ash")[1]
     assert (update.before["text"], update.after["text"]) == (
         "first thoughts",
         "first thoughts, revised",

@@ -115,7 +115,10 @@ def _note_history(store: Store, ref: int | str, viewer: str | None) -> pd.DataFr
         if me != author:
             raise Forbidden("step 1 is open: a note's history is shown to its author only")
     codes = {t.id: t.code for t in store.tensions()}
-    rows = [(e.id, _row(e)) for e in store.history("note", note_id)]
+    rows = [
+        (e.id, _row(e))
+        for e in store.history("note", note_id, viewer=viewer if viewer is not None else author)
+    ]
     for e in store.history("tension"):
         if e.action == "attach" and note_id in _ids(e.after, "notes"):
             detail = f"attached to {codes.get(e.object_id, e.object_id)} as evidence"
