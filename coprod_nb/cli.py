@@ -274,6 +274,12 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_synth(args) -> int:
+    from coprod_nb.synth import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -410,6 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("out")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "synth",
+        parents=[common],
+        help="build a large synthetic study (for benchmarks and load tests)",
+    )
+    from coprod_nb.synth import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(
         "decisions",

@@ -1,0 +1,188 @@
+"""Importing the corpus: ``import_transcripts`` on a folder of N transcripts.
+
+The study is fresh but holds the synthetic study's people (so speakers are matched as
+in the real build). Floor: the same turn rows (transcript id, seq, speaker, text,
+start/end) inserted with raw ``sqlite3`` ``executemany`` into an equivalent table in a
+fresh WAL file. Reported for information: the same floor with an FTS5 index kept by a
+trigger (as the study's schema does), and parsing the files alone.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import statistics
+from pathlib import Path
+
+from benchmarks._util import Context, Figure, profile_to_file, timed
+
+TARGET = 3.0
+
+_TABLE = """
+CREATE TABLE turn (
+    id INTEGER PRIMARY KEY,
+    transcript_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    speaker VARCHAR(200) NOT NULL,
+    text TEXT NOT NULL,
+    start_ms INTEGER,
+    end_ms INTEGER,
+    UNIQUE (transcript_id, seq)
+)
+"""
+_FTS = [
+    "CREATE VIRTUAL TABLE turn_fts USING fts5(text, content='turn', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER turn_fts_ai AFTER INSERT ON turn BEGIN "
+    "INSERT INTO turn_fts(rowid, text) VALUES (new.id, new.text); END",
+]
+
+
+def fresh_study(path: Path, ctx: Context, rng: random.Random):
+    """A new study holding the synthetic study's partnerships and people."""
+    from coprod_nb.storage import Store
+    from coprod_nb.synth import add_people
+
+    store = Store(path, actor="bench")
+    cast = add_people(
+        store,
+        rng,
+        researchers=ctx.sizes["researchers"],
+        participants=ctx.sizes["participants"],
+        partnerships=ctx.sizes["partnerships"],
+    )
+    return store, cast
+
+
+def _floor(rows: list[tuple], path: Path, *, fts: bool) -> float:
+    def insert():
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute(_TABLE)
+        con.execute("CREATE INDEX ix_turn_transcript_id ON turn (transcript_id)")
+        for sql in _FTS if fts else ():
+            con.execute(sql)
+        con.execute("BEGIN")
+        con.executemany(
+            "INSERT INTO turn (transcript_id, seq, speaker, text, start_ms, end_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        con.execute("COMMIT")
+        con.close()
+
+    times = []
+    for _ in range(3):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        times.append(timed(insert)[0])
+    return statistics.median(times)
+
+
+def _warm_up(ctx: Context) -> None:
+    """One small import into a throwaway study: modules loaded, statements compiled."""
+    from coprod_nb.ingest import import_transcripts
+    from coprod_nb.synth import write_transcript
+
+    where = ctx.workdir / "ingest-warmup"
+    store, cast = fresh_study(where / "study", ctx, random.Random(ctx.seed + 1))
+    (where / "files").mkdir()
+    write_transcript(
+        where / "files" / "warmup.txt", words=500, interviewer=cast.team[0], leader=cast.leaders[0]
+    )
+    import_transcripts(store, [where / "files"], progress=False)
+    store.close()
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def ensure_corpus(ctx: Context) -> list[Path]:
+    """The large study's transcripts as files in ``ctx.corpus`` (written on first use).
+
+    Written with the same seed and in the same order as ``build_synthetic_study``, so
+    the files are the very ones the large study was built from.
+    """
+    from coprod_nb.synth import write_corpus
+
+    if ctx.corpus is None:
+        where = ctx.workdir / "corpus-cast"
+        rng = ctx.rng()
+        store, cast = fresh_study(where, ctx, rng)
+        store.close()
+        shutil.rmtree(where, ignore_errors=True)
+        ctx.corpus = ctx.workdir / "corpus"
+        ctx.corpus.mkdir()
+        write_corpus(
+            ctx.corpus,
+            cast,
+            rng,
+            transcripts=ctx.sizes["transcripts"],
+            words=ctx.sizes["words"],
+        )
+    return sorted(ctx.corpus.glob("*.txt"))
+
+
+def run(ctx: Context) -> list[Figure]:
+    from coprod_nb.ingest import import_transcripts, read_transcript
+
+    n = ctx.sizes["transcripts"]
+    files = ensure_corpus(ctx)
+    store, _ = fresh_study(ctx.workdir / "ingest-study", ctx, ctx.rng())
+    _warm_up(ctx)
+
+    seconds, report = timed(lambda: import_transcripts(store, [ctx.corpus], progress=False))
+    turns = sum(f.turns for f in report.imported)
+    words = sum(f.words for f in report.imported)
+    db = store.study_dir / "study.db"
+    store.close()
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT transcript_id, seq, speaker, text, start_ms, end_ms FROM turn ORDER BY id"
+        ).fetchall()
+    floor = _floor(rows, ctx.workdir / "floor.db", fts=False)
+    floor_fts = _floor(rows, ctx.workdir / "floor-fts.db", fts=True)
+    parse = timed(lambda: [read_transcript(p) for p in files])[0]
+
+    if ctx.profile:
+        again = ctx.workdir / "ingest-profile"
+        pstore, _ = fresh_study(again, ctx, ctx.rng())
+        profile_to_file(
+            ctx, "ingest", lambda: import_transcripts(pstore, [ctx.corpus], progress=False)
+        )
+        pstore.close()
+        shutil.rmtree(again, ignore_errors=True)
+    shutil.rmtree(ctx.workdir / "ingest-study", ignore_errors=True)
+
+    size = {"transcripts": n, "turns": turns, "words": words}
+    figures = [
+        Figure(
+            "ingest",
+            f"import_transcripts ({n} files, {turns} turns)",
+            seconds,
+            "s",
+            floor,
+            "sqlite3 executemany, same rows, WAL",
+            "ratio",
+            TARGET,
+            detail=size,
+        ),
+        Figure(
+            "ingest",
+            "  same, against a floor with FTS5 (info)",
+            seconds,
+            "s",
+            floor_fts,
+            "sqlite3 executemany + FTS5 trigger",
+        ),
+        Figure(
+            "ingest",
+            "  parsing the files alone (info)",
+            parse,
+            "s",
+            floor,
+            "sqlite3 executemany, same rows, WAL",
+        ),
+    ]
+    ctx.add(*figures)
+    return figures
