@@ -405,7 +405,10 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         title, source_name = key.apply(title), key.apply(source_name)
         text, spans = canonical_text(pseudo)
         with self._maybe_session(session) as s:
-            matches = {label: self._match(s, label) for label, _ in pseudo}
+            # one lookup per distinct speaker, not per turn (docs/performance.md)
+            matches = {
+                label: self._match(s, label) for label in dict.fromkeys(lb for lb, _ in pseudo)
+            }
             part_ids = [
                 self._find(s, Participant, p, ("name",), "participant").id for p in participants
             ] or [m.participant_id for m in matches.values() if m.participant_id is not None]
