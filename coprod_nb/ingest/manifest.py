@@ -125,24 +125,6 @@ def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place:
     raise InvalidInput(f"quote not found in {partnership}'s transcripts", file=file, place=place)
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidInput("no such file", file=str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
-
-
-def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place: str) -> int:
-    """Excerpt id of ``quote`` in the first transcript of a partnership that contains it."""
-    pid = store.partnership(partnership).id
-    for tr in store.transcripts():
-        if tr.partnership_id == pid and quote in tr.text:
-            return store.excerpt_of_quote(tr.id, quote).id
-    raise InvalidInput(f"quote not found in {partnership}'s transcripts", file=file, place=place)
-
-
 def load_notes(store: Store, path: str | Path) -> dict[str, int]:
     """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``data/demo``).
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipywidgets as w
 import pandas as pd
@@ -82,3 +84,17 @@ class FigureBox(w.VBox):
     def clear(self) -> None:
         """Remove the figures."""
         self.children = ()
+
+
+class Quiet:
+    """A flag that silences observers while a view fills its own controls."""
+
+    _quiet = False
+
+    @contextmanager
+    def _filling(self) -> Iterator[None]:
+        self._quiet, before = True, self._quiet
+        try:
+            yield
+        finally:
+            self._quiet = before

@@ -8,8 +8,6 @@ error it raises. Every text that comes from the store is escaped before it becom
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import ipywidgets as w
 import pandas as pd
@@ -17,7 +15,7 @@ import pandas as pd
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, compare_frameworks
 from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
+from coprod_nb.widgets._common import Quiet, escape, message, researcher_source, short, table_html
 
 DEFAULT_MEETING_TITLE = "Joint interpretation meeting"
 _WIDE = w.Layout(width="100%")
@@ -43,21 +41,7 @@ def parse_positions(text: str) -> list[dict]:
     return positions
 
 
-class _Quiet:
-    """A flag that silences observers while a view fills its own controls."""
-
-    _quiet = False
-
-    @contextmanager
-    def _filling(self) -> Iterator[None]:
-        self._quiet, before = True, self._quiet
-        try:
-            yield
-        finally:
-            self._quiet = before
-
-
-class MeetingEditor(_Quiet, w.VBox):
+class MeetingEditor(Quiet, w.VBox):
     """Record dated joint interpretation meetings and their dissent log.
 
     Choose a meeting (or "(new meeting)"), edit its date, attendees and minutes, and
@@ -279,7 +263,7 @@ class MeetingEditor(_Quiet, w.VBox):
         message(self.dissent_status, f"dissent #{d.id} settled", kind="ok")
 
 
-class TensionBoard(_Quiet, w.VBox):
+class TensionBoard(Quiet, w.VBox):
     """Name tensions, attach their evidence, link them, and agree (freeze) the framework.
 
     Sections: the tension form (choose a tension or "(new tension)", edit, Save); the

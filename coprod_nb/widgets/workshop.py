@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import ipywidgets as w
@@ -38,7 +36,7 @@ from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.exchange.pack_builder import import_pack_response
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
-from coprod_nb.widgets._common import FigureBox, escape, message, short, table_html
+from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
 
 __all__ = [
     "CircleSortView",
@@ -59,20 +57,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # -- small helpers ---------------------------------------------------------------------
-
-
-class _Quiet:
-    """A flag that silences observers while a view fills its own controls."""
-
-    _quiet = False
-
-    @contextmanager
-    def _filling(self) -> Iterator[None]:
-        self._quiet, before = True, self._quiet
-        try:
-            yield
-        finally:
-            self._quiet = before
 
 
 def _workshop_or_none(store: Store, ref: int | None):
@@ -279,7 +263,7 @@ class WorkshopEditor(w.VBox):
 # -- card responses ----------------------------------------------------------------------
 
 
-class ResponsesView(_Quiet, w.VBox):
+class ResponsesView(Quiet, w.VBox):
     """Participants' responses to the resource-pack cards, entered or imported.
 
     Choose a tension to read every participant's response to its card. Enter a response
@@ -527,7 +511,7 @@ class ResponsesView(_Quiet, w.VBox):
 # -- polls -------------------------------------------------------------------------------
 
 
-class PollView(_Quiet, w.VBox):
+class PollView(Quiet, w.VBox):
     """Open a poll, collect ballots, close it, then show its results.
 
     While the poll is open only the number of ballots is shown: the store refuses the
@@ -807,7 +791,7 @@ class PollView(_Quiet, w.VBox):
 # -- circles -----------------------------------------------------------------------------
 
 
-class CircleSortView(_Quiet, w.VBox):
+class CircleSortView(Quiet, w.VBox):
     """Each participant places the cards in the inner circle, the outer one or neither.
 
     Below, the results with the consensus threshold fixed when the workshop was
@@ -972,7 +956,7 @@ class CircleSortView(_Quiet, w.VBox):
 # -- decisions ---------------------------------------------------------------------------
 
 
-class DecisionLog(_Quiet, w.VBox):
+class DecisionLog(Quiet, w.VBox):
     """The workshop's decisions, the framework they produce, and its lineage.
 
     Record a decision (every decision needs a rationale; one that cannot apply to the
@@ -1263,7 +1247,7 @@ class DecisionLog(_Quiet, w.VBox):
 # -- spectra -----------------------------------------------------------------------------
 
 
-class SpectrumEditor(_Quiet, w.VBox):
+class SpectrumEditor(Quiet, w.VBox):
     """Where each partnership sits between the two poles of a tension, at a time point.
 
     Tensions are those of the newest frozen framework; 0 is pole A, 100 pole B. The
