@@ -72,24 +72,7 @@ def _rows() -> list[Row]:
 ROWS = _rows()
 
 # Rows the library does not pass yet: each names the bug (see the report of this change).
-XFAIL = {
-    ("stray_cp1252_byte.txt", "import"): (
-        "BUG: a UTF-8 transcript with one stray cp1252 byte is silently decoded as cp932 "
-        "(Shift-JIS) because charset-normalizer's guess shows a non-Latin script: every "
-        "accented letter is garbled ('Siân' -> 'Siﾃ｢n'), so accented real names also escape "
-        "the pseudonym key; _decode should report the line of the bad byte"
-    ),
-    ("stray_cp1252_quote.txt", "import"): (
-        "BUG: a UTF-8 transcript with one stray cp1252 byte is called 'not a text file (it "
-        "contains binary data)' without a line; it is text, the problem is one byte on line 3"
-    ),
-    ("manifest_bad_transcript.toml", "manifest"): (
-        "BUG: `init --manifest` is not all-or-nothing: load_manifest commits partnerships, "
-        "people and pseudonyms before importing the transcripts, so a bad transcript leaves "
-        "them in the study while the message says 'nothing was added'; the message names "
-        "neither the manifest nor its [[transcripts]] entry"
-    ),
-}
+XFAIL: dict[tuple[str, str], str] = {}  # (file, entry) -> the bug, for a row not passed yet
 
 
 def _params():

@@ -99,3 +99,57 @@ def test_missing_path_and_empty_folder(store, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInput, match="no transcript files"):
         import_transcripts(store, [tmp_path / "empty"], progress=False)
+
+
+MANIFEST_HEAD = """
+[[partnerships]]
+short = "NHA"
+name = "Northfield Health Alliance"
+
+[[participants]]
+name = "Sol Marr"
+pseudonym = "Leader S"
+partnership = "NHA"
+"""
+
+
+@pytest.mark.parametrize(
+    ("entries", "place", "problem"),
+    [
+        (
+            '[[transcripts]]\nfile = "one_2021-05-01.vtt"\npartnership = "XYZ"\n',
+            "[[transcripts]] entry 1",
+            "unknown partnership 'XYZ'",
+        ),
+        (
+            '[[transcripts]]\nfile = "one_2021-05-01.vtt"\n\n'
+            '[[transcripts]]\nfile = "copy.vtt"\n',
+            "[[transcripts]] entry 2",
+            "copy.vtt has the same content as entry 1",
+        ),
+        (
+            '[[transcripts]]\nfile = "two.txt"\n\n[[transcripts]]\nfile = "missing.vtt"\n',
+            "[[transcripts]] entry 2",
+            "missing.vtt: the file does not exist",
+        ),
+        (
+            '[[transcripts]]\nfile = "two.txt"\ndate = "2021-13-01"\n',
+            "[[transcripts]] entry 1",
+            "bad date '2021-13-01'",
+        ),
+    ],
+    ids=["unknown-partnership", "same-content", "missing-file", "bad-date"],
+)
+def test_a_manifest_is_loaded_all_or_nothing(store, files, entries, place, problem):
+    from coprod_nb.ingest.manifest import load_manifest
+
+    (files / "copy.vtt").write_text(GOOD, encoding="utf-8")
+    manifest = files / "study.toml"
+    manifest.write_text(MANIFEST_HEAD + "\n" + entries, encoding="utf-8")
+    before = (study_info(store), store.partnerships(), store.participants())
+    with pytest.raises(InvalidInput) as err:
+        load_manifest(store, manifest, progress=False)
+    assert (err.value.file, err.value.place) == ("study.toml", place)
+    assert problem in err.value.problem
+    assert (study_info(store), store.partnerships(), store.participants()) == before
+    assert store.pseudonym_key().apply("Sol Marr") == "Sol Marr"

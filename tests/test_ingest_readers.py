@@ -449,3 +449,22 @@ def test_file_too_large(tmp_path, monkeypatch):
     monkeypatch.setattr(_decode, "MAX_FILE_BYTES", 10)
     path = _write(tmp_path, "big.srt", "1\n00:00:01,000 --> 00:00:02,000\nHelen Marsh: hi\n")
     assert "MB" in _raises(path).problem
+
+
+def test_utf8_with_a_stray_windows_byte_names_the_line(tmp_path):
+    data = DIALOGUE.replace("\r\n", "\n").encode("utf-8") + b"Helen Marsh: It wasn\x92t.\n"
+    path = _write(tmp_path, "stray.txt", data)
+    with pytest.raises(InvalidInput) as err:
+        read_transcript(path)
+    assert (err.value.file, err.value.place) == ("stray.txt", "line 3")
+    assert "0x92" in err.value.problem and "UTF-8" in err.value.problem
+
+
+def test_windows_text_with_a_lookalike_utf8_pair_is_still_cp1252(tmp_path):
+    # "Ã©" in cp1252 is the UTF-8 pair for "é"; one such pair among many cp1252 accents
+    # is still a Windows file, not UTF-8 with stray bytes.
+    text = "Siân Pryce: Le café est prêt, très prêt, déjà. Ã©\nHelen Marsh: Diolch.\n"
+    path = _write(tmp_path, "win.txt", text.encode("cp1252"))
+    parsed = read_transcript(path)
+    assert parsed.encoding == "cp1252"
+    assert parsed.turns[0].text.startswith("Le café est prêt")

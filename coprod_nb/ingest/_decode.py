@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 import charset_normalizer
@@ -77,10 +78,12 @@ def read_bytes(path: Path) -> bytes:
 def read_text(path: Path) -> tuple[str, str]:
     """Decode a text file whatever its encoding.
 
-    Tries, in order: a byte order mark (UTF-8, UTF-16, UTF-32), strict UTF-8,
-    Windows-1252, then charset-normalizer's guess. Windows-1252 comes before the
-    guess because charset-normalizer often mistakes short Western texts for
-    cp1250; its guess wins only when it finds a non-Latin script.
+    Tries, in order: a byte order mark (UTF-8, UTF-16, UTF-32), strict UTF-8 (a
+    file that is UTF-8 but for a few stray bytes is refused with the line of the
+    first one, rather than guessed as another codec), Windows-1252, then
+    charset-normalizer's guess. Windows-1252 comes before the guess because
+    charset-normalizer often mistakes short Western texts for cp1250; its guess
+    wins only when it finds a non-Latin script.
 
     Parameters
     ----------
@@ -124,8 +127,18 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         raise InvalidInput(_binary_problem(data), file=name)
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _mostly_utf8(data):
+            # Guessing another codec would garble every accented letter (and let accented
+            # real names slip past the pseudonym key); the honest answer is the bad byte.
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise InvalidInput(
+                f"the file is UTF-8 text except for byte 0x{data[exc.start]:02X}, which is "
+                "not valid UTF-8 (often a Windows quote or apostrophe pasted in); fix that "
+                "character and save the file as UTF-8",
+                file=name,
+                place=f"line {line}",
+            ) from None
     best = charset_normalizer.from_bytes(data).best()
     try:
         cp1252 = data.decode("cp1252")
@@ -136,6 +149,21 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     if best is None:
         raise InvalidInput(_binary_problem(data), file=name)
     return str(best), best.encoding
+
+
+# A valid multi-byte UTF-8 sequence; in cp1252 text these byte pairs are rare ("Ã©").
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}"
+)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether the bytes are UTF-8 with a few stray bytes rather than another codec."""
+    valid = len(_UTF8_MULTIBYTE.findall(data))
+    if not valid:
+        return False
+    invalid = data.decode("utf-8", errors="replace").count("\ufffd")
+    return valid >= invalid
 
 
 def _has_other_script(alphabets: list[str]) -> bool:

@@ -6,6 +6,7 @@ study the same way and load it with ``coprod-nb init DIR --manifest FILE``.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.importer import ImportReport, import_transcripts
+from coprod_nb.ingest.readers import read_transcript
 from coprod_nb.storage import Store
 
 _SECTIONS = {"study", "partnerships", "researchers", "participants", "people", "transcripts"}
@@ -57,6 +59,7 @@ def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> I
     """
     path = Path(path).resolve()
     data = read_manifest(path)
+    dates = _check_transcripts(store, path, data)
     info = data.get("study", {})
     if info:
         store.update_study(
@@ -85,18 +88,11 @@ def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> I
     key = store.pseudonym_key()
     report = ImportReport()
     for i, t in enumerate(data.get("transcripts", []), start=1):
-        file = path.parent / t["file"]
-        try:
-            when = date.fromisoformat(str(t["date"])) if t.get("date") else None
-        except ValueError as exc:
-            raise InvalidInput(
-                f"bad date {t['date']!r}", file=path.name, place=f"[[transcripts]] entry {i}"
-            ) from exc
         one = import_transcripts(
             store,
-            [file],
+            [path.parent / t["file"]],
             partnership=t.get("partnership"),
-            date=when,
+            date=dates[i - 1],
             participants=[key.apply(n) for n in t.get("participants", [])],
             interviewers=[key.apply(n) for n in t.get("interviewers", [])],
             title=t.get("title"),
@@ -105,6 +101,54 @@ def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> I
         report.imported += one.imported
     report.unmatched_speakers = store.unmatched_speakers()
     return report
+
+
+def _check_transcripts(store: Store, path: Path, data: dict) -> list[date | None]:
+    """Read every transcript a manifest lists before anything is written.
+
+    A manifest is loaded all or nothing: a bad date, an unknown partnership, or a
+    transcript file that cannot be read stops the load here, naming the manifest and
+    its ``[[transcripts]]`` entry. Returns each entry's date.
+    """
+    pattern = (data.get("study", {}) or {}).get("speaker_pattern") or (
+        store.study().settings or {}
+    ).get("speaker_pattern")
+    partnerships = {p["short"] for p in data.get("partnerships", [])}
+    partnerships |= {p.short for p in store.partnerships()}
+    known = {tr.content_hash: tr.source_name for tr in store.transcripts()}
+    seen: dict[str, int] = {}
+    dates = []
+    for i, t in enumerate(data.get("transcripts", []), start=1):
+        place = f"[[transcripts]] entry {i}"
+        try:
+            when = date.fromisoformat(str(t["date"])) if t.get("date") else None
+        except ValueError:
+            raise InvalidInput(f"bad date {t['date']!r}", file=path.name, place=place) from None
+        short = t.get("partnership")
+        if short is not None and short not in partnerships:
+            raise InvalidInput(
+                f"unknown partnership {short!r} (not in [[partnerships]] nor in the study)",
+                file=path.name,
+                place=place,
+            )
+        file = path.parent / str(t["file"])
+        try:
+            read_transcript(file, speaker_pattern=pattern)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"{t['file']}: {exc.problem}" + (f" ({exc.place})" if exc.place else ""),
+                file=path.name,
+                place=place,
+            ) from None
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        if digest in seen or digest in known:
+            where = f"entry {seen[digest]}" if digest in seen else f"the study ({known[digest]})"
+            raise InvalidInput(
+                f"{t['file']} has the same content as {where}", file=path.name, place=place
+            )
+        seen[digest] = i
+        dates.append(when)
+    return dates
 
 
 def _read_toml(path: Path) -> dict:
