@@ -24,8 +24,9 @@ def execute(path: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     os.environ.pop("COPROD_STUDY", None)  # each notebook builds its own temporary demo
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)

@@ -122,8 +122,7 @@ partnership = "NHA"
             "unknown partnership 'XYZ'",
         ),
         (
-            '[[transcripts]]\nfile = "one_2021-05-01.vtt"\n\n'
-            '[[transcripts]]\nfile = "copy.vtt"\n',
+            '[[transcripts]]\nfile = "one_2021-05-01.vtt"\n\n[[transcripts]]\nfile = "copy.vtt"\n',
             "[[transcripts]] entry 2",
             "copy.vtt has the same content as entry 1",
         ),
