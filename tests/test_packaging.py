@@ -58,3 +58,34 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_binder_post_build_builds_the_demo_and_start_points_the_notebooks_at_it(tmp_path):
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip  # repo2docker installs the package itself from environment.yml
+    run_env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "COPROD_USER": "binder",
+    }
+    first = subprocess.run(
+        [str(ROOT / "postBuild")], cwd=ROOT, env=run_env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "study" / "study.db").is_file()
+    again = subprocess.run(
+        [str(ROOT / "postBuild")], cwd=ROOT, env=run_env, capture_output=True, text=True
+    )
+    assert "already" in again.stdout
+    code = "import os; from coprod_nb import open_study; s = open_study(); print(s.study_dir)"
+    started = subprocess.run(
+        [str(ROOT / "start"), sys.executable, "-c", code],
+        cwd=ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == str(tmp_path / "study")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study"]  # nothing else in $HOME
