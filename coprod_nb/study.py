@@ -23,14 +23,21 @@ def open_study(
     folder, up to ``stage`` (see :data:`coprod_nb.demo.STAGES`), so that a notebook runs
     on its own and never writes into the repository.
     """
+    from coprod_nb._demo_cache import copy_demo
     from coprod_nb.demo import build_demo
 
+    # A demo study in a SQLite file is copied from the cache of built demos (see
+    # coprod_nb._demo_cache); a database server gets it built.
+    in_file = url is None and not os.environ.get("COPROD_DB")
     target = study_dir or os.environ.get("COPROD_STUDY")
     if target:
         target = Path(target)
-        if not (target / "study.db").exists() and url is None and not os.environ.get("COPROD_DB"):
+        if not (target / "study.db").exists() and in_file and not copy_demo(target):
             build_demo(target).close()
         return Store(target, url, actor=actor)
-    store = build_demo(tempfile.mkdtemp(prefix="coprod-demo-"), url=url, stage=stage)
+    folder = tempfile.mkdtemp(prefix="coprod-demo-")
+    if in_file and copy_demo(folder, stage):
+        return Store(folder, actor=actor)
+    store = build_demo(folder, url=url, stage=stage)
     store.actor = actor or default_actor()  # the demo was built by "demo"; now it is you
     return store

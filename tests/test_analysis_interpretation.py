@@ -6,9 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from coprod_nb.analysis.interpretation import (  # noqa: E402
+    MAX_LABELLED_CELLS,
     category_alpha,
     compare_counts,
     evidence_matrix,
@@ -21,6 +24,13 @@ from coprod_nb.analysis.interpretation import (  # noqa: E402
 )
 from coprod_nb.domain import RawTurn  # noqa: E402
 from coprod_nb.errors import Forbidden  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    # Figures left open here would fail the open-figure check of the widget tests.
+    yield
+    plt.close("all")
 
 
 @pytest.fixture
@@ -81,6 +91,58 @@ def test_counts_side_by_side_gaps(small):
     ]
     ax = plot_compare(counts)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Ash", "Bay"]
+
+
+def test_compare_counts_from_sql_equal_counting_the_notes(joint_demo):
+    # compare_counts counts in the database; it must agree with counting the notes
+    # the viewer sees (what it did before), zeros and order included.
+    me = "Birch"
+    names = {r.id: r.name for r in joint_demo.researchers()}
+    shorts = {p.id: p.short for p in joint_demo.partnerships()}
+    notes = pd.DataFrame(
+        [
+            (names[n.researcher_id], shorts[n.partnership_id], n.category)
+            for n in joint_demo.notes(me)
+        ],
+        columns=["researcher", "partnership", "category"],
+    )
+    index = pd.MultiIndex.from_product(
+        [
+            [r.name for r in joint_demo.researchers()],
+            [p.short for p in joint_demo.partnerships()],
+            list(joint_demo.note_categories()),
+        ],
+        names=["researcher", "partnership", "category"],
+    )
+    expected = (
+        notes.groupby(["researcher", "partnership", "category"])
+        .size()
+        .reindex(index, fill_value=0)
+        .rename("notes")
+        .reset_index()
+    )
+    got = compare_counts(joint_demo, me)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.notes.sum() == len(notes) > 0
+
+
+def test_plot_compare_labels_small_grids_only():
+    def grid(cells):
+        return pd.DataFrame(
+            [("r", f"P{i}", "c", i) for i in range(cells)],
+            columns=["researcher", "partnership", "category", "notes"],
+        )
+
+    def labels(counts, **kwargs):
+        ax = plot_compare(counts, **kwargs)
+        plt.close(ax.figure)
+        return len(ax.texts)
+
+    big = MAX_LABELLED_CELLS + 1
+    assert labels(grid(16)) == 16
+    assert labels(grid(16), annotate=False) == 0
+    assert labels(grid(big)) == 0  # unreadable, and slow to draw
+    assert labels(grid(big), annotate=True) == big
 
 
 def test_overlaps_pair_different_researchers_on_shared_words(small):

@@ -241,6 +241,20 @@ def test_circle_summary_tiny_case():
     assert summary.attrs["kendall_w"] == pytest.approx(5 / 6)
 
 
+def test_average_ranks_equal_scipy_rankdata():
+    # circle_summary ranks with pandas to spare notebooks the import of scipy.stats;
+    # the numbers must be scipy's, ties and all.
+    from scipy.stats import rankdata
+
+    from coprod_nb.analysis.workshop import _average_ranks
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (3, 6), (30, 12), (7, 40)]:
+        values = -rng.choice(list(RING_SCORES.values()), size=shape)
+        expected = rankdata(values, axis=1, method="average")
+        np.testing.assert_array_equal(_average_ranks(values), expected)
+
+
 def test_circle_order_ties_share_min_rank():
     # X and Y both inner for both participants, Z outer, W none
     # each participant: X 2 + 0.5 = 2.5, Y 2.5, Z 1, W 0 -> sums X 5, Y 5, Z 2, W 0

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import tomllib
+from contextlib import closing
 
+import pytest
+
+import coprod_nb.demo
+from coprod_nb import open_study
+from coprod_nb._demo_cache import copy_demo
 from coprod_nb.analysis import study_info, transcripts_table
 from coprod_nb.demo import demo_data_dir
+from coprod_nb.storage import Store
 
 
 def _real_names() -> list[str]:
@@ -49,3 +57,55 @@ def test_no_real_demo_name_in_any_turn(demo):
 
 def test_every_speaker_is_matched(demo):
     assert demo.unmatched_speakers() == {}
+
+
+# -- the cache of built demo studies (coprod_nb._demo_cache) ---------------------------
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?")
+
+
+def _dump(db) -> dict[str, list]:
+    """Every row of every table, with the build's timestamps masked."""
+    with closing(sqlite3.connect(db)) as con:
+        tables = [
+            t
+            for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not t.startswith(("sqlite_", "turn_fts"))
+        ]
+        return {
+            t: [
+                tuple(_TIME.sub("T", v) if isinstance(v, str) else v for v in row)
+                for row in con.execute(f'SELECT * FROM "{t}" ORDER BY 1')
+            ]
+            for t in tables
+        }
+
+
+def test_a_cached_demo_is_the_demo_built_afresh(joint_template, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPROD_DEMO_CACHE", str(tmp_path / "cache"))
+    assert copy_demo(tmp_path / "copy", "joint")
+    assert _dump(tmp_path / "copy" / "study.db") == _dump(joint_template / "study.db")
+    copied = Store(tmp_path / "copy")
+    assert [h.turn_id for h in copied.search("funding")]  # the search index came along
+    copied.close()
+
+
+def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("COPROD_DEMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("COPROD_STUDY", raising=False)
+    first = open_study(stage="recall")
+    first.add_note("Birch", "TCP", "only in this copy")
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the cached demo should have been copied")
+
+    monkeypatch.setattr(coprod_nb.demo, "build_demo", no_build)
+    second = open_study(stage="recall")
+    assert second.study_dir != first.study_dir
+    assert len(second.notes("Birch")) == len(first.notes("Birch")) - 1
+    assert not second.step_closed() and second.actor == first.actor
+    for st in (first, second):
+        st.close()
+    monkeypatch.setenv("COPROD_DEMO_CACHE", "off")
+    with pytest.raises(AssertionError, match="should have been copied"):
+        open_study(stage="recall")  # no cache: built in place

@@ -44,6 +44,27 @@ def test_storage_does_not_load_widgets():
     assert out.stdout.strip() == "False"
 
 
+def _loaded(code: str, modules: tuple[str, ...]) -> list[str]:
+    probe = f"{code}\nimport sys; print(','.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_slow_imports_wait_until_they_are_needed():
+    # Each of these takes a noticeable part of a second to import (docs/performance.md).
+    slow = ("scipy", "alembic", "docx", "sqlalchemy", "pandas")
+    assert _loaded("import coprod_nb", slow) == []
+    assert _loaded("import coprod_nb.analysis, coprod_nb.widgets", slow[:3]) == []
+
+
+def test_opening_a_study_at_the_newest_schema_does_not_load_alembic(tmp_path):
+    from coprod_nb.storage import Store
+
+    Store(tmp_path / "study").close()  # fresh: created through alembic
+    code = f"from coprod_nb.storage import Store; Store({str(tmp_path / 'study')!r}).close()"
+    assert _loaded(code, ("alembic",)) == []
+
+
 def test_layers_import_one_way():
     order = ["domain", "storage", "ingest", "analysis", "widgets"]
     for i, layer in enumerate(order):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from coprod_nb.domain import RawTurn
 from coprod_nb.errors import DuplicateSource, InvalidInput, NotFound
 from coprod_nb.storage import Store, head_revision
-from coprod_nb.storage.database import current_revision
+from coprod_nb.storage.database import _head_from_files, _stored_revision, current_revision
 
 
 def _turns():
@@ -40,6 +40,9 @@ def _add(store: Store, digest: str = "h1"):
 
 def test_fresh_study_is_at_newest_schema(store):
     assert current_revision(store.engine) == head_revision()
+    # the shortcut that opens an up-to-date study without alembic agrees with alembic
+    assert _head_from_files() == head_revision()
+    assert _stored_revision(store.engine) == head_revision()
     assert store.study().name == "study"
 
 
@@ -73,6 +76,25 @@ def test_transcript_is_pseudonymised_and_linked(store):
     for t in turns:
         assert tr.text[t.char_start : t.char_end] == t.text
     assert tr.word_count == 7 + 8 + 3
+
+
+def test_turns_inserted_in_one_statement_are_searchable_and_logged_once(store):
+    # add_transcript inserts its turns with one Core executemany, bypassing the ORM:
+    # the search index, the event log and the transcript's own turns must not notice.
+    _seed(store)
+    with store.session() as s:
+        tr = store.add_transcript(
+            _turns(),
+            title="conv",
+            source_name="conv.vtt",
+            source_format="vtt",
+            content_hash="h1",
+            session=s,
+        )
+        assert [t.seq for t in tr.turns] == [0, 1, 2]  # loaded in the same transaction
+    assert [h.turn_id for h in store.search("tokenism")] == [store.turns(tr.id)[1].id]
+    events = store.history("transcript", tr.id)
+    assert [(e.action, e.detail) for e in events] == [("import", "3 turns from vtt")]
 
 
 def test_duplicate_content_is_refused(store):

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, head_revision
@@ -75,6 +76,37 @@ def test_blinding_before_close_and_team_view_after(team):
     assert team.note(a.id, "Bay").text == "Ash's reading"
     with pytest.raises(InvalidInput, match="already closed"):
         team.close_recall("Ash")
+
+
+def test_closure_snapshot_is_deferred_but_readable_where_asked_for(team):
+    # The snapshot column is deferred (megabytes in a large study); the objects outlive
+    # their session, so every path that hands one out must have loaded it already.
+    team.add_note("Ash", "P1", "Ash's reading")
+    assert not team.step_closed() and team.step_closure() is None
+    closed = team.close_recall("Ash")
+    assert team.step_closed()
+    again = team.step_closure()
+    for closure in (closed, again):
+        assert [n["text"] for n in closure.snapshot["notes"]] == ["Ash's reading"]
+    light = team.step_closure(snapshot=False)
+    assert (light.closed_by, light.closed_at) == (again.closed_by, again.closed_at)
+    with pytest.raises(SQLAlchemyError):  # not loaded, and the session is gone
+        light.snapshot  # noqa: B018 (reading it is the test)
+
+
+def test_note_counts_are_blind_like_notes(team):
+    team.add_note("Ash", "P1", "a", category="practice")
+    team.add_note("Ash", "P1", "b", category="practice")
+    team.add_note("Bay", "P2", "c", category="barrier")
+    gone = team.add_note("Bay", "P1", "d", category="barrier")
+    team.delete_note(gone.id, "Bay")
+    assert team.note_counts("Ash") == [("Ash", "P1", "practice", 2)]
+    team.close_recall("Ash")
+    assert sorted(team.note_counts("Bay")) == [
+        ("Ash", "P1", "practice", 2),
+        ("Bay", "P2", "barrier", 1),
+    ]
+    assert ("Bay", "P1", "barrier", 1) in team.note_counts("Bay", include_deleted=True)
 
 
 def test_edits_after_close_become_versions(team):

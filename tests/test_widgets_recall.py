@@ -112,6 +112,24 @@ def test_transcript_view_fetches_one_page_at_a_time(demo, monkeypatch):
     assert max(n for _, _, n in calls) == 25
 
 
+def test_paging_refills_the_same_rows_and_keeps_the_selection(demo):
+    view = TranscriptView(demo, "Alder")
+    rows = view.turn_rows.children
+    picked = select(view, 1)
+    view.next.click()
+    # Same row widgets with the next page's turns; refilling a row is not a selection.
+    assert view.turn_rows.children == rows
+    assert ">#25<" in rows[0].children[1].value and not rows[1].children[0].value
+    assert view._selected == {picked[0].id: picked[0]}
+    view.prev.click()
+    assert rows[1].children[0].value is True and ">#1<" in rows[1].children[1].value
+    rows[1].children[0].value = False
+    assert view._selected == {}
+    for _ in range(10):
+        view.next.click()  # the last page is shorter: fewer rows on screen
+    assert len(view.turn_rows.children) == len(view.page_turns) < 25
+
+
 def test_partnership_filters_transcripts(demo):
     view = TranscriptView(demo, "Alder")
     view.partnership.value = "TCP"

@@ -96,7 +96,7 @@ def _evidence_text(items: dict | None) -> str:
 
 
 def _step1_open(store: Store) -> bool:
-    return store.step_closure(RECALL) is None
+    return not store.step_closed(RECALL)
 
 
 def _note_history(store: Store, ref: int | str, viewer: str | None) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from coprod_nb.storage.models import Excerpt, Note, Transcript
 
 
 def _team_notes(store: Store, viewer: str) -> pd.DataFrame:
-    if store.step_closure() is None:
+    if not store.step_closed():
         raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
     names = {r.id: r.name for r in store.researchers()}
     shorts = {p.id: p.short for p in store.partnerships()}
@@ -45,7 +45,8 @@ def compare_counts(store: Store, viewer: str) -> pd.DataFrame:
     Long format with columns researcher, partnership, category, notes; every
     combination is present (zeros included), so gaps show.
     """
-    notes = _team_notes(store, viewer)
+    if not store.step_closed():
+        raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
     index = pd.MultiIndex.from_product(
         [
             [r.name for r in store.researchers()],
@@ -54,17 +55,31 @@ def compare_counts(store: Store, viewer: str) -> pd.DataFrame:
         ],
         names=["researcher", "partnership", "category"],
     )
-    counts = notes.groupby(["researcher", "partnership", "category"]).size()
+    # Counted by the database: only the numbers are needed, not 20,000 Note objects.
+    rows = store.note_counts(viewer)
+    counts = pd.Series(
+        [n for *_, n in rows],
+        index=pd.MultiIndex.from_tuples([k for *k, _ in rows], names=index.names),
+        dtype="int64",
+    )
     return counts.reindex(index, fill_value=0).rename("notes").reset_index()
 
 
-def plot_compare(counts: pd.DataFrame, ax=None):
+#: Above this many cells the heatmap carries no numbers: they would be unreadable, and
+#: thousands of Text artists take seconds to lay out and draw (docs/performance.md).
+MAX_LABELLED_CELLS = 300
+
+
+def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None):
     """Heatmap of notes per researcher (rows) and partnership × category (columns).
 
     Parameters
     ----------
     counts : DataFrame from :func:`compare_counts`
     ax : matplotlib Axes, optional
+    annotate : bool, optional
+        Write the count in each cell. By default only when the grid has at most
+        :data:`MAX_LABELLED_CELLS` cells; the colour bar gives the scale either way.
 
     Returns
     -------
@@ -84,9 +99,12 @@ def plot_compare(counts: pd.DataFrame, ax=None):
         ha="right",
         fontsize=8,
     )
-    for i in range(wide.shape[0]):
-        for j in range(wide.shape[1]):
-            ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center", fontsize=7)
+    if annotate is None:
+        annotate = wide.size <= MAX_LABELLED_CELLS
+    if annotate:
+        for i in range(wide.shape[0]):
+            for j in range(wide.shape[1]):
+                ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center", fontsize=7)
     ax.set_title("Notes per researcher, partnership and category")
     ax.figure.colorbar(image, ax=ax, label="notes")
     return ax

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch
-from scipy.stats import rankdata
 
 __all__ = [
     "RING_SCORES",
@@ -253,7 +252,7 @@ def kendall_w(rank_matrix, *, correct_ties: bool = True) -> float:
     Parameters
     ----------
     rank_matrix : array-like, shape (m, n)
-        One row per rater; ties as average ranks (``scipy.stats.rankdata``).
+        One row per rater; ties as average ranks (as ``scipy.stats.rankdata`` gives).
     correct_ties : bool, default True
         Use the tie correction: W = 12 S / (m² (n³ - n) - m Σ_j T_j), with
         T_j = Σ (t³ - t) over the groups of t tied ranks of rater j and
@@ -291,6 +290,16 @@ def kendall_w(rank_matrix, *, correct_ties: bool = True) -> float:
     totals = ranks.sum(axis=0)
     s = float(np.sum((totals - totals.mean()) ** 2))
     return 12 * s / denominator
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n within each row, ties as average ranks.
+
+    The same numbers as ``scipy.stats.rankdata(values, axis=1, method="average")``
+    (a test checks it), without importing scipy.stats: that takes longer than the
+    rest of a notebook's imports together.
+    """
+    return pd.DataFrame(values).rank(axis=1, method="average").to_numpy()
 
 
 def _circle_scores(
@@ -363,7 +372,7 @@ def circle_summary(
     options = _check_options(options)
     _, scores, counts = _circle_scores(placements, options)
     m, n = scores.shape
-    ranks = rankdata(-scores, axis=1, method="average") if m and n else scores
+    ranks = _average_ranks(-scores) if m and n else scores
     table = pd.DataFrame({"option": options})
     for ring in RINGS:
         table[ring] = [counts[o][ring] for o in options]

@@ -168,7 +168,7 @@ def _visible(store: Any, viewer: str | None, researchers: list) -> tuple[list, l
         lead = next((r for r in researchers if r.lead), None)
         if lead is not None:
             viewer = lead.id
-        elif researchers and store.step_closure() is not None:
+        elif researchers and store.step_closed():
             viewer = researchers[0].id  # after step 1 everyone sees the same
     if viewer is not None:
         return store.notes(viewer), store.excerpts(viewer=viewer)

@@ -415,7 +415,7 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
         )
 
     info = study_info(store)
-    closure = store.step_closure()
+    closure = store.step_closure(snapshot=False)  # only when and by whom
     meetings = store.meetings()
     versions = store.framework_versions()
     steps = [

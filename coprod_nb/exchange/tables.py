@@ -168,7 +168,7 @@ def study_tables(
 
 def _collect(store: Store, viewer: str | None, real_names: bool) -> _Collected:
     who = _viewer(store, viewer)
-    closed = store.step_closure() is not None
+    closed = store.step_closed()
     shorts = {p.id: p.short for p in store.partnerships()}
     titles = {t.id: t.title for t in store.transcripts()}
     names = {r.id: r.name for r in store.researchers()}

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
@@ -137,11 +135,16 @@ def import_transcripts(
     if not files:
         raise InvalidInput("no transcript files found (.vtt, .srt, .txt, .docx)")
     pattern = speaker_pattern or (store.study().settings or {}).get("speaker_pattern")
-    known = {tr.content_hash: tr.source_name for tr in store.transcripts()}
+    known = {tr.content_hash: tr.source_name for tr in store.transcripts(text=False)}
     report = ImportReport()
     parsed = []
     seen: dict[str, str] = {}
-    bar = progress if callable(progress) else tqdm
+    if callable(progress):
+        bar = progress
+    else:
+        # Imported here: importing tqdm takes a tenth of a second (for its version), which
+        # a notebook that opens a study without importing anything need not wait for.
+        from tqdm.auto import tqdm as bar
     for path in bar(files, desc="Reading transcripts", unit="file", disable=not progress):
         try:
             size = path.stat().st_size

@@ -14,7 +14,6 @@ from coprod_nb.domain.transcript import ParsedTranscript
 from coprod_nb.errors import InvalidInput
 
 from ._decode import read_text
-from ._docx import read_docx
 from ._srt import read_srt
 from ._txt import DEFAULT_SPEAKER_PATTERN, compile_speaker_pattern, read_txt
 from ._vtt import read_vtt
@@ -80,6 +79,10 @@ def read_transcript(
         )
     speaker_re = compile_speaker_pattern(speaker_pattern, path.name)
     if suffix == ".docx":
+        # Imported here: python-docx takes a while to import, and most studies (the
+        # demo included) have no Word transcripts.
+        from ._docx import read_docx
+
         return read_docx(path, speaker_re=speaker_re)
     text, encoding = read_text(path)
     return _TEXT_READERS[suffix](text, file=path.name, encoding=encoding, speaker_re=speaker_re)

@@ -6,29 +6,38 @@ PostgreSQL database that a team shares from JupyterHub.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 
 from coprod_nb.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 DB_FILE = "study.db"
 BUSY_TIMEOUT_MS = 30_000
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# Alembic is imported inside the functions that need it: it takes about a third of a
+# second to import, and opening a study that is already at the newest revision (the
+# usual case) does not need it (see prepare).
+
+
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
@@ -36,6 +45,8 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this package knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -90,6 +101,8 @@ def _begin_immediate(conn) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stored in the database, or None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -102,6 +115,13 @@ def prepare(engine: Engine, study_dir: Path | None) -> Path | None:
     Path or None
         The backup written before an upgrade, if any.
     """
+    # The usual case, a study already at the head, is answered without alembic.
+    quick_head = _head_from_files()
+    if quick_head is not None and _stored_revision(engine) == quick_head:
+        return None
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     head = head_revision()
     rev = current_revision(engine)
     if rev == head:
@@ -125,6 +145,41 @@ def prepare(engine: Engine, study_dir: Path | None) -> Path | None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return backup
+
+
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.+)$", re.MULTILINE)
+
+
+def _head_from_files() -> str | None:
+    """The head revision read from the migration files' text; None when unsure.
+
+    Only a shortcut for :func:`prepare` (alembic gives the answer that counts): a
+    file it cannot read plainly, or more than one head, returns None.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision = ast.literal_eval(found["revision"].strip())
+            down = ast.literal_eval(found.get("down_revision", "None").strip())
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else (down or ()))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision in ``alembic_version`` read with plain SQL; None if there is none."""
+    with engine.execution_options(coprod_read_only=True).connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:

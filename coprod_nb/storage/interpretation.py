@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
-from coprod_nb.domain.notes import RECALL
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import events
 from coprod_nb.storage.models import (
@@ -20,7 +19,6 @@ from coprod_nb.storage.models import (
     FrameworkVersion,
     Meeting,
     Note,
-    StepClosure,
     TensionEvidence,
     TensionLink,
     TensionRow,
@@ -238,10 +236,7 @@ class InterpretationRepository:
         notes, excerpts = list(dict.fromkeys(notes)), list(dict.fromkeys(excerpts))
         with self.session() as s:
             row = self._tension(s, tension)
-            if (
-                notes
-                and not s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
-            ):
+            if notes and not self._step_closed(s):
                 raise Forbidden("notes become evidence only after the lead closes step 1")
             have = {
                 (e.note_id, e.excerpt_id)

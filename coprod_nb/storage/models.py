@@ -254,7 +254,9 @@ class StepClosure(Base):
     step: Mapped[str] = mapped_column(String(40), unique=True)
     closed_at: Mapped[datetime] = mapped_column(DateTime)
     closed_by: Mapped[str] = mapped_column(String(120))
-    snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Deferred: megabytes of JSON in a large study, and most readers only ask whether
+    # the step is closed (Store.step_closure loads it when asked).
+    snapshot: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
 
 
 class Meeting(Base):

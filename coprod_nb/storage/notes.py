@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from coprod_nb.domain.notes import (
     DATA_KINDS,
@@ -58,10 +58,29 @@ class NotesRepository:
 
     # -- step state -----------------------------------------------------------------
 
-    def step_closure(self, step: str = RECALL) -> StepClosure | None:
-        """When and by whom a step was closed, or None while it is open."""
+    def step_closure(self, step: str = RECALL, *, snapshot: bool = True) -> StepClosure | None:
+        """When and by whom a step was closed, or None while it is open.
+
+        With ``snapshot=False`` the snapshot of every note (megabytes of JSON in a large
+        study) is not read, and reading ``.snapshot`` raises. To ask only whether a step
+        is closed, :meth:`step_closed` is cheaper still.
+        """
         with self.session(write=False) as s:
-            return s.scalars(select(StepClosure).where(StepClosure.step == step)).first()
+            q = select(StepClosure).where(StepClosure.step == step)
+            if snapshot:
+                # The column is deferred in the model, and the object outlives the
+                # session: load it now, as a first access once detached would fail.
+                q = q.options(undefer(StepClosure.snapshot))
+            return s.scalars(q).first()
+
+    def step_closed(self, step: str = RECALL) -> bool:
+        """Whether the lead has closed ``step`` (reads one id, never the snapshot)."""
+        with self.session(write=False) as s:
+            return self._step_closed(s, step)
+
+    @staticmethod
+    def _step_closed(s: Session, step: str = RECALL) -> bool:
+        return s.scalar(select(StepClosure.id).where(StepClosure.step == step)) is not None
 
     def close_recall(self, by: int | str) -> StepClosure:
         """Close step 1 (lead only): notes become visible to the team, edits become versions.
@@ -72,7 +91,7 @@ class NotesRepository:
             lead = self._researcher(s, by)
             if not lead.lead:
                 raise Forbidden(f"only the study lead can close step 1 ({lead.name} is not)")
-            if s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first():
+            if self._step_closed(s):
                 raise InvalidInput("step 1 is already closed")
             notes = s.scalars(select(Note).options(selectinload(Note.excerpts))).all()
             closure = StepClosure(
@@ -145,13 +164,13 @@ class NotesRepository:
             note = self._own_note(s, note_id, researcher)
             before = _note_state(note)
             self._check_choices(category or note.category, kind or note.kind)
-            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
+            closed = self._step_closed(s)
             changes = {
                 "text": text,
                 "category": category,
                 "kind": kind,
             }
-            if closed is not None:
+            if closed:
                 s.add(
                     NoteVersion(
                         note_id=note.id,
@@ -220,16 +239,16 @@ class NotesRepository:
         """
         with self.session(write=False) as s:
             me = self._researcher(s, viewer)
-            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
+            closed = self._step_closed(s)
             q = select(Note).options(selectinload(Note.excerpts))
             if researcher is not None:
                 author = self._researcher(s, researcher)
-                if closed is None and author.id != me.id:
+                if not closed and author.id != me.id:
                     raise Forbidden(
                         "step 1 is open: colleagues' notes stay hidden until the lead closes it"
                     )
                 q = q.where(Note.researcher_id == author.id)
-            elif closed is None:
+            elif not closed:
                 q = q.where(Note.researcher_id == me.id)
             if partnership is not None:
                 pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
@@ -240,6 +259,31 @@ class NotesRepository:
                 q = q.where(Note.deleted_at.is_(None))
             return list(s.scalars(q.order_by(Note.partnership_id, Note.created_at, Note.id)))
 
+    def note_counts(
+        self, viewer: int | str, *, include_deleted: bool = False
+    ) -> list[tuple[str, str, str, int]]:
+        """(researcher, partnership short name, category, notes) for the notes ``viewer`` may see.
+
+        Counted by the database: the step-2 comparison needs only these numbers, and
+        building every Note object of a large study to count them took seconds
+        (docs/performance.md). Blinding is that of :meth:`notes`; combinations without
+        notes are absent.
+        """
+        with self.session(write=False) as s:
+            me = self._researcher(s, viewer)
+            q = (
+                select(Researcher.name, Partnership.short, Note.category, func.count(Note.id))
+                .select_from(Note)
+                .join(Researcher, Note.researcher_id == Researcher.id)
+                .join(Partnership, Note.partnership_id == Partnership.id)
+                .group_by(Researcher.name, Partnership.short, Note.category)
+            )
+            if not self._step_closed(s):
+                q = q.where(Note.researcher_id == me.id)
+            if not include_deleted:
+                q = q.where(Note.deleted_at.is_(None))
+            return [(r, p, c, int(n)) for r, p, c, n in s.execute(q)]
+
     def note(self, note_id: int, viewer: int | str) -> Note:
         """One note, if the viewer may see it (see :meth:`notes`)."""
         with self.session(write=False) as s:
@@ -247,8 +291,7 @@ class NotesRepository:
             if note is None:
                 raise NotFound(f"no note {note_id}")
             me = self._researcher(s, viewer)
-            closed = s.scalars(select(StepClosure).where(StepClosure.step == RECALL)).first()
-            if closed is None and note.researcher_id != me.id:
+            if not self._step_closed(s) and note.researcher_id != me.id:
                 raise NotFound(f"no note {note_id}")  # do not reveal that it exists
             return note
 

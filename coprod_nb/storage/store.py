@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
@@ -367,12 +367,18 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             return self._match(s, label)
 
     @staticmethod
-    def _match(s: Session, label: str) -> SpeakerMatch:
+    def _people(s: Session) -> tuple[list[Participant], list[Researcher]]:
+        return list(s.scalars(select(Participant))), list(s.scalars(select(Researcher)))
+
+    @classmethod
+    def _match(cls, s: Session, label: str, people: tuple | None = None) -> SpeakerMatch:
+        # ``people`` (from _people): loaded once by a caller that matches many labels
+        participants, researchers = people or cls._people(s)
         folded = label.strip().casefold()
-        for p in s.scalars(select(Participant)):
+        for p in participants:
             if p.name.casefold() == folded:
                 return SpeakerMatch(label, participant_id=p.id)
-        for r in s.scalars(select(Researcher)):
+        for r in researchers:
             if r.name.casefold() == folded or (r.login or "").casefold() == folded:
                 return SpeakerMatch(label, researcher_id=r.id)
         return SpeakerMatch(label)
@@ -405,9 +411,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         title, source_name = key.apply(title), key.apply(source_name)
         text, spans = canonical_text(pseudo)
         with self._maybe_session(session) as s:
-            # one lookup per distinct speaker, not per turn (docs/performance.md)
+            # one lookup per distinct speaker, not per turn, against the people loaded
+            # once (docs/performance.md)
+            people = self._people(s)
             matches = {
-                label: self._match(s, label) for label in dict.fromkeys(lb for lb, _ in pseudo)
+                label: self._match(s, label, people)
+                for label in dict.fromkeys(lb for lb, _ in pseudo)
             }
             part_ids = [
                 self._find(s, Participant, p, ("name",), "participant").id for p in participants
@@ -440,22 +449,29 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             )
             s.add(tr)
             s.flush()
-            s.add_all(
-                Turn(
-                    transcript_id=tr.id,
-                    seq=i,
-                    speaker=label,
-                    text=body,
-                    participant_id=matches[label].participant_id,
-                    researcher_id=matches[label].researcher_id,
-                    start_ms=raw.start_ms,
-                    end_ms=raw.end_ms,
-                    char_start=span.start,
-                    char_end=span.end,
-                )
-                for i, (raw, (label, body), span) in enumerate(
-                    zip(turns, pseudo, spans, strict=True)
-                )
+            # One Core INSERT executed with every row (executemany), not one ORM object
+            # per turn: thousands of turns per transcript (docs/performance.md). The
+            # database's own trigger (SQLite) or index (PostgreSQL) still indexes each
+            # row for search.
+            s.connection().execute(
+                insert(Turn.__table__),
+                [
+                    {
+                        "transcript_id": tr.id,
+                        "seq": i,
+                        "speaker": label,
+                        "text": body,
+                        "participant_id": matches[label].participant_id,
+                        "researcher_id": matches[label].researcher_id,
+                        "start_ms": raw.start_ms,
+                        "end_ms": raw.end_ms,
+                        "char_start": span.start,
+                        "char_end": span.end,
+                    }
+                    for i, (raw, (label, body), span) in enumerate(
+                        zip(turns, pseudo, spans, strict=True)
+                    )
+                ],
             )
             s.add_all(
                 TranscriptPerson(transcript_id=tr.id, participant_id=pid)
@@ -486,10 +502,17 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             with self.session() as s:
                 yield s
 
-    def transcripts(self) -> list[Transcript]:
-        """All transcripts, by date then title."""
+    def transcripts(self, *, text: bool = True) -> list[Transcript]:
+        """All transcripts, by date then title.
+
+        ``text=False`` leaves out the canonical texts (megabytes in a large study) when
+        only titles and ids are needed, as in a picker; reading ``.text`` then fails.
+        """
         with self.session(write=False) as s:
-            return list(s.scalars(select(Transcript).order_by(Transcript.date, Transcript.title)))
+            q = select(Transcript).order_by(Transcript.date, Transcript.title)
+            if not text:
+                q = q.options(defer(Transcript.text))
+            return list(s.scalars(q))
 
     def transcript(self, ref: int | str) -> Transcript:
         """A transcript by id, title or source file name."""
@@ -660,7 +683,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             if transcript is not None:
                 q = q.where(Excerpt.transcript_id == self.transcript(transcript).id)
             found = list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
-            if viewer is None or self.step_closure() is not None:
+            if viewer is None or self._step_closed(s):
                 return found
             me = self._find(s, Researcher, viewer, ("name", "login"), "researcher").id
             owners: dict[int, set[int]] = {}
@@ -689,7 +712,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """
         with self.session(write=False) as s:
             found = events.history(s, object_type, object_id)
-        if object_type not in ("note", "excerpt") or self.step_closure() is not None:
+        if object_type not in ("note", "excerpt") or self.step_closed():
             return found
         if viewer is None:
             raise Forbidden("step 1 is open: the history of notes is blind too; say who is looking")

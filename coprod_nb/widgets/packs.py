@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipywidgets as w
 
 from coprod_nb.errors import CoprodError
-from coprod_nb.exchange.pack_builder import write_resource_pack
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import message
 
@@ -36,6 +35,9 @@ class ResourcePackView(w.HBox):
         if self.version.value is None:
             message(self.status, "Freeze a framework first.", kind="error")
             return
+        # Imported on use: python-docx takes a while, and importing the widgets need not.
+        from coprod_nb.exchange.pack_builder import write_resource_pack
+
         try:
             self.last_path = write_resource_pack(
                 self.store, self.format.value, version=self.version.value

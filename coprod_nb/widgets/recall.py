@@ -117,6 +117,9 @@ class TranscriptView(w.VBox):
         self.current_seq: int | None = None
         self._selected: dict[int, object] = {}  # turn id -> Turn, kept across pages
         self._counts: dict[int, int] = {}
+        #: row widgets, created once and refilled for each page (see _render)
+        self._rows: list[w.HBox] = []
+        self._filling = False
         self._quiet = False
         self._syncing_read = False
         self.refresh()
@@ -165,7 +168,8 @@ class TranscriptView(w.VBox):
         """Reload partnerships and transcripts (e.g. after an import)."""
         pships = self.store.partnerships()
         self._shorts = {p.id: p.short for p in pships}
-        self._transcripts = {t.id: t for t in self.store.transcripts()}
+        # Titles only: the canonical texts of a large study are megabytes.
+        self._transcripts = {t.id: t for t in self.store.transcripts(text=False)}
         with self._hold():
             keep = self.partnership.value
             self.partnership.options = [("(all partnerships)", None)] + [
@@ -286,12 +290,19 @@ class TranscriptView(w.VBox):
         self._sync_read()
 
     def _render(self) -> None:
-        for row in self.turn_rows.children:
-            for child in row.children:
-                child.close()
-            row.close()
-        rows = [self._row(turn) for turn in self.page_turns]
-        self.turn_rows.children = rows
+        # The row widgets are refilled, not rebuilt: creating every row's widgets anew
+        # for each page was most of the time of opening or paging a transcript.
+        while len(self._rows) < len(self.page_turns):
+            self._rows.append(self._new_row(len(self._rows)))
+        self._filling = True
+        try:
+            for row, turn in zip(self._rows, self.page_turns, strict=False):
+                self._fill_row(row, turn)
+        finally:
+            self._filling = False
+        rows = tuple(self._rows[: len(self.page_turns)])
+        if self.turn_rows.children != rows:
+            self.turn_rows.children = rows
         if self.page_turns:
             first, last = self.page_turns[0].seq, self.page_turns[-1].seq
             self.position.value = f"turns #{first}–#{last} of {self.total}"
@@ -302,28 +313,44 @@ class TranscriptView(w.VBox):
         n = len(self._selected)
         self.selection.value = f"<i>{n} turn(s) selected</i>" if n else ""
 
-    def _row(self, turn) -> w.HBox:
+    def _new_row(self, index: int) -> w.HBox:
+        if self._rows:
+            # Later rows share the first row's Layout and Style models: otherwise each
+            # row creates seven widgets instead of three, and creating widgets is what
+            # costs when a view opens.
+            first_pick, first_html = self._rows[0].children
+            pick_kw = {"layout": first_pick.layout, "style": first_pick.style}
+            html_kw = {"layout": first_html.layout, "style": first_html.style}
+            row_kw = {"layout": self._rows[0].layout}
+        else:
+            pick_kw, html_kw, row_kw = {"layout": w.Layout(width="70px")}, {}, {}
+        pick = w.Checkbox(description="select", indent=False, **pick_kw)
+        pick.observe(lambda c: self._on_pick(index, c.new), names="value")
+        row = w.HBox([pick, w.HTML(**html_kw)], **row_kw)
+        row.add_class("cp-turn-row")
+        return row
+
+    def _fill_row(self, row: w.HBox, turn) -> None:
+        pick, html = row.children
         current = turn.seq == self.current_seq
         when = format_time(turn.start_ms)
-        html = w.HTML(
+        html.value = (
             f'<div class="cp-turn{" cp-turn-current" if current else ""}" '
             f'style="white-space:pre-wrap;{_CURRENT_STYLE if current else ""}">'
             f'<span class="cp-turn-seq">#{escape(turn.seq)}</span> '
             f'<b class="cp-speaker">{escape(turn.speaker)}</b> '
             f'<span class="cp-time">{escape(when)}</span> {escape(turn.text)}</div>'
         )
-        pick = w.Checkbox(
-            value=turn.id in self._selected,
-            description="select",
-            indent=False,
-            layout=w.Layout(width="70px"),
-        )
-        pick.observe(lambda c, t=turn: self._on_select(t, c.new), names="value")
-        row = w.HBox([pick, html])
-        row.add_class("cp-turn-row")
+        pick.value = turn.id in self._selected
         if current:
             row.add_class("cp-turn-current")
-        return row
+        else:
+            row.remove_class("cp-turn-current")
+
+    def _on_pick(self, index: int, selected: bool) -> None:
+        # Setting the checkbox while refilling a row is not the user selecting.
+        if not self._filling and index < len(self.page_turns):
+            self._on_select(self.page_turns[index], selected)
 
     def _on_select(self, turn, selected: bool) -> None:
         if selected:

@@ -22,9 +22,11 @@ from coprod_nb.analysis.audit import (
 )
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
 from coprod_nb.errors import CoprodError
-from coprod_nb.exchange.report import FORMATS, worksheet_table, write_report
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, table_html
+
+# coprod_nb.exchange.report (python-docx, Jinja2) is imported where it is used, so that
+# importing coprod_nb.widgets does not wait for it.
 
 __all__ = ["AuditView", "ReportView", "WorksheetEditor"]
 
@@ -85,6 +87,8 @@ class WorksheetEditor(w.VBox):
         stored = {a.topic: a.answer for a in self._stored()}
         for number, box in enumerate(self.answers, start=1):
             box.value = stored.get(number, "")
+        from coprod_nb.exchange.report import worksheet_table
+
         table = worksheet_table(self.store).drop(columns=["question"])
         self.table.value = table_html(table)
 
@@ -225,6 +229,8 @@ class ReportView(w.HBox):
 
     def __init__(self, store: Store, **kwargs):
         self.store = store
+        from coprod_nb.exchange.report import FORMATS
+
         labels = {"html": "HTML", "docx": "Word", "md": "Markdown"}
         self.format = w.Dropdown(description="Format", options=[(labels[f], f) for f in FORMATS])
         self.button = w.Button(description="Write report", icon="file")
@@ -235,6 +241,8 @@ class ReportView(w.HBox):
         self.add_class("cp-report-view")
 
     def _on_write_click(self, _button=None) -> None:
+        from coprod_nb.exchange.report import write_report
+
         message(self.status, "writing…")
         try:
             self.last_path = write_report(self.store, self.format.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipywidgets as w
-from tqdm.notebook import tqdm as tqdm_notebook
 
 from coprod_nb.errors import CoprodError
 from coprod_nb.ingest import import_transcripts
@@ -52,6 +51,9 @@ class ImportView(w.VBox):
 
     def _progress_bar(self, iterable, **kwargs):
         # tqdm's notebook bar, drawn inside this view rather than in the cell output.
+        # (Imported here: importing tqdm takes a tenth of a second, for its version.)
+        from tqdm.notebook import tqdm as tqdm_notebook
+
         bar = tqdm_notebook(iterable, display=False, **kwargs)
         self.progress.children = (bar.container,)
         return bar

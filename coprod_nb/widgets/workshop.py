@@ -33,7 +33,6 @@ from coprod_nb.analysis.workshop import plot_circles, plot_poll, plot_ring_count
 from coprod_nb.domain.decisions import DECISION_KINDS, Decision
 from coprod_nb.domain.framework import Tension
 from coprod_nb.errors import CoprodError, InvalidInput, NotFound
-from coprod_nb.exchange.pack_builder import import_pack_response
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
@@ -456,6 +455,9 @@ class ResponsesView(Quiet, w.VBox):
 
     def _import(self, path: Path, label: str) -> tuple[list[str], bool]:
         """Import one pack; returns the report lines and whether it was imported."""
+        # Imported on use: python-docx takes a while to import, and few sessions read packs.
+        from coprod_nb.exchange.pack_builder import import_pack_response
+
         try:
             warnings = import_pack_response(self.store, self._ws.id, path)
         except (CoprodError, OSError) as exc:
