@@ -274,10 +274,76 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_course(args) -> int:
+    from coprod_nb import course
+
+    if args.progress:
+        table = course.course_progress(args.dir)
+        print(table.to_string(index=False))
+        return 0
+    if args.roleplay:
+        result = course.roleplay_workshop(args.dir, args.date)
+        for row in result.itertuples():
+            print(f"group {row.group} ({row.study}): {row.status}")
+        cast = course.course_cast(args.dir)
+        if len(cast):
+            print()
+            print(cast.to_string(index=False))
+            print("\nthe leaders' links for the participant app come from:")
+            for study in cast["study"].unique():
+                print(f"  coprod-nb serve-workshop {Path(args.dir) / study}")
+        return 0
+    created = course.create_course(
+        args.dir,
+        course.read_roster(args.roster, instructor=args.instructor)
+        if args.roster
+        else args.students,
+        group_size=args.group_size,
+        instructor=args.instructor,
+        name=args.name,
+    )
+    print(course.course_summary(created))
+    return 0
+
+
+def cmd_serve_workshop(args) -> int:
+    from coprod_nb.participant_app import serve
+
+    plan = serve.prepare(
+        args.dir,
+        url=args.db,
+        workshop=args.workshop,
+        host=args.host,
+        port=args.port,
+        base_url=args.base_url,
+        public_url=args.public_url,
+        new_links=args.new_links,
+        actor=args.actor,
+    )
+    if plan.warning:
+        print(f"warning: {plan.warning}", file=sys.stderr)
+    print(plan.describe(), flush=True)
+    if args.dry_run:
+        print("dry run, not serving: " + " ".join(plan.command))
+        return 0
+    print(f"Serving on {plan.root} (Ctrl-C stops the server).", flush=True)
+    return serve.run(plan)
+
+
 def cmd_synth(args) -> int:
     from coprod_nb.synth import run
 
     return run(args)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -440,11 +506,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_decisions)
 
     p = sub.add_parser(
+        "serve-workshop",
+        parents=[common],
+        help="serve the workshop to participants (Voilà): one personal link each",
+    )
+    p.add_argument("dir")
+    p.add_argument("--workshop", type=int, help="workshop id (default: the latest)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    p.add_argument(
+        "--base-url", default="/", help="URL prefix, e.g. behind jupyter-server-proxy (default /)"
+    )
+    p.add_argument(
+        "--public-url", help="the app's address as participants reach it, used in the links"
+    )
+    p.add_argument(
+        "--new-links",
+        action="store_true",
+        help="issue new links for everyone (earlier links stop working)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="issue the links and print them; do not serve"
+    )
+    p.set_defaults(func=cmd_serve_workshop)
+
+    p = sub.add_parser(
         "speakers", parents=[common], help="list unmatched speakers, or --map LABEL PERSON"
     )
     p.add_argument("dir")
     p.add_argument("--map", nargs=2, metavar=("LABEL", "PERSON"))
     p.set_defaults(func=cmd_speakers)
+
+    p = sub.add_parser(
+        "course",
+        help="course mode: create a class course (--students N or --roster FILE), "
+        "--progress, --roleplay",
+    )
+    p.add_argument("dir", help="the course folder (new or empty when creating)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--students", type=_positive, metavar="N", help="create: N students")
+    what.add_argument(
+        "--roster", metavar="FILE", help="create: a CSV with a name and an optional login column"
+    )
+    what.add_argument("--progress", action="store_true", help="print the progress per student")
+    what.add_argument(
+        "--roleplay",
+        action="store_true",
+        help="set up role-play workshops for groups that froze framework v1; print the cast",
+    )
+    p.add_argument("--group-size", type=_positive, default=4, help="create: largest group (4)")
+    p.add_argument("--instructor", default="Instructor", help="create: the instructor's name")
+    p.add_argument("--name", help="create: the course's name (default: the folder's name)")
+    p.add_argument(
+        "--date", type=date.fromisoformat, help="role-play: workshop date, YYYY-MM-DD (today)"
+    )
+    p.set_defaults(func=cmd_course)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from coprod_nb.errors import InvalidInput
@@ -66,3 +67,24 @@ def build_demo(
     if reached >= STAGES.index("workshop"):
         load_workshop(store, data / "workshop.toml", lead="Alder")
     return store
+
+
+def start_live_workshop(store: Store, *, when: date = date(2022, 11, 9), max_choices: int = 2):
+    """Record a follow-up workshop on the newest frozen framework and open its poll.
+
+    The demo's own workshop is finished (its polls are closed and its result frozen as
+    v2); a follow-up a year on, where the same leaders revisit the final framework, is
+    what the live participant app serves in the demo and its tests.
+
+    Returns
+    -------
+    Poll
+        The open poll ``"opening"`` of the new workshop (approval, at most
+        ``max_choices`` nominations).
+    """
+    earlier = store.workshops()
+    people = list(earlier[-1].participants) if earlier else [p.name for p in store.participants()]
+    facilitators = list(earlier[-1].facilitators) if earlier else []
+    ws = store.add_workshop(when, facilitators=facilitators, participants=people)
+    codes = store.framework(ws.base_version).codes
+    return store.open_poll(ws.id, "opening", codes, max_choices=max_choices)

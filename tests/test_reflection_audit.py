@@ -98,7 +98,7 @@ def test_the_database_refuses_a_seventh_topic_and_a_second_answer(store):
 
 
 def test_a_fresh_study_is_at_head_with_the_worksheet_table(store):
-    assert current_revision(store.engine) == head_revision() == "0005"
+    assert current_revision(store.engine) == head_revision() >= "0005"
     schema = inspect(store.engine)
     assert "reflective_answer" in schema.get_table_names()
     names = {c["name"] for c in schema.get_unique_constraints("reflective_answer")}
@@ -131,7 +131,8 @@ def test_0005_downgrades_and_upgrades_again(tmp_path):
         with st.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-        assert current_revision(st.engine) == "0005"
+        assert current_revision(st.engine) == head_revision()
+        assert "reflective_answer" in inspect(st.engine).get_table_names()
     finally:
         st.close()
 

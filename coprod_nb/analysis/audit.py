@@ -442,6 +442,18 @@ def _describe(e: HistoryEntry, ctx: _Context) -> dict:
         if "workshop" in after:
             out["step"] = 3
             out["date"] = ctx.workshops.get(after["workshop"]) or out["date"]
+    elif kind == "workshop" and e.action in ("issue links", "revoke links"):
+        # The participant app's personal links: to whom, never a key.
+        out["step"] = 3
+        out["date"] = ctx.workshops.get(e.object_id) or out["date"]
+        out["object"] = f"workshop {out['date'] or ''}".strip()
+        if e.action == "issue links":
+            out["summary"] = f"personal links issued to: {', '.join(after.get('to') or [])}"
+        else:
+            out["summary"] = (
+                f"{after.get('revoked', 0)} personal link(s) revoked: "
+                f"{', '.join(after.get('of') or [])}"
+            )
     elif kind == "workshop":
         out["step"] = 3
         out["date"] = _as_date(after.get("date")) or out["date"]

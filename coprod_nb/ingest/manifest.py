@@ -51,14 +51,18 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_manifest(store: Store, path: str | Path, *, progress: bool = True) -> ImportReport:
+def load_manifest(
+    store: Store, path: str | Path, *, progress: bool = True, data: dict | None = None
+) -> ImportReport:
     """Create a study's partnerships, people and pseudonyms, then import its transcripts.
 
     Transcript paths are relative to the manifest. Participants and researchers are
     stored under their pseudonyms; their real names go into the pseudonym key only.
+    ``data``, when given, is loaded instead of the file's content (a manifest read with
+    :func:`read_manifest` and adapted, as course mode does); paths stay relative to ``path``.
     """
     path = Path(path).resolve()
-    data = read_manifest(path)
+    data = read_manifest(path) if data is None else data
     dates = _check_transcripts(store, path, data)
     info = data.get("study", {})
     if info:

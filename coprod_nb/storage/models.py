@@ -446,3 +446,22 @@ class ReflectiveAnswer(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str] = mapped_column(String(120), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ParticipantToken(Base):
+    """A participant's personal link to the live workshop app.
+
+    Only the SHA-256 of the link's key is stored: whoever reads the database cannot
+    rebuild a working link. A re-issued link revokes the earlier one.
+    """
+
+    __tablename__ = "participant_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshop.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -33,6 +33,7 @@ from coprod_nb.storage.models import (
     NoteExcerpt,
     Participant,
     Partnership,
+    Reading,
     Researcher,
     Study,
     Transcript,
@@ -238,6 +239,29 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """A researcher by id, name or login."""
         with self.session(write=False) as s:
             return self._find(s, Researcher, ref, ("name", "login"), "researcher")
+
+    def remove_researcher(self, ref: int | str) -> Researcher:
+        """Take a researcher who has written no note off the team (their readings go too).
+
+        Notes, even deleted ones, are data of the analysis, so an author (and the study
+        lead) stays: removing one raises :class:`Forbidden`. Course mode uses this to move
+        a student who has not started writing to another group.
+        """
+        with self.session() as s:
+            person = self._find(s, Researcher, ref, ("name", "login"), "researcher")
+            if person.lead:
+                raise Forbidden(f"{person.name} leads the study and stays on the team")
+            if s.scalars(select(Note.id).where(Note.researcher_id == person.id)).first():
+                raise Forbidden(f"{person.name} has written notes and stays on the team")
+            before = events.snapshot(person)
+            for model in (Reading, TranscriptPerson):
+                for row in s.scalars(select(model).where(model.researcher_id == person.id)).all():
+                    s.delete(row)
+            for turn in s.scalars(select(Turn).where(Turn.researcher_id == person.id)).all():
+                turn.researcher_id = None
+            s.delete(person)
+            events.log(s, self.actor, "delete", "researcher", person.id, before=before)
+            return person
 
     def add_participant(
         self,

@@ -7,9 +7,12 @@ record, a rationale, and can be reverted.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -24,6 +27,7 @@ from coprod_nb.storage.models import (
     DecisionRow,
     FrameworkVersion,
     Participant,
+    ParticipantToken,
     Partnership,
     Poll,
     SpectrumPosition,
@@ -31,6 +35,20 @@ from coprod_nb.storage.models import (
 )
 
 CIRCLES: tuple[str, ...] = ("inner", "outer", "none")
+
+#: What a link key looks like (``secrets.token_urlsafe(32)`` gives 43 of these characters).
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+# One message for an unknown, revoked or other workshop's key: a visitor must not learn
+# whether a key ever existed.
+_BAD_LINK = (
+    "this link is not valid (it may have been replaced by a newer one): "
+    "ask the facilitator for your personal link"
+)
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 (hex) of a link key: the only form in which a key is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class WorkshopRepository:
@@ -155,17 +173,17 @@ class WorkshopRepository:
             )
             return row
 
-    def responses(self, workshop: int | None = None) -> list[CardResponse]:
-        """Every card response of a workshop."""
+    def responses(
+        self, workshop: int | None = None, participant: str | None = None
+    ) -> list[CardResponse]:
+        """Every card response of a workshop (only one participant's when given)."""
         ws = self.workshop(workshop)
         with self.session(write=False) as s:
-            return list(
-                s.scalars(
-                    select(CardResponse)
-                    .where(CardResponse.workshop_id == ws.id)
-                    .order_by(CardResponse.code, CardResponse.participant_id)
-                )
-            )
+            q = select(CardResponse).where(CardResponse.workshop_id == ws.id)
+            if participant is not None:
+                person = self._find(s, Participant, participant, ("name",), "participant")
+                q = q.where(CardResponse.participant_id == person.id)
+            return list(s.scalars(q.order_by(CardResponse.code, CardResponse.participant_id)))
 
     def placements(self, workshop: int | None = None) -> dict[str, dict[str, str]]:
         """participant -> {code: ring} from the card responses."""
@@ -293,10 +311,195 @@ class WorkshopRepository:
             ).all()
             return {name: list(choices) for name, choices in rows}
 
+    def own_ballot(self, poll_id: int, participant: str) -> list[str] | None:
+        """A participant's own ballot (None before they vote): theirs to see while open."""
+        with self.session(write=False) as s:
+            person = self._find(s, Participant, participant, ("name",), "participant")
+            choices = s.scalar(
+                select(Ballot.choices).where(
+                    Ballot.poll_id == poll_id, Ballot.participant_id == person.id
+                )
+            )
+        return None if choices is None else list(choices)
+
+    def voters(self, poll_id: int) -> list[str]:
+        """Who has voted, by name (not what: visible while the poll is open)."""
+        with self.session(write=False) as s:
+            return list(
+                s.scalars(
+                    select(Participant.name)
+                    .join(Ballot, Ballot.participant_id == Participant.id)
+                    .where(Ballot.poll_id == poll_id)
+                    .order_by(Participant.name)
+                )
+            )
+
     def ballot_count(self, poll_id: int) -> int:
         """How many participants have voted (visible while the poll is open)."""
         with self.session(write=False) as s:
             return s.scalar(select(func.count(Ballot.id)).where(Ballot.poll_id == poll_id))
+
+    def polls(self, workshop: int | None = None) -> list[Poll]:
+        """The polls of a workshop, in the order they were opened."""
+        ws = self.workshop(workshop)
+        with self.session(write=False) as s:
+            return list(s.scalars(select(Poll).where(Poll.workshop_id == ws.id).order_by(Poll.id)))
+
+    def current_poll(self, workshop: int | None = None) -> Poll | None:
+        """The poll participants answer now: the newest open one, else the newest one."""
+        polls = self.polls(workshop)
+        open_ = [p for p in polls if p.closed_at is None]
+        return (open_ or polls or [None])[-1]
+
+    # -- personal links (the live participant app) ----------------------------------------
+
+    def _workshop_people(self, s, ws: Workshop, participants: Iterable[str] | None):
+        names = list(participants) if participants is not None else None
+        if names is None:
+            if ws.participants:
+                names = list(ws.participants)
+            else:
+                return list(s.scalars(select(Participant).order_by(Participant.name)))
+        people = [self._find(s, Participant, n, ("name",), "participant") for n in names]
+        if ws.participants:
+            outside = [p.name for p in people if p.name not in ws.participants]
+            if outside:
+                raise InvalidInput(
+                    f"not a participant of the workshop of {ws.date:%Y-%m-%d}: "
+                    + ", ".join(outside)
+                )
+        return people
+
+    def issue_links(
+        self, workshop: int | None = None, participants: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """New personal link keys for the live participant app.
+
+        Each participant's earlier keys for this workshop are revoked. The keys are
+        returned once and never stored: only their SHA-256 is kept.
+
+        Parameters
+        ----------
+        workshop : int, optional
+            The workshop (the latest by default).
+        participants : iterable of str, optional
+            Whom to issue keys for (default: the workshop's participants).
+
+        Returns
+        -------
+        dict
+            Participant name -> key, to put in the link as ``?key=...``.
+        """
+        ws = self.workshop(workshop)
+        now = events.utcnow()
+        out: dict[str, str] = {}
+        with self.session() as s:
+            people = self._workshop_people(s, ws, participants)
+            if not people:
+                raise InvalidInput("the study has no participants to issue links for")
+            for person in people:
+                self._revoke(s, ws.id, person.id, now)
+                token = secrets.token_urlsafe(32)
+                s.add(
+                    ParticipantToken(
+                        workshop_id=ws.id,
+                        participant_id=person.id,
+                        token_hash=token_hash(token),
+                        issued_at=now,
+                        issued_by=self.actor,
+                        revoked_at=None,
+                    )
+                )
+                out[person.name] = token
+            s.flush()
+            # Who got a link, never the key (nor its hash).
+            events.log(s, self.actor, "issue links", "workshop", ws.id, after={"to": list(out)})
+        return out
+
+    def revoke_links(
+        self, workshop: int | None = None, participants: Iterable[str] | None = None
+    ) -> int:
+        """Revoke the personal links of a workshop (of some participants); returns how many."""
+        ws = self.workshop(workshop)
+        now = events.utcnow()
+        with self.session() as s:
+            people = self._workshop_people(s, ws, participants)
+            n = sum(self._revoke(s, ws.id, p.id, now) for p in people)
+            events.log(
+                s,
+                self.actor,
+                "revoke links",
+                "workshop",
+                ws.id,
+                after={"of": [p.name for p in people], "revoked": n},
+            )
+        return n
+
+    @staticmethod
+    def _revoke(s, workshop_id: int, participant_id: int, when: datetime) -> int:
+        rows = s.scalars(
+            select(ParticipantToken).where(
+                ParticipantToken.workshop_id == workshop_id,
+                ParticipantToken.participant_id == participant_id,
+                ParticipantToken.revoked_at.is_(None),
+            )
+        ).all()
+        for row in rows:
+            row.revoked_at = when
+        return len(rows)
+
+    def active_links(self, workshop: int | None = None) -> dict[str, datetime]:
+        """Participant name -> when their working link was issued (keys are not kept)."""
+        ws = self.workshop(workshop)
+        with self.session(write=False) as s:
+            rows = s.execute(
+                select(Participant.name, ParticipantToken.issued_at)
+                .join(Participant, ParticipantToken.participant_id == Participant.id)
+                .where(ParticipantToken.workshop_id == ws.id, ParticipantToken.revoked_at.is_(None))
+                .order_by(Participant.name)
+            ).all()
+        return dict(rows)
+
+    def participant_for_token(
+        self, token: str | None, workshop: int | None = None
+    ) -> tuple[Workshop, Participant]:
+        """The workshop and participant a link key belongs to.
+
+        Parameters
+        ----------
+        token : str
+            The key of a personal link.
+        workshop : int, optional
+            Accept only keys of this workshop.
+
+        Raises
+        ------
+        Forbidden
+            No key, a malformed one, or one that is unknown, revoked (replaced by a newer
+            link), of another workshop, or of someone no longer on the workshop's list.
+            Unknown and revoked keys get the same message.
+        """
+        token = (token or "").strip()
+        if not token:
+            raise Forbidden("the link has no key: open the personal link the facilitator sent you")
+        if not _KEY_SHAPE.fullmatch(token):
+            raise Forbidden(
+                "the link's key is malformed (part of it may be missing): "
+                "copy the whole personal link the facilitator sent you"
+            )
+        with self.session(write=False) as s:
+            row = s.scalars(
+                select(ParticipantToken).where(ParticipantToken.token_hash == token_hash(token))
+            ).first()
+            if row is None or row.revoked_at is not None:
+                raise Forbidden(_BAD_LINK)
+            if workshop is not None and row.workshop_id != int(workshop):
+                raise Forbidden(_BAD_LINK)
+            ws = s.get(Workshop, row.workshop_id)
+            person = s.get(Participant, row.participant_id)
+            if ws.participants and person.name not in ws.participants:
+                raise Forbidden(_BAD_LINK)
+            return ws, person
 
     # -- decisions ------------------------------------------------------------------------
 

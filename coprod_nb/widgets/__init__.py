@@ -3,8 +3,10 @@
 Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets find it.
 """
 
+from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
 from coprod_nb.widgets.packs import ResourcePackView
+from coprod_nb.widgets.participant import LiveResponses, ParticipantApp
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.report import AuditView, ReportView, WorksheetEditor
 from coprod_nb.widgets.search import SearchView
@@ -23,12 +25,16 @@ __all__ = [
     "ReportView",
     "WorksheetEditor",
     "CircleSortView",
+    "CourseSetup",
+    "InstructorDashboard",
     "DecisionLog",
     "PollView",
     "ResponsesView",
     "SpectrumEditor",
     "WorkshopEditor",
     "ImportView",
+    "LiveResponses",
+    "ParticipantApp",
     "MeetingEditor",
     "NoteEditor",
     "PseudonymEditor",

@@ -1,0 +1,772 @@
+"""Course mode: teaching the three-step method to a class of PhD students.
+
+A course folder holds ``course.toml`` (the roster, the groups and the role-play cast)
+and one study per group under ``groups/group-1/``, ``groups/group-2/``, ... Each group
+study is a SQLite file built from the fictional demo's partnerships, participants and
+five transcripts, with the instructor as study lead and the group's students as its
+researchers (their login is their JupyterHub user name, so the researcher picker starts
+on them). A group does step 1 blind in its own study, compares exactly its own notes in
+step 2, freezes its own framework and runs its own workshop.
+
+Course studies are always SQLite files inside the course folder, whatever
+``$COPROD_DB`` says: a team that works in PostgreSQL runs a course per database by
+creating the group studies itself with ``coprod-nb init --db URL``.
+
+Nothing here shows note text: the instructor follows counts only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import tomllib
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.storage import Store
+from coprod_nb.storage.models import Note, Researcher
+
+__all__ = [
+    "CastRole",
+    "Course",
+    "Student",
+    "course_cast",
+    "course_progress",
+    "course_summary",
+    "create_course",
+    "form_groups",
+    "load_course",
+    "move_student",
+    "plot_course_progress",
+    "read_roster",
+    "roleplay_workshop",
+]
+
+COURSE_FILE = "course.toml"
+GROUPS_DIR = "groups"
+MAX_STUDENTS = 500
+PROGRESS_COLUMNS = [
+    "student",
+    "login",
+    "group",
+    "transcripts_read",
+    "transcripts",
+    "notes",
+    "step1_closed",
+    "group_tensions",
+    "roleplay_responses",
+]
+CAST_COLUMNS = [
+    "group",
+    "study",
+    "workshop",
+    "participant",
+    "partnership",
+    "student",
+    "login",
+    "student_group",
+]
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Student:
+    """A student of the course: display name, JupyterHub login, group number."""
+
+    name: str
+    login: str
+    group: int
+
+
+@dataclass(frozen=True)
+class CastRole:
+    """In group ``group``'s role-play workshop, ``student`` acts as ``participant``."""
+
+    group: int
+    workshop: int
+    participant: str
+    partnership: str
+    student: str
+    login: str
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course as described by its ``course.toml``."""
+
+    dir: Path
+    name: str
+    instructor: str
+    instructor_login: str
+    group_size: int
+    groups: int
+    students: tuple[Student, ...]
+    cast: tuple[CastRole, ...] = field(default=())
+
+    def group_path(self, group: int) -> str:
+        """The group study's folder relative to the course folder (``groups/group-N``)."""
+        return f"{GROUPS_DIR}/group-{group}"
+
+    def group_dir(self, group: int) -> Path:
+        """The group study's folder."""
+        return self.dir / GROUPS_DIR / f"group-{group}"
+
+    def members(self, group: int) -> list[Student]:
+        """The students of a group, in roster order."""
+        return [s for s in self.students if s.group == group]
+
+    def student(self, ref: str) -> Student:
+        """A student by name or login (ignoring case)."""
+        folded = str(ref).strip().casefold()
+        for s in self.students:
+            if folded in (s.name.casefold(), s.login.casefold()):
+                return s
+        raise NotFound(f"no student {ref!r} in the course")
+
+    def open_group(self, group: int, *, actor: str | None = None) -> Store:
+        """Open a group's study (acting as the instructor unless ``actor`` is given)."""
+        if group not in range(1, self.groups + 1):
+            raise InvalidInput(f"no group {group}: the course has groups 1 to {self.groups}")
+        folder = self.group_dir(group)
+        return Store(
+            folder, _sqlite_url(folder), actor=actor or self.instructor_login, create=False
+        )
+
+
+# -- the roster ------------------------------------------------------------------------
+
+
+def _slug(name: str) -> str:
+    """A login made from a name: ASCII letters and digits, lower case."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", ascii_name.lower())
+
+
+def _check_entries(
+    entries: Sequence[tuple[str, str | None, str]], *, file: str | None, instructor: str
+) -> list[tuple[str, str]]:
+    """Validate (name, login or None, place) entries; returns (name, login) pairs."""
+    out: list[tuple[str, str]] = []
+    names: dict[str, str] = {instructor.casefold(): "the instructor"}
+    logins: dict[str, str] = {_slug(instructor) or "instructor": "the instructor"}
+    for name, login, place in entries:
+        name = " ".join(name.split())
+        if not name:
+            raise InvalidInput("a student needs a name", file=file, place=place)
+        if not name.isprintable():
+            raise InvalidInput("the name holds control characters", file=file, place=place)
+        login = (login or "").strip() or _slug(name)
+        if not login:
+            raise InvalidInput(
+                f"cannot make a login from {name!r}; give one in a 'login' column",
+                file=file,
+                place=place,
+            )
+        if not _LOGIN.fullmatch(login):
+            raise InvalidInput(
+                f"login {login!r} is not a user name (letters, digits, . _ @ -)",
+                file=file,
+                place=place,
+            )
+        # The store reads a reference made only of digits as an id.
+        if name.isdigit() or login.isdigit():
+            raise InvalidInput("a name or login cannot be only digits", file=file, place=place)
+        for value, seen, what in ((name, names, "name"), (login, logins, "login")):
+            if value.casefold() in seen:
+                raise InvalidInput(
+                    f"{what} {value!r} is already used by {seen[value.casefold()]}",
+                    file=file,
+                    place=place,
+                )
+            seen[value.casefold()] = place
+        out.append((name, login))
+    if not out:
+        raise InvalidInput("the roster names no student", file=file)
+    if len(out) > MAX_STUDENTS:
+        raise InvalidInput(f"a course has at most {MAX_STUDENTS} students", file=file)
+    return out
+
+
+def read_roster(
+    path: str | os.PathLike, *, instructor: str = "Instructor"
+) -> list[tuple[str, str]]:
+    """Read a roster CSV: a ``name`` column and an optional ``login`` column.
+
+    Other columns are ignored; rows whose cells are all empty are skipped. Without a
+    login, one is made from the name (``Ada Fenwick`` → ``adafenwick``).
+
+    Returns
+    -------
+    list of (name, login)
+
+    Raises
+    ------
+    InvalidInput
+        Naming the file, the row (the header is row 1, as in a spreadsheet) and the
+        problem: no ``name`` column, an empty name, a duplicate name or login, a login
+        that is not a user name.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # spreadsheets often add a BOM
+    except FileNotFoundError:
+        raise InvalidInput("no such file", file=str(path)) from None
+    except IsADirectoryError:
+        raise InvalidInput("a roster is a .csv file, not a folder", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"not UTF-8 text (byte {exc.start}); save the roster as CSV UTF-8", file=path.name
+        ) from None
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error as exc:
+        raise InvalidInput(f"not a CSV file: {exc}", file=path.name) from None
+    if not rows:
+        raise InvalidInput("the file is empty", file=path.name)
+    header = [h.strip().casefold() for h in rows[0]]
+    if "name" not in header:
+        raise InvalidInput("no 'name' column in the header", file=path.name, place="row 1")
+    i_name = header.index("name")
+    i_login = header.index("login") if "login" in header else None
+    entries = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        row = row + [""] * (len(header) - len(row))  # a short row: missing cells are empty
+        login = row[i_login] if i_login is not None else ""
+        entries.append((row[i_name], login or None, f"row {number}"))
+    return _check_entries(entries, file=path.name, instructor=instructor)
+
+
+def _roster(
+    students: int | Sequence[str] | Sequence[tuple[str, str]], instructor: str
+) -> list[tuple[str, str]]:
+    if isinstance(students, bool):
+        raise InvalidInput("give the number of students or their names")
+    if isinstance(students, int):
+        if not 1 <= students <= MAX_STUDENTS:
+            raise InvalidInput(f"the number of students is 1 to {MAX_STUDENTS} (got {students})")
+        width = max(2, len(str(students)))
+        return [(f"Student {i:0{width}d}", f"student{i:0{width}d}") for i in range(1, students + 1)]
+    if isinstance(students, str | os.PathLike):
+        return read_roster(students, instructor=instructor)
+    entries = []
+    for i, entry in enumerate(students, start=1):
+        name, login = (entry, None) if isinstance(entry, str) else entry
+        entries.append((str(name), login, f"student {i}"))
+    return _check_entries(entries, file=None, instructor=instructor)
+
+
+def form_groups(count: int, group_size: int) -> list[int]:
+    """Group numbers (from 1) for ``count`` students in roster order.
+
+    As few groups as keep every group at most ``group_size``, except that nobody is left
+    to compare readings alone (with a group size of 2 and an odd count, one group has
+    3); sizes differ by at most one (the first groups take the extra students), and
+    consecutive students of the roster share a group. Deterministic: the same roster
+    gives the same groups.
+    """
+    if group_size < 2:
+        raise InvalidInput(
+            f"a group needs at least 2 students to compare readings (got {group_size})"
+        )
+    groups = max(1, math.ceil(count / group_size))
+    if groups > 1 and count // groups < 2:
+        groups = count // 2
+    base, extra = divmod(count, groups)
+    out: list[int] = []
+    for g in range(1, groups + 1):
+        out += [g] * (base + (1 if g <= extra else 0))
+    return out
+
+
+# -- course.toml -----------------------------------------------------------------------
+
+
+def _sqlite_url(folder: Path) -> str:
+    # Explicit, so that $COPROD_DB (a team's PostgreSQL) never redirects a course study.
+    return f"sqlite:///{Path(folder).resolve() / 'study.db'}"
+
+
+def _q(value: object) -> str:
+    # A JSON string is a valid TOML basic string once control characters are excluded
+    # (names are checked to be printable), and ensure_ascii=False avoids the surrogate
+    # pairs that JSON would write for characters outside the BMP and TOML refuses.
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _write_course(course: Course) -> None:
+    lines = [
+        "# A coprod_nb course: roster, groups and role-play cast.",
+        "# Written by coprod-nb; change groups with coprod_nb.course.move_student.",
+        "",
+        "[course]",
+        f"name = {_q(course.name)}",
+        f"instructor = {_q(course.instructor)}",
+        f"instructor_login = {_q(course.instructor_login)}",
+        f"group_size = {course.group_size}",
+        f"groups = {course.groups}",
+    ]
+    for s in course.students:
+        lines += ["", "[[students]]", f"name = {_q(s.name)}", f"login = {_q(s.login)}"]
+        lines.append(f"group = {s.group}")
+    for r in course.cast:
+        lines += [
+            "",
+            "[[cast]]",
+            f"group = {r.group}",
+            f"workshop = {r.workshop}",
+            f"participant = {_q(r.participant)}",
+            f"partnership = {_q(r.partnership)}",
+            f"student = {_q(r.student)}",
+            f"login = {_q(r.login)}",
+        ]
+    target = course.dir / COURSE_FILE
+    partial = target.with_suffix(".toml.partial")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(partial, target)  # never leave a half-written roster behind
+
+
+def load_course(course_dir: str | os.PathLike) -> Course:
+    """Read a course folder's ``course.toml``."""
+    course_dir = Path(course_dir).resolve()
+    path = course_dir / COURSE_FILE
+    if not path.is_file():
+        raise NotFound(
+            f"no course in {course_dir} (create one with `coprod-nb course DIR --students N`)"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        info = data["course"]
+        students = tuple(
+            Student(str(s["name"]), str(s["login"]), int(s["group"]))
+            for s in data.get("students", [])
+        )
+        cast = tuple(
+            CastRole(
+                int(r["group"]),
+                int(r["workshop"]),
+                str(r["participant"]),
+                str(r["partnership"]),
+                str(r["student"]),
+                str(r["login"]),
+            )
+            for r in data.get("cast", [])
+        )
+        return Course(
+            dir=course_dir,
+            name=str(info["name"]),
+            instructor=str(info["instructor"]),
+            instructor_login=str(info["instructor_login"]),
+            group_size=int(info["group_size"]),
+            groups=int(info["groups"]),
+            students=students,
+            cast=cast,
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"not a course file ({exc})", file=str(path)) from None
+
+
+# -- creating a course -------------------------------------------------------------------
+
+
+def _class_manifest() -> dict:
+    """The demo manifest without its research team.
+
+    The demo's three researchers interviewed the leaders, so they remain speakers in the
+    transcripts under their pseudonyms (their real names go into the pseudonym key as
+    other people), but they are not members of a class team.
+    """
+    from coprod_nb.demo import demo_data_dir
+    from coprod_nb.ingest.manifest import read_manifest
+
+    data = read_manifest(demo_data_dir() / "study.toml")
+    team = data.pop("researchers", [])
+    data["people"] = list(data.get("people", [])) + [
+        {"name": r["name"], "pseudonym": r["pseudonym"]}
+        for r in team
+        if r.get("pseudonym") and r["pseudonym"] != r["name"]
+    ]
+    data["transcripts"] = [
+        {k: v for k, v in t.items() if k != "interviewers"} for t in data.get("transcripts", [])
+    ]
+    return data
+
+
+def _build_group(course: Course, group: int, manifest: dict) -> None:
+    from coprod_nb.demo import demo_data_dir
+    from coprod_nb.ingest.manifest import load_manifest
+
+    folder = course.group_dir(group)
+    data = {
+        **manifest,
+        "study": {
+            **manifest.get("study", {}),
+            "name": f"{course.name}: group {group}",
+            "description": (
+                f"Class study of group {group} in the course {course.name}: the fictional "
+                "demo's five conversations with partnership leaders, read by the group's "
+                "students."
+            ),
+        },
+    }
+    with Store(folder, _sqlite_url(folder), actor=course.instructor_login) as store:
+        load_manifest(store, demo_data_dir() / "study.toml", progress=False, data=data)
+        # The team joins after the import, so that no student is matched as a speaker.
+        store.add_researcher(course.instructor, course.instructor_login, lead=True)
+        for s in course.members(group):
+            store.add_researcher(s.name, s.login)
+
+
+def create_course(
+    course_dir: str | os.PathLike,
+    students: int | Sequence[str] | Sequence[tuple[str, str]] | os.PathLike,
+    group_size: int = 4,
+    instructor: str = "Instructor",
+    *,
+    name: str | None = None,
+) -> Course:
+    """Create a course: a roster, balanced groups and one demo study per group.
+
+    Parameters
+    ----------
+    course_dir : path
+        A new or empty folder; nothing is ever written outside it.
+    students : int, list or path
+        A number of students (named ``Student 01``, login ``student01``, ...), a list of
+        names or of (name, login) pairs, or a roster CSV path (see :func:`read_roster`).
+    group_size : int
+        The largest group; groups are balanced (see :func:`form_groups`).
+    instructor : str
+        The instructor's name; they lead every group study (login made from the name).
+    name : str, optional
+        The course's name (default: the folder's name).
+
+    Returns
+    -------
+    Course
+
+    Raises
+    ------
+    InvalidInput
+        A non-empty folder or a bad roster; nothing is written then.
+    """
+    course_dir = Path(course_dir).resolve()
+    if course_dir.exists() and (not course_dir.is_dir() or any(course_dir.iterdir())):
+        raise InvalidInput(
+            "the course folder is not empty; choose a new or empty folder", file=str(course_dir)
+        )
+    instructor = " ".join(str(instructor).split())
+    if not instructor or not instructor.isprintable():
+        raise InvalidInput("the instructor needs a name")
+    if isinstance(group_size, bool) or not isinstance(group_size, int):
+        raise InvalidInput(f"the group size is a whole number (got {group_size!r})")
+    roster = _roster(students, instructor)
+    numbers = form_groups(len(roster), group_size)
+    course = Course(
+        dir=course_dir,
+        name=" ".join((name or course_dir.name).split()),
+        instructor=instructor,
+        instructor_login=_slug(instructor) or "instructor",
+        group_size=group_size,
+        groups=max(numbers),
+        students=tuple(Student(n, login, g) for (n, login), g in zip(roster, numbers, strict=True)),
+    )
+    created = not course_dir.exists()
+    try:
+        course_dir.mkdir(parents=True, exist_ok=True)
+        manifest = _class_manifest()
+        for g in range(1, course.groups + 1):
+            _build_group(course, g, manifest)
+        _write_course(course)  # last: a course without its file is not a course
+    except BaseException:
+        # The folder was new or empty: leave it as it was.
+        if created:
+            shutil.rmtree(course_dir, ignore_errors=True)
+        else:
+            for child in course_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+    return course
+
+
+def move_student(course_dir: str | os.PathLike, student: str, group: int) -> Course:
+    """Move a student to another group, allowed only while they have written no note.
+
+    Their transcripts-read marks move with them (the group studies hold the same
+    transcripts). A student with notes, even deleted ones, stays: their notes are part of
+    their group's blind step 1.
+
+    Raises
+    ------
+    Forbidden
+        The student has written a note.
+    InvalidInput
+        No such group, or the student is already in it.
+    """
+    course = load_course(course_dir)
+    st = course.student(student)
+    if isinstance(group, bool) or not isinstance(group, int) or group < 1:
+        raise InvalidInput(f"a group is a number from 1 (got {group!r})")
+    if group > course.groups:
+        raise InvalidInput(f"no group {group}: the course has groups 1 to {course.groups}")
+    if group == st.group:
+        raise InvalidInput(f"{st.name} is already in group {group}")
+    with course.open_group(st.group) as old:
+        if old.notes(st.login, include_deleted=True):  # their own notes: no blinding issue
+            raise Forbidden(
+                f"{st.name} has written notes in group {st.group}; a student can move only "
+                "before writing a first note"
+            )
+        titles = {t.id: t.title for t in old.transcripts()}
+        read = [titles[tid] for who, tid in old.readings() if who == st.name]
+        with course.open_group(group) as new:
+            new.add_researcher(st.name, st.login)
+            for title in read:
+                new.mark_read(st.name, title)
+        old.remove_researcher(st.login)
+    moved = replace(
+        course,
+        students=tuple(replace(s, group=group) if s == st else s for s in course.students),
+    )
+    _write_course(moved)
+    return moved
+
+
+# -- progress --------------------------------------------------------------------------
+
+
+def course_progress(course_dir: str | os.PathLike) -> pd.DataFrame:
+    """One row per student: counts only, never the text of a note.
+
+    Columns: student, login, group, transcripts_read (of ``transcripts``, the group
+    study's total), notes (written, not deleted), step1_closed (the group's step 1),
+    group_tensions (on the group's tension board, any status) and roleplay_responses
+    (card responses given in the roles the student plays in a role-play workshop).
+    """
+    course = load_course(course_dir)
+    per_group: dict[int, dict] = {}
+    responses: Counter[str] = Counter()
+    for g in range(1, course.groups + 1):
+        with course.open_group(g) as store:
+            with store.session(write=False) as s:
+                notes = dict(
+                    s.execute(
+                        select(Researcher.name, func.count(Note.id))
+                        .join(Note, Note.researcher_id == Researcher.id)
+                        .where(Note.deleted_at.is_(None))
+                        .group_by(Researcher.name)
+                    ).all()
+                )
+            per_group[g] = {
+                "transcripts": len(store.transcripts()),
+                "read": Counter(who for who, _ in store.readings()),
+                "notes": notes,
+                "closed": store.step_closure() is not None,
+                "tensions": len(store.tensions()),
+            }
+            roles = [r for r in course.cast if r.group == g]
+            if roles:
+                names = {p.id: p.name for p in store.participants()}
+                given: Counter[tuple[int, str]] = Counter()
+                for ws in {r.workshop for r in roles}:
+                    for resp in store.responses(ws):
+                        given[ws, names[resp.participant_id]] += 1
+                for r in roles:
+                    responses[r.student] += given[r.workshop, r.participant]
+    rows = []
+    for s in sorted(course.students, key=lambda s: s.group):  # stable: roster order inside
+        info = per_group[s.group]
+        rows.append(
+            {
+                "student": s.name,
+                "login": s.login,
+                "group": s.group,
+                "transcripts_read": info["read"][s.name],
+                "transcripts": info["transcripts"],
+                "notes": info["notes"].get(s.name, 0),
+                "step1_closed": info["closed"],
+                "group_tensions": info["tensions"],
+                "roleplay_responses": responses[s.name],
+            }
+        )
+    return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
+
+
+def plot_course_progress(course: str | os.PathLike | pd.DataFrame, ax=None):
+    """Bars of transcripts read and notes written per student; ✓ marks a closed step 1.
+
+    Parameters
+    ----------
+    course : path or DataFrame
+        A course folder, or a table from :func:`course_progress`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    progress = course if isinstance(course, pd.DataFrame) else course_progress(course)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 1.4 + 0.45 * max(len(progress), 1)))
+    y = np.arange(len(progress))
+    ax.barh(y - 0.2, progress["transcripts_read"], height=0.4, label="transcripts read")
+    ax.barh(y + 0.2, progress["notes"], height=0.4, label="notes written")
+    if len(progress):
+        ax.axvline(progress["transcripts"].max(), color="grey", linestyle=":", linewidth=1)
+    labels = [
+        # "$" would start matplotlib's mathtext in a student's name
+        f"{row.student} · group {row.group}{' ✓' if row.step1_closed else ''}".replace("$", r"\$")
+        for row in progress.itertuples()
+    ]
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("count (dotted line: transcripts to read)")
+    ax.set_title("Course progress per student (✓ the group has closed step 1)")
+    ax.legend(loc="lower right")
+    return ax
+
+
+# -- the role-play workshop --------------------------------------------------------------
+
+
+def _performers(course: Course, group: int) -> list[Student]:
+    """Students of the next group (round robin) that has any; the group's own last."""
+    for step in range(1, course.groups + 1):
+        candidate = (group - 1 + step) % course.groups + 1
+        found = course.members(candidate)
+        if found:
+            return found
+    return []
+
+
+def roleplay_workshop(course_dir: str | os.PathLike, date: dt.date | None = None) -> pd.DataFrame:
+    """Set up a role-play workshop for every group whose framework v1 is frozen.
+
+    The workshop is recorded in the group's study on framework v1, facilitated by the
+    instructor, with the demo's partnership leaders as participants. Each leader is
+    played by a student of the next group (group 1's by group 2, ..., the last group's
+    by group 1), dealt round robin, so students act as leaders for another group. The
+    cast is kept in ``course.toml`` (see :func:`course_cast`). The leaders' links for the
+    participant app come from ``coprod-nb serve-workshop GROUP_STUDY_DIR``.
+
+    Groups without a frozen v1 are reported and skipped; a group already set up is left
+    as it is, so running this again after more groups froze v1 sets up only those.
+
+    Returns
+    -------
+    DataFrame
+        group, study (relative folder), status, workshop (id or None), roles.
+    """
+    course = load_course(course_dir)
+    when = date or dt.date.today()
+    rows = []
+    for g in range(1, course.groups + 1):
+        row = {"group": g, "study": course.group_path(g), "workshop": None, "roles": 0}
+        done = [r for r in course.cast if r.group == g]
+        if done:
+            rows.append(
+                {
+                    **row,
+                    "status": "already set up",
+                    "workshop": done[0].workshop,
+                    "roles": len(done),
+                }
+            )
+            continue
+        performers = _performers(course, g)
+        with course.open_group(g) as store:
+            if 1 not in {v.version for v in store.framework_versions()}:
+                rows.append({**row, "status": "skipped: framework v1 is not frozen yet"})
+                continue
+            if not performers:
+                rows.append({**row, "status": "skipped: no student to play the leaders"})
+                continue
+            leaders = store.participants()
+            shorts = {p.id: p.short for p in store.partnerships()}
+            ws = store.add_workshop(
+                when,
+                facilitators=[course.instructor],
+                participants=[p.name for p in leaders],
+                base_version=1,
+            )
+        roles = tuple(
+            CastRole(
+                g,
+                ws.id,
+                p.name,
+                shorts.get(p.partnership_id, ""),
+                performers[i % len(performers)].name,
+                performers[i % len(performers)].login,
+            )
+            for i, p in enumerate(leaders)
+        )
+        course = replace(course, cast=course.cast + roles)
+        _write_course(course)  # after each group, so the file matches the studies
+        by = sorted({s.group for s in performers})
+        rows.append(
+            {
+                **row,
+                "status": f"set up: leaders played by group {by[0]}",
+                "workshop": ws.id,
+                "roles": len(roles),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["group", "study", "status", "workshop", "roles"])
+    table["workshop"] = table["workshop"].astype("Int64")  # an id, or <NA> when skipped
+    return table
+
+
+def course_cast(course_dir: str | os.PathLike) -> pd.DataFrame:
+    """Who plays which partnership leader in which group's role-play workshop.
+
+    Columns: group (whose workshop), study (its folder), workshop (id), participant (the
+    leader's pseudonym), partnership, student, login, student_group.
+    """
+    course = load_course(course_dir)
+    groups = {s.name: s.group for s in course.students}
+    rows = [
+        {
+            "group": r.group,
+            "study": course.group_path(r.group),
+            "workshop": r.workshop,
+            "participant": r.participant,
+            "partnership": r.partnership,
+            "student": r.student,
+            "login": r.login,
+            "student_group": groups.get(r.student),
+        }
+        for r in sorted(course.cast, key=lambda r: (r.group, r.workshop, r.participant))
+    ]
+    return pd.DataFrame(rows, columns=CAST_COLUMNS)
+
+
+def course_summary(course: Course) -> str:
+    """What was created and how students open their group's study (plain text)."""
+    lines = [
+        f"Course {course.name!r}: {len(course.students)} students in {course.groups} "
+        f"group(s), led by {course.instructor} (login {course.instructor_login}).",
+    ]
+    for g in range(1, course.groups + 1):
+        names = ", ".join(s.name for s in course.members(g)) or "(no student)"
+        lines.append(f"  group {g} ({course.group_path(g)}): {names}")
+    lines.append(
+        "Each student opens their group's study with COPROD_STUDY set to its folder, e.g. "
+        f"COPROD_STUDY={course.group_dir(1)}; on JupyterHub their user name is their login."
+    )
+    return "\n".join(lines)

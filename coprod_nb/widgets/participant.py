@@ -1,0 +1,563 @@
+"""The live workshop: the participant app and the facilitator's live view.
+
+:class:`ParticipantApp` is what a participant sees behind their personal link (served
+by ``coprod-nb serve-workshop`` with Voilà): the cards of the workshop, their own
+responses, the open poll, and the poll's tally once the facilitator has closed it,
+never anybody else's responses. :class:`LiveResponses` is the facilitator's side in a
+notebook: who has answered, the responses as they arrive, close the poll and reveal.
+
+The rules stay in the store: a link key is checked by
+:meth:`~coprod_nb.storage.Store.participant_for_token`, a second submission replaces
+the first, and ballots are refused once the poll is closed. Every text that comes from
+the store or from a participant is escaped before it becomes HTML.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import urlencode
+
+import ipywidgets as w
+import pandas as pd
+
+from coprod_nb.analysis.live import live_progress, live_responses
+from coprod_nb.analysis.sensemaking import poll_results
+from coprod_nb.errors import CoprodError, Forbidden, NotFound
+from coprod_nb.storage import Store
+from coprod_nb.widgets._common import escape, message, table_html
+
+__all__ = ["LiveResponses", "ParticipantApp", "participant_link"]
+
+#: Labels of the circles on a participant's card (value -> label).
+CIRCLE_LABELS = {"inner": "inner circle", "outer": "outer circle", "none": "neither"}
+_WIDE = w.Layout(width="100%")
+_CSS_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def participant_link(root: str, token: str) -> str:
+    """A participant's personal link: the app's address ``root`` with ``?key=TOKEN``."""
+    return f"{root}?{urlencode({'key': token})}"
+
+
+def _css(code: str) -> str:
+    """A tension code reduced to characters that are safe in a CSS class."""
+    return _CSS_UNSAFE.sub("_", code)
+
+
+def _tally_html(store: Store, poll, ws) -> str:
+    """The tally of a closed poll as an escaped table, most supported first."""
+    table = poll_results(store, poll.name, ws.id)
+    names = {t.code: t.name for t in store.framework(ws.base_version).tensions}
+    names.update({t.code: t.name for t in store.current_framework(ws.id).tensions})
+    shown = table.sort_values("order", kind="stable")
+    shown.insert(1, "tension", [names.get(c, "") for c in shown.option])
+    shown["share"] = shown["share"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    n = table.attrs.get("ballots", 0)
+    return (
+        f"<p>{n} ballot{'s' if n != 1 else ''}; count: how many nominated each tension. "
+        "The numbers start the discussion; the group decides.</p>"
+        + table_html(shown, css_class="cp-table cp-poll-tally-table")
+    )
+
+
+class _Card(w.VBox):
+    """One tension card: the tension, then the participant's comment, suggestion, circle."""
+
+    def __init__(self, tension, **kwargs):
+        self.code = tension.code
+        poles = f"{escape(tension.pole_a)} ⟷ {escape(tension.pole_b)}"
+        text = f"<p>{escape(tension.description)}</p>" if tension.description else ""
+        self.title = w.HTML(
+            f"<h4>{escape(tension.code)}: {escape(tension.name)}</h4><p><i>{poles}</i></p>{text}"
+        )
+        self.comment = w.Textarea(
+            placeholder="Your comment on this tension", layout=w.Layout(width="100%", height="5em")
+        )
+        self.comment.add_class("cp-card-comment")
+        self.suggestion = w.Textarea(
+            placeholder="A suggestion: reword, split, merge, add ...",
+            layout=w.Layout(width="100%", height="3.5em"),
+        )
+        self.suggestion.add_class("cp-card-suggestion")
+        self.circle = w.ToggleButtons(
+            options=[(label, value) for value, label in CIRCLE_LABELS.items()], value="none"
+        )
+        self.circle.add_class("cp-card-circle")
+        super().__init__(
+            [
+                self.title,
+                w.HTML("Comment"),
+                self.comment,
+                w.HTML("Suggestion"),
+                self.suggestion,
+                w.HTML("Where does it sit for your partnership now?"),
+                self.circle,
+            ],
+            layout=w.Layout(border="1px solid #ccc", padding="0.5em", margin="0 0 1em 0"),
+            **kwargs,
+        )
+        self.add_class("cp-card")
+        self.add_class(f"cp-card-{_css(tension.code)}")
+
+    def values(self) -> tuple[str, str, str]:
+        return self.comment.value.strip(), self.suggestion.value.strip(), self.circle.value
+
+    def fill(self, comment: str, suggestion: str, circle: str) -> None:
+        self.comment.value, self.suggestion.value = comment or "", suggestion or ""
+        self.circle.value = circle or "none"
+
+
+class ParticipantApp(w.VBox):
+    """What one participant sees behind their personal link.
+
+    An invalid key shows a refusal and nothing of the study. A valid one greets the
+    participant by their study name and shows a card per tension of the workshop's
+    framework (comment, suggestion, circle), the open poll, a Submit button and, once
+    the facilitator has closed the poll, its tally ("Check for results"). Only the
+    participant's own responses are ever shown; submitting again updates them.
+    CSS classes ``cp-participant-app``, ``cp-participant-refused``, ``cp-card``,
+    ``cp-nominate-CODE``, ``cp-submit``, ``cp-participant-status``,
+    ``cp-check-results``, ``cp-results``.
+
+    Parameters
+    ----------
+    store : Store
+    token : str
+        The key of the participant's link.
+    workshop : int, optional
+        Accept only keys of this workshop (the server sets it).
+    """
+
+    def __init__(self, store: Store, token: str | None, workshop: int | None = None, **kwargs):
+        self.store = store
+        self.workshop = None
+        self.participant: str | None = None
+        self.last_status = ""
+        self.status = w.HTML()
+        self.status.add_class("cp-participant-status")
+        super().__init__(**kwargs)
+        self.add_class("cp-participant-app")
+        try:
+            ws, person = store.participant_for_token(token, workshop)
+        except Forbidden as exc:
+            self._say(f"Sorry: {exc}.", kind="error")
+            self.status.add_class("cp-participant-refused")
+            self.children = [w.HTML("<h3>Workshop</h3>"), self.status]
+            return
+        self.workshop, self.participant = ws, person.name
+        framework = store.framework(ws.base_version)
+        self.greeting = w.HTML(
+            f"<h3>Welcome, {escape(person.name)}</h3>"
+            f"<p>Workshop of {ws.date:%d %B %Y}. For each tension, add a comment or a "
+            "suggestion if you wish, and place it in the <b>inner circle</b> (most important "
+            "or relevant to your partnership now), the <b>outer circle</b> (less) or neither. "
+            "Then nominate the tensions you find most important in the poll and press "
+            "<b>Submit</b>. You can change your answers and submit again.</p>"
+            "<p><i>Only you see your answers here. The poll's results are shown to everyone "
+            "when the facilitator closes it.</i></p>"
+        )
+        self.cards = {t.code: _Card(t) for t in framework.tensions}
+        self.poll_header = w.HTML()
+        self.picks = w.VBox()
+        self.picks.add_class("cp-poll-picks")
+        self.submit = w.Button(description="Submit", button_style="primary", icon="check")
+        self.submit.add_class("cp-submit")
+        self.check = w.Button(description="Check for results", icon="refresh")
+        self.check.add_class("cp-check-results")
+        self.results = w.HTML()
+        self.results.add_class("cp-results")
+        self.submit.on_click(self._on_submit_click)
+        self.check.on_click(self._on_check_click)
+        self._poll = None
+        self._poll_key: tuple | None = None
+        #: The poll's controls: a checkbox per option, or a dropdown per rank position.
+        self.approve: dict[str, w.Checkbox] = {}
+        self.rank: list[w.Dropdown] = []
+        self.children = [
+            self.greeting,
+            w.HTML("<h4>The cards</h4>"),
+            *self.cards.values(),
+            w.HTML("<h4>Poll</h4>"),
+            self.poll_header,
+            self.picks,
+            self.submit,
+            self.status,
+            w.HTML("<h4>Results</h4>"),
+            self.check,
+            self.results,
+        ]
+        self._load_own()
+        self.refresh_poll()
+
+    # -- public -------------------------------------------------------------------------
+
+    def refresh_poll(self) -> None:
+        """Reload the poll (it may have been opened or closed since) and its results."""
+        poll = self._poll = self.store.current_poll(self.workshop.id)
+        if poll is None:
+            self.poll_header.value = "<i>No poll is open yet.</i>"
+            self.picks.children = []
+            self._poll_key = None
+            self.results.value = "<i>No poll yet.</i>"
+            return
+        key = (poll.id, poll.closed_at is None)
+        if key != self._poll_key:
+            self._poll_key = key
+            self._build_picks(poll)
+        if poll.closed_at is not None:
+            self.results.value = _tally_html(self.store, poll, self.workshop)
+        else:
+            self.results.value = (
+                "<i>Results appear here once the facilitator closes the poll, so that "
+                "nobody votes with the crowd. Press “Check for results” then.</i>"
+            )
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _say(self, text: str, *, kind: str = "info") -> None:
+        self.last_status = text
+        message(self.status, text, kind=kind)
+
+    def _names(self) -> dict[str, str]:
+        ws = self.workshop
+        names = {t.code: t.name for t in self.store.framework(ws.base_version).tensions}
+        names.update({t.code: t.name for t in self.store.current_framework(ws.id).tensions})
+        return names
+
+    def _load_own(self) -> None:
+        for r in self.store.responses(self.workshop.id, self.participant):
+            if r.code in self.cards:
+                self.cards[r.code].fill(r.comment, r.suggestion, r.circle)
+
+    def _build_picks(self, poll) -> None:
+        names = self._names()
+        labels = [(f"{c}: {names.get(c, '')}", c) for c in poll.options]
+        closed = poll.closed_at is not None
+        mine = self.store.own_ballot(poll.id, self.participant) or []
+        if poll.ranked:
+            k = poll.max_choices or len(poll.options)
+            how = f"rank up to {k} tensions, most important first"
+            self.approve = {}
+            self.rank = []
+            for p in range(1, k + 1):
+                d = w.Dropdown(
+                    description=f"Choice {p}",
+                    options=[("(none)", None), *labels],
+                    value=mine[p - 1] if p <= len(mine) else None,
+                    disabled=closed,
+                    layout=w.Layout(width="600px"),
+                )
+                d.add_class(f"cp-rank-{p}")
+                self.rank.append(d)
+            self.picks.children = self.rank
+        else:
+            most = f"up to {poll.max_choices}" if poll.max_choices else "any number of"
+            how = f"tick {most} tensions"
+            self.rank = []
+            self.approve = {}
+            for label, code in labels:
+                box = w.Checkbox(
+                    description=label,
+                    value=code in mine,
+                    disabled=closed,
+                    indent=False,
+                    layout=_WIDE,
+                )
+                box.add_class(f"cp-nominate-{_css(code)}")
+                self.approve[code] = box
+            self.picks.children = list(self.approve.values())
+        state = "closed" if closed else "open"
+        self.poll_header.value = (
+            f"<p>Which tensions are most important or relevant to you? The poll is "
+            f"<b>{state}</b>; {escape(how)}.</p>"
+        )
+
+    def _choices(self) -> list[str] | None:
+        """The nominations in the form, in rank order; None for a gap in a ranking."""
+        if self.rank:
+            picked = [d.value for d in self.rank]
+            filled = [c for c in picked if c is not None]
+            if picked[: len(filled)] != filled:
+                return None
+            return filled
+        return [code for code, box in self.approve.items() if box.value]
+
+    def _on_submit_click(self, _button=None) -> None:
+        ws, who = self.workshop, self.participant
+        saved, problems = [], []
+        try:
+            existing = {r.code: r for r in self.store.responses(ws.id, who)}
+            for code, card in self.cards.items():
+                comment, suggestion, circle = card.values()
+                old = existing.get(code)
+                if old is None and not (comment or suggestion or circle != "none"):
+                    continue  # an untouched card is not an answer
+                if old is not None and (old.comment, old.suggestion, old.circle) == (
+                    comment,
+                    suggestion,
+                    circle,
+                ):
+                    continue
+                try:
+                    self.store.set_response(
+                        ws.id,
+                        who,
+                        code,
+                        comment=comment,
+                        suggestion=suggestion,
+                        circle=circle,
+                        source="participant app",
+                    )
+                except CoprodError as exc:
+                    problems.append(f"{code}: {exc}")
+                else:
+                    saved.append(code)
+            ballot = self._submit_ballot(problems)
+        except CoprodError as exc:  # e.g. the study became unreachable
+            self._say(f"Nothing more could be saved: {exc}", kind="error")
+            return
+        parts = [f"cards saved: {', '.join(saved)}" if saved else "no change to your cards"]
+        if ballot is not None:
+            parts.append(f"your nominations: {', '.join(ballot) if ballot else '(none)'}")
+        text = "Saved. " + "; ".join(parts) + "."
+        if problems:
+            text += " Not saved: " + "; ".join(problems)
+        self._say(text, kind="error" if problems else "ok")
+
+    def _submit_ballot(self, problems: list[str]) -> list[str] | None:
+        """Cast the ballot of the form; returns what was cast (None if nothing was)."""
+        poll = self._poll
+        if poll is None:
+            return None
+        choices = self._choices()
+        if choices is None:
+            problems.append("poll: fill the choices in order, from choice 1")
+            return None
+        mine = self.store.own_ballot(poll.id, self.participant)
+        if not choices and mine is None:
+            return None  # nothing nominated yet: no empty ballot that lowers every share
+        if choices == mine:
+            return choices
+        try:
+            self.store.cast_ballot(poll.id, self.participant, choices)
+        except CoprodError as exc:
+            problems.append(f"poll: {exc}")
+            if isinstance(exc, Forbidden):  # closed meanwhile: show it as closed
+                self.refresh_poll()
+            return None
+        return choices
+
+    def _on_check_click(self, _button=None) -> None:
+        try:
+            self.refresh_poll()
+        except CoprodError as exc:
+            self._say(str(exc), kind="error")
+
+
+class LiveResponses(w.VBox):
+    """The facilitator's view of the live workshop.
+
+    Who has responded (cards answered, voted or not), the responses as they arrive
+    (Refresh, or refresh every few seconds in the background), Close poll & reveal
+    (then the tally), and the participants' personal links. Keys are shown only when
+    they were issued here or passed in ``links``: the study keeps their hashes only.
+    CSS classes ``cp-live-responses``, ``cp-live-refresh``, ``cp-live-auto``,
+    ``cp-live-progress``, ``cp-live-table``, ``cp-live-close``, ``cp-live-tally``,
+    ``cp-live-links``, ``cp-live-new-links``, ``cp-live-links-list``.
+
+    Parameters
+    ----------
+    store : Store
+    workshop : int, optional
+        The workshop's id (the latest by default).
+    links : dict, optional
+        Participant -> key, as returned by :meth:`Store.issue_links`.
+    root : str
+        The participant app's address, as participants reach it.
+    interval : float
+        Seconds between background refreshes.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        workshop: int | None = None,
+        *,
+        links: dict[str, str] | None = None,
+        root: str = "http://127.0.0.1:8866/",
+        interval: float = 5.0,
+        **kwargs,
+    ):
+        self.store = store
+        self._ref = workshop
+        self.links = dict(links or {})
+        self.root = root
+        self.interval = interval
+        self._stop: threading.Event | None = None
+        self._lock = threading.Lock()
+        self.header = w.HTML()
+        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.refresh_button.add_class("cp-live-refresh")
+        self.auto = w.Checkbox(value=False, description=f"refresh every {interval:g} s")
+        self.auto.add_class("cp-live-auto")
+        self.progress = w.HTML()
+        self.progress.add_class("cp-live-progress")
+        self.table = w.HTML()
+        self.table.add_class("cp-live-table")
+        self.close_button = w.Button(
+            description="Close poll & reveal", button_style="warning", icon="lock"
+        )
+        self.close_button.add_class("cp-live-close")
+        self.tally = w.HTML()
+        self.tally.add_class("cp-live-tally")
+        self.links_button = w.Button(description="Links", icon="link")
+        self.links_button.add_class("cp-live-links")
+        self.new_links_button = w.Button(description="New links for everyone", icon="key")
+        self.new_links_button.add_class("cp-live-new-links")
+        self.links_list = w.HTML()
+        self.links_list.add_class("cp-live-links-list")
+        self.status = w.HTML()
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.auto.observe(self._on_auto_change, names="value")
+        self.close_button.on_click(self._on_close_click)
+        self.links_button.on_click(self._on_links_click)
+        self.new_links_button.on_click(self._on_new_links_click)
+        super().__init__(
+            [
+                self.header,
+                w.HBox([self.refresh_button, self.auto]),
+                self.progress,
+                w.HTML("<b>Responses as they arrive</b> (newest first)"),
+                self.table,
+                w.HTML("<b>Poll</b>"),
+                self.close_button,
+                self.tally,
+                w.HTML("<b>Personal links</b>"),
+                w.HBox([self.links_button, self.new_links_button]),
+                self.links_list,
+                self.status,
+            ],
+            **kwargs,
+        )
+        self.add_class("cp-live-responses")
+        self.refresh()
+
+    # -- public -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload who has answered, the responses and the poll's state."""
+        with self._lock:  # the background timer and a click may refresh at once
+            try:
+                ws = self.store.workshop(self._ref)
+            except NotFound as exc:
+                self.header.value = f"<i>{escape(exc)}</i>"
+                return
+            self._ws = ws
+            progress = live_progress(self.store, ws.id)
+            poll = self._poll = self.store.current_poll(ws.id)
+            if poll is None:
+                state = "no poll opened yet"
+            elif poll.closed_at is None:
+                state = f"poll {poll.name!r} open: {int(progress.voted.sum())} of "
+                state += f"{len(progress)} have voted"
+            else:
+                state = f"poll {poll.name!r} closed"
+            self.header.value = (
+                f"<b>Live workshop of {ws.date:%Y-%m-%d}</b> (framework v{ws.base_version}): "
+                f"{escape(state)}"
+            )
+            shown = progress.assign(voted=progress.voted.map({True: "yes", False: "no"}))
+            self.progress.value = table_html(shown, css_class="cp-table cp-live-progress-table")
+            answers = live_responses(self.store, ws.id)
+            if answers.empty:
+                self.table.value = "<i>no response yet</i>"
+            else:
+                answers["updated_at"] = answers["updated_at"].map(lambda t: f"{t:%H:%M:%S}")
+                self.table.value = (
+                    '<div style="white-space:pre-line">'
+                    + table_html(
+                        answers.rename(columns={"updated_at": "at (UTC)"}),
+                        css_class="cp-table cp-live-answers",
+                    )
+                    + "</div>"
+                )
+            self.close_button.disabled = poll is None or poll.closed_at is not None
+            if poll is not None and poll.closed_at is not None:
+                self.tally.value = _tally_html(self.store, poll, ws)
+            else:
+                self.tally.value = "<i>The tally is shown here when you close the poll.</i>"
+
+    def close(self) -> None:
+        """Stop the background refresh, then close the widget."""
+        self._stop_timer()
+        super().close()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _on_auto_change(self, change) -> None:
+        if change["new"]:
+            self._stop_timer()
+            self._stop = stop = threading.Event()
+            threading.Thread(target=self._loop, args=(stop,), daemon=True).start()
+        else:
+            self._stop_timer()
+
+    def _stop_timer(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001
+                # An error in a background thread would vanish: show it, stop refreshing.
+                message(self.status, f"background refresh stopped: {exc}", kind="error")
+                self.auto.value = False
+                return
+
+    def _on_close_click(self, _button=None) -> None:
+        poll = self.store.current_poll(self._ref)
+        if poll is None or poll.closed_at is not None:
+            message(self.status, "There is no open poll to close.", kind="error")
+            return
+        try:
+            self.store.close_poll(poll.id)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        self.refresh()
+        message(self.status, f"poll {poll.name!r} closed: results revealed", kind="ok")
+
+    def _on_links_click(self, _button=None) -> None:
+        if not self.links:
+            active = self.store.active_links(self._ref)
+            self.links_list.value = ""
+            message(
+                self.status,
+                f"{len(active)} participant(s) have a working link. Keys are shown once and "
+                "not stored, so they cannot be shown again: “New links for everyone” "
+                "replaces them (the old links stop working).",
+            )
+            return
+        rows = [
+            {"participant": name, "link": participant_link(self.root, token)}
+            for name, token in sorted(self.links.items())
+        ]
+        self.links_list.value = (
+            "<p><i>Send each participant their own link, privately: the link is who they "
+            "are.</i></p>" + table_html(pd.DataFrame(rows), css_class="cp-table cp-links-table")
+        )
+        message(self.status, f"{len(rows)} link(s) shown")
+
+    def _on_new_links_click(self, _button=None) -> None:
+        try:
+            self.links = self.store.issue_links(self._ref)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        self._on_links_click()
+        self.refresh()
+        message(self.status, f"{len(self.links)} new link(s) issued; earlier links stop working")

@@ -1,0 +1,162 @@
+"""The live participant app in a real browser: ``coprod-nb serve-workshop`` (Voilà) with two
+participants at once, then the facilitator's tally; wrong and replaced links refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import _wait_for_port
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 120_000  # ms: a Voilà kernel per page, two at once on a small machine
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The demo at the workshop stage plus a live follow-up workshop with its poll open,
+    served by ``coprod-nb serve-workshop`` on a free port; one server for the module."""
+    from coprod_nb.demo import build_demo, start_live_workshop
+
+    base = tmp_path_factory.mktemp("live")
+    study = base / "study"
+    store = build_demo(study)
+    poll = start_live_workshop(store)
+    first = store.issue_links()
+    again = store.issue_links(participants=["Jo Linden"])  # Jo's first link is now dead
+    store.close()
+    port = free_port()
+    script = Path(sys.executable).with_name("coprod-nb")
+    cmd = [str(script), "serve-workshop", str(study), "--port", str(port)]
+    env = {**os.environ, "COPROD_USER": "facilitator"}
+    env.pop("COPROD_DB", None)
+    log = base / "serve.log"
+    with log.open("w") as out:
+        # A session of its own, so that the server and its kernels stop together.
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        _wait_for_port(port, proc, log)
+        yield {
+            "url": f"http://127.0.0.1:{port}/",
+            "study": study,
+            "poll": poll.id,
+            "jo": again["Jo Linden"],
+            "sam": first["Sam Arrow"],
+            "jo_old": first["Jo Linden"],
+            "log": log,
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _open(browser, url: str):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    # "commit": Voilà streams the page while the kernel runs; locators do the waiting.
+    page.goto(url, wait_until="commit")
+    return context, page
+
+
+def _answer(page, code: str, comment: str, circle: str) -> None:
+    card = page.locator(f".cp-card-{code}")
+    card.locator(".cp-card-comment textarea").fill(comment)
+    card.locator(".cp-card-circle").get_by_role("button", name=circle, exact=True).click()
+
+
+def test_two_participants_at_once_and_the_facilitators_tally(served, browser):
+    from coprod_nb.analysis.workshop import poll_tally
+    from coprod_nb.storage import Store
+    from coprod_nb.widgets.participant import LiveResponses
+
+    jo_ctx, jo = _open(browser, f"{served['url']}?key={served['jo']}")
+    sam_ctx, sam = _open(browser, f"{served['url']}?key={served['sam']}")
+    try:
+        for page, name in ((jo, "Jo Linden"), (sam, "Sam Arrow")):
+            expect(page.locator(".cp-participant-app")).to_contain_text(
+                f"Welcome, {name}", timeout=TIMEOUT
+            )
+            expect(page.locator(".cp-card")).to_have_count(4)
+        # the two fill in their cards side by side
+        _answer(jo, "T1", "Our ladder of involvement still helps.", "inner circle")
+        _answer(sam, "T8", "Structures first, then motivation.", "inner circle")
+        _answer(jo, "T3", "Papers sent too late exclude people.", "outer circle")
+        _answer(sam, "T2", "Budgets show where power sits.", "outer circle")
+        jo.locator(".cp-nominate-T1 input[type=checkbox]").check()
+        jo.locator(".cp-nominate-T3 input[type=checkbox]").check()
+        sam.locator(".cp-nominate-T8 input[type=checkbox]").check()
+        jo.locator(".cp-submit").click()
+        sam.locator(".cp-submit").click()
+        expect(jo.locator(".cp-participant-status")).to_contain_text("your nominations: T1, T3")
+        expect(sam.locator(".cp-participant-status")).to_contain_text("your nominations: T8")
+        # a second submission updates Sam's ballot and card, it adds nothing
+        sam.locator(".cp-nominate-T2 input[type=checkbox]").check()
+        _answer(sam, "T8", "Structures first; motivation follows.", "inner circle")
+        sam.locator(".cp-submit").click()
+        expect(sam.locator(".cp-participant-status")).to_contain_text("your nominations: T2, T8")
+        # nobody sees others' answers, nor the results while the poll is open
+        expect(jo.locator(".cp-participant-app")).not_to_contain_text("Structures first")
+        sam.locator(".cp-check-results").click()
+        expect(sam.locator(".cp-results")).to_contain_text("once the facilitator closes")
+
+        with Store(served["study"], actor="facilitator") as store:
+            poll = store.current_poll()
+            assert poll.id == served["poll"] and poll.closed_at is None
+            assert store.own_ballot(poll.id, "Jo Linden") == ["T1", "T3"]
+            assert store.own_ballot(poll.id, "Sam Arrow") == ["T2", "T8"]
+            mine = {(r.code, r.comment, r.circle) for r in store.responses(None, "Sam Arrow")}
+            assert mine == {
+                ("T8", "Structures first; motivation follows.", "inner"),
+                ("T2", "Budgets show where power sits.", "outer"),
+            }
+            assert len(store.responses()) == 4
+            view = LiveResponses(store)
+            progress = pd.read_html(StringIO(view.progress.value))[0].set_index("participant")
+            assert progress.loc[["Jo Linden", "Sam Arrow"], "cards"].tolist() == [2, 2]
+            assert progress.loc[["Jo Linden", "Sam Arrow"], "voted"].tolist() == ["yes", "yes"]
+            view.close_button.click()
+            submitted = {"Jo Linden": ["T1", "T3"], "Sam Arrow": ["T2", "T8"]}
+            assert store.ballots(poll.id) == submitted
+            expected = poll_tally(submitted, poll.options).set_index("option")["count"]
+            shown = pd.read_html(StringIO(view.tally.value))[0].set_index("option")["count"]
+            assert shown.to_dict() == expected.to_dict() == {"T1": 1, "T2": 1, "T3": 1, "T8": 1}
+            view.close()
+
+        # once closed, the participants see the tally when they check
+        jo.locator(".cp-check-results").click()
+        expect(jo.locator(".cp-results table")).to_be_visible()
+        expect(jo.locator(".cp-results")).to_contain_text("2 ballots")
+    finally:
+        jo_ctx.close()
+        sam_ctx.close()
+
+
+@pytest.mark.parametrize("which", ["wrong", "replaced"])
+def test_a_wrong_or_replaced_link_is_refused(served, browser, which):
+    key = "W" * 43 if which == "wrong" else served["jo_old"]
+    context, page = _open(browser, f"{served['url']}?key={key}")
+    try:
+        refused = page.locator(".cp-participant-refused")
+        expect(refused).to_contain_text("not valid", timeout=TIMEOUT)
+        expect(page.locator(".cp-card")).to_have_count(0)
+        expect(page.locator(".cp-participant-app")).not_to_contain_text("Jo Linden")
+        expect(page.locator(".cp-submit")).to_have_count(0)
+    finally:
+        context.close()

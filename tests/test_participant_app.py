@@ -1,0 +1,418 @@
+"""The live participant app, headless: personal links, ParticipantApp, LiveResponses, CLI.
+
+Storage and widget tests run on SQLite and PostgreSQL (the ``store`` fixture).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import date
+from io import StringIO
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from coprod_nb.analysis.audit import audit_trail
+from coprod_nb.analysis.live import live_progress, live_responses
+from coprod_nb.analysis.workshop import poll_tally
+from coprod_nb.cli import main
+from coprod_nb.errors import Forbidden, InvalidInput
+from coprod_nb.participant_app import key_from_query, page
+from coprod_nb.participant_app.serve import link_root, normalise_base_url, voila_command
+from coprod_nb.storage.models import Ballot, CardResponse, Event, ParticipantToken
+from coprod_nb.widgets.participant import LiveResponses, ParticipantApp, participant_link
+from tests.conftest import free_port
+
+HOSTILE = "<script>alert('x')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+NOT_VALID = "not valid"
+
+
+@pytest.fixture
+def live(store):
+    """A small study with a workshop (Pat and Sol; Kim is not invited) and an open poll."""
+    store.add_partnership("P", "Partnership P")
+    store.add_researcher("Ash", lead=True)
+    for name in ("Pat", "Sol", "Kim"):
+        store.add_participant(name, "P")
+    store.add_tension(f"Rules {HOSTILE} vs play", "rules", "play", status="agreed")
+    store.add_tension("Speed vs care", "speed", f"care {IMG}", status="agreed")
+    store.add_tension("Near vs far", "near", "far", status="agreed")
+    store.freeze_framework("Ash")
+    ws = store.add_workshop(date(2022, 11, 9), facilitators=["Ash"], participants=["Pat", "Sol"])
+    store.open_poll(ws.id, "opening", ["T1", "T2", "T3"], max_choices=2)
+    store.ws = ws
+    return store
+
+
+def texts(widget) -> str:
+    """Every text a widget tree holds (values, labels, options), joined."""
+    out, stack = [], [widget]
+    while stack:
+        x = stack.pop()
+        for attr in ("value", "description", "placeholder", "options", "_options_labels"):
+            value = getattr(x, attr, None)
+            if value is not None:
+                out.append(str(value))
+        stack.extend(getattr(x, "children", ()))
+    return "\n".join(out)
+
+
+def cards(app) -> list:
+    return [c for c in app.children if "cp-card" in c._dom_classes]
+
+
+def table(html: str) -> pd.DataFrame:
+    return pd.read_html(StringIO(html))[0]
+
+
+# -- links -------------------------------------------------------------------------------
+
+
+def test_links_are_issued_to_the_workshop_and_only_hashes_are_stored(live):
+    links = live.issue_links()
+    assert sorted(links) == ["Pat", "Sol"]  # Kim is not a participant of this workshop
+    assert len(set(links.values())) == 2 and all(len(k) >= 40 for k in links.values())
+    ws, person = live.participant_for_token(links["Pat"])
+    assert (ws.id, person.name) == (live.ws.id, "Pat")
+    assert live.participant_for_token(links["Sol"], live.ws.id)[1].name == "Sol"
+    with live.session(write=False) as s:
+        hashes = set(s.scalars(select(ParticipantToken.token_hash)))
+        logged = " ".join(
+            f"{e.before} {e.after} {e.detail}" for e in s.scalars(select(Event)).all()
+        )
+    assert hashes == {hashlib.sha256(k.encode()).hexdigest() for k in links.values()}
+    for key in links.values():
+        assert key not in hashes and key not in logged
+        assert hashlib.sha256(key.encode()).hexdigest() not in logged
+    issued = [e for e in live.history("workshop", live.ws.id) if e.action == "issue links"]
+    assert issued[-1].after == {"to": ["Pat", "Sol"]}
+    trail = audit_trail(live)
+    assert "personal links issued to: Pat, Sol" in set(trail.summary)
+    assert not any(k in trail.to_string() for k in links.values())
+    assert sorted(live.active_links()) == ["Pat", "Sol"]
+    with pytest.raises(InvalidInput, match="not a participant"):
+        live.issue_links(participants=["Kim"])
+
+
+def test_a_reissued_revoked_wrong_or_malformed_key_is_refused(live):
+    first = live.issue_links()
+    second = live.issue_links(participants=["Pat"])
+    with pytest.raises(Forbidden, match=NOT_VALID) as reused:
+        live.participant_for_token(first["Pat"])
+    with pytest.raises(Forbidden, match=NOT_VALID) as unknown:
+        live.participant_for_token("A" * 43)
+    # the same words for a key that existed and one that never did
+    assert str(reused.value) == str(unknown.value)
+    assert live.participant_for_token(second["Pat"])[1].name == "Pat"
+    assert live.participant_for_token(first["Sol"])[1].name == "Sol"  # untouched
+    assert live.revoke_links(participants=["Sol"]) == 1
+    with pytest.raises(Forbidden, match=NOT_VALID):
+        live.participant_for_token(first["Sol"])
+    for bad in ("abc", "../../etc/passwd", first["Pat"][:10], "key with spaces in it ok"):
+        with pytest.raises(Forbidden, match="malformed"):
+            live.participant_for_token(bad)
+    for empty in ("", None, "   "):
+        with pytest.raises(Forbidden, match="no key"):
+            live.participant_for_token(empty)
+    assert sorted(live.active_links()) == ["Pat"]
+
+
+def test_a_key_of_another_workshop_is_refused(live):
+    other = live.add_workshop(date(2023, 1, 5), facilitators=["Ash"], participants=["Pat"])
+    key = live.issue_links(other.id)["Pat"]
+    with pytest.raises(Forbidden, match=NOT_VALID):
+        live.participant_for_token(key, live.ws.id)
+    assert live.participant_for_token(key)[0].id == other.id
+    app = ParticipantApp(live, key, workshop=live.ws.id)
+    assert not cards(app) and "cp-participant-refused" in app.status._dom_classes
+
+
+def test_a_participant_taken_off_the_workshop_loses_the_link(live):
+    key = live.issue_links()["Sol"]
+    with live.session() as s:
+        from coprod_nb.storage.models import Workshop
+
+        s.get(Workshop, live.ws.id).participants = ["Pat"]
+    with pytest.raises(Forbidden, match=NOT_VALID):
+        live.participant_for_token(key)
+
+
+# -- the participant app -----------------------------------------------------------------
+
+
+def test_a_refused_key_shows_nothing_of_the_study(live):
+    live.issue_links()
+    live.set_response(live.ws.id, "Sol", "T1", comment="Sol's own thought")
+    for key in ("A" * 43, "abc", ""):
+        app = ParticipantApp(live, key)
+        shown = texts(app)
+        assert "Sorry" in shown and "cp-participant-refused" in app.status._dom_classes
+        assert not cards(app) and app.participant is None
+        for secret in ("Pat", "Sol", "Rules", "Speed", "T1", "Sol's own thought", "2022"):
+            assert secret not in shown
+
+
+def test_the_app_shows_the_participant_only_their_own_answers(live):
+    links = live.issue_links()
+    live.set_response(live.ws.id, "Sol", "T1", comment="Sol's own thought", circle="outer")
+    live.cast_ballot(live.current_poll().id, "Sol", ["T3"])
+    live.set_response(live.ws.id, "Pat", "T2", comment="Pat wrote this", circle="inner")
+    app = ParticipantApp(live, links["Pat"])
+    shown = texts(app)
+    assert "Welcome, Pat" in app.greeting.value
+    assert [c.code for c in cards(app)] == ["T1", "T2", "T3"]
+    assert "Sol" not in shown and "Sol's own thought" not in shown
+    assert app.cards["T2"].values() == ("Pat wrote this", "", "inner")
+    assert app.cards["T1"].values() == ("", "", "none")
+    assert not any(box.value for box in app.approve.values())  # Sol's T3 is not Pat's
+    assert "hidden" not in app.results.value and "closes the poll" in app.results.value
+
+
+def test_hostile_text_is_escaped_in_cards_and_in_the_live_view(live):
+    links = live.issue_links()
+    app = ParticipantApp(live, links["Pat"])
+    title = app.cards["T1"].title.value
+    assert HOSTILE not in title and "&lt;script&gt;" in title
+    assert IMG not in app.cards["T2"].title.value and "&lt;img" in app.cards["T2"].title.value
+    assert not app.approve["T1"].description_allow_html  # a label stays plain text
+    app.cards["T1"].comment.value = IMG
+    app.submit.click()
+    view = LiveResponses(live, links=links)
+    assert IMG not in view.table.value and "&lt;img src=x" in view.table.value
+    assert HOSTILE not in view.tally.value + view.progress.value
+
+
+def test_a_second_submission_updates_instead_of_adding(live):
+    links = live.issue_links()
+    poll = live.current_poll()
+    app = ParticipantApp(live, links["Pat"])
+    app.cards["T1"].comment.value = "first thought"
+    app.cards["T1"].circle.value = "inner"
+    app.approve["T1"].value = app.approve["T2"].value = True
+    app.submit.click()
+    assert "cards saved: T1" in app.last_status and "T1, T2" in app.last_status
+    # untouched cards are not answers
+    assert [(r.code, r.comment, r.circle) for r in live.responses(None, "Pat")] == [
+        ("T1", "first thought", "inner")
+    ]
+    assert live.own_ballot(poll.id, "Pat") == ["T1", "T2"]
+    app.cards["T1"].comment.value = "second thought"
+    app.cards["T3"].circle.value = "outer"
+    app.approve["T2"].value = False
+    app.submit.click()
+    again = ParticipantApp(live, links["Pat"])  # a reload shows what was saved
+    assert again.cards["T1"].values() == ("second thought", "", "inner")
+    assert again.approve["T1"].value and not again.approve["T2"].value
+    with live.session(write=False) as s:
+        rows = s.scalars(select(CardResponse).where(CardResponse.code == "T1")).all()
+        ballots = s.scalars(select(Ballot).where(Ballot.poll_id == poll.id)).all()
+    assert len(rows) == 1 and rows[0].comment == "second thought"
+    assert rows[0].source == "participant app"
+    assert len(ballots) == 1 and ballots[0].choices == ["T1"]
+    assert {r.code for r in live.responses(None, "Pat")} == {"T1", "T3"}
+    app.submit.click()  # nothing changed: nothing written
+    assert "no change to your cards" in app.last_status
+
+
+def test_the_store_rules_reach_the_participant_as_messages(live):
+    links = live.issue_links()
+    poll = live.current_poll()
+    app = ParticipantApp(live, links["Pat"])
+    app.cards["T2"].suggestion.value = "split it"
+    for box in app.approve.values():
+        box.value = True
+    app.submit.click()
+    assert "at most 2 nominations" in app.last_status
+    assert "cards saved: T2" in app.last_status  # the cards are kept all the same
+    assert live.own_ballot(poll.id, "Pat") is None
+    live.close_poll(poll.id)
+    app.approve["T3"].value = False
+    app.submit.click()  # a page opened before the poll closed
+    assert "closed" in app.last_status and live.own_ballot(poll.id, "Pat") is None
+    assert all(box.disabled for box in app.approve.values())
+
+
+def test_results_are_hidden_until_the_poll_closes_then_shown(live):
+    links = live.issue_links()
+    poll = live.current_poll()
+    pat, sol = ParticipantApp(live, links["Pat"]), ParticipantApp(live, links["Sol"])
+    pat.approve["T1"].value = pat.approve["T3"].value = True
+    sol.approve["T3"].value = True
+    pat.submit.click()
+    sol.submit.click()
+    pat.check.click()
+    assert "cp-poll-tally-table" not in pat.results.value
+    live.close_poll(poll.id)
+    assert "cp-poll-tally-table" not in pat.results.value  # not until asked
+    pat.check.click()
+    shown = table(pat.results.value).set_index("option")
+    expected = poll_tally({"Pat": ["T1", "T3"], "Sol": ["T3"]}, ["T1", "T2", "T3"])
+    assert shown["count"].to_dict() == expected.set_index("option")["count"].to_dict()
+    assert shown.loc["T3", "count"] == 2 and shown.loc["T3", "share"] == "100%"
+    assert "Sol" not in texts(pat)  # the tally, not who voted for what
+
+
+def test_a_ranked_poll_needs_an_order(live):
+    poll = live.current_poll()
+    live.close_poll(poll.id)
+    ranked = live.open_poll(live.ws.id, "revote", ["T1", "T2", "T3"], max_choices=2, ranked=True)
+    links = live.issue_links()
+    app = ParticipantApp(live, links["Sol"])
+    assert [d.description for d in app.rank] == ["Choice 1", "Choice 2"]
+    app.rank[1].value = "T2"
+    app.submit.click()
+    assert "in order" in app.last_status and live.own_ballot(ranked.id, "Sol") is None
+    app.rank[0].value = "T3"
+    app.submit.click()
+    assert live.own_ballot(ranked.id, "Sol") == ["T3", "T2"]
+
+
+def test_page_reads_the_key_from_the_query_string(live):
+    links = live.issue_links()
+    assert key_from_query("key=abc&x=1") == "abc" and key_from_query("") == ""
+    assert key_from_query("?token=zzz") == ""
+    env = {
+        "COPROD_STUDY": str(live.study_dir),
+        "COPROD_DB": live.url if live.url.startswith("postgresql") else "",
+        "COPROD_WORKSHOP": str(live.ws.id),
+        "QUERY_STRING": f"key={links['Sol']}",
+    }
+    app = page(env)
+    assert app.participant == "Sol" and app.store.actor == "Sol"
+    app.store.close()
+    assert page({**env, "COPROD_STUDY": ""}) is None
+
+
+# -- the facilitator's live view -----------------------------------------------------------
+
+
+def test_live_responses_counts_closes_and_reveals(live):
+    links = live.issue_links()
+    view = LiveResponses(live, links=links, root="http://127.0.0.1:9999/")
+    assert "no response yet" in view.table.value
+    progress = table(view.progress.value).set_index("participant")
+    assert progress["cards"].to_dict() == {"Pat": 0, "Sol": 0}
+    pat, sol = ParticipantApp(live, links["Pat"]), ParticipantApp(live, links["Sol"])
+    pat.cards["T1"].comment.value = "one"
+    pat.cards["T2"].circle.value = "outer"
+    pat.approve["T2"].value = True
+    pat.submit.click()
+    sol.cards["T3"].circle.value = "inner"
+    sol.submit.click()  # no nomination
+    view.refresh_button.click()
+    progress = table(view.progress.value).set_index("participant")
+    assert progress["cards"].to_dict() == {"Pat": 2, "Sol": 1}
+    assert progress["voted"].to_dict() == {"Pat": "yes", "Sol": "no"}
+    assert "1 of 2 have voted" in view.header.value
+    assert len(table(view.table.value)) == 3
+    assert live_progress(live).attrs["poll"] == "opening"
+    assert list(live_responses(live).participant).count("Pat") == 2
+    assert "when you close the poll" in view.tally.value
+    view.close_button.click()
+    assert live.current_poll().closed_at is not None and view.close_button.disabled
+    tally = table(view.tally.value).set_index("option")
+    assert tally["count"].to_dict() == {"T2": 1, "T1": 0, "T3": 0}
+    view.close_button.click()  # closing twice is refused with a message
+    assert "no open poll" in view.status.value
+
+
+def test_live_responses_links_and_new_links(live):
+    links = live.issue_links()
+    view = LiveResponses(live, root="http://127.0.0.1:9999/base/")
+    view.links_button.click()
+    assert "2 participant(s) have a working link" in view.status.value
+    assert "?key=" not in view.links_list.value
+    view.new_links_button.click()
+    shown = table(view.links_list.value).set_index("participant")["link"].to_dict()
+    assert sorted(shown) == ["Pat", "Sol"]
+    assert shown["Pat"] == participant_link("http://127.0.0.1:9999/base/", view.links["Pat"])
+    assert shown["Pat"].startswith("http://127.0.0.1:9999/base/?key=")
+    with pytest.raises(Forbidden):
+        live.participant_for_token(links["Pat"])  # replaced by the new links
+    assert LiveResponses(live, links=links).links == links
+
+
+def test_auto_refresh_runs_in_the_background_and_stops_when_closed(live):
+    view = LiveResponses(live, interval=0.05)
+    calls = []
+    original = view.refresh
+    view.refresh = lambda: (calls.append(1), original())
+    view.auto.value = True
+    deadline = time.time() + 10
+    while len(calls) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    assert len(calls) >= 2
+    view.close()
+    time.sleep(0.2)
+    n = len(calls)
+    time.sleep(0.3)
+    assert len(calls) == n  # the timer stopped with the widget
+
+
+# -- serving -------------------------------------------------------------------------------
+
+
+def test_the_voila_command_listens_on_localhost_by_default():
+    cmd = voila_command()
+    assert "--Voila.ip=127.0.0.1" in cmd and "--show_tracebacks=False" in cmd
+    assert cmd[3].endswith("participant.ipynb") and "--no-browser" in cmd
+    assert not any("0.0.0.0" in part for part in cmd)
+    assert "--Voila.base_url=/user/alder/proxy/absolute/8866/" in voila_command(
+        base_url="user/alder/proxy/absolute/8866"
+    )
+    assert normalise_base_url("") == "/" and normalise_base_url("/a/b") == "/a/b/"
+    with pytest.raises(InvalidInput, match="base-url"):
+        normalise_base_url("/a b/")
+    assert link_root("127.0.0.1", 8866) == "http://127.0.0.1:8866/"
+    assert link_root("h", 1, "/x/", "https://hub.example.org/u/") == "https://hub.example.org/u/"
+    assert participant_link("http://h:1/", "abc") == "http://h:1/?key=abc"
+
+
+def test_serve_workshop_refuses_bad_input_in_one_line(tmp_path, capsys, recall_demo, joint_demo):
+    cases = [
+        ([str(tmp_path / "missing")], "no study folder"),
+        ([str(recall_demo.study_dir)], "no frozen framework"),
+        ([str(joint_demo.study_dir)], "no workshop has been recorded"),
+        ([str(joint_demo.study_dir), "--base-url", "/a b/"], "base-url"),
+    ]
+    for args, expected in cases:
+        assert main(["serve-workshop", *args, "--dry-run"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expected in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_serve_workshop_issues_links_once_and_warns_off_localhost(joint_demo, capsys):
+    people = ["Jo Linden", "Sam Arrow"]
+    ws = joint_demo.add_workshop(date(2021, 11, 10), facilitators=["Alder"], participants=people)
+    joint_demo.open_poll(ws.id, "opening", joint_demo.framework().codes, max_choices=2)
+    d, port = str(joint_demo.study_dir), str(free_port())
+    assert main(["serve-workshop", d, "--port", port, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    keys = [line.split("?key=")[1] for line in out.splitlines() if "?key=" in line]
+    assert len(keys) == 2 and "poll 'opening' open" in out
+    assert f"http://127.0.0.1:{port}/?key=" in out and "--Voila.ip=127.0.0.1" in out
+    assert {joint_demo.participant_for_token(k)[1].name for k in keys} == set(people)
+    assert main(["serve-workshop", d, "--port", port, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "?key=" not in out and "issued earlier still work" in out  # keys are shown once
+    assert main(["serve-workshop", d, "--port", port, "--dry-run", "--new-links"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("?key=") == 2 and "warning" not in captured.err
+    with pytest.raises(Forbidden):
+        joint_demo.participant_for_token(keys[0])
+    assert main(["serve-workshop", d, "--host", "0.0.0.0", "--port", port, "--dry-run"]) == 0
+    assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
+
+
+def test_the_app_notebook_is_one_cell_calling_the_library():
+    import nbformat
+
+    from coprod_nb.participant_app.serve import NOTEBOOK
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 1 and "page()" in code[0].source and not code[0].outputs
