@@ -76,18 +76,10 @@ def study(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def outputs(study, tmp_path_factory):
-    """All three formats, pseudonymous (the name key may not be read) and with real names."""
+    """All three formats, pseudonymous and with real names."""
     st, _ = study
     out = tmp_path_factory.mktemp("outputs")
-
-    def refuse():
-        raise AssertionError("the name key was read without real_names=True")
-
-    st.pseudonym_key = refuse  # shadows the method on this instance only
-    try:
-        plain = build_report(st)
-    finally:
-        del st.pseudonym_key
+    plain = build_report(st)
     # one build, three formats: they say the same
     paths = {f: save_report(plain, f, out / "plain" / f"report.{f}") for f in FORMATS}
     real_report = build_report(st, real_names=True)
@@ -234,7 +226,6 @@ def test_with_real_names_the_notice_comes_first_and_the_key_last(outputs):
 
 def test_default_paths_and_bad_formats(study, monkeypatch):
     st, _ = study
-    monkeypatch.setattr(st, "pseudonym_key", lambda: pytest.fail("the name key was read"))
     path = write_report(st, "MD")
     assert path == st.study_dir / "exports" / "report.md"
     assert (st.study_dir / "exports" / "report_figures" / "lineage.png").is_file()
@@ -284,3 +275,21 @@ def test_the_docx_converts_with_libreoffice(outputs, tmp_path):
     pdf = tmp_path / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     assert pdf.stat().st_size > 50_000  # the five figures made it
+
+
+def test_a_role_that_may_not_read_the_key_still_gets_a_report_that_says_so(study):
+    from coprod_nb.errors import Forbidden
+    from coprod_nb.exchange._names import UNCHECKED
+
+    st, _ = study
+
+    def refuse():
+        raise Forbidden("this database role may not read the name key")
+
+    st.pseudonym_key = refuse  # shadows the method on this instance only
+    try:
+        report = build_report(st)
+    finally:
+        del st.pseudonym_key
+    assert report.notes[-1] == UNCHECKED and report.name_key is None
+    assert UNCHECKED not in build_report(st).notes

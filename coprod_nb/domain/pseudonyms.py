@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any
 
 
 def _looks_like_name(word: str) -> bool:
@@ -134,3 +136,46 @@ class OffsetMap:
                 return start + shift + new_len
             shift += new_len - (end - start)
         return offset + shift
+
+
+def name_scrubber(mapping: dict[str, str]) -> Callable[[str], tuple[str, int]]:
+    """A function replacing the key's real full names in free text typed by people.
+
+    Transcripts are pseudonymised as they come in; notes, minutes, tension descriptions
+    and rationales are typed by the team, who know the real names. Exports run them
+    through this: a full name is matched however its parts are separated (space, ``_``,
+    ``.``, ``-``) and in any letter case. Returns the text and the number replaced.
+    """
+    if not mapping:
+        return lambda text: (text, 0)
+    lookup = {" ".join(real.casefold().split()): pseudo for real, pseudo in mapping.items()}
+    body = "|".join(
+        r"[\s_.\-]+".join(re.escape(part) for part in real.split())
+        for real in sorted(mapping, key=len, reverse=True)
+    )
+    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
+
+    def pseudonym_of(m: re.Match) -> str:
+        return lookup[" ".join(re.split(r"[\s_.\-]+", m.group(0).casefold()))]
+
+    return lambda text: pattern.subn(pseudonym_of, text)
+
+
+def scrub_fields(obj: Any, scrub: Callable[[str], tuple[str, int]]) -> Any:
+    """``obj`` with ``scrub`` applied to every string inside it.
+
+    Walks dataclasses, tuples, lists and dict values (keys and bytes are left alone), so
+    a whole report or resource pack is scrubbed before it is laid out.
+    """
+    if isinstance(obj, str):
+        return scrub(obj)[0]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: scrub_fields(getattr(obj, f.name), scrub) for f in fields(obj) if f.init}
+        return replace(obj, **changes)
+    if isinstance(obj, tuple):
+        return tuple(scrub_fields(v, scrub) for v in obj)
+    if isinstance(obj, list):
+        return [scrub_fields(v, scrub) for v in obj]
+    if isinstance(obj, dict):
+        return {k: scrub_fields(v, scrub) for k, v in obj.items()}
+    return obj

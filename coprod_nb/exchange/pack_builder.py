@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 from coprod_nb.domain import word_count
+from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.errors import InvalidInput, NotFound
+from coprod_nb.exchange._names import typed_name_scrubber
 from coprod_nb.exchange.resource_pack import (
     MAX_QUOTES,
     Card,
@@ -59,7 +61,10 @@ def build_pack(store: Store, version: int | None = None) -> Pack:
                 tuple(Quote(e.text, partnership_of[e.transcript_id]) for e in quotes[:MAX_QUOTES]),
             )
         )
-    return Pack(study=store.study().name, version_label=framework.label, cards=tuple(cards))
+    pack = Pack(study=store.study().name, version_label=framework.label, cards=tuple(cards))
+    # The pack goes to the participants: tension names and descriptions typed by the team
+    # must not carry a real name from the key.
+    return scrub_fields(pack, typed_name_scrubber(store)[0])
 
 
 def write_resource_pack(

@@ -59,6 +59,7 @@ from lxml import etree
 
 from coprod_nb.domain.transcript import RawTurn, canonical_text
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
+from coprod_nb.exchange._names import typed_name_scrubber
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
 from coprod_nb.storage.interpretation import tension_of
 
@@ -383,6 +384,8 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
     members = _add_sources(project, ctx, transcripts, excerpts, notes)
     shorts = {p.id: p.short for p in partnerships}
     _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
+    if not real_names:
+        _scrub_tree(project, typed_name_scrubber(store)[0])
     description = study.description or ""
     if real_names:
         description = "REAL NAMES\n\n" + description if description else "REAL NAMES"
@@ -390,6 +393,19 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
         _sub(project, "Description", description)
     data = etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data, members
+
+
+def _scrub_tree(project: etree._Element, scrub) -> None:
+    """Real full names out of the texts and names typed by the team (notes, codes).
+
+    Sources are not touched: transcripts are pseudonymised at import, and selections
+    point into them by character offsets.
+    """
+    for el in project.iter():
+        if el.text:
+            el.text = scrub(el.text)[0]
+        if el.get("name"):
+            el.set("name", scrub(el.get("name"))[0])
 
 
 def _check_schema(data: bytes) -> None:

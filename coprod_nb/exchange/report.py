@@ -22,7 +22,7 @@ import io
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,8 +50,10 @@ from coprod_nb.analysis.sensemaking import (
 from coprod_nb.analysis.workshop import plot_spectra
 from coprod_nb.domain import word_count
 from coprod_nb.domain.framework import Framework, Tension
+from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
 from coprod_nb.exchange.pack_builder import MAX_QUOTE_WORDS, quotable_transcripts
 from coprod_nb.exchange.resource_pack import Quote, _clean, _shade, _widths
 from coprod_nb.storage import Store
@@ -466,7 +468,7 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
             tuple(sorted((_clean(k), _clean(v)) for k, v in mapping.items())),
         )
     study = store.study()
-    return Report(
+    report = Report(
         study=_clean(study.name),
         description=_clean(study.description),
         written=datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -488,6 +490,14 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
         real_names=real_names,
         name_key=name_key,
     )
+    if real_names:
+        return report
+    # Quotes are pseudonymised at import; notes, rationales and descriptions are typed by
+    # the team, who know the real names.
+    scrub, checked = typed_name_scrubber(store)
+    if not checked:
+        report = replace(report, notes=(*report.notes, UNCHECKED))
+    return scrub_fields(report, scrub)
 
 
 # --- HTML ----------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from sqlalchemy import func, select
 
 from coprod_nb.domain.decisions import Decision
 from coprod_nb.domain.notes import RECALL
+from coprod_nb.domain.pseudonyms import name_scrubber
 from coprod_nb.errors import InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import (
@@ -379,7 +379,7 @@ def _collect(store: Store, viewer: str | None, real_names: bool) -> _Collected:
             **tables,
         }
     else:
-        scrub = _name_scrubber(store)
+        scrub = name_scrubber(store.pseudonym_key().mapping)
         for name, df in tables.items():
             tables[name], n = _map_text(df, scrub)
             replaced += n
@@ -780,26 +780,6 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], tuple[str, int]]) -> tuple[p
             out[col] = out[col].map(cell).astype(out[col].dtype)
     out.columns = [cell(c) for c in out.columns]
     return out, total
-
-
-def _name_scrubber(store: Store) -> Callable[[str], tuple[str, int]]:
-    """Replace real full names of the key (however separated: space, _, ., -)."""
-    key = store.pseudonym_key().mapping
-    if not key:
-        return lambda text: (text, 0)
-    lookup = {}
-    for real, pseudo in key.items():
-        lookup[" ".join(real.casefold().split())] = pseudo
-    body = "|".join(
-        r"[\s_.\-]+".join(re.escape(part) for part in real.split())
-        for real in sorted(key, key=len, reverse=True)
-    )
-    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
-
-    def replace(m: re.Match) -> str:
-        return lookup[" ".join(re.split(r"[\s_.\-]+", m.group(0).casefold()))]
-
-    return lambda text: pattern.subn(replace, text)
 
 
 # ------------------------------------------------------------------------- writing

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
@@ -303,8 +303,19 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
     def pseudonym_key(self) -> PseudonymTable:
         """The real-name key as a :class:`PseudonymTable` (sensitive: never export it)."""
         if self._key is None:
-            with self.session(write=False) as s:
-                rows = s.execute(select(NameKey.real_name, NameKey.pseudonym)).all()
+            try:
+                with self.session(write=False) as s:
+                    rows = s.execute(select(NameKey.real_name, NameKey.pseudonym)).all()
+            except ProgrammingError as exc:
+                # PostgreSQL roles of researchers other than the lead may be refused the key
+                # (SECURITY.md); say what that means instead of showing a database error.
+                if getattr(exc.orig, "sqlstate", None) != "42501":
+                    raise
+                raise Forbidden(
+                    "this database role may not read the name key (table name_key): "
+                    "importing transcripts, setting pseudonyms and exports that check real "
+                    "names are the study lead's tasks"
+                ) from None
             self._key = PseudonymTable(dict(rows))
         return self._key
 
