@@ -309,6 +309,13 @@ def cmd_course(args) -> int:
 def cmd_serve_workshop(args) -> int:
     from coprod_nb.participant_app import serve
 
+    if args.revoke:
+        # After the workshop: no link should open the study any more.
+        with _store(args) as store:
+            ws = store.workshop(args.workshop)
+            n = store.revoke_links(ws.id)
+        print(f"{n} personal link{'s' if n != 1 else ''} revoked for workshop {ws.id}")
+        return 0
     plan = serve.prepare(
         args.dir,
         url=args.db,
@@ -527,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dry-run", action="store_true", help="issue the links and print them; do not serve"
+    )
+    p.add_argument(
+        "--revoke", action="store_true", help="revoke every link of the workshop; do not serve"
     )
     p.set_defaults(func=cmd_serve_workshop)
 

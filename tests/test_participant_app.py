@@ -406,6 +406,13 @@ def test_serve_workshop_issues_links_once_and_warns_off_localhost(joint_demo, ca
         joint_demo.participant_for_token(keys[0])
     assert main(["serve-workshop", d, "--host", "0.0.0.0", "--port", port, "--dry-run"]) == 0
     assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
+    fresh = [line.split("?key=")[1] for line in captured.out.splitlines() if "?key=" in line]
+    assert main(["serve-workshop", d, "--revoke"]) == 0
+    assert f"2 personal links revoked for workshop {ws.id}" in capsys.readouterr().out
+    for key in fresh:
+        with pytest.raises(Forbidden):
+            joint_demo.participant_for_token(key)
+    assert joint_demo.active_links(ws.id) == {}
 
 
 def test_the_app_notebook_is_one_cell_calling_the_library():
