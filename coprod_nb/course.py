@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -230,9 +231,13 @@ def read_roster(
             f"not UTF-8 text (byte {exc.start}); save the roster as CSV UTF-8", file=path.name
         ) from None
     try:
-        rows = list(csv.reader(text.splitlines()))
+        # Not str.splitlines(): it also breaks at \v, \f, U+2028 ..., which would split a
+        # name in two; strict mode refuses a quote left open instead of swallowing rows.
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
-        raise InvalidInput(f"not a CSV file: {exc}", file=path.name) from None
+        raise InvalidInput(
+            f"not a valid CSV file ({exc}; is a quote left open?)", file=path.name
+        ) from None
     if not rows:
         raise InvalidInput("the file is empty", file=path.name)
     header = [h.strip().casefold() for h in rows[0]]
@@ -365,6 +370,11 @@ def load_course(course_dir: str | os.PathLike) -> Course:
             )
             for r in data.get("cast", [])
         )
+        groups = int(info["groups"])
+        wrong = [s.name for s in students if not 1 <= s.group <= groups]
+        wrong += [r.student for r in cast if not 1 <= r.group <= groups]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is in a group that is not 1 to {groups}")
         return Course(
             dir=course_dir,
             name=str(info["name"]),
@@ -491,13 +501,17 @@ def create_course(
         for g in range(1, course.groups + 1):
             _build_group(course, g, manifest)
         _write_course(course)  # last: a course without its file is not a course
-    except BaseException:
+    except BaseException as exc:
         # The folder was new or empty: leave it as it was.
         if created:
             shutil.rmtree(course_dir, ignore_errors=True)
         else:
             for child in course_dir.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if isinstance(exc, OSError):
+            raise InvalidInput(
+                f"cannot write the course: {exc.strerror or exc}", file=str(course_dir)
+            ) from None
         raise
     return course
 

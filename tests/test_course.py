@@ -579,3 +579,34 @@ def test_cli_library_errors_are_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and text in err and err.count("\n") == 1
     assert not (tmp_path / "new").exists() and not (tmp_path / "none").exists()
+
+
+def test_a_quote_left_open_is_refused_not_merged(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text('name\n"unterminated\nBob\n', encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        create_course(tmp_path / "c", roster)
+    assert "quote left open" in str(err.value) and err.value.file == "class.csv"
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_vertical_tab_inside_a_name_does_not_split_the_student(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("name\nBo\x0bb\nCarl\n", encoding="utf-8")
+    assert read_roster(roster) == [("Bo b", "bob"), ("Carl", "carl")]
+
+
+def test_a_course_folder_under_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["course", str(tmp_path / "afile" / "sub"), "--students", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "cannot write the course" in err
+    assert "Traceback" not in err
+
+
+def test_a_course_file_with_a_student_in_no_group_is_refused(course_dir):
+    path = course_dir / "course.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("group = 1", "group = 9", 1), encoding="utf-8")
+    with pytest.raises(InvalidInput, match="not 1 to"):
+        load_course(course_dir)

@@ -423,3 +423,12 @@ def test_the_app_notebook_is_one_cell_calling_the_library():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert len(code) == 1 and "page()" in code[0].source and not code[0].outputs
+
+
+@pytest.mark.parametrize(
+    ("base_url", "public_url"),
+    [("/../../x/", None), ("/a/./b/", None), ("/", "http://x/?a=1"), ("/", "https://x/#f")],
+)
+def test_addresses_that_would_break_the_links_are_refused(base_url, public_url):
+    with pytest.raises(InvalidInput):
+        link_root("127.0.0.1", 8866, base_url, public_url)

@@ -211,3 +211,14 @@ def test_unrelated_database_is_not_touched(tmp_path):
 def test_bad_url_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidInput, match="not a database URL"):
         Store(tmp_path, "::nonsense::")
+
+
+def test_opening_a_missing_sqlite_study_leaves_no_file_behind(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere" / "x.db"
+    elsewhere.parent.mkdir()
+    with pytest.raises(NotFound, match="no study database"):
+        Store(folder, f"sqlite:///{elsewhere}", actor="t", create=False)
+    assert not elsewhere.exists()
+    assert sorted(p.name for p in folder.iterdir()) == []

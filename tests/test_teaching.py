@@ -387,3 +387,8 @@ def test_the_teaching_docs_list_every_exercise(doc):
     text = (ROOT / "docs" / "teaching" / doc).read_text(encoding="utf-8")
     listed = re.findall(r"^\| (\d\d-[a-z]) \|", text, flags=re.M)
     assert listed == sorted(EXERCISES)
+
+
+def test_an_answer_too_large_for_a_number_is_wrong_not_a_crash(demo):
+    result = check("03-b", 10**400, demo)
+    assert (result.status, result.correct) == ("wrong", False)

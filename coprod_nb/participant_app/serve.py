@@ -73,7 +73,7 @@ def normalise_base_url(base_url: str) -> str:
     """``base_url`` with one leading and one trailing slash; refused if not a URL path."""
     value = "/" + (base_url or "").strip().strip("/") + "/"
     value = value.replace("//", "/")
-    if not _PATH.fullmatch(value):
+    if not _PATH.fullmatch(value) or {".", ".."} & set(value.split("/")):
         raise InvalidInput(f"--base-url must be a URL path such as /user/alder/ (got {base_url!r})")
     return value
 
@@ -83,6 +83,9 @@ def link_root(host: str, port: int, base_url: str = "/", public_url: str | None 
     if public_url:
         if not re.match(r"https?://[^\s/]+", public_url):
             raise InvalidInput(f"--public-url must start with http:// or https:// ({public_url!r})")
+        if "?" in public_url or "#" in public_url:
+            # The key is appended as ?key=...: a query or fragment here would break every link.
+            raise InvalidInput(f"--public-url must not hold a '?' or '#' ({public_url!r})")
         return public_url.rstrip("/") + "/"
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}{normalise_base_url(base_url)}"

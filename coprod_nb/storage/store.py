@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -107,6 +107,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             self.study_dir.mkdir(parents=True, exist_ok=True)
         elif not self.study_dir.is_dir():
             raise NotFound(f"no study folder {self.study_dir}")
+        elif is_sqlite:
+            # Opening must not leave an empty database file behind (perhaps outside the
+            # study folder, when $COPROD_DB names one).
+            file = make_url(self.url).database
+            if file and file != ":memory:" and not Path(file).exists():
+                raise NotFound(f"no study database {file}")
         self.engine: Engine = make_engine(self.url)
         try:
             self.backup = prepare(self.engine, self.study_dir)

@@ -531,7 +531,10 @@ def _as_number(answer: Any) -> float | None:
     if isinstance(answer, bool):
         return None
     if isinstance(answer, int | float):
-        return float(answer)
+        try:
+            return float(answer)
+        except OverflowError:  # an int too large for a float is no count or share
+            return None
     text = _norm(answer)
     if text in _NUMBER_WORDS:
         return float(_NUMBER_WORDS[text])
