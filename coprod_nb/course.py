@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import math
 import os
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select
 
+from coprod_nb.domain.toml_text import toml_basic
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Note, Researcher
@@ -306,10 +306,7 @@ def _sqlite_url(folder: Path) -> str:
 
 
 def _q(value: object) -> str:
-    # A JSON string is a valid TOML basic string once control characters are excluded
-    # (names are checked to be printable), and ensure_ascii=False avoids the surrogate
-    # pairs that JSON would write for characters outside the BMP and TOML refuses.
-    return json.dumps(str(value), ensure_ascii=False)
+    return toml_basic(str(value))
 
 
 def _write_course(course: Course) -> None:

@@ -6,8 +6,9 @@ module applies them to a :class:`~coprod_nb.domain.framework.Framework`, replays
 them, traces each tension's lineage, and reads and writes the plain-file decision log
 (TOML ``[[decisions]]`` tables, see ``docs/decision-log.md``).
 
-Standard library only: the writer is a small TOML emitter of our own, because the
-standard library parses TOML (``tomllib``) but cannot write it.
+Standard library only: the writer uses the project's small TOML string writer
+(:mod:`coprod_nb.domain.toml_text`), because the standard library parses TOML
+(``tomllib``) but cannot write it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from coprod_nb.domain.framework import Framework, Tension
+from coprod_nb.domain.toml_text import toml_basic, toml_string
 from coprod_nb.errors import InvalidInput
 
 __all__ = [
@@ -814,52 +816,13 @@ def _pair(key: str, value) -> list[str]:
     """``key = value`` lines (none for None): a string or a list of strings."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [f"{key} = {_toml_string(value)}"]
-    items = [_toml_basic(v) for v in value]
+    try:
+        if isinstance(value, str):
+            return [f"{key} = {toml_string(value)}"]
+        items = [toml_basic(v) for v in value]
+    except InvalidInput as exc:
+        raise DecisionError(exc.problem) from None
     one_line = f"{key} = [{', '.join(items)}]"
     if len(one_line) <= 100:
         return [one_line]
     return [f"{key} = [", *(f"    {item}," for item in items), "]"]
-
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
-_ESCAPES["\r"] = "\\r"
-
-
-def _escape_char(c: str) -> str:
-    if c in _ESCAPES:
-        return _ESCAPES[c]
-    code = ord(c)
-    if code < 0x20 or code == 0x7F:  # TOML allows no raw control characters but tab
-        return f"\\u{code:04X}"
-    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate has no UTF-8 form, so no TOML form
-        raise DecisionError(f"text contains an invalid character (U+{code:04X})")
-    return c
-
-
-def _toml_basic(text: str) -> str:
-    """A one-line TOML basic string (the escapes are JSON's, which TOML shares)."""
-    return '"' + "".join(_escape_char(c) for c in text) + '"'
-
-
-def _toml_string(text: str) -> str:
-    """A basic string, or a multi-line basic string when the text has line breaks.
-
-    In the multi-line form newlines stay raw and everything else is escaped as in a
-    basic string, except quotes: a quote stays raw only when the next character is
-    neither a quote nor the end of the text, so no run of three quotes (the closing
-    delimiter) can form. The newline after the opening delimiter is dropped by TOML.
-    """
-    if "\n" not in text:
-        return _toml_basic(text)
-    chars = []
-    for i, c in enumerate(text):
-        if c == "\n":
-            chars.append(c)
-        elif c == '"':
-            raw = i + 1 < len(text) and text[i + 1] != '"'
-            chars.append(c if raw else '\\"')
-        else:
-            chars.append(_escape_char(c))
-    return '"""\n' + "".join(chars) + '"""'

@@ -16,7 +16,6 @@ key: the report then says so in its first line and lists the key at the end.
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import io
 import os
@@ -27,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
-import jinja2
 import pandas as pd
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -55,7 +53,7 @@ from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
 from coprod_nb.exchange.pack_builder import MAX_QUOTE_WORDS, quotable_transcripts
-from coprod_nb.exchange.resource_pack import Quote, _clean, _shade, _widths
+from coprod_nb.exchange.resource_pack import Quote, _clean, _environment, _shade, _widths
 from coprod_nb.storage import Store
 
 __all__ = [
@@ -501,17 +499,6 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
 
 
 # --- HTML ----------------------------------------------------------------------------------
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("coprod_nb.exchange", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _blocks(text: str) -> list[str]:
