@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _study(ctx: Context, keep: Path | None) -> None:
     """Build the large study (or reuse the one kept in ``keep``); time the build."""
-    from coprod_nb.synth import build_synthetic_study
+    from coprod_nb.seed.synth import build_synthetic_study
 
     target = keep or ctx.workdir / "study"
     if keep is not None and (keep / "study.db").exists():

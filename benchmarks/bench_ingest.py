@@ -41,8 +41,8 @@ _FTS = [
 
 def fresh_study(path: Path, ctx: Context, rng: random.Random):
     """A new study holding the synthetic study's partnerships and people."""
+    from coprod_nb.seed.synth import add_people
     from coprod_nb.storage import Store
-    from coprod_nb.synth import add_people
 
     store = Store(path, actor="bench")
     cast = add_people(
@@ -84,7 +84,7 @@ def _floor(rows: list[tuple], path: Path, *, fts: bool) -> float:
 def _warm_up(ctx: Context) -> None:
     """One small import into a throwaway study: modules loaded, statements compiled."""
     from coprod_nb.ingest import import_transcripts
-    from coprod_nb.synth import write_transcript
+    from coprod_nb.seed.synth import write_transcript
 
     where = ctx.workdir / "ingest-warmup"
     store, cast = fresh_study(where / "study", ctx, random.Random(ctx.seed + 1))
@@ -103,7 +103,7 @@ def ensure_corpus(ctx: Context) -> list[Path]:
     Written with the same seed and in the same order as ``build_synthetic_study``, so
     the files are the very ones the large study was built from.
     """
-    from coprod_nb.synth import write_corpus
+    from coprod_nb.seed.synth import write_corpus
 
     if ctx.corpus is None:
         where = ctx.workdir / "corpus-cast"

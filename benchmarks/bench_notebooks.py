@@ -3,7 +3,7 @@
 Each notebook runs with nbclient in a fresh kernel, ``COPROD_STUDY`` unset (so each
 opens its temporary demo study), exactly as ``scripts/execute_notebooks.py`` does;
 nothing is written back. The demo studies are copied from the user's cache of built
-demos (``coprod_nb._demo_cache``), which is filled before timing: a notebook pays the
+demos (``coprod_nb.seed.demo_cache``), which is filled before timing: a notebook pays the
 build only the first time after the package changes. Floor: a notebook that only
 imports pandas, ipywidgets and matplotlib, executed the same way (kernel start-up
 included in both).
@@ -59,8 +59,8 @@ def run(ctx: Context, repeat: int | None = None) -> list[Figure]:
     folder.mkdir(exist_ok=True)
     floor_path = floor_notebook(folder)
     execute(floor_path)  # warm-up: kernel and library files in the cache
-    from coprod_nb._demo_cache import demo_template
-    from coprod_nb.demo import STAGES
+    from coprod_nb.seed.demo import STAGES
+    from coprod_nb.seed.demo_cache import demo_template
 
     for stage in STAGES:  # built once per package version, as a user's first run does
         demo_template(stage)

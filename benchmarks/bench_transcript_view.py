@@ -26,7 +26,7 @@ def long_transcript(store, ctx: Context) -> int:
     """Id of the 20,000-word transcript, imported on first use."""
     from coprod_nb.errors import NotFound
     from coprod_nb.ingest import import_transcripts
-    from coprod_nb.synth import write_transcript
+    from coprod_nb.seed.synth import write_transcript
 
     try:
         return store.transcript(TITLE).id

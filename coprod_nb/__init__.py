@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Store": "coprod_nb.storage",
     "open_study": "coprod_nb.study",
-    "build_demo": "coprod_nb.demo",
+    "build_demo": "coprod_nb.seed.demo",
     "import_transcripts": "coprod_nb.ingest",
 }
 

@@ -23,7 +23,7 @@ def _store(args, *, create: bool = False):
 
 
 def cmd_init(args) -> int:
-    from coprod_nb.ingest.manifest import load_manifest
+    from coprod_nb.seed.manifest import load_manifest
 
     with _store(args, create=True) as store:
         if args.name:
@@ -65,7 +65,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     store = build_demo(args.dir, url=args.db, progress=not args.quiet)
     with store:
@@ -338,7 +338,7 @@ def cmd_serve_workshop(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from coprod_nb.synth import run
+    from coprod_nb.seed.synth import run
 
     return run(args)
 
@@ -495,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="build a large synthetic study (for benchmarks and load tests)",
     )
-    from coprod_nb.synth import add_arguments
+    from coprod_nb.seed.synth import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=cmd_synth)

@@ -396,8 +396,8 @@ def _class_manifest() -> dict:
     transcripts under their pseudonyms (their real names go into the pseudonym key as
     other people), but they are not members of a class team.
     """
-    from coprod_nb.demo import demo_data_dir
-    from coprod_nb.ingest.manifest import read_manifest
+    from coprod_nb.seed.demo import demo_data_dir
+    from coprod_nb.seed.manifest import read_manifest
 
     data = read_manifest(demo_data_dir() / "study.toml")
     team = data.pop("researchers", [])
@@ -413,8 +413,8 @@ def _class_manifest() -> dict:
 
 
 def _build_group(course: Course, group: int, manifest: dict) -> None:
-    from coprod_nb.demo import demo_data_dir
-    from coprod_nb.ingest.manifest import load_manifest
+    from coprod_nb.seed.demo import demo_data_dir
+    from coprod_nb.seed.manifest import load_manifest
 
     folder = course.group_dir(group)
     data = {

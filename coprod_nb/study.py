@@ -20,14 +20,14 @@ def open_study(
 
     ``study_dir`` if given, else ``$COPROD_STUDY`` (a demo study is built there if the
     folder holds none). When neither is set, a fresh demo study is built in a temporary
-    folder, up to ``stage`` (see :data:`coprod_nb.demo.STAGES`), so that a notebook runs
+    folder, up to ``stage`` (see :data:`coprod_nb.seed.demo.STAGES`), so that a notebook runs
     on its own and never writes into the repository.
     """
-    from coprod_nb._demo_cache import copy_demo
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
+    from coprod_nb.seed.demo_cache import copy_demo
 
     # A demo study in a SQLite file is copied from the cache of built demos (see
-    # coprod_nb._demo_cache); a database server gets it built.
+    # coprod_nb.seed.demo_cache); a database server gets it built.
     in_file = url is None and not os.environ.get("COPROD_DB")
     target = study_dir or os.environ.get("COPROD_STUDY")
     if target:

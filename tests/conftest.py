@@ -132,7 +132,7 @@ def store(tmp_path, db_url):
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory):
     """The full demo study built once per session (SQLite); copy it before changing it."""
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     d = tmp_path_factory.mktemp("demo-template") / "study"
     build_demo(d).close()
@@ -140,7 +140,7 @@ def demo_template(tmp_path_factory):
 
 
 def _stage_template(tmp_path_factory, stage: str):
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     d = tmp_path_factory.mktemp(f"{stage}-template") / "study"
     build_demo(d, stage=stage).close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import tomllib
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -31,8 +30,9 @@ from coprod_nb.analysis.workshop import (  # noqa: E402
     poll_tally,
     spectra_table,
 )
+from coprod_nb.seed.demo import demo_data_dir
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "workshop.toml"
+DEMO = demo_data_dir() / "workshop.toml"
 INITIAL = ["T1", "T2", "T3", "T4", "T5", "T6"]
 
 

@@ -77,7 +77,7 @@ def test_create_course_layout_roster_and_team(course_dir, tmp_path):
     raw = tomllib.loads((course_dir / "course.toml").read_text(encoding="utf-8"))
     assert raw["students"][3] == {"name": "Student 04", "login": "student04", "group": 2}
 
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     with build_demo(tmp_path / "demo", stage="transcripts") as demo:
         demo_texts = [t.text for t in demo.transcripts()]

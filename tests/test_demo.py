@@ -9,11 +9,11 @@ from contextlib import closing
 
 import pytest
 
-import coprod_nb.demo
+import coprod_nb.seed.demo
 from coprod_nb import open_study
-from coprod_nb._demo_cache import copy_demo
 from coprod_nb.analysis import study_info, transcripts_table
-from coprod_nb.demo import demo_data_dir
+from coprod_nb.seed.demo import demo_data_dir
+from coprod_nb.seed.demo_cache import copy_demo
 from coprod_nb.storage import Store
 
 
@@ -59,7 +59,7 @@ def test_every_speaker_is_matched(demo):
     assert demo.unmatched_speakers() == {}
 
 
-# -- the cache of built demo studies (coprod_nb._demo_cache) ---------------------------
+# -- the cache of built demo studies (coprod_nb.seed.demo_cache) ---------------------------
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?")
 
@@ -99,7 +99,7 @@ def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     def no_build(*args, **kwargs):
         raise AssertionError("the cached demo should have been copied")
 
-    monkeypatch.setattr(coprod_nb.demo, "build_demo", no_build)
+    monkeypatch.setattr(coprod_nb.seed.demo, "build_demo", no_build)
     second = open_study(stage="recall")
     assert second.study_dir != first.study_dir
     assert len(second.notes("Birch")) == len(first.notes("Birch")) - 1

@@ -29,8 +29,9 @@ from coprod_nb.domain.decisions import (
 )
 from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.errors import InvalidInput
+from coprod_nb.seed.demo import demo_data_dir
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO = demo_data_dir()
 
 # METHOD.md's final table (F1..F4 = T1, T2, T3, T8), in its own lower-case wording.
 FINAL = [
@@ -675,7 +676,9 @@ def test_the_module_uses_the_standard_library_only():
 
 
 def test_the_example_in_the_facilitators_guide_applies_as_described(initial):
-    guide = (DEMO.parents[1] / "docs" / "decision-log.md").read_text(encoding="utf-8")
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "decision-log.md").read_text(
+        encoding="utf-8"
+    )
     example = guide.split("```toml\n", 1)[1].split("```", 1)[0]
     decisions = read_decision_log(example, source="decision-log.md")
     assert {d.kind for d in decisions} == set(DECISION_KINDS)

@@ -95,9 +95,9 @@ def test_a_researcher_role_refused_the_key_gets_a_clear_message_and_a_checked_ex
 
     import psycopg
 
-    from coprod_nb.demo import build_demo
     from coprod_nb.errors import Forbidden
     from coprod_nb.exchange._names import UNCHECKED
+    from coprod_nb.seed.demo import build_demo
     from coprod_nb.storage import Store
 
     build_demo(tmp_path / "lead", url=pg_url, stage="joint").close()

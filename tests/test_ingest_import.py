@@ -140,7 +140,7 @@ partnership = "NHA"
     ids=["unknown-partnership", "same-content", "missing-file", "bad-date"],
 )
 def test_a_manifest_is_loaded_all_or_nothing(store, files, entries, place, problem):
-    from coprod_nb.ingest.manifest import load_manifest
+    from coprod_nb.seed.manifest import load_manifest
 
     (files / "copy.vtt").write_text(GOOD, encoding="utf-8")
     manifest = files / "study.toml"

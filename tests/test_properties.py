@@ -37,12 +37,13 @@ from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.errors import Forbidden, NotFound
 from coprod_nb.exchange.refi_qda import export_qdpx
 from coprod_nb.exchange.tables import study_tables
+from coprod_nb.seed.demo import demo_data_dir
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Note, NoteExcerpt, Partnership
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=40, deadline=None)
-STUDY_TOML = tomllib.loads((ROOT / "data" / "demo" / "study.toml").read_text(encoding="utf-8"))
+STUDY_TOML = tomllib.loads((demo_data_dir() / "study.toml").read_text(encoding="utf-8"))
 SHORTS = [p["short"] for p in STUDY_TOML["partnerships"]]
 PARTNERSHIP_NAMES = {p["short"]: p["name"] for p in STUDY_TOML["partnerships"]}
 

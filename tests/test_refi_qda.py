@@ -19,6 +19,7 @@ from coprod_nb.domain import RawTurn
 from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.exchange import refi_qda
 from coprod_nb.exchange.refi_qda import export_qdpx, import_qdpx
+from coprod_nb.seed.demo import demo_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = {"q": "urn:QDA-XML:project:1.0"}
@@ -153,7 +154,7 @@ def test_export_holds_the_study(demo, tmp_path):
 
 
 def test_export_leaks_no_real_name(demo, tmp_path):
-    config = tomllib.loads((ROOT / "data" / "demo" / "study.toml").read_text())
+    config = tomllib.loads((demo_data_dir() / "study.toml").read_text())
     names = [p["name"] for k in ("researchers", "participants", "people") for p in config[k]]
     assert len(names) >= 10
     words = {part for n in names for part in n.split() if len(part) > 2}

@@ -62,7 +62,7 @@ def _run_writers(target, url, poll_id, processes=10, notes=15):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_ten_processes_write_notes_and_votes_at_once(backend, tmp_path, joint_template, request):
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     if backend == "sqlite":
         import shutil

@@ -15,7 +15,6 @@ from pathlib import Path
 import docx
 import pytest
 
-from coprod_nb.demo import build_demo, demo_data_dir
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.exchange.report import (
     FORMATS,
@@ -25,16 +24,17 @@ from coprod_nb.exchange.report import (
     save_report,
     write_report,
 )
-from coprod_nb.ingest.manifest import load_workshop
+from coprod_nb.seed.demo import build_demo, demo_data_dir
+from coprod_nb.seed.manifest import load_workshop
 from coprod_nb.storage import Store
-from tests.conftest import ROOT, missing
+from tests.conftest import missing
 
 ANSWER = "We share <budget> decisions & the agenda with contributors."
 NAMES = "Leading co-production"
 
 
 def _real_names() -> list[str]:
-    data = tomllib.loads((ROOT / "data" / "demo" / "study.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((demo_data_dir() / "study.toml").read_text(encoding="utf-8"))
     found = [
         p["name"]
         for key in ("researchers", "participants", "people")

@@ -6,7 +6,7 @@ import pytest
 
 from coprod_nb.analysis import study_info
 from coprod_nb.errors import InvalidInput
-from coprod_nb.synth import build_synthetic_study
+from coprod_nb.seed.synth import build_synthetic_study
 
 TINY = dict(
     transcripts=3, words=300, researchers=3, notes=30, tensions=4, participants=4, progress=False

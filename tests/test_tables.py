@@ -23,6 +23,7 @@ from coprod_nb.exchange.tables import (
     study_tables,
 )
 from coprod_nb.ingest.importer import import_transcripts
+from coprod_nb.seed.demo import demo_data_dir
 from coprod_nb.storage.models import Event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ FORMULAS = [
 
 def real_names() -> list[str]:
     """Every real full name of the demo manifest (researchers, participants, people)."""
-    data = tomllib.loads((ROOT / "data" / "demo" / "study.toml").read_text("utf-8"))
+    data = tomllib.loads((demo_data_dir() / "study.toml").read_text("utf-8"))
     return [p["name"] for k in ("researchers", "participants", "people") for p in data[k]]
 
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from coprod_nb.demo import build_demo
 from coprod_nb.domain.framework import compare_frameworks
 from coprod_nb.errors import InvalidInput
+from coprod_nb.seed.demo import build_demo
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard, parse_positions
 from coprod_nb.widgets.recall import ResearcherPicker
 

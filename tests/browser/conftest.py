@@ -56,7 +56,7 @@ def lab(tmp_path_factory):
     Yields a dict with ``url`` (base URL with token) and ``study`` (the study folder the
     notebooks write to, for assertions on the database).
     """
-    from coprod_nb.demo import build_demo
+    from coprod_nb.seed.demo import build_demo
 
     base = tmp_path_factory.mktemp("lab")
     root, settings, study = base / "root", base / "settings", base / "study"

@@ -26,7 +26,7 @@ TIMEOUT = 120_000  # ms: a Voilà kernel per page, two at once on a small machin
 def served(tmp_path_factory):
     """The demo at the workshop stage plus a live follow-up workshop with its poll open,
     served by ``coprod-nb serve-workshop`` on a free port; one server for the module."""
-    from coprod_nb.demo import build_demo, start_live_workshop
+    from coprod_nb.seed.demo import build_demo, start_live_workshop
 
     base = tmp_path_factory.mktemp("live")
     study = base / "study"

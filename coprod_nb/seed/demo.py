@@ -1,4 +1,4 @@
-"""The fictional demo study shipped in ``data/demo``."""
+"""The fictional demo study shipped in ``seed/data/demo``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.ingest.manifest import (
+from coprod_nb.seed.manifest import (
     load_joint_meeting,
     load_manifest,
     load_notes,
@@ -23,7 +23,7 @@ STAGES: tuple[str, ...] = ("transcripts", "recall", "joint", "workshop")
 def demo_data_dir() -> Path:
     """Folder of the demo study's manifest and transcripts (``$COPROD_DEMO_DATA`` overrides)."""
     env = os.environ.get("COPROD_DEMO_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "demo"
+    return Path(env) if env else Path(__file__).resolve().parent / "data" / "demo"
 
 
 def build_demo(

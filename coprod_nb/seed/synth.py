@@ -464,7 +464,7 @@ def build_synthetic_study(
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m coprod_nb.synth",
+        prog="python -m coprod_nb.seed.synth",
         description="Build a large synthetic study (for benchmarks).",
     )
     add_arguments(p)
@@ -511,7 +511,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m coprod_nb.synth DIR [--transcripts N ...]``."""
+    """``python -m coprod_nb.seed.synth DIR [--transcripts N ...]``."""
     return run(_parser().parse_args(argv))
 
 

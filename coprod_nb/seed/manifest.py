@@ -1,6 +1,6 @@
 """A study described in one TOML file: partnerships, people, pseudonyms, transcripts.
 
-The demo study is such a file (``data/demo/study.toml``); a team can describe its own
+The demo study is such a file (``seed/data/demo/study.toml``); a team can describe its own
 study the same way and load it with ``coprod-nb init DIR --manifest FILE``.
 """
 
@@ -174,7 +174,7 @@ def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place:
 
 
 def load_notes(store: Store, path: str | Path) -> dict[str, int]:
-    """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``data/demo``).
+    """Add step-1 notes from a TOML file (``[[notes]]`` entries, as in ``seed/data/demo``).
 
     Each entry: researcher, partnership, category, kind, text, an optional ``quote``
     (exact words of one of that partnership's transcripts; it becomes the note's

@@ -25,8 +25,8 @@ from contextlib import closing
 from pathlib import Path
 
 import coprod_nb
-from coprod_nb.demo import STAGES, build_demo, demo_data_dir
 from coprod_nb.errors import InvalidInput
+from coprod_nb.seed.demo import STAGES, build_demo, demo_data_dir
 from coprod_nb.storage.database import DB_FILE
 
 _PACKAGE = Path(__file__).resolve().parent
