@@ -34,6 +34,8 @@ def execute(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    targets = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    targets = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
+        (ROOT / "notebooks" / "tour").glob("*.ipynb")
+    )
     for target in targets:
         execute(target.resolve())

@@ -20,9 +20,9 @@ from coprod_nb.teaching import EXERCISES, check, exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
-    "01": ROOT / "notebooks" / "01_individual_recall.ipynb",
-    "02": ROOT / "notebooks" / "02_joint_interpretation.ipynb",
-    "03": ROOT / "notebooks" / "03_workshop_sensemaking.ipynb",
+    "01": ROOT / "notebooks" / "tour" / "01_individual_recall.ipynb",
+    "02": ROOT / "notebooks" / "tour" / "02_joint_interpretation.ipynb",
+    "03": ROOT / "notebooks" / "tour" / "03_workshop_sensemaking.ipynb",
 }
 
 

@@ -69,7 +69,7 @@ def lab(tmp_path_factory):
     env = {
         **os.environ,
         "COPROD_STUDY": str(study),
-        "COPROD_USER": "browser-tester",
+        "COPROD_USER": "cedar",
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTER_CONFIG_DIR": str(base / "config"),
     }

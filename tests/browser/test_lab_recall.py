@@ -14,7 +14,7 @@ TYPED = "Typed in the browser: payment delays <b>cost</b> trust"
 
 
 def test_typing_a_note_autosaves_it(lab, open_notebook):
-    page = open_notebook("01_individual_recall.ipynb")
+    page = open_notebook("tour/01_individual_recall.ipynb")
     editor = page.locator(".jp-NotebookPanel:visible .cp-note-editor").first
     editor.wait_for(timeout=120_000)
     # the last cell has run once its output is on the page

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_setup_notebook_search_and_pseudonym(lab, open_notebook):
-    page = open_notebook("00_study_setup.ipynb")
+    page = open_notebook("tour/00_study_setup.ipynb")
     search = page.locator(".jp-NotebookPanel:visible .cp-search-view").first
     search.wait_for(timeout=120_000)
     box = search.locator("input[type='text']")

@@ -17,7 +17,7 @@ def _ballots(study_dir) -> int:
 
 
 def test_cast_votes_close_the_poll_and_see_the_tally(lab, open_notebook):
-    page = open_notebook("03_workshop_sensemaking.ipynb")
+    page = open_notebook("tour/03_workshop_sensemaking.ipynb")
     poll = page.locator(".jp-NotebookPanel:visible .cp-poll-view", has_text="closing round")
     poll.wait_for(timeout=120_000)
     assert poll.locator(".cp-poll-tally-table").count() == 0  # hidden while the poll is open
