@@ -198,3 +198,54 @@ def demo(demo_dir):
     st = Store(demo_dir, actor="tester")
     yield st
     st.close()
+
+
+# -- the second study (tests/second_study): no name shared with the demo -------------------
+
+SECOND_VARIANTS = ("transcripts", "recall", "joint", "workshop", "no_researchers", "two_workshops")
+
+
+@pytest.fixture(scope="session")
+def second_templates(tmp_path_factory):
+    """Build the second study at a stage (or variant) once per session; returns a getter.
+
+    ``second_templates("joint")`` is the folder of a built study: copy it before
+    changing it (or use :func:`second_study`). Variants beside the stages:
+    ``no_researchers`` and ``two_workshops``.
+    """
+    from tests.second_study import build_second_study
+
+    built: dict[str, Path] = {}
+
+    def get(variant: str) -> Path:
+        if variant not in built:
+            d = tmp_path_factory.mktemp(f"second-{variant}") / "study"
+            if variant == "no_researchers":
+                store = build_second_study(d, "transcripts", researchers=False)
+            elif variant == "two_workshops":
+                store = build_second_study(d, "workshop", second_workshop=True)
+            else:
+                store = build_second_study(d, variant)
+            store.close()
+            built[variant] = d
+        return built[variant]
+
+    return get
+
+
+@pytest.fixture
+def second_study(tmp_path, second_templates):
+    """Open a private copy of the second study: ``second_study("recall", actor="quill")``."""
+    from coprod_nb.storage import Store
+
+    opened = []
+
+    def open_(variant: str = "workshop", actor: str = "rowan") -> Store:
+        dest = tmp_path / f"second-{variant}-{len(opened)}"
+        shutil.copytree(second_templates(variant), dest)
+        opened.append(Store(dest, actor=actor))
+        return opened[-1]
+
+    yield open_
+    for st in opened:
+        st.close()
