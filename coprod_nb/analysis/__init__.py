@@ -20,6 +20,7 @@ from coprod_nb.analysis.overview import (
     marked_to_text,
     search,
     study_info,
+    study_status,
     transcripts_table,
 )
 from coprod_nb.analysis.recall import (
@@ -89,5 +90,6 @@ __all__ = [
     "marked_to_text",
     "search",
     "study_info",
+    "study_status",
     "transcripts_table",
 ]

@@ -154,3 +154,80 @@ def history_table(
         ],
         columns=cols,
     )
+
+
+def study_status(store: Store) -> pd.DataFrame:
+    """Where a study stands in the method, and what to do next.
+
+    One row per part (set-up, transcripts, step 1, step 2, step 3) with what is done and,
+    where something is missing, the notebook and widget that does it. Reads only.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``part``, ``state`` and ``next``.
+    """
+    partnerships, researchers = store.partnerships(), store.researchers()
+    participants = store.participants()
+    transcripts = store.transcripts(text=False)
+    leads = [r.name for r in researchers if r.lead]
+    rows = []
+    setup = (
+        f"{len(partnerships)} partnership(s), {len(researchers)} researcher(s)"
+        f" (lead: {', '.join(leads) or 'none'}), {len(participants)} participant(s)"
+    )
+    todo = []
+    if not partnerships:
+        todo.append("add partnerships")
+    if not researchers:
+        todo.append("add researchers")
+    elif not leads:
+        todo.append("mark a researcher as lead")
+    rows.append(("set-up", setup, _next(todo, "notebook 00, Study set-up")))
+    rows.append(
+        (
+            "transcripts",
+            f"{len(transcripts)} imported",
+            "" if transcripts else "import them: notebook 00, Import transcripts",
+        )
+    )
+    closed = store.step_closed()
+    if closed:
+        closure = store.step_closure(snapshot=False)
+        recall = f"closed by {closure.closed_by} on {closure.closed_at:%Y-%m-%d}"
+        recall_next = ""
+    else:
+        recall = "open: each researcher reads and writes blind notes"
+        recall_next = "when everyone has read everything, the lead closes it: notebook 01"
+    rows.append(("step 1: individual recall", recall, recall_next))
+    versions = store.framework_versions()
+    if versions:
+        joint = ", ".join(f"v{v.version}" for v in versions) + " frozen"
+        joint_next = ""
+    else:
+        joint = "no framework frozen yet"
+        joint_next = (
+            "name tensions and agree framework v1: notebook 02, Tension board"
+            if closed
+            else "starts when step 1 is closed"
+        )
+    rows.append(("step 2: joint interpretation", joint, joint_next))
+    workshops = store.workshops()
+    if workshops:
+        newest = workshops[-1]
+        workshop = (
+            f"{len(workshops)} workshop(s); the newest on {newest.date:%Y-%m-%d}, "
+            f"on framework v{newest.base_version}"
+        )
+        workshop_next = ""
+    else:
+        workshop = "no workshop recorded yet"
+        workshop_next = (
+            "record the workshop: notebook 03, Workshop" if versions else "starts with v1"
+        )
+    rows.append(("step 3: workshop sensemaking", workshop, workshop_next))
+    return pd.DataFrame(rows, columns=["part", "state", "next"])
+
+
+def _next(todo: list[str], where: str) -> str:
+    return f"{'; '.join(todo)}: {where}" if todo else ""

@@ -1,0 +1,113 @@
+"""Comparing the team's independent readings (step 2), as one view."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from coprod_nb.errors import CoprodError
+from coprod_nb.storage import Store
+from coprod_nb.widgets._common import FigureBox, message, researcher_source, table_html
+
+
+class ComparisonView(w.VBox):
+    """Counts, side by side, overlaps and gaps of the team's notes, for the meeting.
+
+    Zeros are as telling as counts; overlaps (one passage, two readers) and gaps (a
+    partnership and category only one researcher wrote about) are prompts for the
+    discussion, not scores. Needs step 1 closed; until then it says so.
+    CSS class ``cp-comparison``.
+
+    Parameters
+    ----------
+    store : Store
+    viewer : str or ResearcherPicker
+        Who is looking (what they may see is decided by the store).
+    """
+
+    def __init__(self, store: Store, viewer, **kwargs):
+        self.store = store
+        self._viewer, self._picker = researcher_source(viewer)
+        self.partnership = w.Dropdown(description="Partnership")
+        self.tabs = w.Tab()
+        self.counts, self.side, self.overlap, self.gap = (w.HTML() for _ in range(4))
+        self.figure = FigureBox()
+        self.tabs.children = [
+            w.VBox([self.figure, self.counts]),
+            w.VBox([self.partnership, self.side]),
+            self.overlap,
+            self.gap,
+        ]
+        for i, title in enumerate(["Counts", "Side by side", "Overlaps", "Gaps"]):
+            self.tabs.set_title(i, title)
+        self.status = w.HTML()
+        self.partnership.observe(self._on_partnership_change, names="value")
+        super().__init__([self.status, self.tabs], **kwargs)
+        self.add_class("cp-comparison")
+        self.refresh()
+
+    @property
+    def viewer(self) -> str | None:
+        return self._picker.value if self._picker is not None else self._viewer
+
+    def refresh(self) -> None:
+        """Re-read the notes and redraw every tab."""
+        from coprod_nb.analysis import compare_counts, gaps, overlaps, plot_compare
+
+        self.status.value = ""
+        if not self.store.step_closed():
+            self.tabs.layout.display = "none"
+            message(
+                self.status,
+                "Step 1 is still open, so the notes are blind: the lead closes it in "
+                "notebook 01 (Close step 1), and the comparison appears here.",
+            )
+            return
+        if self.viewer is None:
+            self.tabs.layout.display = "none"
+            message(self.status, "You are no researcher of this study (see notebook 00).")
+            return
+        self.tabs.layout.display = None
+        try:
+            counts = compare_counts(self.store, self.viewer)
+            pairs = overlaps(self.store, self.viewer)
+            alone = gaps(self.store, self.viewer)
+        except CoprodError as exc:
+            message(self.status, str(exc), kind="error")
+            return
+        if counts.notes.sum() == 0:
+            self.figure.clear()
+            self.counts.value = "<p>No notes were written in step 1.</p>"
+        else:
+            self.figure.draw(lambda: plot_compare(counts))
+            self.counts.value = table_html(
+                counts.pivot_table(
+                    index="researcher", columns="category", values="notes", aggfunc="sum"
+                ).reset_index()
+            )
+        columns = ["researcher_a", "category_a", "researcher_b", "category_b", "passage"]
+        self.overlap.value = (
+            table_html(pairs[columns])
+            if len(pairs)
+            else "<p>No passage was anchored by two researchers.</p>"
+        )
+        self.gap.value = (
+            table_html(alone)
+            if len(alone)
+            else "<p>No partnership and category has one reader only.</p>"
+        )
+        shorts = [p.short for p in self.store.partnerships()]
+        self.partnership.options = shorts
+        self._on_partnership_change()
+
+    def _on_partnership_change(self, _change=None) -> None:
+        from coprod_nb.analysis import side_by_side
+
+        if not self.partnership.value:
+            self.side.value = "<p>No partnership yet.</p>"
+            return
+        try:
+            table = side_by_side(self.store, self.viewer, self.partnership.value)
+        except CoprodError as exc:
+            message(self.side, str(exc), kind="error")
+            return
+        self.side.value = table_html(table) if len(table) else "<p>No notes on it.</p>"
