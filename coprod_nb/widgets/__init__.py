@@ -3,6 +3,8 @@
 Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets find it.
 """
 
+from coprod_nb.widgets.closure import RecallClosureView
+from coprod_nb.widgets.comparison import ComparisonView
 from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
 from coprod_nb.widgets.packs import ResourcePackView
@@ -22,9 +24,11 @@ from coprod_nb.widgets.workshop import (
 
 __all__ = [
     "AuditView",
+    "RecallClosureView",
     "ReportView",
     "WorksheetEditor",
     "CircleSortView",
+    "ComparisonView",
     "CourseSetup",
     "InstructorDashboard",
     "DecisionLog",
