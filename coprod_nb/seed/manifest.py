@@ -2,6 +2,7 @@
 
 The demo study is such a file (``seed/data/demo/study.toml``); a team can describe its own
 study the same way and load it with ``coprod-nb init DIR --manifest FILE``.
+:func:`write_manifest` writes a study's set-up back out in the same format.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from coprod_nb.ingest.readers import read_transcript
 from coprod_nb.storage import Store
 
 _SECTIONS = {"study", "partnerships", "researchers", "participants", "people", "transcripts"}
+
+# The study settings that belong to the set-up (and so to a written manifest). Others
+# (a .qdpx import's code book, for one) are data of the analysis, not of the set-up.
+SETUP_SETTINGS = ("speaker_pattern", "categories", "data_kinds", "prompts")
+
+_HEADER = """\
+# Study set-up written by coprod_nb (write_manifest). It holds REAL NAMES: the
+# pseudonym key (each person's `name` beside the `pseudonym` the study shows). Keep it
+# where the study database is kept, never beside the notebooks, never in a repository.
+# Transcripts are not listed: their text is in the study; import the files again after
+# `coprod-nb init DIR --manifest THIS_FILE`, or add [[transcripts]] entries by hand.
+
+"""
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -324,3 +338,166 @@ def _replay_poll(
     for ballot in poll.get("ballots", []):
         store.cast_ballot(row.id, ballot["participant"], ballot["choices"])
     store.close_poll(row.id)
+
+
+def manifest_toml(store: Store) -> str:
+    """The study's set-up as the text of a manifest (see :func:`write_manifest`).
+
+    Raises
+    ------
+    InvalidInput
+        A participant with no real name in the key (a manifest needs one), or a value
+        TOML cannot hold (an empty value in a partnership's attributes).
+    Forbidden
+        A database role that may not read the name key.
+    """
+    import tomli_w
+
+    study = store.study()
+    settings = study.settings or {}
+    info: dict[str, Any] = {"name": study.name, "description": study.description or ""}
+    for key in SETUP_SETTINGS:
+        if settings.get(key) not in (None, [], ""):
+            info[key] = settings[key]
+    # Real names by the pseudonym they are shown as; a person's own name is the longest
+    # (a full name before the first name alone), the others are listed as [[people]].
+    reals: dict[str, list[str]] = {}
+    for real, pseudonym in sorted(store.pseudonym_key().mapping.items()):
+        reals.setdefault(pseudonym, []).append(real)
+    for names in reals.values():
+        names.sort(key=lambda n: (-len(n), n))
+    shorts = {p.id: p.short for p in store.partnerships()}
+
+    partnerships = []
+    for p in store.partnerships():
+        entry: dict[str, Any] = {"short": p.short, "name": p.name}
+        if p.attributes:
+            entry["attributes"] = _toml_ready(p.attributes, f"partnership {p.short}")
+        partnerships.append(entry)
+    researchers = []
+    for r in store.researchers():
+        own = reals.get(r.name, [])
+        entry = {"name": own.pop(0), "pseudonym": r.name} if own else {"name": r.name}
+        if r.login:
+            entry["login"] = r.login
+        if r.lead:
+            entry["lead"] = True
+        researchers.append(entry)
+    participants, nameless = [], []
+    for p in store.participants():
+        own = reals.get(p.name, [])
+        if not own:
+            nameless.append(p.name)
+            continue
+        entry = {"name": own.pop(0), "pseudonym": p.name}
+        if p.partnership_id is not None:
+            entry["partnership"] = shorts[p.partnership_id]
+        if p.role:
+            entry["role"] = p.role
+        entry["consent_record"] = bool(p.consent_record)
+        entry["consent_quote"] = bool(p.consent_quote)
+        participants.append(entry)
+    if nameless:
+        raise InvalidInput(
+            "a manifest names each participant's real name, and the key has none for "
+            f"{', '.join(nameless)}: set their real names (pseudonyms) first"
+        )
+    people = [
+        {"name": real, "pseudonym": pseudonym}
+        for pseudonym, names in sorted(reals.items())
+        for real in names
+    ]
+    data: dict[str, Any] = {"study": info}
+    for section, rows in (
+        ("partnerships", partnerships),
+        ("researchers", researchers),
+        ("participants", participants),
+        ("people", people),
+    ):
+        if rows:
+            data[section] = rows
+    return _HEADER + tomli_w.dumps(data, multiline_strings=True)
+
+
+def write_manifest(store: Store, path: str | Path) -> Path:
+    """Write the study's set-up as a manifest that :func:`load_manifest` reads back.
+
+    The study (name, description and the set-up settings: speaker pattern, note
+    categories, kinds of data, prompts), the partnerships with their attributes, the
+    researchers, the participants and the other people of the name key. Loading the
+    file into an empty study gives the same set-up. Transcripts are not written (their
+    text is in the study, and a manifest lists transcript files to import).
+
+    **The file holds real names**: the pseudonym key, each person's real ``name``
+    beside the ``pseudonym`` the study shows. Keep it with the study database. A
+    folder that holds notebooks (``*.ipynb``) is refused: notebooks are shared and
+    committed, and a key must not travel with them.
+
+    Parameters
+    ----------
+    store : Store
+    path : path
+        The ``.toml`` file to write (replaced if it exists).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InvalidInput
+        A folder holding notebooks, a folder given as the file, or a set-up that a
+        manifest cannot hold (see :func:`manifest_toml`).
+    """
+    path = Path(path).expanduser().resolve()
+    if path.is_dir():
+        raise InvalidInput("give the manifest's file name, not a folder", file=str(path))
+    if path.parent.is_dir() and any(path.parent.glob("*.ipynb")):
+        raise InvalidInput(
+            "a manifest holds real names and is not written beside notebooks; "
+            "write it into the study folder (or another private place)",
+            file=str(path),
+        )
+    text = manifest_toml(store)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput("the set-up holds a character with no UTF-8 form") from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _toml_ready(value: Any, where: str) -> Any:
+    """``value`` unchanged if TOML can hold it (no null anywhere), else InvalidInput."""
+    if value is None:
+        raise InvalidInput(f"{where}: TOML has no empty value; give it a value or remove it")
+    if isinstance(value, dict):
+        return {k: _toml_ready(v, f"{where}, {k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_toml_ready(v, where) for v in value]
+    return value
+
+
+def attributes_text(attributes: dict) -> str:
+    """A partnership's attributes as TOML lines (``region = "north"``), for editing."""
+    import tomli_w
+
+    return tomli_w.dumps(_toml_ready(attributes or {}, "attributes"))
+
+
+def attributes_from_text(text: str) -> dict[str, Any]:
+    """Parse attributes typed as TOML lines (``region = "north"``, ``members = 9``).
+
+    Raises
+    ------
+    InvalidInput
+        Text that is not TOML ``key = value`` lines, with the parser's reason.
+    """
+    try:
+        return tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(
+            f'attributes are lines of key = value, text in quotes (region = "north"): {exc}'
+        ) from None

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
+from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import events
 from coprod_nb.storage.database import database_url, make_engine, prepare
@@ -58,6 +60,42 @@ def default_actor() -> str:
         or getpass.getuser()
         or "unknown"
     )
+
+
+def _check_attributes(attributes: Any) -> dict:
+    """A partnership's attributes: a table with text keys (values as given)."""
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and k.strip() for k in attributes
+    ):
+        raise InvalidInput("a partnership's attributes are a table of named values")
+    return dict(attributes)
+
+
+def _key_pair(real_name: str, pseudonym: str) -> tuple[str, str]:
+    """A checked (real name, pseudonym) pair of the name key."""
+    real_name, pseudonym = (real_name or "").strip(), (pseudonym or "").strip()
+    if not real_name or not pseudonym:
+        raise InvalidInput("both a real name and a pseudonym are needed")
+    if real_name.casefold() == pseudonym.casefold():
+        raise InvalidInput("the pseudonym must differ from the real name")
+    return real_name, pseudonym
+
+
+def _clean_list(items: list[str], what: str) -> tuple[str, ...]:
+    """Stripped, non-blank, distinct texts (a list of categories or prompts)."""
+    if isinstance(items, str):
+        raise InvalidInput(f"give a list of {what} texts, not one text")
+    cleaned = tuple(str(x).strip() for x in items)
+    if not cleaned:
+        raise InvalidInput(f"give at least one {what} (or None for the defaults)")
+    if any(not x for x in cleaned):
+        raise InvalidInput(f"a {what} cannot be blank")
+    seen: set[str] = set()
+    for x in cleaned:
+        if x.casefold() in seen:
+            raise InvalidInput(f"the {what} {x!r} is given twice")
+        seen.add(x.casefold())
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -210,7 +248,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         if not short or not name:
             raise InvalidInput("a partnership needs a short name and a name")
         return self._add(
-            Partnership(short=short, name=name, attributes=attributes or {}),
+            Partnership(short=short, name=name, attributes=_check_attributes(attributes or {})),
             "partnership",
             f"partnership {short!r} already exists",
         )
@@ -225,15 +263,28 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         with self.session(write=False) as s:
             return self._find(s, Partnership, ref, ("short", "name"), "partnership")
 
-    def add_researcher(self, name: str, login: str | None = None, lead: bool = False) -> Researcher:
-        """Add a member of the research team (``name`` is the pseudonym used in the study)."""
+    def add_researcher(
+        self,
+        name: str,
+        login: str | None = None,
+        lead: bool = False,
+        *,
+        real_name: str | None = None,
+    ) -> Researcher:
+        """Add a member of the research team (``name`` is the pseudonym used in the study).
+
+        ``real_name``, when given, goes into the name key (as :meth:`set_pseudonym`
+        would) in the same transaction, so a refused pair adds nobody.
+        """
         name = name.strip()
         if not name:
             raise InvalidInput("a researcher needs a name")
+        login = (login or "").strip() or None
         return self._add(
-            Researcher(name=name, login=login or None, lead=lead),
+            Researcher(name=name, login=login, lead=bool(lead)),
             "researcher",
             f"researcher {name!r} (or login {login!r}) already exists",
+            real_name=real_name,
         )
 
     def researchers(self) -> list[Researcher]:
@@ -276,8 +327,14 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         role: str = "",
         consent_record: bool = False,
         consent_quote: bool = False,
+        *,
+        real_name: str | None = None,
     ) -> Participant:
-        """Add a participant (``name`` is the pseudonym used in the study)."""
+        """Add a participant (``name`` is the pseudonym used in the study).
+
+        ``real_name``, when given, goes into the name key (as :meth:`set_pseudonym`
+        would) in the same transaction, so a refused pair adds nobody.
+        """
         name = name.strip()
         if not name:
             raise InvalidInput("a participant needs a name")
@@ -286,12 +343,13 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             Participant(
                 name=name,
                 partnership_id=pid,
-                role=role,
-                consent_record=consent_record,
-                consent_quote=consent_quote,
+                role=(role or "").strip(),
+                consent_record=bool(consent_record),
+                consent_quote=bool(consent_quote),
             ),
             "participant",
             f"participant {name!r} already exists",
+            real_name=real_name,
         )
 
     def participants(self) -> list[Participant]:
@@ -303,6 +361,283 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """A participant by id or name."""
         with self.session(write=False) as s:
             return self._find(s, Participant, ref, ("name",), "participant")
+
+    def update_partnership(
+        self,
+        ref: int | str,
+        *,
+        short: str | None = None,
+        name: str | None = None,
+        attributes: dict | None = None,
+    ) -> Partnership:
+        """Change a partnership's name or attributes (the attributes are replaced whole).
+
+        The short name is how people, notes and exports refer to a partnership, so it
+        can change only while nothing refers to the partnership (see
+        :meth:`remove_partnership`).
+
+        Raises
+        ------
+        InvalidInput
+            An empty name, attributes that are not a table, or a short name taken.
+        Forbidden
+            A new short name for a partnership something refers to.
+        """
+        with self.session() as s:
+            row = self._find(s, Partnership, ref, ("short", "name"), "partnership")
+            before = events.snapshot(row)
+            if name is not None:
+                if not name.strip():
+                    raise InvalidInput("a partnership needs a name")
+                row.name = name.strip()
+            if attributes is not None:
+                row.attributes = _check_attributes(attributes)
+            if short is not None and short.strip() != row.short:
+                short = short.strip()
+                if not short:
+                    raise InvalidInput("a partnership needs a short name")
+                used = self._partnership_uses(s, row.id)
+                if used:
+                    raise Forbidden(
+                        f"{row.short} is referred to by {used}: its short name stays "
+                        "(change its name instead)"
+                    )
+                if s.scalar(select(Partnership.id).where(Partnership.short == short)):
+                    raise InvalidInput(f"partnership {short!r} already exists")
+                row.short = short
+            s.flush()
+            after = events.snapshot(row)
+            if after != before:
+                events.log(
+                    s, self.actor, "update", "partnership", row.id, before=before, after=after
+                )
+            return row
+
+    def remove_partnership(self, ref: int | str) -> Partnership:
+        """Remove a partnership that nothing refers to yet (a mistake of the set-up).
+
+        Participants, transcripts, notes, spectrum positions and worksheet answers refer
+        to a partnership: while any does, it stays (:class:`Forbidden` says which).
+        """
+        with self.session() as s:
+            row = self._find(s, Partnership, ref, ("short", "name"), "partnership")
+            used = self._partnership_uses(s, row.id)
+            if used:
+                raise Forbidden(f"{row.short} is referred to by {used} and stays in the study")
+            before = events.snapshot(row)
+            s.delete(row)
+            events.log(s, self.actor, "delete", "partnership", row.id, before=before)
+            return row
+
+    @staticmethod
+    def _partnership_uses(s: Session, pid: int) -> str:
+        """What refers to partnership ``pid``, in words ("" when nothing does)."""
+        from coprod_nb.storage.models import ReflectiveAnswer, SpectrumPosition
+
+        found = []
+        for model, what in (
+            (Participant, "participant"),
+            (Transcript, "transcript"),
+            (Note, "note"),
+            (SpectrumPosition, "spectrum position"),
+            (ReflectiveAnswer, "worksheet answer"),
+        ):
+            n = s.scalar(select(func.count(model.id)).where(model.partnership_id == pid))
+            if n:
+                found.append(f"{n} {what}{'s' if n != 1 else ''}")
+        return ", ".join(found)
+
+    def update_researcher(
+        self,
+        ref: int | str,
+        *,
+        name: str | None = None,
+        login: str | None = None,
+        lead: bool | None = None,
+    ) -> Researcher:
+        """Change a researcher's study name, login (``""`` for none) or lead flag.
+
+        Rules: a study that has a lead keeps one (make another researcher lead before
+        taking the flag away from the last); the study name (a pseudonym, shown in
+        transcripts, notes and meetings) changes only while the researcher appears in
+        no transcript, note, meeting or workshop. Their entries of the name key follow a
+        new study name.
+
+        Raises
+        ------
+        InvalidInput
+            An empty name, or a name or login another researcher has.
+        Forbidden
+            Taking the lead flag from the last lead, or renaming someone already on record.
+        """
+        try:
+            with self.session() as s:
+                person = self._find(s, Researcher, ref, ("name", "login"), "researcher")
+                before = events.snapshot(person)
+                if lead is not None and bool(lead) != person.lead:
+                    if not lead:
+                        others = s.scalar(
+                            select(func.count(Researcher.id)).where(
+                                Researcher.lead.is_(True), Researcher.id != person.id
+                            )
+                        )
+                        if not others:
+                            raise Forbidden(
+                                f"{person.name} is the study's only lead: make another "
+                                "researcher lead first"
+                            )
+                    person.lead = bool(lead)
+                if login is not None:
+                    person.login = login.strip() or None
+                if name is not None and name.strip() != person.name:
+                    new = name.strip()
+                    if not new:
+                        raise InvalidInput("a researcher needs a name")
+                    self._check_rename(s, person, "researcher")
+                    self._rename_in_key(s, person.name, new)
+                    person.name = new
+                s.flush()
+                after = events.snapshot(person)
+                if after != before:
+                    events.log(
+                        s, self.actor, "update", "researcher", person.id, before=before, after=after
+                    )
+        except IntegrityError as exc:
+            raise InvalidInput(
+                f"another researcher already has the name {name!r} or the login {login!r}"
+            ) from exc
+        self._key = None
+        return person
+
+    def update_participant(
+        self,
+        ref: int | str,
+        *,
+        name: str | None = None,
+        partnership: int | str | None | EllipsisType = ...,
+        role: str | None = None,
+        consent_record: bool | None = None,
+        consent_quote: bool | None = None,
+    ) -> Participant:
+        """Change a participant's partnership (``None`` for none), role or consents.
+
+        Arguments left out stay as they are. The study name (a pseudonym) changes only
+        while the participant appears in no transcript or workshop; their entries of the
+        name key follow it.
+
+        Raises
+        ------
+        InvalidInput
+            An empty name or one another participant has.
+        NotFound
+            An unknown partnership.
+        Forbidden
+            Renaming a participant already on record.
+        """
+        try:
+            with self.session() as s:
+                person = self._find(s, Participant, ref, ("name",), "participant")
+                before = events.snapshot(person)
+                if partnership is not ...:
+                    person.partnership_id = (
+                        None
+                        if partnership is None
+                        else self._find(
+                            s, Partnership, partnership, ("short", "name"), "partnership"
+                        ).id
+                    )
+                if role is not None:
+                    person.role = role.strip()
+                if consent_record is not None:
+                    person.consent_record = bool(consent_record)
+                if consent_quote is not None:
+                    person.consent_quote = bool(consent_quote)
+                if name is not None and name.strip() != person.name:
+                    new = name.strip()
+                    if not new:
+                        raise InvalidInput("a participant needs a name")
+                    self._check_rename(s, person, "participant")
+                    self._rename_in_key(s, person.name, new)
+                    person.name = new
+                s.flush()
+                after = events.snapshot(person)
+                if after != before:
+                    events.log(
+                        s,
+                        self.actor,
+                        "update",
+                        "participant",
+                        person.id,
+                        before=before,
+                        after=after,
+                    )
+        except IntegrityError as exc:
+            raise InvalidInput(f"participant {name!r} already exists") from exc
+        self._key = None
+        return person
+
+    @staticmethod
+    def _check_rename(s: Session, person: Researcher | Participant, kind: str) -> None:
+        """Refuse a new study name for someone transcripts or records already name."""
+        from coprod_nb.storage.models import Meeting, Workshop
+
+        column = (
+            TranscriptPerson.researcher_id
+            if kind == "researcher"
+            else (TranscriptPerson.participant_id)
+        )
+        turn_column = Turn.researcher_id if kind == "researcher" else Turn.participant_id
+        on_record = s.scalar(select(TranscriptPerson.id).where(column == person.id)) or s.scalar(
+            select(Turn.id).where(turn_column == person.id).limit(1)
+        )
+        if kind == "researcher":
+            on_record = on_record or s.scalar(
+                select(Note.id).where(Note.researcher_id == person.id).limit(1)
+            )
+            on_record = on_record or any(
+                person.name in (m.attendees or []) for m in s.scalars(select(Meeting))
+            )
+        on_record = on_record or any(
+            person.name in (ws.facilitators or []) + (ws.participants or [])
+            for ws in s.scalars(select(Workshop))
+        )
+        if on_record:
+            raise Forbidden(
+                f"{person.name} already appears in the study's transcripts or records: "
+                "the study name stays (a pseudonym cannot change once used)"
+            )
+
+    @staticmethod
+    def _rename_in_key(s: Session, old: str, new: str) -> None:
+        for row in s.scalars(select(NameKey).where(NameKey.pseudonym == old)):
+            if row.real_name.casefold() == new.casefold():
+                raise InvalidInput("the study name must differ from the person's real name")
+            row.pseudonym = new
+
+    def set_note_categories(self, categories: list[str] | None) -> tuple[str, ...]:
+        """Set the study's note categories (``None``: back to the shipped defaults).
+
+        Categories must be distinct and not blank; one that notes already use cannot be
+        taken away. Recorded as an update of the study's settings.
+        """
+        wanted = None if categories is None else _clean_list(categories, "category")
+        kept = wanted or DEFAULT_CATEGORIES
+        with self.session(write=False) as s:
+            used = set(s.scalars(select(Note.category).distinct()))
+        missing = sorted(used - set(kept))
+        if missing:
+            raise Forbidden(
+                f"notes use the categor{'y' if len(missing) == 1 else 'ies'} "
+                f"{', '.join(missing)}: keep {'it' if len(missing) == 1 else 'them'}"
+            )
+        self.update_study(settings={"categories": list(wanted) if wanted else None})
+        return self.note_categories()
+
+    def set_prompts(self, prompts: list[str] | None) -> tuple[str, ...]:
+        """Set the study's reflective prompts for step 1 (``None``: the shipped ones)."""
+        wanted = None if prompts is None else _clean_list(prompts, "prompt")
+        self.update_study(settings={"prompts": list(wanted) if wanted else None})
+        return self.prompts()
 
     # -- pseudonyms -------------------------------------------------------------
 
@@ -331,22 +666,21 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         Returns the number of turns changed. Excerpts keep pointing at the same words.
         The event log records the pseudonym, never the real name.
         """
-        real_name, pseudonym = real_name.strip(), pseudonym.strip()
-        if not real_name or not pseudonym:
-            raise InvalidInput("both a real name and a pseudonym are needed")
-        if real_name.casefold() == pseudonym.casefold():
-            raise InvalidInput("the pseudonym must differ from the real name")
+        real_name, pseudonym = _key_pair(real_name, pseudonym)
         with self.session() as s:
-            row = s.scalars(select(NameKey).where(NameKey.real_name == real_name)).first()
-            if row is None:
-                row = NameKey(real_name=real_name, pseudonym=pseudonym)
-                s.add(row)
-            else:
-                row.pseudonym = pseudonym
-            s.flush()
-            events.log(s, self.actor, "set", "pseudonym", row.id, after={"pseudonym": pseudonym})
+            self._set_key(s, real_name, pseudonym)
         self._key = None
         return self.reapply_pseudonyms() if reapply else 0
+
+    def _set_key(self, s: Session, real_name: str, pseudonym: str) -> None:
+        row = s.scalars(select(NameKey).where(NameKey.real_name == real_name)).first()
+        if row is None:
+            row = NameKey(real_name=real_name, pseudonym=pseudonym)
+            s.add(row)
+        else:
+            row.pseudonym = pseudonym
+        s.flush()
+        events.log(s, self.actor, "set", "pseudonym", row.id, after={"pseudonym": pseudonym})
 
     def reapply_pseudonyms(self) -> int:
         """Apply the whole key to every stored turn (speaker labels and text)."""
@@ -765,14 +1099,24 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
 
     # -- helpers ------------------------------------------------------------------
 
-    def _add(self, obj: Any, kind: str, duplicate_message: str) -> Any:
+    def _add(
+        self, obj: Any, kind: str, duplicate_message: str, *, real_name: str | None = None
+    ) -> Any:
+        pair = None
+        if real_name is not None and real_name.strip():
+            pair = _key_pair(real_name, obj.name)
         try:
             with self.session() as s:
                 s.add(obj)
                 s.flush()
                 events.log(s, self.actor, "create", kind, obj.id, after=events.snapshot(obj))
+                if pair:
+                    self._set_key(s, *pair)
         except IntegrityError as exc:
             raise InvalidInput(duplicate_message) from exc
+        if pair:
+            self._key = None
+            self.reapply_pseudonyms()
         return obj
 
     @staticmethod
