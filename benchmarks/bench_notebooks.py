@@ -54,6 +54,7 @@ def floor_notebook(folder: Path) -> Path:
 def run(ctx: Context, repeat: int | None = None) -> list[Figure]:
     repeat = repeat or (1 if ctx.quick else 3)
     os.environ.pop("COPROD_STUDY", None)
+    os.environ.pop("COPROD_DB", None)  # no study named: each notebook opens its demo
     steps = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(STEPS))
     folder = ctx.workdir / "floor-notebook"
     folder.mkdir(exist_ok=True)

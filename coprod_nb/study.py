@@ -1,12 +1,31 @@
-"""Opening the study a notebook works on."""
+"""Opening the study a notebook works on: the one it is told to, never a silent demo.
+
+A study is *named* by the ``study_dir`` argument, ``$COPROD_STUDY``, or a database
+(``url=`` or ``$COPROD_DB``). A named study that does not exist is an error that says how
+to create one: a typing mistake in ``COPROD_STUDY`` must not hand a researcher the
+fictional demo. The demo is built only when asked for (``demo=True``, ``coprod-nb demo
+DIR``) or when nothing is named at all, and then it says so in the notebook's output.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import Store, default_actor
+from coprod_nb.storage.database import DB_FILE, database_url
+
+#: Printed when a temporary demo study is opened. It names no path: the temporary
+#: folder changes with every run, and stored notebook outputs must not.
+DEMO_NOTICE = (
+    "This is a temporary fictional demo study: nothing you do here is kept. "
+    "Set COPROD_STUDY to open your own study."
+)
 
 
 def open_study(
@@ -15,29 +34,114 @@ def open_study(
     url: str | None = None,
     actor: str | None = None,
     stage: str = "workshop",
+    demo: bool = False,
 ) -> Store:
     """Open the study a notebook should work on.
 
-    ``study_dir`` if given, else ``$COPROD_STUDY`` (a demo study is built there if the
-    folder holds none). When neither is set, a fresh demo study is built in a temporary
-    folder, up to ``stage`` (see :data:`coprod_nb.seed.demo.STAGES`), so that a notebook runs
-    on its own and never writes into the repository.
+    Parameters
+    ----------
+    study_dir : path, optional
+        The study folder; default ``$COPROD_STUDY``. It must hold a study (in
+        ``study.db``, or in the database of ``url`` / ``$COPROD_DB``).
+    url : str, optional
+        A SQLAlchemy URL of the study database (default ``$COPROD_DB``, else
+        ``study_dir/study.db``).
+    actor : str, optional
+        Who is working (default :func:`coprod_nb.storage.default_actor`).
+    stage : str
+        For a demo only: how far the demo study has got (see
+        :data:`coprod_nb.seed.demo.STAGES`); a named study is opened as it is.
+    demo : bool
+        Open a fresh temporary demo study even if a study is named in the environment
+        (in a SQLite file, unless ``url`` is given).
+
+    When no study is named at all (no ``study_dir``, ``COPROD_STUDY``, ``url`` or
+    ``COPROD_DB``), or with ``demo=True``, a fresh demo study is built in a temporary
+    folder, so that a notebook runs on its own and never writes into the repository;
+    :data:`DEMO_NOTICE` is printed and the store's ``is_demo`` is True (False for a
+    named study).
+
+    Raises
+    ------
+    NotFound
+        A named study does not exist (the message says how to create one), or
+        ``COPROD_DB`` is set without a study folder.
     """
-    from coprod_nb.seed.demo import build_demo
+    if demo:
+        if study_dir is not None:
+            raise InvalidInput(
+                "open_study(demo=True) opens a temporary demo study; to keep a demo study, "
+                "build it with `coprod-nb demo DIR` and open DIR"
+            )
+        return _temporary_demo(url, actor, stage)
+    named_by = "the study folder" if study_dir else "COPROD_STUDY"
+    target = study_dir or os.environ.get("COPROD_STUDY")
+    server = url or os.environ.get("COPROD_DB")
+    if not target and not server:
+        return _temporary_demo(None, actor, stage)
+    if not target:
+        raise NotFound(
+            f"{'url' if url else 'COPROD_DB'} names the study database, but no study folder "
+            "(for its backups and exports) is named: set COPROD_STUDY too"
+        )
+    store = _open_named(Path(target), url, actor, named_by)
+    store.is_demo = False
+    return store
+
+
+def _how_to_create(folder: Path) -> str:
+    return (
+        f"create one with `coprod-nb init {folder}` (or with the set-up in notebook 00), "
+        f"or build the fictional demo study there with `coprod-nb demo {folder}`"
+    )
+
+
+def _open_named(folder: Path, url: str | None, actor: str | None, named_by: str) -> Store:
+    if url is None and not os.environ.get("COPROD_DB"):
+        # A SQLite study: its database file must be there already.
+        if not (folder / DB_FILE).is_file():
+            raise NotFound(f"no study in {folder} (named by {named_by}): {_how_to_create(folder)}")
+        return Store(folder, actor=actor, create=False)
+    # A database server: the folder only keeps backups and exports, and may be new.
+    if folder.exists() and not folder.is_dir():
+        raise NotFound(f"{folder} (named by {named_by}) is not a folder")
+    made = not folder.exists()
+    if made:
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise NotFound(f"cannot create the study folder {folder} ({exc.strerror})") from exc
+    try:
+        return Store(folder, url, actor=actor, create=False)
+    except NotFound as exc:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        where = make_url(database_url(folder, url)).render_as_string(hide_password=True)
+        raise NotFound(
+            f"no study in the database {where}: {_how_to_create(folder)}, "
+            "with the same database URL"
+        ) from exc
+
+
+def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
+    from coprod_nb.seed.demo import STAGES, build_demo
     from coprod_nb.seed.demo_cache import copy_demo
 
-    # A demo study in a SQLite file is copied from the cache of built demos (see
-    # coprod_nb.seed.demo_cache); a database server gets it built.
-    in_file = url is None and not os.environ.get("COPROD_DB")
-    target = study_dir or os.environ.get("COPROD_STUDY")
-    if target:
-        target = Path(target)
-        if not (target / "study.db").exists() and in_file and not copy_demo(target):
-            build_demo(target).close()
-        return Store(target, url, actor=actor)
-    folder = tempfile.mkdtemp(prefix="coprod-demo-")
-    if in_file and copy_demo(folder, stage):
-        return Store(folder, actor=actor)
-    store = build_demo(folder, url=url, stage=stage)
+    if stage not in STAGES:
+        raise InvalidInput(f"stage must be one of {', '.join(STAGES)} (got {stage!r})")
+    folder = Path(tempfile.mkdtemp(prefix="coprod-demo-"))
+    if url is None:
+        # A SQLite file in the temporary folder, whatever $COPROD_DB says: a team's
+        # database never receives the demo unless it is passed as ``url``. Copied from
+        # the cache of built demos (coprod_nb.seed.demo_cache) when there is one.
+        local = f"sqlite:///{folder.resolve() / DB_FILE}"
+        if copy_demo(folder, stage):
+            store = Store(folder, local, actor=actor)
+        else:
+            store = build_demo(folder, url=local, stage=stage)
+    else:
+        store = build_demo(folder, url=url, stage=stage)
     store.actor = actor or default_actor()  # the demo was built by "demo"; now it is you
+    store.is_demo = True
+    print(DEMO_NOTICE)
     return store

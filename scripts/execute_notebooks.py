@@ -24,6 +24,7 @@ def execute(path: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     os.environ.pop("COPROD_STUDY", None)  # each notebook builds its own temporary demo
+    os.environ.pop("COPROD_DB", None)  # a database named there would be "a study named"
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )

@@ -93,7 +93,9 @@ def test_a_cached_demo_is_the_demo_built_afresh(joint_template, tmp_path, monkey
 def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     monkeypatch.setenv("COPROD_DEMO_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("COPROD_STUDY", raising=False)
+    monkeypatch.delenv("COPROD_DB", raising=False)
     first = open_study(stage="recall")
+    assert first.is_demo
     first.add_note("Birch", "TCP", "only in this copy")
 
     def no_build(*args, **kwargs):

@@ -1,0 +1,121 @@
+"""open_study opens what it is told to: a named study that is missing is an error, never
+a silent demo; the demo is built only when nothing is named or when asked for, and says so."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from coprod_nb import open_study
+from coprod_nb.errors import InvalidInput, NotFound
+from coprod_nb.storage import Store
+from coprod_nb.study import DEMO_NOTICE
+
+
+@pytest.fixture(autouse=True)
+def _nothing_named(monkeypatch, tmp_path):
+    monkeypatch.delenv("COPROD_STUDY", raising=False)
+    monkeypatch.delenv("COPROD_DB", raising=False)
+    monkeypatch.setenv("COPROD_DEMO_CACHE", str(tmp_path / "demo-cache"))
+
+
+def _how_to_create(message: str, folder) -> None:
+    assert f"coprod-nb init {folder}" in message
+    assert f"coprod-nb demo {folder}" in message
+    assert "notebook 00" in message
+
+
+def test_a_typo_in_coprod_study_is_an_error_not_the_demo(tmp_path, monkeypatch, capsys):
+    typo = tmp_path / "stduy"
+    monkeypatch.setenv("COPROD_STUDY", str(typo))
+    with pytest.raises(NotFound, match="named by COPROD_STUDY") as err:
+        open_study(stage="recall")
+    _how_to_create(str(err.value), typo)
+    assert not typo.exists()  # nothing was created
+    assert DEMO_NOTICE not in capsys.readouterr().out
+
+
+def test_an_empty_named_folder_stays_empty(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NotFound, match="no study in") as err:
+        open_study(empty)
+    _how_to_create(str(err.value), empty)
+    assert list(empty.iterdir()) == []
+
+
+def test_a_named_study_opens_as_it_is(demo_dir, monkeypatch, capsys):
+    monkeypatch.setenv("COPROD_STUDY", str(demo_dir))
+    with open_study(stage="recall") as store:  # the stage is for a demo only
+        assert store.study_dir == demo_dir.resolve()
+        assert store.step_closed() and store.is_demo is False
+    with open_study(demo_dir, actor="alder") as store:
+        assert store.actor == "alder" and not store.is_demo
+    assert capsys.readouterr().out == ""
+
+
+def test_no_study_named_gives_a_temporary_demo_that_says_so(tmp_path, capsys):
+    store = open_study(stage="recall")
+    try:
+        out = capsys.readouterr().out
+        assert out == DEMO_NOTICE + "\n"  # one line, the notebook's first output
+        assert "/" not in DEMO_NOTICE  # no (temporary, changing) path in stored outputs
+        assert store.is_demo and not store.step_closed()
+        assert store.study_dir.name.startswith("coprod-demo-")
+        assert str(store.study_dir).startswith(tempfile.gettempdir())
+    finally:
+        store.close()
+        shutil.rmtree(store.study_dir)
+
+
+def test_demo_true_is_a_demo_even_when_a_study_is_named(demo_dir, monkeypatch, capsys):
+    monkeypatch.setenv("COPROD_STUDY", str(demo_dir))
+    with open_study(demo=True, stage="joint", actor="cedar") as store:
+        assert store.is_demo and store.study_dir != demo_dir.resolve()
+        assert store.actor == "cedar" and store.step_closed()
+    assert capsys.readouterr().out == DEMO_NOTICE + "\n"
+    with pytest.raises(InvalidInput, match="coprod-nb demo DIR"):
+        open_study(demo_dir, demo=True)
+    with pytest.raises(InvalidInput, match="stage must be one of"):
+        open_study(demo=True, stage="nonsense")
+
+
+def test_coprod_db_alone_names_a_study_and_never_receives_the_demo(monkeypatch, capsys):
+    # nothing listens on port 9: had the demo been built there, this would fail otherwise
+    monkeypatch.setenv("COPROD_DB", "postgresql+psycopg://nobody:secret@127.0.0.1:9/none")
+    with pytest.raises(NotFound, match="set COPROD_STUDY too"):
+        open_study()
+    with open_study(demo=True) as store:  # asked for: a SQLite file of its own
+        assert store.is_demo and store.url.startswith("sqlite:///")
+        assert store.url.endswith(f"{store.study_dir.name}/study.db")
+    assert capsys.readouterr().out == DEMO_NOTICE + "\n"
+
+
+@pytest.mark.postgres
+def test_a_named_database_without_a_study_is_an_error(pg_url, tmp_path, monkeypatch):
+    folder = tmp_path / "exports-here"
+    monkeypatch.setenv("COPROD_STUDY", str(folder))
+    monkeypatch.setenv("COPROD_DB", pg_url)
+    with pytest.raises(NotFound, match="no study in the database") as err:
+        open_study()
+    _how_to_create(str(err.value), folder)
+    assert not folder.exists()
+    Store(tmp_path / "lead", pg_url, actor="alder").close()  # `coprod-nb init`, as the lead
+    with open_study(actor="birch") as store:  # the folder only keeps backups and exports
+        assert store.url == pg_url and store.study_dir == folder.resolve()
+        assert not store.is_demo
+    assert folder.is_dir()
+
+
+def test_a_notebook_kernel_started_without_a_study_prints_the_notice(tmp_path):
+    code = "from coprod_nb import open_study; s = open_study(stage='recall'); print(s.is_demo)"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COPROD_DEMO_CACHE": "off"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [DEMO_NOTICE, "True"]
