@@ -99,8 +99,13 @@ def test_create_course_layout_roster_and_team(course_dir, tmp_path):
 def test_students_are_picked_by_their_hub_login(course_dir, monkeypatch):
     from coprod_nb.widgets import ResearcherPicker
 
+    from coprod_nb.storage.store import default_actor
+
+    monkeypatch.delenv("COPROD_USER", raising=False)
     monkeypatch.setenv("JUPYTERHUB_USER", "student05")
-    with load_course(course_dir).open_group(2) as store:
+    with load_course(course_dir).open_group(2, actor=default_actor()) as store:
+        assert ResearcherPicker(store).value == "Student 05"
+    with load_course(course_dir).open_group(2, actor="STUDENT05") as store:
         assert ResearcherPicker(store).value == "Student 05"
 
 

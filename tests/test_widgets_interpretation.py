@@ -312,9 +312,11 @@ def test_step1_open_attaching_notes_is_refused_and_listing_is_blind(open_study):
 
 
 def test_step1_open_the_list_follows_the_picker(open_study):
-    picker = ResearcherPicker(open_study, default="Birch")
+    open_study.actor = "birch"
+    picker = ResearcherPicker(open_study)
     board = TensionBoard(open_study, picker)
-    picker.value = "Cedar"
+    open_study.actor = "cedar"  # another login in the same kernel
+    picker.refresh()
     assert {v for _, v in board.notes.options} == {n.id for n in open_study.notes("Cedar")}
     assert board.viewer == "Cedar"
 

@@ -63,19 +63,19 @@ def select(view: TranscriptView, *positions: int) -> list:
 # -- ResearcherPicker -----------------------------------------------------------------
 
 
-def test_picker_defaults_to_the_hub_user_by_login_or_name(demo, monkeypatch):
-    monkeypatch.setenv("JUPYTERHUB_USER", "BIRCH")  # a login, in another case
+def test_picker_is_who_is_working_by_login_or_name(demo, monkeypatch):
+    demo.actor = "BIRCH"  # a login, in another case
     picker = ResearcherPicker(demo)
     assert picker.value == "Birch"
     assert "cp-researcher-picker" in picker._dom_classes
-    assert picker.dropdown.options == ("Alder", "Birch", "Cedar")
-    monkeypatch.setenv("JUPYTERHUB_USER", "cedar")
+    assert picker.dropdown.label == "Birch (login birch)" and picker.dropdown.disabled
+    demo.actor = "Cedar"  # a name does too
     assert ResearcherPicker(demo).value == "Cedar"
-    assert ResearcherPicker(demo, default="alder").value == "Alder"
-    monkeypatch.setenv("JUPYTERHUB_USER", "someone-else")
-    assert ResearcherPicker(demo).value == "Alder"  # the first
-    monkeypatch.delenv("JUPYTERHUB_USER")
-    assert ResearcherPicker(demo).value == "Alder"
+    demo.actor = "someone-else"  # nobody is guessed: the picker says who is missing
+    nobody = ResearcherPicker(demo)
+    assert nobody.value is None and nobody.dropdown.options == ()
+    assert "You (login someone-else) are not a researcher of this study" in nobody.status.value
+
 
 
 # -- TranscriptView ------------------------------------------------------------------
@@ -171,17 +171,21 @@ def test_quote_anchoring_and_its_error(demo):
 
 
 def test_mark_as_read_follows_the_store_and_the_picker(demo):
-    picker = ResearcherPicker(demo, default="Alder")
+    demo.actor = "alder"
+    picker = ResearcherPicker(demo)
     view = TranscriptView(demo, picker)
     tid = view.transcript.value
     assert view.read.value is False
     view.read.value = True
     assert ("Alder", tid) in demo.readings()
-    picker.value = "Birch"
+    demo.actor = "birch"  # the same notebook, reopened as another login
+    picker.refresh()
     assert view.read.value is False  # Birch has not read it
     demo.mark_read("Birch", tid)
-    picker.value = "Cedar"
-    picker.value = "Birch"
+    demo.actor = "cedar"
+    picker.refresh()
+    demo.actor = "birch"
+    picker.refresh()
     assert view.read.value is True
     view.read.value = False
     assert ("Birch", tid) not in demo.readings() and ("Alder", tid) in demo.readings()
@@ -369,12 +373,14 @@ def test_blinding_birch_sees_only_her_notes(demo):
 
 def test_picker_change_keeps_authors_apart(demo):
     birch, cedar = note_ids(demo, "Birch"), note_ids(demo, "Cedar")
-    picker = ResearcherPicker(demo, default="Birch")
+    demo.actor = "birch"
+    picker = ResearcherPicker(demo)
     ed = NoteEditor(demo, picker, clock=FakeClock())
     ed.partnership.value = "TCP"
     ed.text.value = "B"
     ed.text.value = "Birch typed this"  # pending when the researcher changes
-    picker.value = "Cedar"
+    demo.actor = "cedar"
+    picker.refresh()
     assert [n.text for n in notes_since(demo, "Birch", birch)] == ["Birch typed this"]
     assert ed.note_id is None and "Birch typed" not in ed.my_notes.value
     ed.partnership.value = "TCP"

@@ -42,6 +42,23 @@ def _note_state(note: Note) -> dict:
 class NotesRepository:
     """Mixed into :class:`~coprod_nb.storage.Store`."""
 
+    # -- who is working ----------------------------------------------------------------
+
+    def acting_researcher(self) -> Researcher | None:
+        """The researcher who is working: whose login, else name, is ``self.actor``.
+
+        Case is ignored; ``actor`` comes from ``$COPROD_USER``, ``$JUPYTERHUB_USER`` or the
+        OS login (:func:`~coprod_nb.storage.store.default_actor`). None when the actor is
+        nobody of the research team: the person working is never guessed.
+        """
+        me = (self.actor or "").strip().casefold()
+        if not me:
+            return None
+        team = self.researchers()
+        return next((r for r in team if (r.login or "").casefold() == me), None) or next(
+            (r for r in team if r.name.casefold() == me), None
+        )
+
     # -- settings -----------------------------------------------------------------
 
     def note_categories(self) -> tuple[str, ...]:

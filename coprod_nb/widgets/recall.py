@@ -7,7 +7,6 @@ views only call it and show what it returns or the message of the error it raise
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -15,56 +14,82 @@ from datetime import datetime
 
 import ipywidgets as w
 import pandas as pd
+import traitlets
 
 from coprod_nb.domain.transcript import format_time
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
+from coprod_nb.widgets._stage import NO_TRANSCRIPTS, identity_problem, researcher_problem
 from coprod_nb.widgets.search import SearchView
 
 _CURRENT_STYLE = "background:#fff3c4;"
 
 
-class ResearcherPicker(w.Dropdown):
-    """Who is working: a dropdown of the study's researchers (CSS class cp-researcher-picker).
+class ResearcherPicker(w.VBox, w.ValueWidget):
+    """Who is working: the researcher the study knows you as (CSS class cp-researcher-picker).
+
+    Not a choice: the researcher is the one whose login (else name), ignoring case, is
+    the store's ``actor`` (``$COPROD_USER``, else ``$JUPYTERHUB_USER``, else the OS login;
+    see :meth:`Store.acting_researcher`). It is shown in a disabled dropdown; when the
+    actor is nobody of the team, the picker says so and what to do, and ``.value`` is None.
 
     Parameters
     ----------
     store : Store
-    default : str, optional
-        A researcher's name or login. Without it, the researcher whose login or name is
-        ``$JUPYTERHUB_USER`` (ignoring case) is chosen, else the first. An unknown
-        ``default`` raises the store's NotFound.
 
     Notes
     -----
-    The picker *is* the dropdown, so ``.value`` is the chosen name and
-    ``observe(handler, names="value")`` follows changes; ``.dropdown`` returns it too.
+    ``.value`` is the researcher's name (None if nobody) and
+    ``observe(handler, names="value")`` follows it; it changes only through
+    :meth:`refresh` (after the team or ``store.actor`` changed), never by choice:
+    setting another name raises ``TraitError``.
     """
 
-    def __init__(self, store: Store, default: str | None = None, **kwargs):
-        team = store.researchers()
-        names = [r.name for r in team]
-        if default is not None:
-            value = store.researcher(default).name
-        else:
-            user = os.environ.get("JUPYTERHUB_USER", "").casefold()
-            value = next(
-                (
-                    r.name
-                    for r in team
-                    if user and user in (r.name.casefold(), (r.login or "").casefold())
-                ),
-                names[0] if names else None,
-            )
-        kwargs.setdefault("description", "Researcher")
-        super().__init__(options=names, value=value, **kwargs)
+    value = traitlets.Unicode(None, allow_none=True, help="The working researcher's name.")
+
+    def __init__(self, store: Store, **kwargs):
+        self.store = store
+        self._allowed: str | None = None
+        self.dropdown = w.Dropdown(
+            description=kwargs.pop("description", "Researcher"),
+            disabled=True,
+            style={"description_width": "initial"},
+        )
+        self.status = w.HTML()
+        super().__init__([self.dropdown, self.status], **kwargs)
         self.add_class("cp-researcher-picker")
+        self.refresh()
 
     @property
-    def dropdown(self) -> w.Dropdown:
-        """The dropdown itself (for symmetry with composite pickers)."""
-        return self
+    def researcher(self):
+        """The working researcher (a Researcher), or None."""
+        return self.store.acting_researcher()
+
+    def refresh(self) -> None:
+        """Look again for who is working (e.g. after adding yourself to the team)."""
+        me = self.store.acting_researcher()
+        self._allowed = me.name if me is not None else None
+        label = None
+        if me is not None:
+            label = me.name + (f" (login {me.login})" if me.login else "")
+            label += ", lead" if me.lead else ""
+        self.dropdown.options = [(label, me.name)] if me is not None else []
+        self.dropdown.value = self._allowed
+        self.value = self._allowed
+        problem = identity_problem(self.store)
+        message(self.status, problem or "", kind="error" if problem else "info")
+        if not problem:
+            self.status.value = ""
+
+    @traitlets.validate("value")
+    def _valid_value(self, proposal):
+        if proposal.value != self._allowed:
+            raise traitlets.TraitError(
+                f"the researcher is who is working ({self._allowed or 'nobody'}), not a "
+                "choice: open the study as another login (COPROD_USER) to act as them"
+            )
+        return proposal.value
 
 
 class TranscriptView(w.VBox):
@@ -77,22 +102,28 @@ class TranscriptView(w.VBox):
     Parameters
     ----------
     store : Store
-    researcher : str or ResearcherPicker
-        Whose reading this is (a name, or a picker whose changes are followed).
+    researcher : str or ResearcherPicker, optional
+        Whose reading this is (a name, or a picker whose changes are followed); by
+        default the researcher who is working (:meth:`Store.acting_researcher`).
     page_size : int
         Turns per page.
+
+    Without transcripts, or without a researcher to read as, the view says so (what is
+    missing and where to add it) instead of failing.
     """
 
     def __init__(
         self,
         store: Store,
-        researcher: str | w.ValueWidget,
+        researcher: str | w.ValueWidget | None = None,
         page_size: int = 25,
         **kwargs,
     ):
         self.store = store
         self.page_size = page_size
-        self._name, self._picker = researcher_source(researcher)
+        self._name, self._picker = researcher_source(_acting(store, researcher))
+        self.notice = w.HTML()
+        self.notice.add_class("cp-notice")
         self.partnership = w.Dropdown(description="Partnership")
         self.transcript = w.Dropdown(description="Transcript", layout=w.Layout(width="420px"))
         self.read = w.ToggleButton(description="Mark as read", icon="check")
@@ -129,9 +160,10 @@ class TranscriptView(w.VBox):
         self.prev.on_click(lambda _b: self._go(self.start - self.page_size))
         self.next.on_click(lambda _b: self._go(self.start + self.page_size))
         if self._picker is not None:
-            self._picker.observe(lambda _c: self._sync_read(), names="value")
+            self._picker.observe(lambda _c: self._on_reader_change(), names="value")
         super().__init__(
             [
+                self.notice,
                 self.search,
                 w.HBox([self.partnership, self.transcript, self.read]),
                 w.HBox([self.prev, self.position, self.next]),
@@ -177,6 +209,7 @@ class TranscriptView(w.VBox):
             ]
             self.partnership.value = keep if keep in self._shorts.values() else None
             self._fill_transcripts()
+        self._show_notice()
         self._open(self.transcript.value, 0)
 
     def show(self, transcript_id: int, seq: int = 0) -> None:
@@ -227,6 +260,19 @@ class TranscriptView(w.VBox):
         return ids
 
     # -- internals ----------------------------------------------------------------
+
+    def _show_notice(self) -> None:
+        problems = [NO_TRANSCRIPTS] if not self._transcripts else []
+        who = researcher_problem(self.store, self.researcher, "mark transcripts as read")
+        problems += [who] if who else []
+        if problems:
+            message(self.notice, "\n".join(problems), kind="error")
+        else:
+            self.notice.value = ""
+
+    def _on_reader_change(self) -> None:
+        self._show_notice()
+        self._sync_read()
 
     @contextmanager
     def _hold(self):
@@ -393,8 +439,10 @@ class NoteEditor(w.VBox):
     Parameters
     ----------
     store : Store
-    researcher : str or ResearcherPicker
-        The author (a name, or a picker whose changes are followed).
+    researcher : str or ResearcherPicker, optional
+        The author (a name, or a picker whose changes are followed); by default the
+        researcher who is working (:meth:`Store.acting_researcher`). Without one, the
+        editor says why nobody can write here and stays disabled.
     transcript_view : TranscriptView, optional
         Where "Anchor to selection" takes its excerpts from; a new note's partnership
         follows the open transcript's.
@@ -407,7 +455,7 @@ class NoteEditor(w.VBox):
     def __init__(
         self,
         store: Store,
-        researcher: str | w.ValueWidget,
+        researcher: str | w.ValueWidget | None = None,
         transcript_view: TranscriptView | None = None,
         clock: Callable[[], float] = time.monotonic,
         debounce: float = 1.0,
@@ -417,8 +465,10 @@ class NoteEditor(w.VBox):
         self.transcript_view = transcript_view
         self.clock = clock
         self.debounce = debounce
-        name, self._picker = researcher_source(researcher)
+        name, self._picker = researcher_source(_acting(store, researcher))
         self._me = self._picker.value if self._picker is not None else name
+        self.notice = w.HTML()
+        self.notice.add_class("cp-notice")
         #: id of the note being edited (None until the first save)
         self.note_id: int | None = None
         self._pending = False
@@ -483,10 +533,16 @@ class NoteEditor(w.VBox):
             layout=w.Layout(width="65%"),
         )
         super().__init__(
-            [w.HBox([editor, self.prompts]), w.HTML("<b>My notes</b>"), self.my_notes],
+            [
+                self.notice,
+                w.HBox([editor, self.prompts]),
+                w.HTML("<b>My notes</b>"),
+                self.my_notes,
+            ],
             **kwargs,
         )
         self.add_class("cp-note-editor")
+        self._show_notice()
         self._refresh_notes()
 
     # -- public -------------------------------------------------------------------
@@ -691,9 +747,29 @@ class NoteEditor(w.VBox):
         self._deleted_id = None
         self.undo.disabled = True
         self._reset()
+        self._show_notice()
         self._refresh_notes()
 
+    def _show_notice(self) -> None:
+        # Nobody to write as: say why, and leave nothing to type into.
+        problem = researcher_problem(self.store, self._me, "write notes")
+        if problem is None and not self._pships:
+            problem = (
+                "No partnerships yet: a note belongs to a partnership; add them under "
+                "Partnerships in notebook 00."
+            )
+        for control in (self.text, self.partnership, self.new, self.delete, self.open_note):
+            control.disabled = problem is not None
+        if problem:
+            message(self.notice, problem, kind="error")
+        else:
+            self.notice.value = ""
+
     def _refresh_notes(self) -> None:
+        if self._me is None:
+            self.my_notes.value = "<i>no notes</i>"
+            self.open_note.options = [("(a new note)", None)]
+            return
         try:
             notes = self.store.notes(viewer=self._me, researcher=self._me)
         except CoprodError as exc:
@@ -728,6 +804,14 @@ class NoteEditor(w.VBox):
             self.open_note.value = (
                 self.note_id if any(n.id == self.note_id for n in notes) else None
             )
+
+
+def _acting(store: Store, researcher: str | w.ValueWidget | None) -> str | w.ValueWidget | None:
+    """``researcher`` as given, else the name of the researcher who is working (or None)."""
+    if researcher is not None:
+        return researcher
+    me = store.acting_researcher()
+    return me.name if me is not None else None
 
 
 def _choose(dropdown: w.Dropdown, value: str) -> None:
