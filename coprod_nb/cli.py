@@ -74,6 +74,19 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_notebooks(args) -> int:
+    from coprod_nb.seed.notebooks import TOUR, copy_notebooks
+
+    written = copy_notebooks(args.dir, force=args.force)
+    dest = Path(args.dir)
+    tour = sum(1 for p in written if p.parent.name == TOUR and p.parent.parent == dest)
+    print(
+        f"{len(written) - tour} notebook(s) copied to {dest}, the tour ({tour}) to {dest / TOUR}; "
+        f"open them with: COPROD_STUDY=STUDY jupyter lab {dest}"
+    )
+    return 0
+
+
 def cmd_info(args) -> int:
     from coprod_nb.analysis import study_info
 
@@ -398,6 +411,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="build the fictional demo study")
     p.add_argument("dir")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "notebooks",
+        help="copy the working notebooks (and the tour, into DIR/tour) to open in JupyterLab",
+    )
+    p.add_argument("dir")
+    p.add_argument("--force", action="store_true", help="overwrite notebooks already in DIR")
+    p.set_defaults(func=cmd_notebooks)
 
     p = sub.add_parser("info", parents=[common], help="what a study holds")
     p.add_argument("dir")
