@@ -6,7 +6,14 @@ widgets can show a one-line message instead of a traceback.
 
 from __future__ import annotations
 
-__all__ = ["CoprodError", "InvalidInput", "DuplicateSource", "NotFound", "Forbidden"]
+__all__ = [
+    "CoprodError",
+    "InvalidInput",
+    "DuplicateSource",
+    "NotFound",
+    "Forbidden",
+    "OutOfOrder",
+]
 
 
 class CoprodError(Exception):
@@ -47,3 +54,11 @@ class NotFound(CoprodError, LookupError):
 
 class Forbidden(CoprodError, PermissionError):
     """An action the method does not allow at this point (e.g. reading others' notes in step 1)."""
+
+
+class OutOfOrder(Forbidden):
+    """A step taken out of the method's order: freezing a framework while step 1 is still
+    open, or changing the decisions of a workshop whose result is already frozen.
+
+    The message says what is wrong and what to do instead.
+    """

@@ -166,6 +166,39 @@ def joint_template(tmp_path_factory):
     return _stage_template(tmp_path_factory, "joint")
 
 
+@pytest.fixture(scope="session")
+def workshop_open_template(tmp_path_factory):
+    """The demo study during its workshop: the decisions D1-D6 and both polls recorded,
+    the result not frozen yet (so decisions can still be recorded and reverted), and no
+    spectrum positions."""
+    from coprod_nb.seed.demo import build_demo, demo_data_dir
+    from coprod_nb.seed.manifest import load_workshop
+
+    d = tmp_path_factory.mktemp("workshop-open-template") / "study"
+    st = build_demo(d, stage="joint")
+    load_workshop(st, demo_data_dir() / "workshop.toml", lead="Alder", freeze=False)
+    st.close()
+    return d
+
+
+@pytest.fixture
+def workshop_open_dir(tmp_path, workshop_open_template):
+    """A private copy of the folder of the demo study during its workshop."""
+    dest = tmp_path / "workshop-open"
+    shutil.copytree(workshop_open_template, dest)
+    return dest
+
+
+@pytest.fixture
+def workshop_open(workshop_open_dir):
+    """The demo study during its workshop (result not frozen), open."""
+    from coprod_nb.storage import Store
+
+    st = Store(workshop_open_dir, actor="tester")
+    yield st
+    st.close()
+
+
 @pytest.fixture
 def recall_demo(tmp_path, recall_template):
     """A private copy of the step-1 demo study, open."""

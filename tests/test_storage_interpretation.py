@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from coprod_nb.domain import compare_frameworks
-from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 
 
 @pytest.fixture
@@ -81,6 +81,7 @@ def test_links_and_freeze_snapshots_never_change(team):
     with pytest.raises(InvalidInput, match="itself"):
         team.link_tensions("T1", "T1", "relates to")
     assert team.tension_links() == [("T1", "contradicts", "T2")]
+    team.close_recall("Ash")
     v1 = team.freeze_framework("Ash", "agreed at the joint meeting")
     assert v1.version == 1
     fw1 = team.framework(1)
@@ -96,3 +97,26 @@ def test_links_and_freeze_snapshots_never_change(team):
     assert [v.label for v in team.framework_versions()] == ["agreed at the joint meeting", "v2"]
     with pytest.raises(NotFound):
         team.framework(9)
+
+
+def test_no_framework_is_frozen_while_step_1_is_open(team):
+    team.add_tension("A", "a1", "a2", status="agreed")
+    events_before = len(team.history("framework"))
+    with pytest.raises(OutOfOrder, match=r"step 1 \(individual recall\) is still open") as err:
+        team.freeze_framework("Ash", "v1")
+    assert "close_recall" in str(err.value) and "close-recall" in str(err.value)
+    assert isinstance(err.value, Forbidden)  # a CoprodError: one line in the CLI and widgets
+    assert team.framework_versions() == [] and len(team.history("framework")) == events_before
+    with pytest.raises(Forbidden, match="only the study lead"):
+        team.freeze_framework("Bay")
+    team.close_recall("Ash")
+    assert team.freeze_framework("Ash", "v1").version == 1
+    # later freezes from the tension board (before any workshop) come after step 1 too
+    team.update_tension("T1", name="A again")
+    assert team.freeze_framework("Ash").version == 2
+    # a study whose v1 was frozen with step 1 open (an older coprod_nb) cannot freeze v3
+    with team.engine.begin() as conn:
+        conn.execute(text("DELETE FROM step_closure"))
+    with pytest.raises(OutOfOrder, match="still open"):
+        team.freeze_framework("Ash")
+    assert [v.version for v in team.framework_versions()] == [1, 2]

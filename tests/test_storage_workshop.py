@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from coprod_nb.domain.decisions import Decision, DecisionError
-from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 
 FINAL = {
     "T1": (
@@ -41,7 +41,8 @@ def test_the_demo_workshop_replays_the_worked_example(demo):
     assert kinds[:3] == ["add", "merge", "fold"]
 
 
-def test_reverting_the_merge_restores_t4_t5_t6(demo):
+def test_reverting_the_merge_restores_t4_t5_t6(workshop_open):
+    demo = workshop_open  # the demo during its workshop: the result is not frozen yet
     with pytest.raises(DecisionError, match="later decision"):
         demo.revert_decision(None, "D1")  # the fold (D3) needs the added T7
     demo.revert_decision(None, "D2", rationale="on reflection, three tensions")
@@ -49,11 +50,12 @@ def test_reverting_the_merge_restores_t4_t5_t6(demo):
     assert now.codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
     assert "Motivation versus skills" in now.get("T3").subthemes  # the fold still applies
     assert [d.reverted for d in demo.decisions() if d.ref == "D2"] == [True]
-    assert demo.framework(2).codes == ["T1", "T2", "T3", "T8"]  # frozen v2 is untouched
+    assert len(demo.framework(1).codes) == 6  # frozen v1 is untouched
     assert demo.history("decision")[-1].action == "revert"
 
 
-def test_a_decision_that_cannot_apply_is_refused_and_not_recorded(demo):
+def test_a_decision_that_cannot_apply_is_refused_and_not_recorded(workshop_open):
+    demo = workshop_open
     before = len(demo.decisions())
     with pytest.raises(DecisionError):
         demo.record_decision(None, Decision(kind="drop", targets=("T4",)))  # merged away
@@ -79,6 +81,7 @@ def test_polls_hide_results_until_closed_and_update_ballots(store):
         store.add_participant(name, "P")
     store.add_tension("A", "a1", "a2", status="agreed")
     store.add_tension("B", "b1", "b2", status="agreed")
+    store.close_recall("Ash")
     store.freeze_framework("Ash")
     ws = store.add_workshop(date(2021, 11, 10), facilitators=["Ash"], participants=["Pat", "Sol"])
     poll = store.open_poll(ws.id, "opening", ["T1", "T2"], max_choices=1)
@@ -108,6 +111,7 @@ def test_responses_threshold_and_positions(store):
     store.add_researcher("Ash", lead=True)
     store.add_participant("Pat", "P")
     store.add_tension("A", "a1", "a2", status="agreed")
+    store.close_recall("Ash")
     store.freeze_framework("Ash")
     with pytest.raises(InvalidInput, match="threshold"):
         store.add_workshop(date(2021, 11, 10), consensus_threshold=0.4)
@@ -156,9 +160,11 @@ rationale = "T4 was merged away: this cannot apply"
 )
 
 
-def test_cli_applies_a_decision_log_all_or_nothing(demo_dir, tmp_path, capsys):
+def test_cli_applies_a_decision_log_all_or_nothing(workshop_open_dir, tmp_path, capsys):
     from coprod_nb.cli import main
     from coprod_nb.storage import Store
+
+    demo_dir = workshop_open_dir  # the demo during its workshop: decisions can still change
 
     bad, good = tmp_path / "bad.toml", tmp_path / "good.toml"
     bad.write_text(BAD)
@@ -167,7 +173,7 @@ def test_cli_applies_a_decision_log_all_or_nothing(demo_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.toml" in err and "D9" in err and "nothing was applied" in err
     with Store(demo_dir) as study:
-        assert [d.ref for d in study.decisions()][-1] == "D7"
+        assert [d.ref for d in study.decisions()][-1] == "D6"
     assert main(["decisions", str(demo_dir), "apply", str(good)]) == 0
     assert "framework now: T1" in capsys.readouterr().out
     with Store(demo_dir) as study:
@@ -178,3 +184,131 @@ def test_cli_applies_a_decision_log_all_or_nothing(demo_dir, tmp_path, capsys):
     (tmp_path / "typo.toml").write_text("[[decisions]\nkind = 'keep'")
     assert main(["decisions", str(demo_dir), "apply", str(tmp_path / "typo.toml")]) == 1
     assert "line 1" in capsys.readouterr().err
+
+
+# -- the order of the method: a frozen workshop is finished ------------------------------
+
+
+@pytest.fixture
+def small_workshop(store):
+    """Three agreed tensions frozen as v1 (after step 1), a workshop on v1 with D1 recorded."""
+    store.add_partnership("P", "P")
+    store.add_researcher("Ash", lead=True)
+    for name in ("A", "B", "C"):
+        store.add_tension(name, f"{name}1", f"{name}2", status="agreed")
+    store.close_recall("Ash")
+    store.freeze_framework("Ash", "v1")
+    ws = store.add_workshop(date(2021, 11, 10), facilitators=["Ash"])
+    store.record_decision(ws.id, Decision(kind="keep", targets=("T1",), rationale="most named"))
+    return store, ws
+
+
+def test_a_frozen_workshop_refuses_new_and_reverted_decisions(small_workshop):
+    store, ws = small_workshop
+    assert store.workshop_frozen_as(ws.id) is None and store.open_workshop().id == ws.id
+    store.record_decision(ws.id, Decision(kind="drop", targets=("T3",), rationale="no one"))
+    fv = store.freeze_workshop_framework(ws.id, "Ash")
+    assert (fv.version, store.workshop_frozen_as(ws.id), store.open_workshop()) == (2, 2, None)
+    events_before = len(store.history("decision"))
+    attempts = [
+        lambda: store.record_decision(
+            ws.id, Decision(kind="drop", targets=("T2",), rationale="late")
+        ),
+        lambda: store.record_decisions(
+            None, [Decision(kind="keep", targets=("T2",), ref="D9", rationale="late")]
+        ),
+        lambda: store.revert_decision(ws.id, "D2", rationale="changed our minds"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(OutOfOrder) as err:
+            attempt()
+        message = str(err.value)
+        assert "already frozen as framework v2" in message
+        assert "record a new workshop" in message  # what to do instead
+    assert [(d.ref, d.reverted) for d in store.decisions(ws.id)] == [("D1", False), ("D2", False)]
+    assert len(store.history("decision")) == events_before
+    assert store.current_framework(ws.id).codes == store.framework(2).codes == ["T1", "T2"]
+    # a new workshop on v2 is open to decisions
+    follow_up = store.add_workshop(date(2022, 11, 9))
+    assert follow_up.base_version == 2 and store.open_workshop().id == follow_up.id
+    store.record_decision(follow_up.id, Decision(kind="drop", targets=("T2",), rationale="now"))
+    assert store.current_framework(follow_up.id).codes == ["T1"]
+
+
+def test_a_failed_record_leaves_nothing_written(small_workshop, monkeypatch):
+    store, ws = small_workshop
+    import coprod_nb.storage.events as events_module
+
+    def broken_log(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(events_module, "log", broken_log)
+    with pytest.raises(RuntimeError):
+        store.record_decision(ws.id, Decision(kind="drop", targets=("T2",), rationale="x"))
+    with pytest.raises(RuntimeError):
+        store.record_decisions(
+            ws.id,
+            [
+                Decision(kind="keep", targets=("T2",), ref="D5", rationale="x"),
+                Decision(kind="drop", targets=("T3",), ref="D6", rationale="y", reverted=True),
+            ],
+        )
+    monkeypatch.undo()
+    assert [d.ref for d in store.decisions(ws.id)] == ["D1"]
+    # a log whose last entry cannot apply writes none of the entries before it
+    with pytest.raises(DecisionError, match="T9 is not in the framework"):
+        store.record_decisions(
+            ws.id,
+            [
+                Decision(kind="keep", targets=("T2",), ref="D5", rationale="x"),
+                Decision(kind="drop", targets=("T9",), ref="D6", rationale="y"),
+            ],
+        )
+    assert [d.ref for d in store.decisions(ws.id)] == ["D1"]
+
+
+def test_two_decisions_recorded_at_once_are_checked_against_each_other(
+    small_workshop, monkeypatch
+):
+    """Two facilitators drop T2 at the same moment: the check and the write are one
+    transaction, so the second is checked against the first and refused."""
+    import threading
+    import time
+
+    import coprod_nb.storage.workshop as workshop_module
+    from coprod_nb.storage import Store
+
+    store, ws = small_workshop
+    real_apply = workshop_module.apply
+
+    def slow_apply(framework, decision):
+        if decision.ref in ("DA", "DB"):
+            time.sleep(0.4)  # between the check and the write
+        return real_apply(framework, decision)
+
+    monkeypatch.setattr(workshop_module, "apply", slow_apply)
+    url = str(store.engine.url.render_as_string(hide_password=False))
+    outcomes: dict[str, str] = {}
+
+    def record(ref: str) -> None:
+        with Store(store.study_dir, url, actor=ref) as other:
+            try:
+                other.record_decision(
+                    ws.id, Decision(kind="drop", targets=("T2",), ref=ref, rationale="gone")
+                )
+                outcomes[ref] = "recorded"
+            except DecisionError as exc:
+                outcomes[ref] = str(exc)
+
+    threads = [threading.Thread(target=record, args=(ref,)) for ref in ("DA", "DB")]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["DA", "DB"]
+    assert list(outcomes.values()).count("recorded") == 1, outcomes
+    refused = next(v for v in outcomes.values() if v != "recorded")
+    assert "T2 is not in the framework" in refused
+    assert store.current_framework(ws.id).codes == ["T1", "T3"]
+    assert len(store.decisions(ws.id)) == 2

@@ -278,12 +278,14 @@ def load_joint_meeting(store: Store, path: str | Path, note_ids: dict[str, int])
     return codes
 
 
-def load_workshop(store: Store, path: str | Path, *, lead: str) -> int:
+def load_workshop(store: Store, path: str | Path, *, lead: str, freeze: bool = True) -> int:
     """Replay a recorded workshop from a TOML file (as the demo's ``workshop.toml``).
 
     The workshop record, the participants' card responses and circles, the opening
     poll, the decisions, the re-vote and the spectrum positions, in that order; the
-    framework after the decisions is frozen by ``lead``. Returns the workshop id.
+    framework after the decisions is frozen by ``lead``. With ``freeze=False`` the
+    workshop stays open (its decisions can still change) and the spectrum positions,
+    which are placed on the frozen final tensions, are left out. Returns the workshop id.
     """
     from coprod_nb.domain.decisions import read_decision_log
 
@@ -317,6 +319,8 @@ def load_workshop(store: Store, path: str | Path, *, lead: str) -> int:
     for decision in read_decision_log(text, source=path.name):
         store.record_decision(ws.id, decision)
     _replay_poll(store, ws.id, "revote", data.get("revote"), store.current_framework(ws.id).codes)
+    if not freeze:
+        return ws.id
     store.freeze_workshop_framework(ws.id, lead, "v2: the framework after the workshop")
     for p in data.get("spectra", []):
         store.set_position(p["partnership"], p["tension"], str(p["when"]), p["position"])

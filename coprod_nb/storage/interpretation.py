@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
-from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import events
 from coprod_nb.storage.models import (
     Dissent,
@@ -22,6 +22,13 @@ from coprod_nb.storage.models import (
     TensionEvidence,
     TensionLink,
     TensionRow,
+)
+
+#: Why a framework cannot be frozen yet, and what to do.
+STEP_1_OPEN = (
+    "step 1 (individual recall) is still open: a framework is frozen only after the study "
+    "lead closes step 1 (Store.close_recall, or `coprod-nb close-recall`), so that it rests "
+    "on the whole team's notes read together"
 )
 
 _TENSION_FIELDS = ("name", "pole_a", "pole_b", "description", "subthemes", "proposer", "status")
@@ -356,12 +363,23 @@ class InterpretationRepository:
 
         The snapshot carries each tension's evidence ids and links; it can never be
         changed afterwards (the database refuses updates to frozen versions). Like
-        closing step 1, agreeing a framework is the study lead's act.
+        closing step 1, agreeing a framework is the study lead's act, and it comes after
+        step 1: every freeze (v1, and any later one from the tension board) is refused
+        while step 1 is open.
+
+        Raises
+        ------
+        OutOfOrder
+            Step 1 (individual recall) is still open.
+        Forbidden
+            ``by`` is not the study lead.
         """
         with self.session() as s:
             who = self._researcher(s, by)
             if not who.lead:
                 raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
+            if not self._step_closed(s):
+                raise OutOfOrder(STEP_1_OPEN)
             rows = sorted(
                 s.scalars(select(TensionRow).where(TensionRow.status == "agreed")),
                 key=lambda t: _code_key(t.code),

@@ -17,14 +17,15 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from coprod_nb.domain.decisions import Decision, DecisionError, apply, replay
-from coprod_nb.domain.framework import Framework
-from coprod_nb.errors import Forbidden, InvalidInput, NotFound
+from coprod_nb.domain.framework import Framework, Tension
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import events
 from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Ballot,
     CardResponse,
     DecisionRow,
+    Event,
     FrameworkVersion,
     Participant,
     ParticipantToken,
@@ -44,6 +45,11 @@ _BAD_LINK = (
     "this link is not valid (it may have been replaced by a newer one): "
     "ask the facilitator for your personal link"
 )
+
+
+def _decision_of(row: DecisionRow) -> Decision:
+    """The Decision of a stored row, marked reverted if it was."""
+    return Decision.from_dict({**row.payload, "reverted": row.reverted_at is not None})
 
 
 def token_hash(token: str) -> str:
@@ -98,17 +104,28 @@ class WorkshopRepository:
         with self.session(write=False) as s:
             return list(s.scalars(select(Workshop).order_by(Workshop.date, Workshop.id)))
 
-    def workshop(self, ref: int | None = None) -> Workshop:
-        """A workshop by id (the latest when None)."""
-        found = self.workshops()
-        if not found:
-            raise NotFound("no workshop has been recorded yet")
+    def workshop(self, ref: int | Workshop | None = None) -> Workshop:
+        """A workshop by id; without one, :meth:`default_workshop` (NotFound if none)."""
         if ref is None:
-            return found[-1]
-        for ws in found:
-            if ws.id == int(ref):
+            ws = self.default_workshop()
+            if ws is None:
+                raise NotFound("no workshop has been recorded yet")
+            return ws
+        ref = ref.id if isinstance(ref, Workshop) else int(ref)
+        for ws in self.workshops():
+            if ws.id == ref:
                 return ws
         raise NotFound(f"no workshop {ref}")
+
+    def default_workshop(self) -> Workshop | None:
+        """The workshop meant when none is named (None when there is none).
+
+        The open one (its result not frozen yet; the newest of them if several), else the
+        newest. This is the one rule behind every "the workshop" default: the store's
+        methods called without a workshop and every step-3 view.
+        """
+        found = self.workshops()
+        return self.open_workshop() or (found[-1] if found else None)
 
     # -- card responses (the resource pack, before the workshop) -------------------------
 
@@ -503,105 +520,80 @@ class WorkshopRepository:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def record_decision(self, workshop: int, decision: Decision) -> DecisionRow:
-        """Record a decision after checking it applies to the current framework."""
-        ws = self.workshop(workshop)
-        current = self.current_framework(ws.id)
-        apply(current, decision)  # raises DecisionError naming the problem
+    def record_decision(self, workshop: int | None, decision: Decision) -> DecisionRow:
+        """Record a decision after checking it applies to the current framework.
+
+        The check and the write are one transaction (the workshop's row is locked on
+        PostgreSQL; SQLite serialises writers): a decision recorded meanwhile by someone
+        else is part of what this one is checked against, and a failure writes nothing.
+
+        Raises
+        ------
+        OutOfOrder
+            The workshop's result is already frozen.
+        DecisionError
+            The decision cannot apply, its id is taken, or it has no rationale.
+        """
+        ws_id = self.workshop(workshop).id
         with self.session() as s:
-            seq = (
-                s.scalar(select(func.max(DecisionRow.seq)).where(DecisionRow.workshop_id == ws.id))
-                or 0
-            ) + 1
-            ref = decision.ref or f"D{seq}"
-            if s.scalars(
-                select(DecisionRow.id).where(
-                    DecisionRow.workshop_id == ws.id, DecisionRow.ref == ref
-                )
-            ).first():
-                raise DecisionError(f"{ref}: a decision with this id is already recorded")
-            if not (decision.rationale or "").strip():
-                raise DecisionError(f"{ref}: a decision needs a rationale (why it was taken)")
-            payload = decision.to_dict()
-            payload["ref"] = ref
-            row = DecisionRow(
-                workshop_id=ws.id,
-                seq=seq,
-                ref=ref,
-                kind=decision.kind,
-                payload=payload,
-                recorded_by=self.actor,
-                recorded_at=events.utcnow(),
-                reverted_at=None,
-            )
-            s.add(row)
-            s.flush()
-            events.log(
-                s,
-                self.actor,
-                "decide",
-                "decision",
-                row.id,
-                after=payload,
-                detail=decision.summary(),
-            )
-            return row
+            ws = self._open_workshop_for_update(s, ws_id, "record a decision")
+            return self._record(s, ws, decision)
 
     def record_decisions(self, workshop: int | None, decisions: list[Decision]) -> list[str]:
         """Record several decisions (a facilitator's log): all of them or none.
 
-        Every decision is checked against the framework as the earlier ones leave it
-        before anything is written. Returns the refs recorded.
+        Every decision is checked against the framework as the earlier ones leave it,
+        in the same transaction as the writes. Returns the refs recorded.
         """
-        ws = self.workshop(workshop)
-        known = {r.ref for r in self._decision_rows(ws.id)}
-        clash = [d.ref for d in decisions if d.ref and d.ref in known]
-        if clash:
-            raise DecisionError(f"already recorded: {', '.join(clash)}")
-        replay(self.current_framework(ws.id), [d for d in decisions if not d.reverted])
-        refs = []
-        for d in decisions:
-            row = self.record_decision(ws.id, replace(d, reverted=False))
-            if d.reverted:
-                self.revert_decision(ws.id, row.ref, rationale="reverted in the decision log")
-            refs.append(row.ref)
-        return refs
+        ws_id = self.workshop(workshop).id
+        with self.session() as s:
+            ws = self._open_workshop_for_update(s, ws_id, "record decisions")
+            known = {r.ref for r in self._rows(s, ws.id)}
+            clash = [d.ref for d in decisions if d.ref and d.ref in known]
+            if clash:
+                raise DecisionError(f"already recorded: {', '.join(clash)}")
+            refs = []
+            for d in decisions:
+                row = self._record(s, ws, replace(d, reverted=False))
+                if d.reverted:
+                    self._revert(s, ws, row.ref, "reverted in the decision log")
+                refs.append(row.ref)
+            return refs
 
-    def revert_decision(self, workshop: int, ref: str, *, rationale: str = "") -> DecisionRow:
+    def revert_decision(
+        self, workshop: int | None, ref: str, *, rationale: str = ""
+    ) -> DecisionRow:
         """Revert a decision: the framework is replayed without it.
 
-        Refused when a later decision depends on it (revert that one first).
+        Refused when a later decision depends on it (revert that one first), and once
+        the workshop's result is frozen (:class:`~coprod_nb.errors.OutOfOrder`).
         """
-        ws = self.workshop(workshop)
-        rows = self._decision_rows(ws.id)
-        target = next((r for r in rows if r.ref == ref), None)
-        if target is None:
-            raise NotFound(f"no decision {ref}")
-        if target.reverted_at is not None:
-            raise InvalidInput(f"{ref} is already reverted")
-        remaining = [
-            Decision.from_dict(r.payload) for r in rows if r.reverted_at is None and r.ref != ref
-        ]
-        try:
-            replay(self.framework(ws.base_version), remaining)
-        except DecisionError as exc:
-            raise DecisionError(f"cannot revert {ref}: a later decision needs it ({exc})") from exc
-        if not rationale.strip():
-            raise DecisionError(f"say why {ref} is reverted (a rationale is required)")
+        ws_id = self.workshop(workshop).id
         with self.session() as s:
-            row = s.get(DecisionRow, target.id)
-            row.reverted_at = events.utcnow()
-            events.log(s, self.actor, "revert", "decision", row.id, detail=rationale)
-            return row
+            ws = self._open_workshop_for_update(s, ws_id, f"revert {ref}")
+            return self._revert(s, ws, ref, rationale)
 
     def decisions(
-        self, workshop: int | None = None, *, include_reverted: bool = True
+        self,
+        workshop: int | None = None,
+        *,
+        include_reverted: bool = True,
+        as_of: datetime | None = None,
     ) -> list[Decision]:
-        """The workshop's decisions in order (reverted ones marked ``reverted``)."""
+        """The workshop's decisions in order (reverted ones marked ``reverted``).
+
+        With ``as_of`` (e.g. a framework version's ``frozen_at``), the log as it stood
+        then: decisions recorded later are left out, and one reverted later is active.
+        """
         ws = self.workshop(workshop)
         out = []
-        for r in self._decision_rows(ws.id):
-            d = Decision.from_dict({**r.payload, "reverted": r.reverted_at is not None})
+        with self.session(write=False) as s:
+            rows = self._rows(s, ws.id)
+        for r in rows:
+            if as_of is not None and r.recorded_at > as_of:
+                continue
+            reverted = r.reverted_at is not None and (as_of is None or r.reverted_at <= as_of)
+            d = Decision.from_dict({**r.payload, "reverted": reverted})
             if include_reverted or not d.reverted:
                 out.append(d)
         return out
@@ -614,13 +606,20 @@ class WorkshopRepository:
     def freeze_workshop_framework(
         self, workshop: int | None, by: str, label: str = ""
     ) -> FrameworkVersion:
-        """Freeze the replayed framework as the next version (lead only)."""
-        ws = self.workshop(workshop)
-        framework = self.current_framework(ws.id)
+        """Freeze the replayed framework as the next version (lead only).
+
+        From then on the workshop's decisions can no longer be recorded or reverted.
+        """
+        ws_id = self.workshop(workshop).id
         with self.session() as s:
+            ws = s.get(Workshop, ws_id, with_for_update=True)
             who = self._researcher(s, by)
             if not who.lead:
                 raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
+            framework = replay(
+                self._frozen_framework(s, ws.base_version),
+                [_decision_of(r) for r in self._rows(s, ws.id)],
+            )
             version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
             fv = FrameworkVersion(
                 version=version,
@@ -641,15 +640,122 @@ class WorkshopRepository:
             )
             return fv
 
-    def _decision_rows(self, workshop_id: int) -> list[DecisionRow]:
+    def workshop_frozen_as(self, workshop: int | None = None) -> int | None:
+        """The framework version the workshop's result was frozen as (None while open)."""
+        ws = self.workshop(workshop)
         with self.session(write=False) as s:
-            return list(
-                s.scalars(
-                    select(DecisionRow)
-                    .where(DecisionRow.workshop_id == workshop_id)
-                    .order_by(DecisionRow.seq)
-                )
+            versions = self._frozen_from(s, ws.id)
+        return versions[0] if versions else None
+
+    def frozen_workshops(self) -> dict[int, list[int]]:
+        """Workshop id -> the framework versions frozen from its result (open ones absent)."""
+        with self.session(write=False) as s:
+            return self._frozen_workshops(s)
+
+    def open_workshop(self) -> Workshop | None:
+        """The newest workshop whose result is not frozen yet (None if every one is)."""
+        frozen = self.frozen_workshops()
+        open_ = [ws for ws in self.workshops() if ws.id not in frozen]
+        return open_[-1] if open_ else None
+
+    # the decisions' helpers: every one works inside the caller's transaction
+
+    @staticmethod
+    def _frozen_workshops(s) -> dict[int, list[int]]:
+        """workshop id -> the versions frozen from it, from the freeze events."""
+        out: dict[int, list[int]] = {}
+        for after in s.scalars(
+            select(Event.after)
+            .where(Event.object_type == "framework", Event.action == "freeze")
+            .order_by(Event.id)
+        ):
+            if isinstance(after, dict) and after.get("workshop") is not None:
+                out.setdefault(int(after["workshop"]), []).append(int(after["version"]))
+        return out
+
+    def _frozen_from(self, s, workshop_id: int) -> list[int]:
+        return self._frozen_workshops(s).get(workshop_id, [])
+
+    def _open_workshop_for_update(self, s, workshop_id: int, action: str) -> Workshop:
+        ws = s.get(Workshop, workshop_id, with_for_update=True)
+        if ws is None:
+            raise NotFound(f"no workshop {workshop_id}")
+        frozen = self._frozen_from(s, ws.id)
+        if frozen:
+            raise OutOfOrder(
+                f"cannot {action}: the result of the workshop of {ws.date:%Y-%m-%d} is "
+                f"already frozen as framework v{frozen[0]}, so its decisions can no longer "
+                "change. To reshape the framework further, record a new workshop on the "
+                "newest framework (add_workshop) and record the decisions there."
             )
+        return ws
+
+    @staticmethod
+    def _rows(s, workshop_id: int) -> list[DecisionRow]:
+        return list(
+            s.scalars(
+                select(DecisionRow)
+                .where(DecisionRow.workshop_id == workshop_id)
+                .order_by(DecisionRow.seq)
+            )
+        )
+
+    @staticmethod
+    def _frozen_framework(s, version: int) -> Framework:
+        fv = s.scalars(select(FrameworkVersion).where(FrameworkVersion.version == version)).first()
+        if fv is None:
+            raise NotFound(f"no framework version {version}")
+        tensions = tuple(Tension.from_dict(t) for t in fv.tensions if "code" in t)
+        return Framework(tensions, version=fv.version, label=fv.label)
+
+    def _record(self, s, ws: Workshop, decision: Decision) -> DecisionRow:
+        rows = self._rows(s, ws.id)
+        current = replay(
+            self._frozen_framework(s, ws.base_version), [_decision_of(r) for r in rows]
+        )
+        apply(current, decision)  # raises DecisionError naming the problem
+        seq = max((r.seq for r in rows), default=0) + 1
+        ref = decision.ref or f"D{seq}"
+        if any(r.ref == ref for r in rows):
+            raise DecisionError(f"{ref}: a decision with this id is already recorded")
+        if not (decision.rationale or "").strip():
+            raise DecisionError(f"{ref}: a decision needs a rationale (why it was taken)")
+        payload = decision.to_dict()
+        payload["ref"] = ref
+        row = DecisionRow(
+            workshop_id=ws.id,
+            seq=seq,
+            ref=ref,
+            kind=decision.kind,
+            payload=payload,
+            recorded_by=self.actor,
+            recorded_at=events.utcnow(),
+            reverted_at=None,
+        )
+        s.add(row)
+        s.flush()
+        events.log(
+            s, self.actor, "decide", "decision", row.id, after=payload, detail=decision.summary()
+        )
+        return row
+
+    def _revert(self, s, ws: Workshop, ref: str, rationale: str) -> DecisionRow:
+        rows = self._rows(s, ws.id)
+        target = next((r for r in rows if r.ref == ref), None)
+        if target is None:
+            raise NotFound(f"no decision {ref}")
+        if target.reverted_at is not None:
+            raise InvalidInput(f"{ref} is already reverted")
+        remaining = [_decision_of(r) for r in rows if r.ref != ref]
+        try:
+            replay(self._frozen_framework(s, ws.base_version), remaining)
+        except DecisionError as exc:
+            raise DecisionError(f"cannot revert {ref}: a later decision needs it ({exc})") from exc
+        if not rationale.strip():
+            raise DecisionError(f"say why {ref} is reverted (a rationale is required)")
+        target.reverted_at = events.utcnow()
+        events.log(s, self.actor, "revert", "decision", target.id, detail=rationale)
+        return target
 
     # -- spectra --------------------------------------------------------------------------
 
