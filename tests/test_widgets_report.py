@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+import zipfile
+
 import ipywidgets as w
 
+from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.report import AuditView, ReportView, WorksheetEditor
+
+
+def download_links(value: str) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every download link in an HTML value."""
+    found = re.findall(r'<a download="([^"]*)" href="data:[^;"]+;base64,([^"]*)"', value)
+    return [(name, base64.b64decode(data)) for name, data in found]
 
 
 def test_worksheet_editor_saves_answers_and_shows_them_escaped(demo):
@@ -64,4 +76,28 @@ def test_report_view_writes_under_the_study_folder(demo, demo_dir):
     view.button.click()
     assert view.last_path == demo_dir.resolve() / "exports" / "report.md"
     assert view.last_path.is_file() and (demo_dir / "exports" / "report_figures").is_dir()
-    assert "written to the study folder: exports/report.md" in view.status.value
+    assert "report written" in view.status.value
+    assert "in the study folder: exports/report.md" in view.download.value
+    found = download_links(view.download.value)
+    assert [name for name, _ in found] == ["report.zip", "report.md"]
+    assert found[1][1] == view.last_path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(found[0][1])) as archive:
+        names = archive.namelist()
+        assert archive.read("report.md") == view.last_path.read_bytes()
+    figures = sorted(f.name for f in (demo_dir / "exports" / "report_figures").iterdir())
+    assert sorted(n.split("/")[-1] for n in names if n.startswith("report_figures/")) == figures
+    view.format.value = "html"
+    view.button.click()
+    [(name, data)] = download_links(view.download.value)
+    assert name == "report.html" and data == (demo_dir / "exports" / "report.html").read_bytes()
+
+
+def test_resource_pack_view_offers_the_pack_it_wrote(joint_demo):
+    view = ResourcePackView(joint_demo)
+    view.format.value = "docx"
+    view.button.click()
+    [(name, data)] = download_links(view.download.value)
+    assert view.last_path.parent == joint_demo.study_dir / "exports"
+    assert name == view.last_path.name and data == view.last_path.read_bytes()
+    assert f"in the study folder: exports/{name}" in view.download.value
+    assert "resource pack written" in view.status.value

@@ -225,8 +225,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             for key, value in changes.items():
                 if key == "settings":
                     study.settings = {**(study.settings or {}), **value}
-                elif key in ("name", "description"):
-                    setattr(study, key, value)
+                elif key == "name":
+                    if not str(value or "").strip():
+                        raise InvalidInput("a study needs a name")
+                    study.name = str(value).strip()
+                elif key == "description":
+                    study.description = str(value or "")
                 else:
                     raise InvalidInput(f"unknown study field {key!r}")
             events.log(
@@ -454,8 +458,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         name: str | None = None,
         login: str | None = None,
         lead: bool | None = None,
+        real_name: str | None = None,
     ) -> Researcher:
         """Change a researcher's study name, login (``""`` for none) or lead flag.
+
+        ``real_name``, when given, is recorded in the name key for the (new) study name,
+        in the same transaction.
 
         Rules: a study that has a lead keeps one (make another researcher lead before
         taking the flag away from the last); the study name (a pseudonym, shown in
@@ -496,6 +504,8 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     self._check_rename(s, person, "researcher")
                     self._rename_in_key(s, person.name, new)
                     person.name = new
+                if real_name is not None and real_name.strip():
+                    self._set_key(s, *_key_pair(real_name, person.name))
                 s.flush()
                 after = events.snapshot(person)
                 if after != before:
@@ -507,6 +517,8 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                 f"another researcher already has the name {name!r} or the login {login!r}"
             ) from exc
         self._key = None
+        if real_name is not None and real_name.strip():
+            self.reapply_pseudonyms()
         return person
 
     def update_participant(
@@ -518,12 +530,14 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         role: str | None = None,
         consent_record: bool | None = None,
         consent_quote: bool | None = None,
+        real_name: str | None = None,
     ) -> Participant:
         """Change a participant's partnership (``None`` for none), role or consents.
 
-        Arguments left out stay as they are. The study name (a pseudonym) changes only
-        while the participant appears in no transcript or workshop; their entries of the
-        name key follow it.
+        Arguments left out stay as they are. ``real_name``, when given, is recorded in
+        the name key for the (new) study name, in the same transaction. The study name (a
+        pseudonym) changes only while the participant appears in no transcript or
+        workshop; their entries of the name key follow it.
 
         Raises
         ------
@@ -559,6 +573,8 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     self._check_rename(s, person, "participant")
                     self._rename_in_key(s, person.name, new)
                     person.name = new
+                if real_name is not None and real_name.strip():
+                    self._set_key(s, *_key_pair(real_name, person.name))
                 s.flush()
                 after = events.snapshot(person)
                 if after != before:
@@ -574,6 +590,8 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         except IntegrityError as exc:
             raise InvalidInput(f"participant {name!r} already exists") from exc
         self._key = None
+        if real_name is not None and real_name.strip():
+            self.reapply_pseudonyms()
         return person
 
     @staticmethod

@@ -7,12 +7,14 @@ from coprod_nb.widgets.closure import RecallClosureView
 from coprod_nb.widgets.comparison import ComparisonView
 from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
+from coprod_nb.widgets.notes_export import MyNotesView
 from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.participant import LiveResponses, ParticipantApp
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
 from coprod_nb.widgets.report import AuditView, ReportView, WorksheetEditor
 from coprod_nb.widgets.search import SearchView
 from coprod_nb.widgets.setup import ImportView, PseudonymEditor, SpeakerMapEditor
+from coprod_nb.widgets.study_setup import StudySetupEditor
 from coprod_nb.widgets.workshop import (
     CircleSortView,
     DecisionLog,
@@ -40,12 +42,14 @@ __all__ = [
     "LiveResponses",
     "ParticipantApp",
     "MeetingEditor",
+    "MyNotesView",
     "NoteEditor",
     "PseudonymEditor",
     "ResearcherPicker",
     "ResourcePackView",
     "SearchView",
     "SpeakerMapEditor",
+    "StudySetupEditor",
     "TensionBoard",
     "TranscriptView",
 ]

@@ -1,10 +1,16 @@
-"""Small pieces shared by the widgets: safe HTML and user-facing messages."""
+"""Small pieces shared by the widgets: safe HTML, user-facing messages, downloads, uploads."""
 
 from __future__ import annotations
 
+import base64
 import html
+import mimetypes
+import os
+import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import ipywidgets as w
 import pandas as pd
@@ -98,3 +104,170 @@ class Quiet:
             yield
         finally:
             self._quiet = before
+
+
+# -- downloads ---------------------------------------------------------------------------
+
+_MIME = {
+    ".md": "text/markdown",
+    ".csv": "text/csv",
+    ".toml": "application/toml",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".html": "text/html",
+    ".zip": "application/zip",
+}
+
+
+def download_link(
+    data: bytes | str | os.PathLike,
+    filename: str | None = None,
+    mime: str | None = None,
+    *,
+    label: str | None = None,
+    detail: str = "",
+) -> str:
+    """An HTML link that downloads ``data`` as ``filename`` (JupyterLab and Voilà alike).
+
+    The file travels inside the link (a ``data:`` URL, base64), so the browser saves it
+    without the server serving the study folder. Everything shown is escaped.
+
+    Parameters
+    ----------
+    data : bytes or path
+        The file's bytes, or the file to read them from.
+    filename : str, optional
+        The name the browser saves it under (default: the path's name); only its base
+        name is used.
+    mime : str, optional
+        Guessed from the file name when not given.
+    label : str, optional
+        The link's text (default: "Download FILENAME").
+    detail : str, optional
+        A secondary line shown after the link (e.g. where the file is in the study).
+
+    Returns
+    -------
+    str
+        ``<div class="cp-download"><a download=... href="data:...">...</a>...</div>``
+    """
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        if filename is None:
+            raise ValueError("download_link needs a filename for bytes")
+    else:
+        path = Path(data)
+        raw = path.read_bytes()
+        filename = filename or path.name
+    filename = safe_file_name(filename, default="download")
+    suffix = Path(filename).suffix.lower()
+    mime = mime or _MIME.get(suffix) or mimetypes.guess_type(filename)[0]
+    mime = mime or "application/octet-stream"
+    href = f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+    text = label or f"Download {filename}"
+    size = f"{len(raw) / 1024:.0f} KB" if len(raw) >= 1024 else f"{len(raw)} bytes"
+    extra = f' <span class="cp-download-detail">{escape(detail)}</span>' if detail else ""
+    return (
+        f'<div class="cp-download"><a download="{escape(filename)}" href="{escape(href)}" '
+        f'target="_blank" rel="noopener">⬇ {escape(text)}</a> ({size}){extra}</div>'
+    )
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{name in the archive: bytes}``, built in memory."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, raw in files.items():
+            archive.writestr(name, raw)
+    return buffer.getvalue()
+
+
+def study_relative(path: Path, study_dir: Path) -> str:
+    """``path`` relative to the study folder, as shown to a researcher."""
+    try:
+        return Path(path).resolve().relative_to(Path(study_dir).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- uploads ------------------------------------------------------------------------------
+
+_UNSAFE_NAME = re.compile(r"[^\w .()+-]")
+
+
+def safe_file_name(name: str, *, default: str = "upload") -> str:
+    """A browser-given file name made safe to create inside a folder.
+
+    Only the base name is kept (no folder part, ``/`` or ``\\``); characters other
+    than letters, digits, space and ``._-()+`` become ``_``; leading dots and spaces go
+    (so neither ``..`` nor a hidden file); at most 120 characters, keeping the suffix.
+    Letters of any alphabet stay: the pseudonym key still finds a name in a file name.
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", str(name)))[-1]
+    base = _UNSAFE_NAME.sub("_", base).lstrip(". ").rstrip(". ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix[:12]
+    stem = stem[: 120 - len(suffix) - 1].rstrip(". ") or default
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` of each file of an ipywidgets 8 ``FileUpload.value``.
+
+    ipywidgets 8 gives a tuple of dicts with ``name``, ``type``, ``size``,
+    ``last_modified`` and ``content`` (a memoryview).
+    """
+    return [(str(item.get("name", "")), bytes(item.get("content", b""))) for item in value or ()]
+
+
+UPLOAD_FOLDER = "uploads"
+
+
+def save_uploads(
+    study_dir: str | os.PathLike, files: list[tuple[str, bytes]], *, folder: str = UPLOAD_FOLDER
+) -> tuple[Path, list[Path]]:
+    """Write uploaded files into a new folder ``STUDY/uploads/<time>-<random>/``.
+
+    Each upload of a batch gets a folder of its own, so that a file keeps its (safe)
+    name, which becomes the transcript's title, and nothing is overwritten. Names are
+    made safe with :func:`safe_file_name`; two of a batch with the same name get
+    ``-2``, ``-3``. Nothing can land outside the study folder: a ``uploads`` that
+    leads elsewhere (a link) is refused.
+
+    Returns
+    -------
+    (Path, list of Path)
+        The batch folder and the files written, in the order given.
+    """
+    import tempfile
+    import time
+
+    from coprod_nb.errors import InvalidInput
+
+    root = Path(study_dir).resolve()
+    base = root / folder
+    base.mkdir(exist_ok=True)
+    if not base.resolve().is_relative_to(root):
+        raise InvalidInput(f"{folder}/ must be a folder inside the study folder")
+    batch = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=base))
+    written: list[Path] = []
+    taken: set[str] = set()
+    for name, raw in files:
+        safe = safe_file_name(name)
+        stem, suffix = Path(safe).stem, Path(safe).suffix
+        n = 1
+        while safe.casefold() in taken:
+            n += 1
+            safe = f"{stem}-{n}{suffix}"
+        taken.add(safe.casefold())
+        target = batch / safe
+        if not target.resolve().is_relative_to(batch.resolve()):  # cannot happen; be sure
+            raise InvalidInput(f"refused file name {name!r}")
+        with open(target, "xb") as fh:
+            fh.write(raw)
+        written.append(target)
+    return batch, written

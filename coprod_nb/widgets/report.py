@@ -23,7 +23,15 @@ from coprod_nb.analysis.audit import (
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets._common import (
+    download_link,
+    escape,
+    message,
+    study_relative,
+    table_html,
+    zip_bytes,
+)
+from coprod_nb.widgets._stage import NO_PARTNERSHIPS, NO_WORKSHOP
 
 # coprod_nb.exchange.report (python-docx, Jinja2) is imported where it is used, so that
 # importing coprod_nb.widgets does not wait for it.
@@ -81,6 +89,10 @@ class WorksheetEditor(w.VBox):
         )
         self.add_class("cp-worksheet")
         self.refresh()
+        if not store.partnerships():
+            message(self.status, NO_PARTNERSHIPS, kind="error")
+        elif not store.workshops():
+            message(self.status, f"{NO_WORKSHOP} The questions usually follow the workshop.")
 
     def refresh(self) -> None:
         """Reload the chosen partnership's answers and the side-by-side table."""
@@ -220,11 +232,13 @@ class AuditView(w.VBox):
         self.history.value = table_html(_history_view(table))
 
 
-class ReportView(w.HBox):
-    """Write the final report (HTML, Word or Markdown) into the study folder's ``exports/``.
+class ReportView(w.VBox):
+    """Write the final report (HTML, Word or Markdown) and offer it as a download.
 
-    Always pseudonymous: real names need the library's explicit ``real_names=True``.
-    CSS class ``cp-report-view``.
+    The file is written into the study folder's ``exports/`` (shown beside the link);
+    ``download`` holds the link (for Markdown, also a .zip with its figures). Always
+    pseudonymous: real names need the library's explicit ``real_names=True``.
+    CSS class ``cp-report-view``; the links ``cp-download``.
     """
 
     def __init__(self, store: Store, **kwargs):
@@ -235,19 +249,35 @@ class ReportView(w.HBox):
         self.format = w.Dropdown(description="Format", options=[(labels[f], f) for f in FORMATS])
         self.button = w.Button(description="Write report", icon="file")
         self.status = w.HTML()
+        self.download = w.HTML()
         self.last_path: Path | None = None
         self.button.on_click(self._on_write_click)
-        super().__init__([self.format, self.button, self.status], **kwargs)
+        super().__init__([w.HBox([self.format, self.button, self.status]), self.download], **kwargs)
         self.add_class("cp-report-view")
+        if not store.workshops():
+            message(self.status, f"{NO_WORKSHOP} Until then the report covers steps 1 and 2.")
 
     def _on_write_click(self, _button=None) -> None:
         from coprod_nb.exchange.report import write_report
 
         message(self.status, "writing…")
+        self.download.value = ""
         try:
-            self.last_path = write_report(self.store, self.format.value)
+            self.last_path = path = write_report(self.store, self.format.value)
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
-        where = self.last_path.relative_to(self.store.study_dir)
-        message(self.status, f"written to the study folder: {where}", kind="ok")
+        where = f"in the study folder: {study_relative(path, self.store.study_dir)}"
+        links = download_link(path, detail=where)
+        figures = path.with_name(f"{path.stem}_figures")
+        if path.suffix == ".md" and figures.is_dir():
+            files = {path.name: path.read_bytes()}
+            files |= {f"{figures.name}/{f.name}": f.read_bytes() for f in sorted(figures.iterdir())}
+            links = (
+                download_link(
+                    zip_bytes(files), f"{path.stem}.zip", label=f"Download {path.name} with figures"
+                )
+                + links
+            )
+        self.download.value = links
+        message(self.status, "report written", kind="ok")

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import shutil
+
 import ipywidgets as w
 
 from coprod_nb.errors import CoprodError
 from coprod_nb.ingest import import_transcripts
+from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import message
+from coprod_nb.widgets._common import (
+    message,
+    save_uploads,
+    study_relative,
+    uploaded_files,
+)
 
 
 class ImportView(w.VBox):
-    """Import transcript files or folders into the study, with a progress bar.
+    """Import transcript files into the study: upload them, or give paths on the server.
 
-    Errors (bad files, duplicates) are shown as messages; nothing is added then.
+    Uploaded files (``.vtt``, ``.srt``, ``.docx``, ``.txt``; ``upload``) are written to a
+    new folder ``uploads/<time>-<random>/`` inside the study folder under a safe name
+    (no folder part, no ``..``) and imported at once through the same
+    :func:`~coprod_nb.ingest.import_transcripts` as typed paths, with the partnership
+    and "skip bad" choices above. Errors (bad files, duplicates) are shown as messages;
+    nothing is added then, and the files of a refused upload are deleted. The files
+    kept hold real names (they are the originals): the study folder is private.
+    (A ``.qdpx`` project is not a transcript: it is read by ``coprod-nb qdpx-import``.)
+    CSS class ``cp-import-view``; the upload button ``cp-import-upload``.
     """
 
     def __init__(self, store: Store, **kwargs):
@@ -26,15 +42,24 @@ class ImportView(w.VBox):
         self.partnership = w.Dropdown(description="Partnership")
         self.skip_bad = w.Checkbox(description="import the good files, skip bad ones")
         self.button = w.Button(description="Import", button_style="primary", icon="upload")
+        self.upload = w.FileUpload(
+            description="Upload files",
+            accept=",".join(SUPPORTED_SUFFIXES),
+            multiple=True,
+            layout=w.Layout(width="auto"),
+        )
+        self.upload.add_class("cp-import-upload")
         self.status = w.HTML()
         self.progress = w.VBox()
         self.last_report = None
         self.refresh()
         self.button.on_click(self._on_import_click)
+        self.upload.observe(self._on_upload_change, names="value")
         super().__init__(
             [
-                self.paths,
                 w.HBox([self.partnership, self.skip_bad]),
+                w.HBox([self.upload, w.HTML("<i>or give files or folders on the server:</i>")]),
+                self.paths,
                 self.button,
                 self.progress,
                 self.status,
@@ -57,6 +82,46 @@ class ImportView(w.VBox):
         bar = tqdm_notebook(iterable, display=False, **kwargs)
         self.progress.children = (bar.container,)
         return bar
+
+    def _on_upload_change(self, change) -> None:
+        files = uploaded_files(change["new"])
+        if not files:
+            return
+        try:
+            self._import_uploads(files)
+        finally:
+            self.upload.value = ()  # so that the same file can be uploaded again
+
+    def _import_uploads(self, files: list[tuple[str, bytes]]) -> None:
+        try:
+            batch, paths = save_uploads(self.store.study_dir, files)
+        except (CoprodError, OSError) as exc:
+            message(self.status, f"the upload could not be saved: {exc}", kind="error")
+            return
+        try:
+            report = import_transcripts(
+                self.store,
+                paths,
+                partnership=self.partnership.value,
+                skip_bad=self.skip_bad.value,
+                progress=self._progress_bar,
+            )
+        except CoprodError as exc:
+            shutil.rmtree(batch, ignore_errors=True)
+            message(self.status, str(exc), kind="error")
+            return
+        kept = {str(f.path) for f in report.imported}
+        for path in paths:
+            if str(path) not in kept:
+                path.unlink(missing_ok=True)  # a refused file is not kept
+        if not report.imported:
+            shutil.rmtree(batch, ignore_errors=True)
+        self.last_report = report
+        text = str(report)
+        if report.imported:
+            where = study_relative(batch, self.store.study_dir)
+            text += f"\nthe uploaded files are kept in the study folder: {where}/"
+        message(self.status, text, kind="error" if report.errors else "ok")
 
     def _on_import_click(self, _button=None) -> None:
         paths = [line.strip() for line in self.paths.value.splitlines() if line.strip()]
