@@ -58,12 +58,37 @@ def test_lineage_of_the_worked_example(demo):
     assert rows[("T1", "T1")] == "kept"
     assert all(rows[(c, "T8")] == "merged into T8" for c in ("T4", "T5", "T6"))
     assert rows[("T7", "T3")] == "added, folded into T3"
+    assert rows[("T3", "T3")] == "received T7 (folded), kept"  # not "unchanged"
     assert final_labels(demo.framework(2)) == {"T1": "F1", "T2": "F2", "T3": "F3", "T8": "F4"}
     assert set(table.final) == {"F1", "F2", "F3", "F4"}
     ax = plot_lineage(table)
     texts = [t.get_text() for t in ax.texts]
     assert any(t.startswith("F4 (T8)") for t in texts) and any(t.startswith("T7") for t in texts)
     assert len(ax.patches) >= len(table)  # one band per row, plus the node boxes
+    # bands are coloured by what happened to the origin: T3 received a fold, T7 was folded
+    bands = dict(zip(table.source, (p.get_label() for p in ax.patches), strict=False))
+    assert (bands["T3"], bands["T7"], bands["T4"], bands["T1"]) == (
+        "kept",
+        "folded",
+        "merged",
+        "kept",
+    )
+
+
+def test_the_lineage_of_a_frozen_version_is_the_one_it_was_frozen_with(demo):
+    from datetime import date
+
+    from coprod_nb.analysis.sensemaking import framework_trail
+    from coprod_nb.errors import InvalidInput
+
+    assert lineage_table(demo, version=2).equals(lineage_table(demo))
+    before = lineage_table(demo, version=1)  # the version the workshop started from
+    assert set(before.path) == {"unchanged"} and list(before.target) == list(before.source)
+    trail = framework_trail(demo, version=2)
+    assert trail.final.codes == ["T1", "T2", "T3", "T8"] and len(trail.decisions) == 6
+    follow_up = demo.add_workshop(date(2022, 11, 9))
+    with pytest.raises(InvalidInput, match="did not come from the workshop of 2022-11-09"):
+        lineage_table(demo, follow_up.id, version=1)
 
 
 def test_revote_against_the_opening_poll(demo):

@@ -304,7 +304,9 @@ def test_every_kind_is_covered_by_validation():
 # ---------------------------------------------------------------------- the worked example
 
 
-def test_demo_log_reads_the_seven_decisions(demo):
+def test_demo_log_reads_the_six_decisions(demo):
+    # the method's three changes (add, merge, fold) and three keeps; nothing else is
+    # needed to reach METHOD.md's final framework
     assert [(d.ref, d.kind) for d in demo] == [
         ("D1", "add"),
         ("D2", "merge"),
@@ -312,7 +314,6 @@ def test_demo_log_reads_the_seven_decisions(demo):
         ("D4", "keep"),
         ("D5", "keep"),
         ("D6", "keep"),
-        ("D7", "subthemes"),
     ]
     merge = demo[1]
     assert merge.targets == ("T4", "T5", "T6")
@@ -334,6 +335,88 @@ def test_replay_of_the_worked_example_gives_the_four_final_tensions(initial, dem
     assert t8.evidence["notes"] == list(dict.fromkeys(notes))
     assert len(notes) > len(t8.evidence["notes"]) > 0  # shared notes are listed once
     assert len(initial) == 6  # the initial framework is untouched
+
+
+# METHOD.md's worked example as a facilitator would type it: exactly its three changes.
+METHOD_TRAIL = """
+[[decisions]]
+id = "D1"
+kind = "add"
+code = "T7"
+name = "Motivation vs lack of skills"
+pole_a = "Motivation"
+pole_b = "Lack of skills"
+rationale = "The discussion found a tension the pack lacked."
+
+[[decisions]]
+id = "D2"
+kind = "merge"
+targets = ["T4", "T5", "T6"]
+code = "T8"
+name = "Individual motivation vs structural issues"
+pole_a = "Individual motivation"
+pole_b = "Structural issues"
+subthemes = ["Individual motivation for working in co-production", "Structural barriers"]
+rationale = "Three cards told one story."
+
+[[decisions]]
+id = "D3"
+kind = "fold"
+target = "T7"
+into = "T3"
+subtheme = "Motivation versus skills"
+rationale = "In the write-up the added tension is a sub-theme of T3."
+"""
+
+# F1..F4 of METHOD.md: code, name, poles, sub-themes, in order.
+METHOD_FINAL = [
+    (
+        "T1",
+        "idealistic, tokenistic vs realistic narratives",
+        ("Idealistic, tokenistic narratives", "Realistic narratives"),
+        [
+            "lack of clarity on the meaning of co-production",
+            "lack of funding for co-produced research",
+        ],
+    ),
+    (
+        "T2",
+        "power differences and (lack of) reciprocity",
+        ("Power differences and lack of reciprocity", "Shared power and reciprocity"),
+        ["challenging traditional research approaches", "co-production as a creative endeavour"],
+    ),
+    (
+        "T3",
+        "excluding vs including language and communication",
+        ("Excluding language and communication", "Including language and communication"),
+        ["language and communication", "motivation versus skills"],
+    ),
+    (
+        "T8",
+        "individual motivation vs structural issues",
+        ("Individual motivation", "Structural issues"),
+        ["individual motivation for working in co-production", "structural barriers"],
+    ),
+]
+
+
+def _as_method(framework: Framework) -> list:
+    return [
+        (t.code, t.name.lower(), (t.pole_a, t.pole_b), [s.lower() for s in t.subthemes])
+        for t in framework.tensions
+    ]
+
+
+def test_the_methods_three_decisions_on_the_demo_v1_give_f1_to_f4(initial, demo):
+    trail = read_decision_log(METHOD_TRAIL, source="method.toml")
+    assert [d.kind for d in trail] == ["add", "merge", "fold"]
+    assert len(initial) == 6
+    final = replay(initial, trail)
+    assert _as_method(final) == METHOD_FINAL
+    # the demo's own log (the same three changes and three keeps) lands on the same
+    assert _as_method(replay(initial, demo)) == METHOD_FINAL
+    # no sub-theme from v1 is left over on T3, the tension that received the fold
+    assert initial.get("T3").subthemes + ("Motivation versus skills",) == final.get("T3").subthemes
 
 
 def test_reverting_the_merge_restores_t4_t5_t6_and_the_fold_still_works(initial, demo):
@@ -370,10 +453,11 @@ def test_lineage_of_the_worked_example(initial, demo):
         ("T7", "T3"),
     ]
     by_source = {e.source: e.path for e in edges}
-    assert by_source["T1"] == ("kept",)
-    assert by_source["T3"] == ("kept", "sub-themes changed")
+    assert by_source["T1"] == by_source["T2"] == ("kept",)
+    # T3 received the fold: it is not "unchanged", it gained a sub-theme
+    assert by_source["T3"] == ("received T7 (folded)", "kept")
     assert by_source["T4"] == by_source["T5"] == by_source["T6"] == ("merged into T8",)
-    # the keep and sub-theme change of T3 after the fold are T3's, not the sub-theme's
+    # the keep of T3 after the fold is T3's, not the sub-theme's
     assert by_source["T7"] == ("added", "folded into T3")
 
 
@@ -382,6 +466,7 @@ def test_lineage_without_the_merge_and_without_keeps(initial, demo):
     by_source = {e.source: e for e in edges}
     assert by_source["T4"] == LineageEdge("T4", "T4", ("unchanged",))
     assert by_source["T1"].path == ("unchanged",)
+    assert by_source["T3"] == LineageEdge("T3", "T3", ("received T7 (folded)",))
 
 
 def test_lineage_follows_splits_drops_and_renames(small):
@@ -412,7 +497,15 @@ def test_lineage_of_a_folded_tension_follows_its_receiver(small):
     ]
     edges = {e.source: e for e in lineage(small, decisions)}
     assert edges["T7"] == LineageEdge("T7", "T8", ("added", "folded into T3", "merged into T8"))
-    assert edges["T3"].path == ("renamed", "merged into T8")
+    assert edges["T3"].path == ("received T7 (folded)", "renamed", "merged into T8")
+    # a fold into a merged tension is received by every origin it was merged from
+    again = [*decisions, Decision("add", "D5", code="T9", name="n", pole_a="a", pole_b="b")]
+    again.append(Decision("fold", "D6", targets=("T9",), into="T8"))
+    edges = {e.source: e for e in lineage(small, again)}
+    assert edges["T2"].path == ("merged into T8", "received T9 (folded)")
+    assert edges["T3"].path[-1] == "received T9 (folded)"
+    assert edges["T7"].path == ("added", "folded into T3", "merged into T8")  # a sub-theme
+    assert edges["T9"].path == ("added", "folded into T8")
 
 
 def test_lineage_joins_parts_that_meet_again(small):
@@ -457,7 +550,8 @@ def test_summaries_are_one_line_and_name_what_changes(demo):
     assert summaries[0] == "add T7 'Motivation vs lack of skills'"
     assert summaries[2] == "fold T7 into T3 as sub-theme 'Motivation versus skills'"
     assert summaries[3] == "keep T1"
-    assert "sub-themes of T3" in summaries[6] and "'Motivation versus skills'" in summaries[6]
+    subthemes = Decision("subthemes", "D9", targets=("T3",), subthemes=("Plain words", "Skills"))
+    assert subthemes.summary() == "sub-themes of T3 → 'Plain words'; 'Skills'"
     split = Decision(
         "split", "D1", targets=("T1",), parts=(Tension("T9", "N", "a", "b"),) * 2, reverted=True
     )

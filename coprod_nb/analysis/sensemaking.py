@@ -7,15 +7,19 @@ the consensus threshold is the one fixed with the workshop) and return DataFrame
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from coprod_nb.analysis.workshop import circle_summary, compare_polls, poll_tally, spectra_table
-from coprod_nb.domain.decisions import lineage
+from coprod_nb.domain.decisions import Decision, lineage, replay
 from coprod_nb.domain.framework import Framework
+from coprod_nb.errors import InvalidInput
 from coprod_nb.storage import Store
+from coprod_nb.storage.models import Workshop
 
 
 def final_labels(framework: Framework, prefix: str = "F") -> dict[str, str]:
@@ -101,16 +105,79 @@ def decisions_table(store: Store, workshop: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def lineage_table(store: Store, workshop: int | None = None) -> pd.DataFrame:
-    """From initial to final tensions: one row per (origin, destination).
+@dataclass(frozen=True)
+class Trail:
+    """One workshop's way from the framework it started from to a framework.
 
-    Columns: source, source_name, target (None if dropped), target_name, final (F1..),
-    path (what happened, in order).
+    Attributes
+    ----------
+    workshop : Workshop
+    initial : Framework
+        The frozen version the workshop started from.
+    decisions : list of Decision
+        The decisions that lead to ``final``, in order (reverted ones marked).
+    final : Framework
+        A frozen version (the one shown), or the current, unfrozen framework.
+    """
+
+    workshop: Workshop
+    initial: Framework
+    decisions: list[Decision]
+    final: Framework
+
+
+def framework_trail(store: Store, workshop: int | None = None, version: int | None = None) -> Trail:
+    """The decisions behind a framework, so that every view of it says the same.
+
+    Parameters
+    ----------
+    workshop : int, optional
+        The workshop (the latest by default).
+    version : int, optional
+        A frozen version: the workshop's starting version (no decision applied), or
+        one frozen from its result (its decisions as they stood when it was frozen).
+        By default, the current framework: every decision recorded so far.
+
+    Raises
+    ------
+    InvalidInput
+        ``version`` is neither the workshop's starting version nor frozen from it.
     """
     ws = store.workshop(workshop)
     initial = store.framework(ws.base_version)
-    decisions = store.decisions(ws.id)
-    current = store.current_framework(ws.id)
+    if version is None:
+        decisions = store.decisions(ws.id)
+        return Trail(ws, initial, decisions, replay(initial, decisions))
+    final = store.framework(version)  # NotFound for an unknown version
+    if version == ws.base_version:
+        return Trail(ws, initial, [], initial)
+    frozen = store.frozen_workshops().get(ws.id, [])
+    if version not in frozen:
+        made = f"; its result was frozen as v{frozen[0]}" if frozen else ", still open"
+        raise InvalidInput(
+            f"framework v{version} did not come from the workshop of {ws.date:%Y-%m-%d}: it "
+            f"started from v{ws.base_version}{made}. Choose one of those versions, or the "
+            "workshop that framework came from"
+        )
+    fv = next(v for v in store.framework_versions() if v.version == version)
+    return Trail(ws, initial, store.decisions(ws.id, as_of=fv.frozen_at), final)
+
+
+def lineage_table(
+    store: Store, workshop: int | None = None, *, version: int | None = None
+) -> pd.DataFrame:
+    """From initial to final tensions: one row per (origin, destination).
+
+    Columns: source, source_name, target (None if dropped), target_name, final (F1..),
+    path (what happened, in order). By default to the current framework; with
+    ``version``, to that frozen version (see :func:`framework_trail`).
+    """
+    return trail_lineage(framework_trail(store, workshop, version))
+
+
+def trail_lineage(trail: Trail) -> pd.DataFrame:
+    """The lineage table of a :class:`Trail` (see :func:`lineage_table`)."""
+    initial, decisions, current = trail.initial, trail.decisions, trail.final
     labels = final_labels(current)
     added = {d.code: d.name for d in decisions if d.kind == "add" and not d.reverted}
     rows = []
@@ -168,7 +235,7 @@ def plot_lineage(table: pd.DataFrame, ax=None):
     x0, x1 = 0.0, 1.0
     for row in table.itertuples():
         target = row.target if row.target else "(dropped)"
-        kind = next((k for k in colours if k in row.path), "kept")
+        kind = _band_kind(row.path, colours)
         colour = colours.get(kind, "#3182ce")
         ya, yb, h = left[row.source], right[target], height * 0.6
         verts = [
@@ -228,6 +295,12 @@ def plot_lineage(table: pd.DataFrame, ax=None):
     ax.set_ylim(-span / 2 - 0.2, span / 2 + 0.2)
     ax.axis("off")
     return ax
+
+
+def _band_kind(path: str, kinds) -> str:
+    """What happened to an origin, for its colour: receiving a fold is not being folded."""
+    steps = [step for step in path.split(", ") if not step.startswith("received ")]
+    return next((k for k in kinds if any(k in step for step in steps)), "kept")
 
 
 def _cut(text: str, n: int = 38) -> str:

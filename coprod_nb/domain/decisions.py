@@ -482,7 +482,7 @@ class LineageEdge:
     ``source`` is an initial code or one added by an add decision; ``target`` is a
     final code, or None if the tension was dropped; ``path`` says what happened, in
     order (``"added"``, ``"renamed"``, ``"merged into T8"``, ``"folded into T3"``,
-    ``"split into T9"``, ``"dropped"``, ...).
+    ``"received T7 (folded)"``, ``"split into T9"``, ``"dropped"``, ...).
     """
 
     source: str
@@ -514,7 +514,8 @@ def lineage(initial: Framework, decisions: Iterable[Decision]) -> list[LineageEd
 
     Origin nodes are the initial tensions and those added by add decisions; split
     parts are destinations, not origins. Reverted decisions are ignored. A tension no
-    decision touched has path ``("unchanged",)``. Once folded, a tension is a sub-theme:
+    decision touched has path ``("unchanged",)``; one that received a fold says so
+    (``"received T7 (folded)"``), as it gained a sub-theme. Once folded, a tension is a sub-theme:
     it follows its receiver through merges, folds, splits and drops, but the receiver's
     renames, rewordings, keeps and sub-theme changes stay off its path.
 
@@ -558,6 +559,13 @@ def lineage(initial: Framework, decisions: Iterable[Decision]) -> list[LineageEd
                 next_branches.append(b)
             else:
                 next_branches.append(b.then(b.current, _STEP[k]))
+        # The receiver of a fold is changed too: it gains a sub-theme (and evidence).
+        if k == "fold":
+            step = f"received {d.targets[0]} (folded)"
+            next_branches = [
+                b.then(b.current, step) if b.current == d.into and not b.folded else b
+                for b in next_branches
+            ]
         # One edge per (origin, code): branches of one origin that meet again become one.
         seen: set[tuple[str, str | None]] = set()
         branches = []
