@@ -25,9 +25,12 @@ $(STUDY)/study.db: | $(STAMP)
 
 demo: $(STUDY)/study.db
 
-## Open the notebooks on the demo study in JupyterLab.
+## Open the notebooks on the demo study in JupyterLab. Lab's root is this folder, so its
+## file browser shows notebooks/ (where it opens) and the study folder (./study: exports,
+## uploads); a STUDY outside this folder is used but not shown in the browser.
 lab: $(STAMP) $(STUDY)/study.db
-	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT)
+	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.default_url=/lab/tree/notebooks $(LAB_ROOT)
 
 ## Install what the tests need (system packages too, as root) and run every test.
 test: $(STAMP)
