@@ -97,9 +97,8 @@ def test_create_course_layout_roster_and_team(course_dir, tmp_path):
 
 
 def test_students_are_picked_by_their_hub_login(course_dir, monkeypatch):
-    from coprod_nb.widgets import ResearcherPicker
-
     from coprod_nb.storage.store import default_actor
+    from coprod_nb.widgets import ResearcherPicker
 
     monkeypatch.delenv("COPROD_USER", raising=False)
     monkeypatch.setenv("JUPYTERHUB_USER", "student05")

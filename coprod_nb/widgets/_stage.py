@@ -18,14 +18,16 @@ NOT_A_RESEARCHER = (
     "You (login {actor}) are not a researcher of this study: add yourself under "
     "Researchers in notebook 00, or set COPROD_USER to your login."
 )
+NO_PARTNERSHIPS = "No partnerships yet: add them under Partnerships in notebook 00."
 STEP1_OPEN = "Step 1 is still open: the lead closes it in notebook 01 (Close step 1)."
 NO_FRAMEWORK = (
     "No framework frozen yet: the lead agrees framework v1 in notebook 02 (Agree framework)."
 )
 NO_WORKSHOP = "No workshop recorded yet: record one in notebook 03 (Workshop)."
 WORKSHOP_FINISHED = (
-    "This workshop is finished (its result is frozen as v{version}): shown read-only. "
-    "Record a new workshop in notebook 03 (Workshop) to change the framework again."
+    "This workshop is finished: its result is frozen as framework v{version}, so its "
+    "decisions can no longer change. To change the framework again, record a new workshop "
+    "in notebook 03 (Workshop)."
 )
 
 

@@ -16,6 +16,7 @@ from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, compare_fra
 from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import Quiet, escape, message, researcher_source, short, table_html
+from coprod_nb.widgets._stage import STEP1_OPEN, researcher_problem
 
 DEFAULT_MEETING_TITLE = "Joint interpretation meeting"
 _WIDE = w.Layout(width="100%")
@@ -55,6 +56,8 @@ class MeetingEditor(Quiet, w.VBox):
 
     def __init__(self, store: Store, **kwargs):
         self.store = store
+        self.notice = w.HTML()
+        self.notice.add_class("cp-notice")
         self.meeting = w.Dropdown(description="Meeting", layout=w.Layout(width="420px"))
         self.title = w.Text(description="Title", value=DEFAULT_MEETING_TITLE, layout=_WIDE)
         self.date = w.DatePicker(description="Date")
@@ -92,6 +95,7 @@ class MeetingEditor(Quiet, w.VBox):
 
         super().__init__(
             [
+                self.notice,
                 w.HTML("<b>Joint interpretation meeting</b>"),
                 self.meeting,
                 w.HBox([self.date, self.attendees]),
@@ -126,6 +130,7 @@ class MeetingEditor(Quiet, w.VBox):
 
     def refresh(self, select: int | None = None) -> None:
         """Reload the meetings from the store; choose ``select`` (default: the newest)."""
+        _step1_notice(self.notice, self.store)
         meetings = self.store.meetings()
         ids = [m.id for m in meetings]
         if select is None and ids:
@@ -274,15 +279,23 @@ class TensionBoard(Quiet, w.VBox):
     Parameters
     ----------
     store : Store
-    viewer : str or ResearcherPicker
+    viewer : str or ResearcherPicker, optional
         The researcher at the board (a name, or a value widget whose changes are
-        followed). Notes are listed as the store shows them to this researcher, and a
-        framework is frozen in their name.
+        followed); by default the researcher who is working. Notes are listed as the
+        store shows them to this researcher, and a framework is frozen in their name.
+
+    While step 1 is open, or without a researcher at the board, the board says so at
+    its top (the store refuses what that forbids).
     """
 
-    def __init__(self, store: Store, viewer: str | w.ValueWidget, **kwargs):
+    def __init__(self, store: Store, viewer: str | w.ValueWidget | None = None, **kwargs):
         self.store = store
+        if viewer is None:
+            me = store.acting_researcher()
+            viewer = me.name if me is not None else None
         self._name, self._picker = researcher_source(viewer)
+        self.notice = w.HTML()
+        self.notice.add_class("cp-notice")
         team = store.researchers()
         names = [r.name for r in team]
         self._researchers = {r.id: r.name for r in team}
@@ -370,6 +383,7 @@ class TensionBoard(Quiet, w.VBox):
 
         super().__init__(
             [
+                self.notice,
                 w.HTML("<b>Tension</b>"),
                 self.tension,
                 self.code,
@@ -426,6 +440,8 @@ class TensionBoard(Quiet, w.VBox):
 
     def refresh(self) -> None:
         """Reload everything from the store (tensions, notes, excerpts, framework versions)."""
+        who = researcher_problem(self.store, self.viewer, "work at the board")
+        _step1_notice(self.notice, self.store, also=who)
         self._refresh_notes()
         self._refresh_excerpts()
         self._refresh_versions()
@@ -743,3 +759,12 @@ class TensionBoard(Quiet, w.VBox):
         self._refresh_versions()
         n = sum("code" in t for t in fv.tensions)
         message(self.freeze_status, f"framework v{fv.version} agreed ({n} tensions)", kind="ok")
+
+
+def _step1_notice(notice: w.HTML, store: Store, also: str | None = None) -> None:
+    """Say at a step-2 view's top that step 1 is still open (and ``also``), else nothing."""
+    lines = ([] if store.step_closed() else [STEP1_OPEN]) + ([also] if also else [])
+    if lines:
+        message(notice, "\n".join(lines), kind="error" if also else "info")
+    else:
+        notice.value = ""

@@ -23,9 +23,10 @@ import pandas as pd
 
 from coprod_nb.analysis.live import live_progress, live_responses
 from coprod_nb.analysis.sensemaking import poll_results
-from coprod_nb.errors import CoprodError, Forbidden, NotFound
+from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets._stage import chosen_workshop, finished_note
 
 __all__ = ["LiveResponses", "ParticipantApp", "participant_link"]
 
@@ -448,11 +449,14 @@ class LiveResponses(w.VBox):
     def refresh(self) -> None:
         """Reload who has answered, the responses and the poll's state."""
         with self._lock:  # the background timer and a click may refresh at once
-            try:
-                ws = self.store.workshop(self._ref)
-            except NotFound as exc:
-                self.header.value = f"<i>{escape(exc)}</i>"
+            ws, problem = chosen_workshop(self.store, self._ref)
+            if ws is None:
+                message(self.header, problem, kind="error")
+                for control in (self.close_button, self.links_button, self.new_links_button):
+                    control.disabled = True
                 return
+            for control in (self.links_button, self.new_links_button):
+                control.disabled = False
             self._ws = ws
             progress = live_progress(self.store, ws.id)
             poll = self._poll = self.store.current_poll(ws.id)
@@ -463,10 +467,11 @@ class LiveResponses(w.VBox):
                 state += f"{len(progress)} have voted"
             else:
                 state = f"poll {poll.name!r} closed"
+            done = finished_note(self.store, ws)
             self.header.value = (
                 f"<b>Live workshop of {ws.date:%Y-%m-%d}</b> (framework v{ws.base_version}): "
                 f"{escape(state)}"
-            )
+            ) + (f'<div class="cp-message cp-info">{escape(done)}</div>' if done else "")
             shown = progress.assign(voted=progress.voted.map({True: "yes", False: "no"}))
             self.progress.value = table_html(shown, css_class="cp-table cp-live-progress-table")
             answers = live_responses(self.store, ws.id)

@@ -20,7 +20,12 @@ from coprod_nb.domain.transcript import format_time
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
-from coprod_nb.widgets._stage import NO_TRANSCRIPTS, identity_problem, researcher_problem
+from coprod_nb.widgets._stage import (
+    NO_PARTNERSHIPS,
+    NO_TRANSCRIPTS,
+    identity_problem,
+    researcher_problem,
+)
 from coprod_nb.widgets.search import SearchView
 
 _CURRENT_STYLE = "background:#fff3c4;"
@@ -754,10 +759,7 @@ class NoteEditor(w.VBox):
         # Nobody to write as: say why, and leave nothing to type into.
         problem = researcher_problem(self.store, self._me, "write notes")
         if problem is None and not self._pships:
-            problem = (
-                "No partnerships yet: a note belongs to a partnership; add them under "
-                "Partnerships in notebook 00."
-            )
+            problem = NO_PARTNERSHIPS
         for control in (self.text, self.partnership, self.new, self.delete, self.open_note):
             control.disabled = problem is not None
         if problem:

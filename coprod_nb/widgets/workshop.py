@@ -36,6 +36,13 @@ from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
+from coprod_nb.widgets._stage import (
+    NO_FRAMEWORK,
+    NO_WORKSHOP,
+    chosen_workshop,
+    finished_note,
+    framework_problem,
+)
 
 __all__ = [
     "CircleSortView",
@@ -51,7 +58,7 @@ IMPORT_FOLDER = "imports"
 WORKSHOP_MODES: tuple[str, ...] = ("online", "in person", "hybrid")
 
 _WIDE = w.Layout(width="100%")
-_NO_WORKSHOP = "No workshop recorded yet: record it first (WorkshopEditor)."
+_NO_WORKSHOP = NO_WORKSHOP
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -59,10 +66,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _workshop_or_none(store: Store, ref: int | None):
-    try:
-        return store.workshop(ref)
-    except NotFound:
-        return None
+    """The chosen workshop, else the store's default one (the open one, else the newest)."""
+    return chosen_workshop(store, ref)[0]
+
+
+def _finished_html(store: Store, ws) -> str:
+    """A line saying that a workshop is finished (its result frozen), else ''."""
+    note = finished_note(store, ws)
+    if note is None:
+        return ""
+    return f'<div class="cp-message cp-info cp-workshop-finished">{escape(note)}</div>'
 
 
 def _roster(store: Store, ws) -> list[tuple[str, str]]:
@@ -209,6 +222,9 @@ class WorkshopEditor(w.VBox):
             [(f"v{v.version}: {short(v.label, 70)}", v.version) for v in reversed(versions)],
             default=versions[-1].version if versions else None,
         )
+        self.record.disabled = not versions
+        if not versions:
+            message(self.status, NO_FRAMEWORK, kind="error")
         workshops = self.store.workshops()
         if not workshops:
             self.existing.value = "<i>none yet</i>"
@@ -228,7 +244,8 @@ class WorkshopEditor(w.VBox):
         ]
         self.existing.value = (
             table_html(pd.DataFrame(rows), css_class="cp-table cp-workshop-table")
-            + "<i>The other step-3 views work on the latest workshop unless given another.</i>"
+            + "<i>The other step-3 views work on the open workshop (else the newest) unless "
+            "given another: <code>ResponsesView(study, workshop=ID)</code>.</i>"
         )
 
     def _on_record_click(self, _button=None) -> None:
@@ -236,7 +253,7 @@ class WorkshopEditor(w.VBox):
             message(self.status, "Choose the workshop's date.", kind="error")
             return
         if self.base_version.value is None:
-            message(self.status, "Freeze a framework first (step 2).", kind="error")
+            message(self.status, NO_FRAMEWORK, kind="error")
             return
         try:
             ws = self.store.add_workshop(
@@ -344,7 +361,7 @@ class ResponsesView(Quiet, w.VBox):
         ws = _workshop_or_none(self.store, self._ref)
         self._ws = ws
         if ws is None:
-            self.header.value = f"<i>{escape(_NO_WORKSHOP)}</i>"
+            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
             self._framework = None
             with self._filling():
                 self.tension.options = self.entry_tension.options = []
@@ -354,7 +371,7 @@ class ResponsesView(Quiet, w.VBox):
         self._framework = self.store.framework(ws.base_version)
         self.header.value = (
             f"<b>Card responses</b>: workshop of {ws.date:%Y-%m-%d}, framework v{ws.base_version}"
-        )
+        ) + _finished_html(self.store, ws)
         options = [(_tension_label(t), t.code) for t in self._framework.tensions]
         with self._filling():
             _keep(self.tension, options)
@@ -604,7 +621,7 @@ class PollView(Quiet, w.VBox):
         """Reload the poll's state from the store and show the matching sections."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            self.header.value = f"<i>{escape(_NO_WORKSHOP)}</i>"
+            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
             self.children = [self.header]
             return
         try:
@@ -616,7 +633,7 @@ class PollView(Quiet, w.VBox):
             self.header.value = (
                 f"<b>Poll {escape(self.poll_name)}</b>: not opened yet "
                 f"(workshop of {ws.date:%Y-%m-%d})"
-            )
+            ) + _finished_html(self.store, ws)
             # The opening poll is on the cards participants received; any later poll
             # (a re-vote, a closing round) is on the framework as the decisions left it.
             framework = (
@@ -640,7 +657,8 @@ class PollView(Quiet, w.VBox):
         )
         self.header.value = (
             f"<b>Poll {escape(poll.name)}</b> ({kind}, {most} choices): {escape(state)}"
-        )
+            f" (workshop of {ws.date:%Y-%m-%d})"
+        ) + _finished_html(self.store, ws)
         with self._filling():
             _keep(self.participant, _people(self.store, ws))
         self._build_picks(names)
@@ -849,7 +867,7 @@ class CircleSortView(Quiet, w.VBox):
         """Reload the workshop, its cards and placements, and redraw the results."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            self.header.value = f"<i>{escape(_NO_WORKSHOP)}</i>"
+            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
             with self._filling():
                 self.participant.options = []
             self.rows_box.children = []
@@ -859,7 +877,7 @@ class CircleSortView(Quiet, w.VBox):
         self.header.value = (
             f"<b>Inner and outer circles</b>: workshop of {ws.date:%Y-%m-%d}, "
             f"framework v{ws.base_version}"
-        )
+        ) + _finished_html(self.store, ws)
         framework = self.store.framework(ws.base_version)
         if list(self.rings) != framework.codes:
             self.rings = {
@@ -1075,7 +1093,7 @@ class DecisionLog(Quiet, w.VBox):
         """Reload the decisions, the current framework, the choices and the lineage."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            self.header.value = f"<i>{escape(_NO_WORKSHOP)}</i>"
+            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
             for html in (self.log_table, self.framework_table, self.lineage):
                 html.value = ""
             return
@@ -1091,7 +1109,10 @@ class DecisionLog(Quiet, w.VBox):
         self.header.value = (
             f"Workshop of {ws.date:%Y-%m-%d}: framework v{ws.base_version} with "
             f"{len(active)} active decision(s) applied ({len(current)} tensions)"
-        )
+        ) + _finished_html(self.store, ws)
+        # A finished workshop's decisions can no longer change (the store refuses).
+        finished = self.store.workshop_frozen_as(ws.id) is not None
+        self.record.disabled = self.revert.disabled = self.freeze.disabled = finished
         log = decisions_table(self.store, ws.id)
         log["reverted"] = log["reverted"].map({True: "reverted", False: ""})
         self.log_table.value = (
@@ -1293,11 +1314,16 @@ class SpectrumEditor(Quiet, w.VBox):
 
     def refresh(self) -> None:
         """Reload partnerships, the newest frozen framework and the positions."""
-        try:
-            self._framework = self.store.framework()
-        except NotFound as exc:
-            self._framework = None
-            message(self.status, str(exc), kind="error")
+        problem = framework_problem(self.store)
+        self._framework = None if problem else self.store.framework()
+        if problem:
+            message(self.status, problem, kind="error")
+        elif not self.store.workshops():
+            message(
+                self.status,
+                f"{NO_WORKSHOP} Positions on the spectra usually follow the workshop.",
+            )
+        self.save.disabled = problem is not None
         tensions = self._framework.tensions if self._framework is not None else ()
         with self._filling():
             _keep(
