@@ -35,6 +35,7 @@ def open_study(
     actor: str | None = None,
     stage: str = "workshop",
     demo: bool = False,
+    create: bool = False,
 ) -> Store:
     """Open the study a notebook should work on.
 
@@ -54,6 +55,10 @@ def open_study(
     demo : bool
         Open a fresh temporary demo study even if a study is named in the environment
         (in a SQLite file, unless ``url`` is given).
+    create : bool
+        Create a new, empty study in the named folder when it holds none (notebook 00,
+        where a study is set up), and say so; on a database server the study must exist
+        (its owner creates it with ``coprod-nb init DIR --db URL``).
 
     When no study is named at all (no ``study_dir``, ``COPROD_STUDY``, ``url`` or
     ``COPROD_DB``), or with ``demo=True``, a fresh demo study is built in a temporary
@@ -84,8 +89,30 @@ def open_study(
             f"{'url' if url else 'COPROD_DB'} names the study database, but no study folder "
             "(for its backups and exports) is named: set COPROD_STUDY too"
         )
-    store = _open_named(Path(target), url, actor, named_by)
+    folder = Path(target)
+    if create and not server and not (folder / DB_FILE).is_file():
+        store = _create_empty(folder, actor, named_by)
+    else:
+        store = _open_named(folder, url, actor, named_by)
     store.is_demo = False
+    return store
+
+
+#: Printed when notebook 00 creates a study in a named folder that held none.
+NEW_STUDY_NOTICE = (
+    "A new, empty study was created in {folder} (named by {named_by}); if you meant "
+    "another study, check the name and open the notebook again."
+)
+
+
+def _create_empty(folder: Path, actor: str | None, named_by: str) -> Store:
+    if folder.exists() and not folder.is_dir():
+        raise NotFound(f"{folder} (named by {named_by}) is not a folder")
+    try:
+        store = Store(folder, actor=actor, create=True)
+    except OSError as exc:
+        raise NotFound(f"cannot create a study in {folder} ({exc.strerror})") from exc
+    print(NEW_STUDY_NOTICE.format(folder=folder, named_by=named_by))
     return store
 
 

@@ -119,3 +119,31 @@ def test_a_notebook_kernel_started_without_a_study_prints_the_notice(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [DEMO_NOTICE, "True"]
+
+
+def test_create_true_makes_a_new_empty_study_in_a_named_folder_and_says_so(
+    tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "harbour-study"
+    monkeypatch.setenv("COPROD_STUDY", str(folder))
+    store = open_study(create=True, actor="rowan")
+    try:
+        assert (folder / "study.db").is_file() and store.is_demo is False
+        assert store.partnerships() == [] and store.transcripts() == []
+        out = capsys.readouterr().out
+        assert "A new, empty study was created in" in out and DEMO_NOTICE not in out
+    finally:
+        store.close()
+    # the second time it is opened as it is, silently
+    with open_study(create=True) as again:
+        assert again.study_dir == folder.resolve()
+    assert capsys.readouterr().out == ""
+
+
+def test_create_true_never_builds_or_hides_a_demo_and_refuses_a_file(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("COPROD_STUDY", str(not_a_folder))
+    with pytest.raises(NotFound, match="is not a folder"):
+        open_study(create=True)
+    assert not_a_folder.read_text() == "x"
