@@ -302,7 +302,7 @@ def test_no_researchers_yet_reading_works_writing_says_why(second_study):
     assert reader.read.disabled
     assert plain(NO_RESEARCHERS) in visible_text(me)
     editor = widgets.NoteEditor(st, me, transcript_view=reader)
-    assert editor.text.disabled and "You cannot write notes" in visible_text(editor)
+    assert editor.text.disabled and "Until then you cannot write notes." in visible_text(editor)
 
 
 def test_views_default_to_the_researcher_who_is_working(second_study):
@@ -310,3 +310,13 @@ def test_views_default_to_the_researcher_who_is_working(second_study):
     assert widgets.TranscriptView(st).researcher == "Tamsin"
     assert widgets.NoteEditor(st).researcher == "Tamsin"
     assert widgets.TensionBoard(st).viewer == "Tamsin"
+
+
+def test_spectrum_editor_takes_a_chosen_framework_version(second_study):
+    st = second_study("workshop")
+    newest = widgets.SpectrumEditor(st)
+    assert [c for _, c in newest.tension.options] == ["H1", "H2", "H3", "H4"]
+    v1 = widgets.SpectrumEditor(st, version=1)
+    assert [c for _, c in v1.tension.options] == ["H1", "H2", "H3"]
+    gone = widgets.SpectrumEditor(st, version=7)
+    assert "no framework version 7" in visible_text(gone) and gone.save.disabled

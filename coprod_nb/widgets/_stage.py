@@ -44,7 +44,7 @@ def researcher_problem(store, name: str | None, what: str) -> str | None:
     """Why ``what`` (e.g. "write notes") is not possible for researcher ``name``, else None."""
     if name is not None:
         return None
-    return f"You cannot {what}: " + (identity_problem(store) or NO_RESEARCHERS)
+    return f"{identity_problem(store) or NO_RESEARCHERS} Until then you cannot {what}."
 
 
 def framework_problem(store) -> str | None:

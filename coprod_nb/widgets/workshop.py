@@ -1273,17 +1273,20 @@ class DecisionLog(Quiet, w.VBox):
 class SpectrumEditor(Quiet, w.VBox):
     """Where each partnership sits between the two poles of a tension, at a time point.
 
-    Tensions are those of the newest frozen framework; 0 is pole A, 100 pole B. The
-    chart shows every position recorded, with arrows between time points. CSS class
-    ``cp-spectrum-editor``.
+    Tensions are those of a frozen framework (the newest unless ``version`` is given);
+    0 is pole A, 100 pole B. The chart shows every position recorded, with arrows
+    between time points. CSS class ``cp-spectrum-editor``.
 
     Parameters
     ----------
     store : Store
+    version : int, optional
+        The frozen framework version whose tensions are placed (default: the newest).
     """
 
-    def __init__(self, store: Store, **kwargs):
+    def __init__(self, store: Store, version: int | None = None, **kwargs):
         self.store = store
+        self.version = version
         self.partnership = w.Dropdown(description="Partnership", layout=w.Layout(width="420px"))
         self.tension = w.Dropdown(description="Tension", layout=w.Layout(width="600px"))
         self.when = w.Text(description="Time point", value="2021", placeholder="e.g. 2021")
@@ -1313,10 +1316,15 @@ class SpectrumEditor(Quiet, w.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload partnerships, the newest frozen framework and the positions."""
+        """Reload partnerships, the chosen (else newest) frozen framework and the positions."""
         problem = framework_problem(self.store)
-        self._framework = None if problem else self.store.framework()
+        if problem is None:
+            try:
+                self._framework = self.store.framework(self.version)
+            except NotFound as exc:
+                problem = f"{exc}."
         if problem:
+            self._framework = None
             message(self.status, problem, kind="error")
         elif not self.store.workshops():
             message(
