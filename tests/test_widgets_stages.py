@@ -320,3 +320,49 @@ def test_spectrum_editor_takes_a_chosen_framework_version(second_study):
     assert [c for _, c in v1.tension.options] == ["H1", "H2", "H3"]
     gone = widgets.SpectrumEditor(st, version=7)
     assert "no framework version 7" in visible_text(gone) and gone.save.disabled
+
+
+# -- the second study itself ---------------------------------------------------------------
+
+
+def test_second_study_shares_no_name_with_the_demo():
+    import tomllib
+    from pathlib import Path
+
+    from coprod_nb.seed.demo import demo_data_dir
+
+    names = set()
+    for f in demo_data_dir().glob("*.toml"):
+        data = tomllib.loads(f.read_text(encoding="utf-8"))
+        for section in ("partnerships", "researchers", "participants", "people"):
+            for entry in data.get(section, []):
+                for key in ("short", "name", "pseudonym", "login"):
+                    if entry.get(key):
+                        names.add(str(entry[key]))
+    words = {part for n in names for part in n.split() if len(part) > 3 and part[0].isupper()}
+    words |= {n for n in names if n.isupper() or n.islower()}  # short names and logins
+    here = Path(__file__).parent / "second_study"
+    text = " ".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted(here.rglob("*"))
+        if p.suffix != ".pyc"
+        if p.is_file()
+    )
+    found = sorted(wd for wd in words if re.search(rf"\b{re.escape(wd)}\b", text))
+    # generic words that happen to be capitalised parts of demo names are allowed
+    assert not [wd for wd in found if wd not in {"Health", "Research", "Partnership", "City"}]
+
+
+def test_second_study_builds_on_each_database(tmp_path, db_url):
+    from tests.second_study import CATEGORIES, LEAD, PARTICIPANTS, build_second_study
+
+    st = build_second_study(tmp_path / "s", "workshop", db_url, second_workshop=True)
+    try:
+        assert st.note_categories() == CATEGORIES and st.acting_researcher().name == LEAD
+        assert [p.name for p in st.participants()] == list(PARTICIPANTS)
+        assert [t.source_format for t in st.transcripts()] == ["vtt", "txt", "srt"]
+        assert st.step_closed() and [v.version for v in st.framework_versions()] == [1, 2]
+        assert len(st.workshops()) == 2 and st.default_workshop().id == st.workshops()[1].id
+        assert st.unmatched_speakers() == {}
+    finally:
+        st.close()
