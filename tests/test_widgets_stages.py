@@ -366,3 +366,17 @@ def test_second_study_builds_on_each_database(tmp_path, db_url):
         assert st.unmatched_speakers() == {}
     finally:
         st.close()
+
+
+def test_step2_views_say_step1_is_open_until_the_lead_closes_it(second_study):
+    st = second_study("recall", actor="rowan")
+    me = widgets.ResearcherPicker(st)
+    board, meeting = widgets.TensionBoard(st, me), widgets.MeetingEditor(st)
+    assert plain(STEP1_OPEN) in visible_text(board) and plain(STEP1_OPEN) in visible_text(meeting)
+    st.close_recall("Rowan")
+    board.refresh()
+    meeting.refresh()
+    assert STEP1_OPEN not in visible_text(board) and STEP1_OPEN not in visible_text(meeting)
+    st.actor = "nobody-here"
+    me.refresh()  # the board follows the picker: nobody at the board is said plainly
+    assert "Until then you cannot work at the board." in visible_text(board)

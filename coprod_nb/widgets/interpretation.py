@@ -588,6 +588,8 @@ class TensionBoard(Quiet, w.VBox):
 
     def _on_viewer_change(self, change) -> None:
         message(self.evidence_status, "")
+        who = researcher_problem(self.store, self.viewer, "work at the board")
+        _step1_notice(self.notice, self.store, also=who)
         self._refresh_notes()
         self._refresh_evidence()
 
