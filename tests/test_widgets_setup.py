@@ -430,3 +430,16 @@ def test_my_notes_view_downloads_my_notes_only(store):
     assert "cp-error" in nobody.status.value and "not a researcher" in nobody.status.value
     nobody.button.click()
     assert nobody.download.value == ""
+
+
+def test_study_setup_editor_takes_hostile_text_as_text(store):
+    editor = StudySetupEditor(store)
+    p = editor.partnerships
+    p.short.value, p.name.value = "{0}<b>", "Harbour {result} <script>x</script>"
+    p.add_button.click()
+    assert "cp-ok" in p.status.value and "{0}&lt;b&gt;" in p.status.value
+    assert store.partnership("{0}<b>").name == "Harbour {result} <script>x</script>"
+    assert "<script>" not in p.table.value and "&lt;script&gt;" in p.table.value
+    editor.vocabulary.categories.value = "practice\n{0}"
+    editor.vocabulary.save_categories.click()
+    assert store.note_categories() == ("practice", "{0}")

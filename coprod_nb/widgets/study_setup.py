@@ -50,15 +50,16 @@ class _Section(w.VBox):
         super().__init__([self.table, *children, self.status])
         self.add_class(css)
 
-    def _run(self, action, done: str) -> bool:
-        """Call ``action()``; show ``done`` (or the store's refusal) and refresh."""
+    def _run(self, action, done) -> bool:
+        """Call ``action()``; refresh and show ``done`` (a text, or a function of the result)
+        or the store's refusal."""
         try:
             result = action()
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return False
         self._changed()
-        message(self.status, done.format(result=result), kind="ok")
+        message(self.status, done(result) if callable(done) else done, kind="ok")
         return True
 
 
@@ -475,14 +476,16 @@ class _VocabularyForm(_Section):
         wanted = _lines(self.categories.value) or None
         self._run(
             lambda: self.store.set_note_categories(wanted),
-            "categories saved: {result}" if wanted else "back to the shipped categories",
+            (lambda kept: f"categories saved: {', '.join(kept)}")
+            if wanted
+            else "back to the shipped categories",
         )
 
     def _on_save_prompts_click(self, _button=None) -> None:
         wanted = _lines(self.prompts.value) or None
         self._run(
             lambda: len(self.store.set_prompts(wanted)),
-            "{result} prompt(s) saved" if wanted else "back to the shipped prompts",
+            (lambda n: f"{n} prompt(s) saved") if wanted else "back to the shipped prompts",
         )
 
 
