@@ -51,6 +51,8 @@ def _row(progress: pd.DataFrame, student: str) -> dict:
 def _freeze_v1(course, group: int) -> None:
     with course.open_group(group) as store:
         store.add_tension("plain talk vs jargon", "plain talk", "jargon", status="agreed")
+        if not store.step_closed():
+            store.close_recall(course.instructor)  # v1 is frozen after step 1
         store.freeze_framework(course.instructor, "v1")
 
 

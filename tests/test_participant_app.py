@@ -40,6 +40,7 @@ def live(store):
     store.add_tension(f"Rules {HOSTILE} vs play", "rules", "play", status="agreed")
     store.add_tension("Speed vs care", "speed", f"care {IMG}", status="agreed")
     store.add_tension("Near vs far", "near", "far", status="agreed")
+    store.close_recall("Ash")
     store.freeze_framework("Ash")
     ws = store.add_workshop(date(2022, 11, 9), facilitators=["Ash"], participants=["Pat", "Sol"])
     store.open_poll(ws.id, "opening", ["T1", "T2", "T3"], max_choices=2)

@@ -293,3 +293,146 @@ def test_a_role_that_may_not_read_the_key_still_gets_a_report_that_says_so(study
         del st.pseudonym_key
     assert report.notes[-1] == UNCHECKED and report.name_key is None
     assert UNCHECKED not in build_report(st).notes
+
+
+# -- which framework a report shows, and that all of it says the same ----------------------
+
+
+def _rows(table) -> list[dict]:
+    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]
+
+
+def _says_the_same(report) -> None:
+    """Every section agrees with the lineage and the counts: one version, one decision set."""
+    sections = {t.code: t for t in report.tensions}
+    counts = dict(report.counts.rows)
+    assert counts["final tensions"] == str(len(sections))
+    if report.lineage is None:
+        return
+    lineage = _rows(report.lineage)
+    assert {r["target"] for r in lineage if r["target"]} == set(sections)
+    for r in lineage:
+        if not r["target"]:
+            continue
+        t = sections[r["target"]]
+        assert (r["final"], r["target_name"]) == (t.label, t.name), r
+        assert r["source"] in t.sources, r
+        if "merged into" in r["path"]:
+            assert f"merged into {t.code}" in t.origin, (r, t.origin)
+        if r["path"] == "unchanged":
+            assert t.code == r["source"] and t.origin == f"from {t.code}", (r, t.origin)
+    for t in report.tensions:
+        assert set(t.sources) == {r["source"] for r in lineage if r["target"] == t.code}
+
+
+def _all_formats(report, tmp_path) -> dict[str, str]:
+    paths = {f: save_report(report, f, tmp_path / f"report.{f}") for f in FORMATS}
+    return {
+        "html": paths["html"].read_text(encoding="utf-8"),
+        "md": paths["md"].read_text(encoding="utf-8"),
+        "docx": docx.Document(str(paths["docx"])).paragraphs[0].text,
+    }
+
+
+def test_a_report_during_the_workshop_says_at_its_top_that_it_shows_v1(workshop_open, tmp_path):
+    report = build_report(workshop_open)
+    assert report.banner == (
+        "This report shows framework v1 (v1: agreed at the joint interpretation meeting); "
+        "the current framework is v1 (v1: agreed at the joint interpretation meeting) with "
+        "6 decision(s) of the workshop of 2021-11-10 recorded after it (D1, D2, D3, D4, D5, "
+        "D6), not yet frozen. Those decisions are not in this report."
+    )
+    assert [t.code for t in report.tensions] == ["T1", "T2", "T3", "T4", "T5", "T6"]
+    assert report.tensions[2].subthemes == ("Language and communication",)  # no fold in v1
+    assert report.lineage is None  # no decision is applied in v1: nothing to trace
+    for t in report.tensions:  # the opening poll was over v1's cards; the re-vote was not
+        assert t.poll is not None and {row[0] for row in t.poll.rows} == {"opening"}
+    assert dict(report.counts.rows)["workshop decisions"] == "none applied in v1 (6 recorded since)"
+    after = [r for r in _rows(report.audit) if r["What"].startswith("D2: ")]
+    assert after and after[0]["What"].endswith("(after v1: not in this report's framework)")
+    _says_the_same(report)
+    out = _all_formats(report, tmp_path)
+    assert out["md"].startswith(f"**{report.banner}**\n")
+    body = out["html"].split("<body>", 1)[1]
+    assert body.index(html.escape(report.banner)) < body.index("<h1>")
+    assert out["docx"] == report.banner
+
+
+def test_after_a_revert_and_the_freeze_every_section_says_the_same(workshop_open):
+    workshop_open.revert_decision(None, "D2", rationale="the group kept the three apart")
+    workshop_open.freeze_workshop_framework(None, "Alder", "v2: after the workshop")
+    report = build_report(workshop_open)
+    assert report.banner == ""  # v2 is the current framework
+    assert [(t.label, t.code) for t in report.tensions] == [
+        ("F1", "T1"),
+        ("F2", "T2"),
+        ("F3", "T3"),
+        ("F4", "T4"),
+        ("F5", "T5"),
+        ("F6", "T6"),
+    ]
+    lineage = {(r["source"], r["target"]): r for r in _rows(report.lineage)}
+    assert (lineage[("T4", "T4")]["final"], lineage[("T4", "T4")]["path"]) == ("F4", "unchanged")
+    assert lineage[("T3", "T3")]["path"] == "received T7 (folded), kept"
+    assert lineage[("T7", "T3")]["final"] == "F3"
+    assert report.tensions[3].origin == "from T4"
+    assert dict(report.counts.rows)["workshop decisions"] == "6 (1 reverted)"
+    _says_the_same(report)
+
+
+def test_a_revert_stored_after_the_freeze_does_not_split_the_report(demo):
+    """A study from before reverts were refused after the freeze: D2 was reverted after v2.
+    The report of v2 traces the decisions as they stood when v2 was frozen."""
+    from sqlalchemy import text
+
+    with demo.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE decision SET reverted_at = :at WHERE ref = 'D2'"),
+            {"at": "2030-01-01 00:00:00"},
+        )
+    assert "T4" in demo.current_framework().codes  # the replayed log has lost the merge
+    report = build_report(demo)
+    f4 = report.tensions[3]
+    assert (f4.label, f4.code, f4.origin) == ("F4", "T8", "T4 + T5 + T6 merged into T8")
+    lineage = {r["source"]: r for r in _rows(report.lineage)}
+    assert (lineage["T4"]["target"], lineage["T4"]["path"]) == ("T8", "merged into T8")
+    _says_the_same(report)
+
+
+def test_choosing_the_version_and_the_workshop(demo, tmp_path):
+    from datetime import date
+
+    from coprod_nb.domain.decisions import Decision
+
+    v1 = build_report(demo, version=1)
+    assert v1.banner == (
+        "This report shows framework v1 (v1: agreed at the joint interpretation meeting); "
+        "the current framework is v2 (v2: the framework after the workshop), frozen after v1."
+    )
+    assert len(v1.tensions) == 6 and v1.lineage is None
+    assert any("the workshop of 2021-11-10 started from" in n for n in v1.notes)
+    _says_the_same(v1)
+    v2 = build_report(demo, version=2)
+    assert v2.banner == "" and [t.code for t in v2.tensions] == ["T1", "T2", "T3", "T8"]
+    _says_the_same(v2)
+    path = write_report(demo, "md", tmp_path / "v1.md", version=1)
+    assert path.read_text(encoding="utf-8").startswith(f"**{v1.banner}**")
+
+    # a follow-up workshop on v2, with one decision recorded: v2 is no longer current
+    follow_up = demo.add_workshop(date(2022, 11, 9))
+    demo.record_decision(
+        follow_up.id,
+        Decision(kind="rename", targets=("T8",), name="People vs structures", rationale="shorter"),
+    )
+    now = build_report(demo)
+    assert now.banner.startswith("This report shows framework v2 (v2: the framework after ")
+    assert "with 1 decision(s) of the workshop of 2022-11-09 recorded after it (D1)" in now.banner
+    assert [t.name for t in now.tensions][-1] == "Individual motivation vs structural issues"
+    _says_the_same(now)
+    first = build_report(demo, workshop=1)  # the workshop v2 was frozen from
+    assert first.lineage is not None and first.banner == now.banner
+    _says_the_same(first)
+    with pytest.raises(InvalidInput, match="did not come from the workshop of 2022-11-09"):
+        build_report(demo, version=1, workshop=follow_up.id)
+    with pytest.raises(NotFound, match="no framework version 9"):
+        build_report(demo, version=9)

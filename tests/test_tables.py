@@ -79,7 +79,7 @@ def test_every_table_of_the_demo_with_its_rows(demo):
         "card_responses": 30,
         "polls": 2,
         "ballots": 10,  # both demo polls are closed
-        "decisions": 7,
+        "decisions": 6,
         "spectrum_positions": 40,
         "events": event_count(demo),
     }

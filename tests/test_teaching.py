@@ -289,14 +289,16 @@ def test_answers_follow_the_study_when_it_changes(recall_demo):
     assert check("01-a", sorted(now), recall_demo).correct
 
 
-def test_a_reverted_merge_leaves_nothing_merged(demo):
+def test_a_reverted_merge_leaves_nothing_merged(workshop_open):
+    demo = workshop_open  # during the workshop: once its result is frozen, no revert
     demo.revert_decision(demo.workshop().id, "D2", rationale="exercise test")
     assert merged(demo) == set()
     assert check("03-c", "T4, T5, T6", demo).status == "wrong"
     assert check("03-c", "none", demo).correct
 
 
-def test_the_kept_share_follows_the_decisions(demo):
+def test_the_kept_share_follows_the_decisions(workshop_open):
+    demo = workshop_open
     demo.revert_decision(demo.workshop().id, "D6", rationale="exercise test")
     assert kept_lowest_share(demo) == pytest.approx(0.8)
     assert check("03-b", "40%", demo).status == "wrong"

@@ -49,7 +49,7 @@ def test_audit_view_lists_a_tensions_history_and_step1_visibility(demo):
     assert [ref for _, ref in view.object.options][-2:] == ["T7", "T8"]
     view.show("tension", "T3")
     history = view.history.value
-    assert history.count("<tr>") == 8  # eight events (the header row has a style)
+    assert history.count("<tr>") == 7  # seven events (the header row has a style)
     assert (
         "attach" in history and "notes 27, 28, 31, 20, 32, 33, 12; excerpts 40, 41, 42" in history
     )

@@ -313,7 +313,19 @@ def test_circle_results_with_the_fixed_threshold(demo):
 # -- DecisionLog ---------------------------------------------------------------------------
 
 
-def test_record_a_rename_with_its_rationale(demo):
+def test_a_frozen_workshop_refuses_a_decision_with_the_reason(demo):
+    log = DecisionLog(demo)  # the demo's workshop is finished: its result is v2
+    log.kind.value = "rename"
+    log.targets.value = ("T8",)
+    log.name.value = "Motivated people vs structures"
+    log.rationale.value = "Shorter"
+    log.record.click()
+    assert "cp-error" in log.status.value and "already frozen as framework v2" in log.status.value
+    assert len(demo.decisions()) == 6
+
+
+def test_record_a_rename_with_its_rationale(workshop_open):
+    demo = workshop_open  # during the workshop, before its result is frozen
     log = DecisionLog(demo)
     assert "cp-decision-log" in log._dom_classes
     assert [c for _, c in log.targets.options] == ["T1", "T2", "T3", "T8"]
@@ -324,11 +336,11 @@ def test_record_a_rename_with_its_rationale(demo):
     log.proposer.value = "Sam Arrow"
     log.prompted_by.value = "poll\nresponse:Sam Arrow:T5\n"
     log.record.click()
-    assert "cp-ok" in log.status.value and "D8 recorded" in log.status.value
+    assert "cp-ok" in log.status.value and "D7 recorded" in log.status.value
     assert demo.current_framework().get("T8").name == "Motivated people vs structures"
-    d8 = demo.decisions()[-1]
-    assert (d8.ref, d8.proposer, d8.prompted_by, d8.date) == (
-        "D8",
+    d7 = demo.decisions()[-1]
+    assert (d7.ref, d7.proposer, d7.prompted_by, d7.date) == (
+        "D7",
         "Sam Arrow",
         ("poll", "response:Sam Arrow:T5"),
         date(2021, 11, 10),
@@ -339,7 +351,8 @@ def test_record_a_rename_with_its_rationale(demo):
     assert "Motivated people vs structures" in table(log.lineage.value).target_name.tolist()
 
 
-def test_a_decision_needs_a_rationale_and_must_apply(demo):
+def test_a_decision_needs_a_rationale_and_must_apply(workshop_open):
+    demo = workshop_open
     log = DecisionLog(demo)
     log.kind.value = "rename"
     log.targets.value = ("T1",)
@@ -347,7 +360,7 @@ def test_a_decision_needs_a_rationale_and_must_apply(demo):
     log.rationale.value = "  \n"
     log.record.click()
     assert "cp-error" in log.status.value and "rationale" in log.status.value
-    assert len(demo.decisions()) == 7
+    assert len(demo.decisions()) == 6
 
     # Another notebook merges T4, T5, T6 again after this view was loaded: the view
     # still offers T4, and the store refuses a decision that no longer applies.
@@ -360,11 +373,12 @@ def test_a_decision_needs_a_rationale_and_must_apply(demo):
     log.rationale.value = "nobody put it in the inner circle"
     log.record.click()
     assert "cp-error" in log.status.value and "T4 is not in the framework" in log.status.value
-    assert len(demo.decisions()) == 8 and demo.current_framework().codes == ["T1", "T2", "T3", "T8"]
+    assert len(demo.decisions()) == 7 and demo.current_framework().codes == ["T1", "T2", "T3", "T8"]
     assert log.rationale.value  # the form is kept for a correction
 
 
-def test_revert_d2_restores_t4_to_t6(demo):
+def test_revert_d2_restores_t4_to_t6(workshop_open):
+    demo = workshop_open
     log = DecisionLog(demo)
     log.revert_choice.value = "D2"
     log.revert.click()

@@ -9,6 +9,11 @@ circle results of the tensions it came from, and its spectrum); the lineage from
 initial tensions; the reflective questions worksheet; and an audit appendix of every
 step-2 and step-3 decision with its rationale and evidence.
 
+A report shows one frozen framework version (the newest by default) and derives every
+section from it and the decisions it was frozen with, so that no two sections disagree.
+When that version is not the current framework (an older version was chosen, or a
+workshop has recorded decisions that are not frozen yet), the report says so first.
+
 Names are the study's pseudonyms throughout. Only ``real_names=True`` reads the name
 key: the report then says so in its first line and lists the key at the end.
 """
@@ -37,13 +42,15 @@ from matplotlib.figure import Figure as MplFigure
 from coprod_nb.analysis.audit import audit_trail
 from coprod_nb.analysis.overview import study_info
 from coprod_nb.analysis.sensemaking import (
+    Trail,
     circle_results,
     final_labels,
-    lineage_table,
+    framework_trail,
     plot_lineage,
     poles,
     poll_results,
     spectra,
+    trail_lineage,
 )
 from coprod_nb.analysis.workshop import plot_spectra
 from coprod_nb.domain import word_count
@@ -68,6 +75,7 @@ __all__ = [
     "render_html",
     "render_markdown",
     "save_report",
+    "version_banner",
     "worksheet_table",
     "write_report",
 ]
@@ -154,6 +162,7 @@ class Report:
     worksheet: Table
     audit: Table
     notes: tuple[str, ...] = ()
+    banner: str = ""  # when the framework shown is not the current one: said first
     real_names: bool = False
     name_key: Table | None = field(default=None, repr=False)
 
@@ -326,12 +335,14 @@ def _date(value) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else "not yet"
 
 
-def _audit_table(store: Store) -> Table:
+def _audit_table(store: Store, version: int, frozen_at: datetime) -> Table:
     trail = audit_trail(store)
     rows = []
     for r in trail.itertuples():
         who = f"{r.proposer} (recorded by {r.who})" if r.proposer else r.who
         what = f"{r.object}: {r.summary}" if r.summary else r.object
+        if r.action in ("decide", "revert") and r.at > frozen_at:
+            what += f" (after v{version}: not in this report's framework)"
         rows.append(
             (str(r.step), _date(r.date), _clean(who), _clean(what), r.rationale, r.evidence)
         )
@@ -339,8 +350,101 @@ def _audit_table(store: Store) -> Table:
     return Table(columns, tuple(tuple(_clean(c) for c in row) for row in rows))
 
 
-def build_report(store: Store, *, real_names: bool = False) -> Report:
+@dataclass(frozen=True)
+class _Choice:
+    """What a report shows: one frozen version, and the workshop and decisions behind it."""
+
+    framework: Framework
+    frozen_at: datetime
+    workshop: object | None  # storage.models.Workshop
+    trail: Trail | None  # None without a workshop
+    after_workshop: bool  # the version was frozen from the workshop's result
+
+
+def _choose(store: Store, version: int | None, workshop: int | None) -> _Choice:
+    versions = store.framework_versions()
+    if not versions:
+        raise NotFound("no framework has been frozen yet")
+    freezes = store.frozen_workshops()
+
+    def related(ws, v: int) -> bool:
+        return v == ws.base_version or v in freezes.get(ws.id, [])
+
+    if workshop is not None:
+        ws = store.workshop(workshop)
+        if version is None:
+            newest = versions[-1].version
+            version = newest if related(ws, newest) else (freezes.get(ws.id) or [None])[0]
+            version = version or ws.base_version
+    else:
+        if version is None:
+            version = versions[-1].version
+        workshops = store.workshops()
+        open_ = [w for w in workshops if w.id not in freezes]
+        preferred = open_[-1:] or workshops[-1:]
+        ws = next((w for w in [*preferred, *reversed(workshops)] if related(w, version)), None)
+    fv = next((v for v in versions if v.version == version), None)
+    if fv is None:
+        raise NotFound(
+            f"no framework version {version} (frozen: "
+            f"{', '.join(f'v{v.version}' for v in versions)})"
+        )
+    trail = framework_trail(store, ws.id, version) if ws is not None else None
+    framework = store.framework(version)
+    return _Choice(
+        framework, fv.frozen_at, ws, trail, ws is not None and version != ws.base_version
+    )
+
+
+def version_banner(store: Store, version: int) -> str:
+    """The report's first words when ``version`` is not the current framework ("" if it is).
+
+    The current framework is the open workshop's (its base version with the decisions
+    recorded so far, not frozen yet) or, with no workshop open, the newest frozen version.
+    """
+    shown = store.framework(version)
+    here = f"This report shows framework v{version} ({shown.label})"
+    open_ws = store.open_workshop()
+    if open_ws is not None:
+        active = store.decisions(open_ws.id, include_reverted=False)
+        base = store.framework(open_ws.base_version)
+        if active:
+            refs = ", ".join(d.ref for d in active)
+            return (
+                f"{here}; the current framework is v{base.version} ({base.label}) with "
+                f"{len(active)} decision(s) of the workshop of {open_ws.date:%Y-%m-%d} "
+                f"recorded after it ({refs}), not yet frozen. Those decisions are not in "
+                "this report."
+            )
+        if base.version != version:
+            return (
+                f"{here}; the current framework is v{base.version} ({base.label}), which "
+                f"the workshop of {open_ws.date:%Y-%m-%d} is working on (no decision "
+                "recorded yet)."
+            )
+        return ""
+    newest = store.framework()
+    if newest.version != version:
+        return (
+            f"{here}; the current framework is v{newest.version} ({newest.label}), "
+            f"frozen after v{version}."
+        )
+    return ""
+
+
+def build_report(
+    store: Store,
+    *,
+    real_names: bool = False,
+    version: int | None = None,
+    workshop: int | None = None,
+) -> Report:
     """Gather the final report of a study.
+
+    Every section (the framework, each tension's poll and circle results, the counts,
+    the lineage) is derived from one frozen framework version and the decisions that
+    led to it. When that version is not the current framework, the report says so in
+    its first words (:func:`version_banner`).
 
     Parameters
     ----------
@@ -348,6 +452,13 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
     real_names : bool, default False
         Add the name key (real name -> pseudonym) and a notice at the very top.
         Without it the key is never read.
+    version : int, optional
+        The frozen framework version to report (the newest by default).
+    workshop : int, optional
+        The workshop whose polls, circles and decisions the report shows: by default
+        the open one, else the newest, among those the version belongs to (the one it
+        was frozen from, or one that started from it). A workshop given without a
+        version selects the version frozen from it (else the one it started from).
 
     Returns
     -------
@@ -356,29 +467,33 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
     Raises
     ------
     NotFound
-        No framework has been frozen yet.
+        No framework has been frozen yet, or no such version or workshop.
+    InvalidInput
+        ``version`` and ``workshop`` given together do not belong together.
     """
-    framework = store.framework()  # the newest frozen version: NotFound if none
+    choice = _choose(store, version, workshop)
+    framework, ws, trail = choice.framework, choice.workshop, choice.trail
     labels = final_labels(framework)
     notes: list[str] = []
-    try:
-        ws = store.workshop()
-    except NotFound:
-        ws = None
+    banner = version_banner(store, framework.version)
+    if ws is None:
         notes.append(
-            "No workshop is recorded yet: the framework is the one agreed in step 2, before "
-            "the participants' sensemaking."
+            ("No workshop is recorded yet" if not store.workshops() else "No workshop worked on")
+            + f" {framework.label}: it is a framework agreed in step 2, before the "
+            "participants' sensemaking."
         )
-    lineage = lineage_table(store, ws.id) if ws is not None else None
+    elif not choice.after_workshop:
+        notes.append(
+            f"This is the framework the workshop of {ws.date:%Y-%m-%d} started from "
+            f"({framework.label}); its polls and circles are shown, no decision is applied."
+        )
+    # The lineage traces exactly the decisions that made the version shown.
+    lineage = trail_lineage(trail) if choice.after_workshop else None
     opening = _poll(store, "opening", ws.id) if ws is not None else None
-    revote = _poll(store, "revote", ws.id) if ws is not None else None
+    # The re-vote is over the workshop's result: only beside the version frozen from it.
+    revote = _poll(store, "revote", ws.id) if choice.after_workshop else None
     circles = circle_results(store, ws.id) if ws is not None else None
     positions = spectra(store)
-    if ws is not None and ws.base_version == framework.version:
-        notes.append(
-            "The workshop's framework has not been frozen yet: this report shows the "
-            f"version it started from ({framework.label})."
-        )
 
     excerpts = {e.id: e for e in store.excerpts()}
     shorts = {p.id: p.short for p in store.partnerships()}
@@ -440,7 +555,13 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
             ", ".join(ws.facilitators) if ws else "",
         ),
     ]
-    decisions = store.decisions(ws.id) if ws is not None else []
+    decisions = trail.decisions if trail is not None else []
+    initial = trail.initial if trail is not None else store.framework(versions[0].version)
+    if choice.after_workshop or ws is None:
+        decided = f"{len(decisions)} ({sum(d.reverted for d in decisions)} reverted)"
+    else:
+        later = store.decisions(ws.id, include_reverted=False)
+        decided = f"none applied in v{framework.version} ({len(later)} recorded since)"
     counts = [
         ("partnerships", info["partnerships"]),
         ("participants", info["participants"]),
@@ -448,8 +569,8 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
         ("conversations (transcripts)", info["transcripts"]),
         ("words transcribed", info["words"]),
         ("step-1 notes", info["notes"]),
-        ("initial tensions", len(store.framework(versions[0].version).tensions)),
-        ("workshop decisions", f"{len(decisions)} ({sum(d.reverted for d in decisions)} reverted)"),
+        ("initial tensions", len(initial.tensions)),
+        ("workshop decisions", decided),
         ("final tensions", len(framework.tensions)),
     ]
 
@@ -483,8 +604,9 @@ def build_report(store: Store, *, real_names: bool = False) -> Report:
         if lineage is not None and not lineage.empty
         else None,
         worksheet=Table(("Topic", *worksheet.columns[3:]), ws_rows),
-        audit=_audit_table(store),
+        audit=_audit_table(store, framework.version, choice.frozen_at),
         notes=tuple(notes),
+        banner=banner,
         real_names=real_names,
         name_key=name_key,
     )
@@ -549,6 +671,8 @@ def render_markdown(report: Report, figures_dir: str) -> str:
     out: list[str] = []
     if report.real_names:
         out += [f"**{REAL_NAMES_NOTICE}**", ""]
+    if report.banner:
+        out += [f"**{_md(report.banner)}**", ""]
     out += [f"# {_md(report.study)}: final report", ""]
     out += [
         f"*{_md(PSEUDONYM_NOTE)}*",
@@ -645,6 +769,8 @@ def _build_docx(report: Report):
         run = document.add_paragraph().add_run(REAL_NAMES_NOTICE)
         run.bold = True
         run.font.color.rgb = RGBColor(0xB4, 0x23, 0x18)
+    if report.banner:
+        document.add_paragraph().add_run(report.banner).bold = True
     document.add_paragraph(report.study, style="Title")
     document.add_paragraph("Final report", style="Subtitle")
     document.add_paragraph(f"Written {report.written} from {report.framework_label}.")
@@ -758,6 +884,8 @@ def write_report(
     out: str | os.PathLike | None = None,
     *,
     real_names: bool = False,
+    version: int | None = None,
+    workshop: int | None = None,
 ) -> Path:
     """Write the final report as ``html``, ``docx`` or ``md``.
 
@@ -771,6 +899,9 @@ def write_report(
         ``<stem>_figures/`` beside it and are linked relatively.
     real_names : bool, default False
         See :func:`build_report`.
+    version, workshop : int, optional
+        The framework version and the workshop to report (see :func:`build_report`):
+        by default the newest frozen version, and the open workshop, else the newest.
 
     Returns
     -------
@@ -780,12 +911,12 @@ def write_report(
     Raises
     ------
     InvalidInput
-        An unknown format.
+        An unknown format, or a version and a workshop that do not belong together.
     NotFound
-        No framework has been frozen yet.
+        No framework has been frozen yet, or no such version or workshop.
     """
     kind = _format(fmt)  # before the (slow) build
-    report = build_report(store, real_names=real_names)
+    report = build_report(store, real_names=real_names, version=version, workshop=workshop)
     if out is None:
         folder = store.study_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)

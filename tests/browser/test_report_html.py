@@ -31,7 +31,7 @@ def test_the_report_opens_offline_and_prints(demo, page, tmp_path):
     assert len(images) == 5 and all(done and width > 0 for done, width, _ in images)
     assert page.locator("section.tension").count() == 4
     assert page.locator("table.worksheet tbody tr").count() == 6
-    assert page.locator("table.audit tbody tr", has_text="D7").count() == 1
+    assert page.locator("table.audit tbody tr", has_text="D6").count() == 1
     page.emulate_media(media="print")
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
