@@ -125,16 +125,19 @@ def links(value: str) -> list[tuple[str, str, bytes]]:
     return [(html_lib.unescape(n), m, base64.b64decode(b)) for n, m, b in found]
 
 
+def _file(name: str, content: bytes) -> dict:
+    """One file of a FileUpload value, as ipywidgets 8 gives it."""
+    return {
+        "name": name,
+        "type": "",
+        "size": len(content),
+        "last_modified": datetime(2024, 5, 1, tzinfo=UTC),
+        "content": memoryview(content),
+    }
+
+
 def upload(view, name: str, content: bytes) -> None:
-    view.upload.value = (
-        {
-            "name": name,
-            "type": "text/vtt",
-            "size": len(content),
-            "last_modified": datetime(2024, 5, 1, tzinfo=UTC),  # as ipywidgets 8 gives it
-            "content": memoryview(content),
-        },
-    )
+    view.upload.value = (_file(name, content),)
 
 
 def set_up(editor: StudySetupEditor) -> None:
@@ -443,3 +446,33 @@ def test_study_setup_editor_takes_hostile_text_as_text(store):
     editor.vocabulary.categories.value = "practice\n{0}"
     editor.vocabulary.save_categories.click()
     assert store.note_categories() == ("practice", "{0}")
+
+
+def test_import_view_uploads_a_qdpx_project_on_its_own(store, tmp_path):
+    from coprod_nb.exchange.refi_qda import export_qdpx
+    from coprod_nb.ingest import import_transcripts
+
+    source = Store(tmp_path / "source", actor="tester")
+    try:
+        source.add_researcher("Rowan Vey", "rowan", True)
+        f = tmp_path / "hfc_2024-05-01.txt"
+        f.write_text("Rowan Vey: What did the coalition share?\nPat: The kitchen.\n")
+        import_transcripts(source, [f], progress=False)
+        project = export_qdpx(source, tmp_path / "harbour.qdpx").read_bytes()
+    finally:
+        source.close()
+    view = ImportView(store)
+    assert ".qdpx" in view.upload.accept
+    upload(view, "harbour.qdpx", project)
+    assert "cp-ok" in view.status.value, view.status.value
+    assert [t.title for t in store.transcripts()] == ["hfc_2024-05-01"]
+    upload(view, "broken.qdpx", b"not a zip")
+    assert "cp-error" in view.status.value and "broken.qdpx: not imported" in view.status.value
+    view.upload.value = (
+        _file("a.qdpx", project),
+        _file("b.vtt", HARBOUR_VTT.encode()),
+    )
+    assert "on its own" in view.status.value
+    assert len(store.transcripts()) == 1
+    kept = [p.name for p in (store.study_dir / "uploads").rglob("*") if p.is_file()]
+    assert kept == ["harbour.qdpx"]

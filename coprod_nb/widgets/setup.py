@@ -28,7 +28,8 @@ class ImportView(w.VBox):
     and "skip bad" choices above. Errors (bad files, duplicates) are shown as messages;
     nothing is added then, and the files of a refused upload are deleted. The files
     kept hold real names (they are the originals): the study folder is private.
-    (A ``.qdpx`` project is not a transcript: it is read by ``coprod-nb qdpx-import``.)
+    A REFI-QDA project (``.qdpx``) is uploaded on its own and read by
+    :func:`~coprod_nb.exchange.refi_qda.import_qdpx`, as ``coprod-nb import`` does.
     CSS class ``cp-import-view``; the upload button ``cp-import-upload``.
     """
 
@@ -44,7 +45,7 @@ class ImportView(w.VBox):
         self.button = w.Button(description="Import", button_style="primary", icon="upload")
         self.upload = w.FileUpload(
             description="Upload files",
-            accept=",".join(SUPPORTED_SUFFIXES),
+            accept=",".join((*SUPPORTED_SUFFIXES, ".qdpx")),
             multiple=True,
             layout=w.Layout(width="auto"),
         )
@@ -98,6 +99,10 @@ class ImportView(w.VBox):
         except (CoprodError, OSError) as exc:
             message(self.status, f"the upload could not be saved: {exc}", kind="error")
             return
+        projects = [p for p in paths if p.suffix.lower() == ".qdpx"]
+        if projects:
+            self._import_projects(batch, paths, projects)
+            return
         try:
             report = import_transcripts(
                 self.store,
@@ -122,6 +127,31 @@ class ImportView(w.VBox):
             where = study_relative(batch, self.store.study_dir)
             text += f"\nthe uploaded files are kept in the study folder: {where}/"
         message(self.status, text, kind="error" if report.errors else "ok")
+
+    def _import_projects(self, batch, paths, projects) -> None:
+        """Uploaded ``.qdpx`` projects, each all or nothing (as ``coprod-nb import``)."""
+        if len(projects) != len(paths):
+            shutil.rmtree(batch, ignore_errors=True)
+            message(
+                self.status,
+                "upload a .qdpx project on its own, not with transcripts; nothing was added",
+                kind="error",
+            )
+            return
+        # Imported on use: the REFI-QDA reader (lxml, the schema) is only needed here.
+        from coprod_nb.exchange.refi_qda import import_qdpx
+
+        lines, failed = [], False
+        for path in projects:
+            try:
+                lines.append(f"{path.name}: {import_qdpx(self.store, path)}")
+            except CoprodError as exc:
+                path.unlink(missing_ok=True)
+                lines.append(f"{path.name}: not imported: {exc}")
+                failed = True
+        if not any(batch.iterdir()):
+            shutil.rmtree(batch, ignore_errors=True)
+        message(self.status, "\n".join(lines), kind="error" if failed else "ok")
 
     def _on_import_click(self, _button=None) -> None:
         paths = [line.strip() for line in self.paths.value.splitlines() if line.strip()]
