@@ -111,3 +111,31 @@ def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     monkeypatch.setenv("COPROD_DEMO_CACHE", "off")
     with pytest.raises(AssertionError, match="should have been copied"):
         open_study(stage="recall")  # no cache: built in place
+
+
+def test_the_methods_trail_recorded_over_the_stored_v1_gives_f1_to_f4(joint_demo):
+    """METHOD.md's three decisions, as a decision log, over the demo's frozen v1 in the
+    store: exactly F1-F4 (names, poles, sub-themes, order) and the lineage of the method."""
+    from datetime import date
+
+    from coprod_nb.analysis import lineage_table
+    from coprod_nb.domain.decisions import read_decision_log
+    from tests.test_domain_decisions import METHOD_FINAL, METHOD_TRAIL, _as_method
+
+    assert len(joint_demo.framework(1)) == 6
+    ws = joint_demo.add_workshop(date(2021, 11, 10))
+    refs = joint_demo.record_decisions(ws.id, read_decision_log(METHOD_TRAIL, source="method"))
+    assert refs == ["D1", "D2", "D3"]
+    assert _as_method(joint_demo.current_framework(ws.id)) == METHOD_FINAL
+    paths = {(r.source, r.target): r.path for r in lineage_table(joint_demo, ws.id).itertuples()}
+    assert paths == {
+        ("T1", "T1"): "unchanged",
+        ("T2", "T2"): "unchanged",
+        ("T3", "T3"): "received T7 (folded)",
+        ("T4", "T8"): "merged into T8",
+        ("T5", "T8"): "merged into T8",
+        ("T6", "T8"): "merged into T8",
+        ("T7", "T3"): "added, folded into T3",
+    }
+    joint_demo.freeze_workshop_framework(ws.id, "Alder")
+    assert _as_method(joint_demo.framework(2)) == METHOD_FINAL
