@@ -787,5 +787,6 @@ def test_the_example_in_the_facilitators_guide_applies_as_described(initial):
     edges = {(e.source, e.target): e.path for e in lineage(initial, decisions)}
     assert edges[("T4", "T11")] == ("merged into T11",)
     assert edges[("T12", "T3")] == ("added", "folded into T3")
+    assert edges[("T3", "T3")] == ("reworded", "received T12 (folded)")
     assert edges[("T5", "T9")] == ("split into T9",)
     assert edges[("T5", None)] == ("split into T10", "dropped")
