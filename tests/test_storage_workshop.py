@@ -267,9 +267,7 @@ def test_a_failed_record_leaves_nothing_written(small_workshop, monkeypatch):
     assert [d.ref for d in store.decisions(ws.id)] == ["D1"]
 
 
-def test_two_decisions_recorded_at_once_are_checked_against_each_other(
-    small_workshop, monkeypatch
-):
+def test_two_decisions_recorded_at_once_are_checked_against_each_other(small_workshop, monkeypatch):
     """Two facilitators drop T2 at the same moment: the check and the write are one
     transaction, so the second is checked against the first and refused."""
     import threading
