@@ -69,3 +69,11 @@ def finished_note(store, ws) -> str | None:
     """:data:`WORKSHOP_FINISHED` for a workshop whose result is frozen, else None."""
     version = store.workshop_frozen_as(ws.id)
     return None if version is None else WORKSHOP_FINISHED.format(version=version)
+
+
+def say_no_workshop(widget, store, workshop=None) -> None:
+    """Show why there is no workshop to show: a plain note, or an error for a wrong id."""
+    from coprod_nb.widgets._common import message
+
+    problem = chosen_workshop(store, workshop)[1]
+    message(widget, problem or "", kind="info" if workshop is None else "error")

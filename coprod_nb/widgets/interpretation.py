@@ -514,7 +514,8 @@ class TensionBoard(Quiet, w.VBox):
     # -- evidence -------------------------------------------------------------------
 
     def _visible_notes(self, **filters) -> list:
-        return self.store.notes(self.viewer, **filters)
+        # Nobody at the board sees no notes (the notice at the top says why).
+        return self.store.notes(self.viewer, **filters) if self.viewer is not None else []
 
     def _note_label(self, n) -> str:
         who = self._researchers.get(n.researcher_id, "?")
@@ -767,6 +768,6 @@ def _step1_notice(notice: w.HTML, store: Store, also: str | None = None) -> None
     """Say at a step-2 view's top that step 1 is still open (and ``also``), else nothing."""
     lines = ([] if store.step_closed() else [STEP1_OPEN]) + ([also] if also else [])
     if lines:
-        message(notice, "\n".join(lines), kind="error" if also else "info")
+        message(notice, "\n".join(lines), kind="info")
     else:
         notice.value = ""

@@ -85,7 +85,7 @@ class MyNotesView(w.VBox):
         self._clear()
         problem = researcher_problem(self.store, self.researcher, "export notes")
         if problem:
-            message(self.status, problem, kind="error")
+            message(self.status, problem)
         else:
             self.status.value = ""
 

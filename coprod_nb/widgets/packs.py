@@ -41,7 +41,7 @@ class ResourcePackView(w.VBox):
             self.version.value = versions[-1].version
         self.button.disabled = not versions
         if not versions:
-            message(self.status, NO_FRAMEWORK, kind="error")
+            message(self.status, NO_FRAMEWORK, kind="info")
 
     def _on_write_click(self, _button=None) -> None:
         if self.version.value is None:

@@ -451,7 +451,7 @@ class LiveResponses(w.VBox):
         with self._lock:  # the background timer and a click may refresh at once
             ws, problem = chosen_workshop(self.store, self._ref)
             if ws is None:
-                message(self.header, problem, kind="error")
+                message(self.header, problem, kind="error" if self._ref is not None else "info")
                 for control in (self.close_button, self.links_button, self.new_links_button):
                     control.disabled = True
                 return

@@ -83,7 +83,7 @@ class ResearcherPicker(w.VBox, w.ValueWidget):
         self.dropdown.value = self._allowed
         self.value = self._allowed
         problem = identity_problem(self.store)
-        message(self.status, problem or "", kind="error" if problem else "info")
+        message(self.status, problem or "", kind="info")
         if not problem:
             self.status.value = ""
 
@@ -271,7 +271,7 @@ class TranscriptView(w.VBox):
         who = researcher_problem(self.store, self.researcher, "mark transcripts as read")
         problems += [who] if who else []
         if problems:
-            message(self.notice, "\n".join(problems), kind="error")
+            message(self.notice, "\n".join(problems))
         else:
             self.notice.value = ""
 
@@ -763,7 +763,7 @@ class NoteEditor(w.VBox):
         for control in (self.text, self.partnership, self.new, self.delete, self.open_note):
             control.disabled = problem is not None
         if problem:
-            message(self.notice, problem, kind="error")
+            message(self.notice, problem, kind="info")
         else:
             self.notice.value = ""
 

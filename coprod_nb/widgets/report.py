@@ -90,7 +90,7 @@ class WorksheetEditor(w.VBox):
         self.add_class("cp-worksheet")
         self.refresh()
         if not store.partnerships():
-            message(self.status, NO_PARTNERSHIPS, kind="error")
+            message(self.status, NO_PARTNERSHIPS, kind="info")
         elif not store.workshops():
             message(self.status, f"{NO_WORKSHOP} The questions usually follow the workshop.")
 

@@ -42,6 +42,7 @@ from coprod_nb.widgets._stage import (
     chosen_workshop,
     finished_note,
     framework_problem,
+    say_no_workshop,
 )
 
 __all__ = [
@@ -224,7 +225,7 @@ class WorkshopEditor(w.VBox):
         )
         self.record.disabled = not versions
         if not versions:
-            message(self.status, NO_FRAMEWORK, kind="error")
+            message(self.status, NO_FRAMEWORK, kind="info")
         workshops = self.store.workshops()
         if not workshops:
             self.existing.value = "<i>none yet</i>"
@@ -361,7 +362,7 @@ class ResponsesView(Quiet, w.VBox):
         ws = _workshop_or_none(self.store, self._ref)
         self._ws = ws
         if ws is None:
-            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
+            say_no_workshop(self.header, self.store, self._ref)
             self._framework = None
             with self._filling():
                 self.tension.options = self.entry_tension.options = []
@@ -621,7 +622,7 @@ class PollView(Quiet, w.VBox):
         """Reload the poll's state from the store and show the matching sections."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
+            say_no_workshop(self.header, self.store, self._ref)
             self.children = [self.header]
             return
         try:
@@ -867,7 +868,7 @@ class CircleSortView(Quiet, w.VBox):
         """Reload the workshop, its cards and placements, and redraw the results."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
+            say_no_workshop(self.header, self.store, self._ref)
             with self._filling():
                 self.participant.options = []
             self.rows_box.children = []
@@ -1093,7 +1094,7 @@ class DecisionLog(Quiet, w.VBox):
         """Reload the decisions, the current framework, the choices and the lineage."""
         ws = self._ws = _workshop_or_none(self.store, self._ref)
         if ws is None:
-            message(self.header, chosen_workshop(self.store, self._ref)[1], kind="error")
+            say_no_workshop(self.header, self.store, self._ref)
             for html in (self.log_table, self.framework_table, self.lineage):
                 html.value = ""
             return
@@ -1325,7 +1326,7 @@ class SpectrumEditor(Quiet, w.VBox):
                 problem = f"{exc}."
         if problem:
             self._framework = None
-            message(self.status, problem, kind="error")
+            message(self.status, problem, kind="info" if problem == NO_FRAMEWORK else "error")
         elif not self.store.workshops():
             message(
                 self.status,
