@@ -207,6 +207,14 @@ def cmd_close_recall(args) -> int:
     return 0
 
 
+def cmd_team(args) -> int:
+    from coprod_nb.storage.team import apply_team_roles
+
+    with _store(args) as store:
+        print(apply_team_roles(store))
+    return 0
+
+
 def cmd_resource_pack(args) -> int:
     from coprod_nb.exchange.pack_builder import write_resource_pack
 
@@ -468,6 +476,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--lead", required=True, help="the study lead closing the step")
     p.set_defaults(func=cmd_close_recall)
+
+    p = sub.add_parser(
+        "team",
+        parents=[common],
+        help="PostgreSQL: one login role per researcher, held to the method by the database",
+        description=(
+            "Run as the study's owner (the role that owns the tables) on a PostgreSQL study: "
+            "creates or updates one LOGIN role per researcher, named by the researcher's login "
+            "(no password: the DBA sets passwords or other authentication), grants what the "
+            "method allows, and installs the row-level security that keeps step 1 blind. "
+            "Run it again after adding a researcher, changing the lead or upgrading."
+        ),
+    )
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_team)
 
     p = sub.add_parser(
         "resource-pack",

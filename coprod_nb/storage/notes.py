@@ -119,13 +119,17 @@ class NotesRepository:
             )
             s.add(closure)
             s.flush()
+            if s.get_bind().dialect.name != "sqlite":
+                # On a server the lead's role sees only the lead's notes: the database
+                # takes the snapshot of every note itself (storage/team.py), so read it back.
+                s.refresh(closure, ["snapshot", "closed_by", "closed_at"])
             events.log(
                 s,
                 self.actor,
                 "close",
                 "step",
                 closure.id,
-                after={"step": RECALL, "by": lead.name, "notes": len(notes)},
+                after={"step": RECALL, "by": lead.name, "notes": len(closure.snapshot["notes"])},
             )
             return closure
 

@@ -45,6 +45,7 @@ from coprod_nb.storage.models import (
 from coprod_nb.storage.notes import NotesRepository
 from coprod_nb.storage.reflection import ReflectionRepository
 from coprod_nb.storage.search import SearchHit, search_turns
+from coprod_nb.storage.team import bind_actor
 from coprod_nb.storage.workshop import WorkshopRepository
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -162,6 +163,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         self._read_sessions = sessionmaker(
             self.engine.execution_options(coprod_read_only=True), expire_on_commit=False
         )
+        # On a database server the connected role says who is acting (storage/team.py).
+        try:
+            self.actor, self.connected_as = bind_actor(self.engine, actor, self.actor)
+        except CoprodError:
+            self.engine.dispose()
+            raise
         self._key: PseudonymTable | None = None
         with self.session() as s:
             if s.scalar(select(func.count(Study.id))) == 0:

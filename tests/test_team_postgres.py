@@ -1,0 +1,448 @@
+"""The team set-up on a real PostgreSQL server: each researcher's own role, held by the database.
+
+A small study (no name shared with the demo) is built with the library by its owner, a
+plain role with CREATEROLE (not a superuser); ``apply_team_roles`` makes the login roles of
+Wren (the lead), Moss, Fern and Sol; then each role connects with psycopg and plain SQL
+shows what it can read and write. The library's own flows run as the roles too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg")
+
+from coprod_nb.domain import RawTurn  # noqa: E402
+from coprod_nb.errors import Forbidden  # noqa: E402
+from coprod_nb.storage import Store  # noqa: E402
+from coprod_nb.storage.team import apply_team_roles  # noqa: E402
+
+pytestmark = pytest.mark.postgres
+
+TEAM = {"Wren": True, "Moss": False, "Fern": False, "Sol": False}  # name -> lead
+DENIED = (psycopg.errors.InsufficientPrivilege,)  # 42501: privileges and RLS policies alike
+
+
+@dataclass
+class Team:
+    """The study, its owner's store, and how to connect as each researcher."""
+
+    owner: Store
+    admin: str  # libpq URL of the superuser
+    host: str  # 127.0.0.1:port/database
+    logins: dict[str, str]  # researcher name -> login
+    notes: dict[str, int]  # researcher name -> id of their note
+    excerpts: dict[str, int]  # researcher name -> id of the excerpt their note anchors
+    secret: dict[str, str]  # researcher name -> text of their note
+    transcript: int
+    tmp: object
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://{self.logins[name]}@{self.host}"
+
+    def sql(self, name: str, **kw):
+        return psycopg.connect(f"postgresql://{self.logins[name]}@{self.host}", **kw)
+
+    def store(self, name: str, **kw) -> Store:
+        folder = self.tmp / name.lower()
+        folder.mkdir(exist_ok=True)
+        return Store(folder, self.url(name), create=False, **kw)
+
+    def rows(self, name: str, query: str, params=()) -> list[tuple]:
+        with self.sql(name) as conn:
+            return conn.execute(query, params).fetchall()
+
+
+def _own_ids(team: Team, name: str) -> tuple[set, set, set]:
+    notes = {r[0] for r in team.rows(name, "SELECT id FROM note")}
+    excerpts = {r[0] for r in team.rows(name, "SELECT id FROM excerpt")}
+    anchored = {r[0] for r in team.rows(name, "SELECT note_id FROM note_excerpt")}
+    return notes, excerpts, anchored
+
+
+@pytest.fixture
+def team(pg_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("COPROD_USER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    tag = uuid.uuid4().hex[:6]
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    server, database = admin.rsplit("/", 1)
+    host = f"{server.split('@', 1)[1]}/{database}"
+    owner_role = f"owner_{tag}"
+    logins = {name: f"{name.lower()}_{tag}" for name in TEAM}
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{owner_role}" LOGIN CREATEROLE')
+        conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{owner_role}"')
+    owner = Store(tmp_path / "owner", f"postgresql+psycopg://{owner_role}@{host}", actor="admin")
+    try:
+        owner.add_partnership("KEL", "Kelp Lane health partnership")
+        owner.add_partnership("REEF", "Reef Row research centre")
+        for name, lead in TEAM.items():
+            owner.add_researcher(name, login=logins[name], lead=lead)
+        owner.add_participant("Ida Vane", "KEL")
+        owner.add_participant("Oto Brisk", "REEF")
+        turns = [
+            RawTurn("Wren", "What did the partnership change first?"),
+            RawTurn("Ida Vane", "We moved the meetings to the library so families could come."),
+            RawTurn("Ida Vane", "Money for childcare mattered more than any strategy paper."),
+            RawTurn("Moss", "And who chaired them?"),
+            RawTurn("Ida Vane", "Nobody at first; later a parent did, and that changed things."),
+        ]
+        tr = owner.add_transcript(
+            turns,
+            title="Kelp Lane conversation",
+            source_name="kel.txt",
+            source_format="txt",
+            content_hash=uuid.uuid4().hex,
+            partnership="KEL",
+        )
+        quotes = {
+            "Wren": "moved the meetings to the library",
+            "Moss": "Money for childcare",
+            "Fern": "a parent did",
+            "Sol": "Nobody at first",
+        }
+        notes, excerpts, secret = {}, {}, {}
+        for name in TEAM:
+            ex = owner.excerpt_of_quote(tr.id, quotes[name])
+            secret[name] = f"{name}'s private reading: {uuid.uuid4().hex[:8]}"
+            note = owner.add_note(
+                name,
+                "KEL",
+                secret[name],
+                category="barrier",
+                kind="recalled memory",
+                excerpts=[ex.id],
+            )
+            notes[name], excerpts[name] = note.id, ex.id
+        report = apply_team_roles(owner)
+        assert sorted(report.roles) == sorted(logins.values())
+        yield Team(owner, admin, host, logins, notes, excerpts, secret, tr.id, tmp_path)
+    finally:
+        owner.close()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO coprod')
+        with psycopg.connect(admin.rsplit("/", 1)[0] + f"/{database}", autocommit=True) as conn:
+            conn.execute(f'REASSIGN OWNED BY "{owner_role}" TO coprod')
+            for role in [*logins.values(), owner_role]:
+                conn.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(admin.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            for role in [*logins.values(), owner_role]:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def _closure(team: Team) -> None:
+    with team.store("Wren") as wren:
+        closure = wren.close_recall("Wren")
+    assert len(closure.snapshot["notes"]) >= len(TEAM)
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def _grants_and_policies(team: Team) -> tuple:
+    with psycopg.connect(team.admin) as conn:
+        grants = conn.execute(
+            "SELECT grantee, table_name, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = 'public' ORDER BY 1, 2, 3"
+        ).fetchall()
+        columns = conn.execute(
+            "SELECT grantee, table_name, column_name, privilege_type "
+            "FROM information_schema.column_privileges WHERE table_schema = 'public' "
+            "ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+        policies = conn.execute(
+            "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies ORDER BY 1, 2"
+        ).fetchall()
+        roles = conn.execute(
+            "SELECT rolname, rolcanlogin, rolpassword IS NULL FROM pg_authid "
+            "WHERE rolname = ANY(%s) ORDER BY 1",
+            (list(team.logins.values()),),
+        ).fetchall()
+    return grants, columns, policies, roles
+
+
+def test_the_team_command_makes_login_roles_without_passwords_and_is_idempotent(team):
+    first = _grants_and_policies(team)
+    roles = first[3]
+    assert [(login, True, True) for login in sorted(team.logins.values())] == roles
+    again = apply_team_roles(team.owner)
+    assert all(f"role {login} exists (LOGIN)" in str(again) for login in team.logins.values())
+    assert _grants_and_policies(team) == first
+    # the name key: the lead's role only
+    key_readers = {g for g, t, p in first[0] if t == "name_key" and p == "SELECT"}
+    assert team.logins["Wren"] in key_readers
+    assert not key_readers & {team.logins[n] for n in ("Moss", "Fern", "Sol")}
+
+
+def test_the_team_command_on_the_command_line(team, capsys):
+    from coprod_nb.cli import main
+
+    url = team.owner.url
+    assert main(["team", str(team.owner.study_dir), "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "policies and triggers" in out
+    assert all(login in out for login in team.logins.values())
+    # a researcher's role may not run it
+    (team.tmp / "moss").mkdir()
+    assert main(["team", str(team.tmp / "moss"), "--db", team.url("Moss")]) == 1
+    assert "owner" in capsys.readouterr().err
+
+
+def test_a_role_taken_off_the_team_loses_its_privileges(team):
+    with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
+        c.execute("UPDATE researcher SET login = NULL WHERE name = 'Sol'")
+    report = apply_team_roles(team.owner)
+    assert f"revoked the privileges of {team.logins['Sol']}" in str(report)
+    with team.sql("Sol") as conn, pytest.raises(DENIED):
+        conn.execute("SELECT * FROM note")
+
+
+# -- blinding, by plain SQL -------------------------------------------------------------------
+
+
+def test_before_closure_each_role_reads_only_its_own_notes_excerpts_and_events(team):
+    for name in TEAM:
+        notes, excerpts, anchored = _own_ids(team, name)
+        assert notes == {team.notes[name]}, name
+        assert excerpts == {team.excerpts[name]}, name
+        assert anchored == {team.notes[name]}, name
+        texts = [r[0] for r in team.rows(name, "SELECT text FROM note")]
+        assert texts == [team.secret[name]]
+        events = team.rows(
+            name,
+            "SELECT object_type, object_id FROM event WHERE object_type IN ('note', 'excerpt')",
+        )
+        assert {i for t, i in events if t == "note"} == {team.notes[name]}, name
+        assert {i for t, i in events if t == "excerpt"} == {team.excerpts[name]}, name
+        # no colleague's text anywhere in the log
+        log = " ".join(
+            f"{b} {a}" for b, a in team.rows(name, "SELECT before::text, after::text FROM event")
+        )
+        for other in TEAM:
+            assert (team.secret[other] in log) == (other == name), (name, other)
+        # non-blind tables stay readable
+        assert len(team.rows(name, "SELECT * FROM researcher")) == len(TEAM)
+        assert team.rows(name, "SELECT count(*) FROM turn")[0][0] == 5
+
+
+def test_after_the_lead_closes_step_1_every_role_reads_everything(team):
+    _closure(team)
+    for name in TEAM:
+        notes, excerpts, anchored = _own_ids(team, name)
+        assert notes == set(team.notes.values()), name
+        assert excerpts == set(team.excerpts.values()), name
+        assert anchored == set(team.notes.values()), name
+        query = "SELECT object_id FROM event WHERE object_type = 'note'"
+        ids = {i for (i,) in team.rows(name, query)}
+        assert ids == set(team.notes.values())
+
+
+# -- forbidden writes, by plain SQL -----------------------------------------------------------
+
+
+def _refused(team: Team, name: str, sql: str, params=()) -> None:
+    with team.sql(name) as conn, pytest.raises(DENIED):
+        conn.execute(sql, params)
+
+
+def test_only_the_lead_writes_closures_frameworks_researchers_workshops_and_decisions(team):
+    for name in ("Moss", "Fern", "Sol"):
+        me = team.logins[name]
+        _refused(team, name, "UPDATE researcher SET lead = true WHERE login = %s", (me,))
+        _refused(team, name, "UPDATE researcher SET name = 'X' WHERE name = 'Wren'")
+        _refused(team, name, "UPDATE researcher SET login = 'x'")  # not even the lead
+        _refused(team, name, "DELETE FROM researcher WHERE name = 'Sol'")
+        _refused(team, name, "INSERT INTO researcher (name, lead) VALUES ('Eve', true)")
+        _refused(
+            team,
+            name,
+            "INSERT INTO step_closure (step, closed_at, closed_by, snapshot) "
+            "VALUES ('recall', now(), 'Wren', '{}')",
+        )
+        _refused(
+            team,
+            name,
+            "INSERT INTO framework_version (version, label, frozen_at, frozen_by, tensions) "
+            "VALUES (1, 'v1', now(), 'Wren', '[]')",
+        )
+        _refused(
+            team,
+            name,
+            "INSERT INTO workshop (date, mode, facilitators, participants, base_version, "
+            "consensus_threshold, threshold_fixed_at, notes) "
+            "VALUES ('2024-05-01', 'online', '[]', '[]', 1, 0.75, now(), '')",
+        )
+        _refused(team, name, "INSERT INTO name_key (real_name, pseudonym) VALUES ('a', 'b')")
+        _refused(team, name, "SELECT * FROM name_key")
+    # the lead's role may
+    with team.sql("Wren") as conn:
+        conn.execute("UPDATE researcher SET lead = true WHERE name = 'Fern'")
+        conn.execute("UPDATE researcher SET lead = false WHERE name = 'Fern'")
+    _refused(team, "Wren", "UPDATE researcher SET login = 'x' WHERE name = 'Fern'")
+    assert team.owner.step_closure() is None
+
+
+def test_a_researcher_writes_only_their_own_notes_anchors_and_readings(team):
+    fern, sol = team.notes["Fern"], team.notes["Sol"]
+    fern_id = team.owner.researcher("Fern").id
+    with team.sql("Moss") as conn:
+        # before closure a colleague's note does not exist for moss: nothing is changed
+        assert conn.execute("UPDATE note SET text = 'x' WHERE id = %s", (fern,)).rowcount == 0
+        assert conn.execute("DELETE FROM note_excerpt WHERE note_id = %s", (sol,)).rowcount == 0
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO note (researcher_id, partnership_id, category, kind, text, version, "
+        "created_at, updated_at) "
+        "VALUES (%s, 1, 'barrier', 'recalled memory', 'x', 1, now(), now())",
+        (fern_id,),
+    )
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO note_excerpt (note_id, excerpt_id) VALUES (%s, %s)",
+        (fern, team.excerpts["Moss"]),
+    )
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO reading (researcher_id, transcript_id, read_at) VALUES (%s, %s, now())",
+        (fern_id, team.transcript),
+    )
+    _refused(team, "Moss", "UPDATE note SET researcher_id = %s", (fern_id,))
+    _closure(team)
+    # after closure colleagues' notes are readable, not writable
+    _refused(team, "Moss", "UPDATE note SET text = 'x' WHERE id = %s", (fern,))
+    _refused(
+        team,
+        "Moss",
+        "UPDATE note SET researcher_id = %s WHERE id = %s",
+        (
+            team.owner.researcher("Moss").id,
+            fern,
+        ),
+    )
+    _refused(team, "Moss", "DELETE FROM note_excerpt WHERE note_id = %s", (sol,))
+    _refused(team, "Moss", "DELETE FROM note WHERE id = %s", (fern,))
+    with team.sql("Moss") as conn:
+        conn.execute("UPDATE note SET text = 'my own' WHERE id = %s", (team.notes["Moss"],))
+    texts = {n.id: n.text for n in team.owner.notes("Wren")}
+    assert texts[fern] == team.secret["Fern"] and texts[team.notes["Moss"]] == "my own"
+
+
+def test_nobody_rewrites_the_log_and_the_database_names_the_actor(team):
+    for name in TEAM:
+        _refused(team, name, "UPDATE event SET actor = 'x'")
+        _refused(team, name, "DELETE FROM event")
+    with team.sql("Moss") as conn:
+        (eid,) = conn.execute(
+            "INSERT INTO event (at, actor, action, object_type, object_id, detail) "
+            "VALUES ('2000-01-01', 'wren', 'close', 'step', NULL, 'forged') RETURNING id"
+        ).fetchone()
+    with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
+        actor, at = c.execute("SELECT actor, at FROM event WHERE id = %s", (eid,)).fetchone()
+    assert actor == team.logins["Moss"]
+    assert at.year > 2000
+
+
+# -- identity in the library ------------------------------------------------------------------
+
+
+def test_the_library_as_a_researcher_role_refuses_impersonation(team, monkeypatch):
+    with pytest.raises(Forbidden, match=f"connected to the database as {team.logins['Moss']}"):
+        team.store("Moss", actor="wren")
+    with pytest.raises(Forbidden, match="you cannot act as Wren"):
+        team.store("Moss", actor="Wren")
+    monkeypatch.setenv("COPROD_USER", team.logins["Fern"])
+    with pytest.raises(Forbidden):
+        team.store("Moss")
+    monkeypatch.setenv("COPROD_USER", "Moss")  # the name is the same person
+    with team.store("Moss") as st:
+        assert st.actor == team.logins["Moss"]
+        assert st.acting_researcher().name == "Moss"
+    monkeypatch.delenv("COPROD_USER")
+    with team.store("Moss") as st:  # nothing declared: the role says who it is
+        assert st.actor == team.logins["Moss"]
+    # the owner administers: a declared actor is kept
+    assert team.owner.actor == "admin"
+
+
+def test_the_library_flows_run_as_the_roles(team):
+    with team.store("Moss") as moss:
+        ex = moss.excerpt_of_quote(team.transcript, "later a parent did")
+        note = moss.add_note("Moss", "KEL", "moss again", excerpts=[ex.id])
+        moss.mark_read("Moss", team.transcript)
+        assert {n.id for n in moss.notes("Moss")} == {team.notes["Moss"], note.id}
+        # naming a colleague as viewer shows nothing of theirs: the database says no
+        assert moss.notes("Fern") == []
+        assert team.excerpts["Fern"] not in {e.id for e in moss.excerpts()}
+        moss.update_note(note.id, "Moss", text="moss, edited")
+        with pytest.raises(Exception):  # noqa: B017 - the database refuses (RLS or trigger)
+            moss.close_recall("Wren")
+    assert team.owner.history("note", note.id, viewer="Moss")[-1].actor == team.logins["Moss"]
+    with team.store("Fern") as fern:
+        assert ex.id not in {e.id for e in fern.excerpts()}
+        assert note.id not in {n.id for n in fern.notes("Fern")}
+    with team.store("Wren") as wren:
+        closure = wren.close_recall("Wren")
+    every = {n.id for n in team.owner.notes("Wren", include_deleted=True)}
+    assert {n["id"] for n in closure.snapshot["notes"]} == every
+    assert closure.closed_by == "Wren"
+    stored = team.owner.step_closure()
+    assert {n["id"] for n in stored.snapshot["notes"]} == every
+    (moss_state,) = [n for n in stored.snapshot["notes"] if n["id"] == note.id]
+    assert moss_state["text"] == "moss, edited" and moss_state["excerpts"] == [ex.id]
+    with team.store("Moss") as moss:
+        assert {n.text for n in moss.notes("Moss", researcher="Fern")} == {team.secret["Fern"]}
+        moss.update_note(note.id, "Moss", text="after closure")  # a version is kept
+        assert [v.text for v in moss.note_versions(note.id, "Moss")] == ["moss, edited"]
+    assert len(team.rows("Fern", "SELECT * FROM note_version")) == 1
+
+
+def test_ballots_stay_hidden_until_the_poll_closes(team):
+    _closure(team)
+    with team.store("Wren") as wren:
+        wren.add_tension("access vs ownership", "access", "ownership", code="K1", status="agreed")
+        wren.add_tension("care vs money", "care", "money", code="K2", status="agreed")
+        wren.freeze_framework("Wren", "v1")
+        ws = wren.add_workshop(date(2024, 5, 1), participants=["Ida Vane", "Oto Brisk"])
+        poll = wren.open_poll(ws.id, "opening", ["K1", "K2"], max_choices=1)
+    with team.store("Moss") as moss:  # a facilitator records the ballots
+        moss.cast_ballot(poll.id, "Ida Vane", ["K1"])
+        moss.cast_ballot(poll.id, "Oto Brisk", ["K1"])
+        moss.cast_ballot(poll.id, "Oto Brisk", ["K2"])  # a second ballot replaces the first
+        assert moss.voters(poll.id) == ["Ida Vane", "Oto Brisk"]
+        assert moss.ballot_count(poll.id) == 2
+        with pytest.raises(Forbidden):
+            moss.ballots(poll.id)
+    for name in TEAM:
+        assert team.rows(name, "SELECT * FROM ballot") == [], name
+    _refused(
+        team,
+        "Fern",
+        "INSERT INTO ballot (poll_id, participant_id, choices, cast_at) "
+        "VALUES (%s, 1, '[\"K1\"]', now())",
+        (poll.id,),
+    )
+    with team.sql("Fern") as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("SELECT coprod_cast_ballot(%s, 1, '[\"K9\"]')", (poll.id,))
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO decision (workshop_id, seq, ref, kind, payload, recorded_by, recorded_at) "
+        "VALUES (%s, 1, 'D1', 'keep', '{}', 'Moss', now())",
+        (ws.id,),
+    )
+    _refused(team, "Moss", "UPDATE workshop SET notes = 'x'")
+    with team.store("Wren") as wren:
+        wren.close_poll(poll.id)
+        assert wren.ballots(poll.id) == {"Ida Vane": ["K1"], "Oto Brisk": ["K2"]}
+    for name in TEAM:
+        assert len(team.rows(name, "SELECT * FROM ballot")) == 2, name
+    _refused(team, "Sol", "UPDATE poll SET closed_at = NULL WHERE id = %s", (poll.id,))
