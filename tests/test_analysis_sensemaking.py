@@ -73,6 +73,9 @@ def test_lineage_of_the_worked_example(demo):
         "merged",
         "kept",
     )
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)  # leave no figure open for the tests that check for one
 
 
 def test_the_lineage_of_a_frozen_version_is_the_one_it_was_frozen_with(demo):
