@@ -416,7 +416,7 @@ def test_my_notes_view_downloads_my_notes_only(store):
     store.add_note("Rowan Vey", "HFC", "Rowan's <own> reading", category="practice")
     store.add_note("Sorrel Dane", "HFC", "Sorrel's secret reading", category="barrier")
     view = MyNotesView(store, "Rowan Vey")
-    assert "cp-my-notes" in view._dom_classes
+    assert "cp-notes-export" in view._dom_classes
     view.button.click()
     [(name, mime, data)] = links(view.download.value)
     assert (name, mime) == ("notes_Rowan_Vey.md", "text/markdown")

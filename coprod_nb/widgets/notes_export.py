@@ -28,7 +28,7 @@ class MyNotesView(w.VBox):
     Choose ``format`` ("md" or "csv"), optionally a ``partnership`` and a ``category``,
     press ``button`` ("Export my notes"); ``download`` then holds the link and ``status``
     how many notes it holds (or why there is none). ``last_bytes`` is the file offered.
-    CSS class ``cp-my-notes``; the link ``cp-download``.
+    CSS class ``cp-notes-export``; the link ``cp-download``.
 
     Parameters
     ----------
@@ -67,7 +67,7 @@ class MyNotesView(w.VBox):
             ],
             **kwargs,
         )
-        self.add_class("cp-my-notes")
+        self.add_class("cp-notes-export")
         self.refresh()
 
     @property
