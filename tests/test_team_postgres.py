@@ -446,3 +446,59 @@ def test_ballots_stay_hidden_until_the_poll_closes(team):
     for name in TEAM:
         assert len(team.rows(name, "SELECT * FROM ballot")) == 2, name
     _refused(team, "Sol", "UPDATE poll SET closed_at = NULL WHERE id = %s", (poll.id,))
+
+
+def test_a_transcripts_text_under_hidden_excerpts_is_the_owners_to_change(team):
+    # the excerpts' offsets move with the text: a role that cannot see them all would
+    # leave colleagues' excerpts on the wrong words
+    _refused(team, "Moss", "UPDATE transcript SET text = text || ' '")
+    with team.sql("Moss") as conn:  # other columns stay the team's
+        conn.execute("UPDATE transcript SET title = 'Kelp Lane, first conversation'")
+
+
+def test_the_databases_snapshot_is_the_librarys(team):
+    """The snapshot the database takes for the lead's role has the library's shape."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from coprod_nb.storage.models import Note
+    from coprod_nb.storage.notes import _note_state
+
+    team.owner.delete_note(team.notes["Sol"], "Sol")
+    with team.owner.engine.begin() as conn:  # a time on a whole second: no ".000000"
+        conn.exec_driver_sql("UPDATE note SET created_at = '2024-01-02 03:04:05'")
+    with team.owner.session() as s:  # the owner sees every note
+        library = [
+            _note_state(n)
+            for n in s.scalars(select(Note).options(selectinload(Note.excerpts)).order_by(Note.id))
+        ]
+    with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
+        (snapshot,) = c.execute("SELECT coprod_notes_snapshot()").fetchone()
+    assert len(library) == len(TEAM)
+    assert library[0]["created_at"] == "2024-01-02T03:04:05" and library[-1]["deleted_at"]
+    assert snapshot["notes"] == library
+    assert [list(n) for n in snapshot["notes"]] == [list(n) for n in library]
+
+
+def test_migration_0007_installs_and_removes_the_policies(team):
+    from alembic import command
+
+    from coprod_nb.storage.database import _alembic_config
+
+    def policies() -> int:
+        with team.owner.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM pg_policies").scalar_one()
+
+    installed = policies()
+    assert installed > 30
+    cfg = _alembic_config()
+    with team.owner.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert policies() == 0
+    with team.owner.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert policies() == installed
+    for name in TEAM:  # the roles' grants survive: the blinding is back
+        assert {r[0] for r in team.rows(name, "SELECT id FROM note")} == {team.notes[name]}

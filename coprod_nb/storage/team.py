@@ -627,9 +627,7 @@ def apply_team_roles(store) -> TeamReport:
             )
         install_policies(conn)
         report.lines.append(f"policies and triggers of {schema} installed (as {me})")
-        team = conn.exec_driver_sql(
-            "SELECT name, login, lead FROM researcher ORDER BY name"
-        ).all()
+        team = conn.exec_driver_sql("SELECT name, login, lead FROM researcher ORDER BY name").all()
         database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
         for name, login, lead in team:
             if not login:
@@ -689,6 +687,14 @@ def apply_team_roles(store) -> TeamReport:
                 report.lines.append(f"  could not grant USAGE on {schema} ({refused})")
             for sql in team_sql(login, lead=bool(lead), schema=schema):
                 _run(conn, sql)
+            if conn.execute(
+                text("SELECT has_schema_privilege(:login, :schema, 'CREATE')"),
+                {"login": login, "schema": schema},
+            ).scalar_one():
+                report.lines.append(
+                    f"WARNING: role {login} may create objects in {schema}; the DBA should run "
+                    f"REVOKE CREATE ON SCHEMA {_quote(schema)} FROM PUBLIC"
+                )
             report.lines.append(
                 f"  {login}: {'the lead: ' if lead else ''}reads and writes as the method "
                 f"allows{' (and the name key)' if lead else ''}"
