@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STUDY  ?= $(CURDIR)/study
+DEMO_STUDY := $(CURDIR)/study
+STUDY  ?= $(DEMO_STUDY)
 STAMP  := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told; containers and CI often are root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -20,16 +21,24 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-$(STUDY)/study.db: | $(STAMP)
-	$(BIN)/coprod-nb demo -q $(STUDY)
+# Only the default study folder is filled with the fictional demo; a STUDY of your own is
+# never (notebook 00 sets up a new one there).
+$(DEMO_STUDY)/study.db: | $(STAMP)
+	$(BIN)/coprod-nb demo -q $(DEMO_STUDY)
 
-demo: $(STUDY)/study.db
+demo: $(DEMO_STUDY)/study.db
+
+# On the demo you work as one of its fictional researchers (cedar), so that every step is
+# open to you; on your own study (make lab STUDY=DIR) as yourself: COPROD_USER, else your
+# login (the notebooks map it to a researcher of the study by login).
+IS_DEMO  := $(filter $(DEMO_STUDY),$(abspath $(STUDY)))
+LAB_USER := $(if $(IS_DEMO),$(or $(COPROD_USER),cedar),$(COPROD_USER))
 
 ## Open the notebooks on the demo study in JupyterLab. Lab's root is this folder, so its
 ## file browser shows notebooks/ (where it opens) and the study folder (./study: exports,
 ## uploads); a STUDY outside this folder is used but not shown in the browser.
-lab: $(STAMP) $(STUDY)/study.db
-	COPROD_STUDY=$(STUDY) $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+lab: $(STAMP) $(if $(IS_DEMO),$(DEMO_STUDY)/study.db)
+	COPROD_STUDY=$(abspath $(STUDY)) COPROD_USER=$(LAB_USER) $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
 	  --LabApp.default_url=/lab/tree/notebooks $(LAB_ROOT)
 
 ## Install what the tests need (system packages too, as root) and run every test.
