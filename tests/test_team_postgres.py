@@ -387,6 +387,10 @@ def test_the_library_flows_run_as_the_roles(team):
             moss.close_recall("Wren")
     assert team.owner.history("note", note.id, viewer="Moss")[-1].actor == team.logins["Moss"]
     with team.store("Fern") as fern:
+        from coprod_nb.analysis import progress_table
+
+        counts = progress_table(fern).groupby("researcher")["notes"].max().to_dict()
+        assert counts == {"Wren": 1, "Moss": 2, "Fern": 1, "Sol": 1}  # counts only
         assert ex.id not in {e.id for e in fern.excerpts()}
         assert note.id not in {n.id for n in fern.notes("Fern")}
     with team.store("Wren") as wren:

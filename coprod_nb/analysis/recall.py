@@ -34,15 +34,20 @@ def progress_table(store: Store) -> pd.DataFrame:
     shorts = {p.id: p.short for p in store.partnerships()}
     read = set(store.readings())
     with store.session(write=False) as s:
-        counts = dict(
-            ((name, pid), n)
-            for name, pid, n in s.execute(
+        if getattr(store, "connected_as", None):
+            # A researcher's database role reads only their own notes before step 1
+            # closes; the database counts everyone's (storage/team.py).
+            from coprod_nb.storage.team import note_counts_in_db
+
+            found = note_counts_in_db(s)
+        else:
+            found = s.execute(
                 select(Researcher.name, Note.partnership_id, func.count(Note.id))
                 .join(Researcher, Note.researcher_id == Researcher.id)
                 .where(Note.deleted_at.is_(None))
                 .group_by(Researcher.name, Note.partnership_id)
             )
-        )
+        counts = {(name, pid): n for name, pid, n in found}
     rows = [
         {
             "researcher": r,

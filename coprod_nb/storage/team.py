@@ -90,7 +90,11 @@ TABLE_GRANTS: dict[str, str] = {
 LEAD_ONLY_GRANTS: dict[str, str] = {"name_key": "SELECT, INSERT, UPDATE, DELETE"}
 
 # Functions a researcher's role calls (EXECUTE is revoked from PUBLIC).
-_CALLED = ("coprod_cast_ballot(integer, integer, json)", "coprod_poll_voters(integer)")
+_CALLED = (
+    "coprod_cast_ballot(integer, integer, json)",
+    "coprod_poll_voters(integer)",
+    "coprod_note_counts()",
+)
 
 # -- helpers, triggers, policies -----------------------------------------------------------
 
@@ -340,6 +344,16 @@ CREATE OR REPLACE FUNCTION coprod_cast_ballot(p_poll integer, p_participant inte
     RETURN bid;
   END $$;
 
+-- How many notes each researcher has written per partnership (counts only, as the
+-- library's progress table shows them to everyone while the notes stay blind).
+CREATE OR REPLACE FUNCTION coprod_note_counts()
+  RETURNS TABLE (researcher text, partnership_id integer, notes bigint)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+    SELECT r.name::text, n.partnership_id, count(n.id) FROM note n
+    JOIN researcher r ON r.id = n.researcher_id
+    WHERE n.deleted_at IS NULL AND coprod_is_researcher()
+    GROUP BY r.name, n.partnership_id $$;
+
 -- Who has voted in a poll (not what): visible while it is open, as Store.voters says.
 CREATE OR REPLACE FUNCTION coprod_poll_voters(p_poll integer) RETURNS SETOF integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
@@ -438,6 +452,7 @@ for _table in LEAD_TABLES:
 RLS_TABLES: tuple[str, ...] = tuple(dict.fromkeys(t for t, *_ in _POLICIES))
 
 _FUNCTIONS = (
+    "coprod_note_counts()",
     "coprod_lead_only()",
     "coprod_own_rows()",
     "coprod_own_anchor()",
@@ -794,3 +809,10 @@ def voter_names_in_db(session, poll_id: int) -> list[str]:
             {"poll": poll_id},
         ).scalars()
     )
+
+
+def note_counts_in_db(session) -> list[tuple[str, int, int]]:
+    """(researcher name, partnership id, notes) with ``coprod_note_counts()``: counts only."""
+    query = "SELECT researcher, partnership_id, notes FROM coprod_note_counts()"
+    rows = session.execute(text(query))
+    return [(name, pid, int(n)) for name, pid, n in rows]
