@@ -101,3 +101,21 @@ def test_resource_pack_view_offers_the_pack_it_wrote(joint_demo):
     assert name == view.last_path.name and data == view.last_path.read_bytes()
     assert f"in the study folder: exports/{name}" in view.download.value
     assert "resource pack written" in view.status.value
+
+
+def test_report_view_writes_the_chosen_framework_version_and_says_it_is_not_the_current(
+    second_study,
+):
+    study = second_study("two_workshops", actor="rowan")
+    view = ReportView(study)
+    assert [v for _, v in view.version.options] == [None, 2, 1]
+    assert len(view.workshop.options) == 1 + len(study.workshops())
+    view.format.value = "md"
+    view.version.value = 1
+    view.button.click()
+    assert "report written" in view.status.value
+    text = view.last_path.read_text(encoding="utf-8")
+    assert "This report shows framework v1" in text[:1500]  # at its top
+    view.version.value = None  # the newest frozen version: no banner
+    view.button.click()
+    assert "This report shows framework v" not in view.last_path.read_text(encoding="utf-8")[:800]

@@ -27,6 +27,7 @@ from coprod_nb.widgets._common import (
     download_link,
     escape,
     message,
+    short,
     study_relative,
     table_html,
     zip_bytes,
@@ -247,12 +248,32 @@ class ReportView(w.VBox):
 
         labels = {"html": "HTML", "docx": "Word", "md": "Markdown"}
         self.format = w.Dropdown(description="Format", options=[(labels[f], f) for f in FORMATS])
+        # Which frozen framework and which workshop the report shows; "(default)" is the
+        # report's own rule (the newest version; the open workshop, else the newest).
+        versions = store.framework_versions()
+        self.version = w.Dropdown(
+            description="Framework",
+            options=[("(newest)", None)]
+            + [(f"v{v.version}: {short(v.label, 40)}", v.version) for v in reversed(versions)],
+        )
+        self.workshop = w.Dropdown(
+            description="Workshop",
+            options=[("(default)", None)]
+            + [(f"{ws.date:%Y-%m-%d} (on v{ws.base_version})", ws.id) for ws in store.workshops()],
+        )
         self.button = w.Button(description="Write report", icon="file")
         self.status = w.HTML()
         self.download = w.HTML()
         self.last_path: Path | None = None
         self.button.on_click(self._on_write_click)
-        super().__init__([w.HBox([self.format, self.button, self.status]), self.download], **kwargs)
+        super().__init__(
+            [
+                w.HBox([self.format, self.version, self.workshop]),
+                w.HBox([self.button, self.status]),
+                self.download,
+            ],
+            **kwargs,
+        )
         self.add_class("cp-report-view")
         if not store.workshops():
             message(self.status, f"{NO_WORKSHOP} Until then the report covers steps 1 and 2.")
@@ -263,7 +284,12 @@ class ReportView(w.VBox):
         message(self.status, "writing…")
         self.download.value = ""
         try:
-            self.last_path = path = write_report(self.store, self.format.value)
+            self.last_path = path = write_report(
+                self.store,
+                self.format.value,
+                version=self.version.value,
+                workshop=self.workshop.value,
+            )
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
