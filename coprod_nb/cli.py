@@ -272,9 +272,29 @@ def cmd_report(args) -> int:
             file=sys.stderr,
         )
     with _store(args) as store:
-        path = write_report(store, args.format, args.out, real_names=args.real_names)
+        workshop = _workshop_ref(store, args.workshop) if args.workshop else None
+        path = write_report(
+            store,
+            args.format,
+            args.out,
+            real_names=args.real_names,
+            version=args.framework,
+            workshop=workshop,
+        )
     print(f"report written to {path}")
     return 0
+
+
+def _workshop_ref(store, ref: str) -> int:
+    """A workshop given on the command line by its id or its date (YYYY-MM-DD)."""
+    if ref.isdigit():
+        return store.workshop(int(ref)).id
+    found = [ws.id for ws in store.workshops() if f"{ws.date:%Y-%m-%d}" == ref]
+    if len(found) != 1:
+        raise CoprodError(
+            f"no workshop on {ref}" if not found else f"several workshops on {ref}: give its id"
+        )
+    return found[0]
 
 
 def cmd_export(args) -> int:
@@ -514,6 +534,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--real-names",
         action="store_true",
         help="add the real-name key (the report says so at its top)",
+    )
+    p.add_argument(
+        "--framework",
+        type=int,
+        metavar="N",
+        help="report framework vN (default: the newest frozen; another says so at its top)",
+    )
+    p.add_argument(
+        "--workshop", metavar="ID|DATE", help="the workshop to report (default: open, else newest)"
     )
     p.add_argument("out")
     p.set_defaults(func=cmd_report)

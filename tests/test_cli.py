@@ -127,3 +127,22 @@ def test_report_command_writes_each_format(demo_dir, tmp_path, capsys):
         assert out.exists() and out.stat().st_size > 1000
     html = (tmp_path / "report.html").read_text()
     assert "Individual motivation vs structural issues" in html
+
+
+def test_report_command_reports_a_chosen_framework_and_workshop(second_templates, tmp_path, capsys):
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(second_templates("two_workshops"), study)
+    out = tmp_path / "v1.md"
+    assert main(["report", str(study), "--format", "md", "--framework", "1", str(out)]) == 0
+    assert "This report shows framework v1" in out.read_text(encoding="utf-8")[:1500]
+    from coprod_nb.storage import Store
+
+    with Store(study) as st:
+        first = st.workshops()[0]
+    out2 = tmp_path / "first.md"
+    day = f"{first.date:%Y-%m-%d}"
+    assert main(["report", str(study), "--format", "md", "--workshop", day, str(out2)]) == 0
+    assert main(["report", str(study), "--format", "md", "--workshop", "1999-01-01", str(out2)])
+    assert "no workshop on 1999-01-01" in capsys.readouterr().err
