@@ -655,6 +655,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoprodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # A team study on PostgreSQL: the database refused this researcher's role
+        # (privileges, row-level security, a lead-only table; see SECURITY.md).
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+            raise
+        diag = getattr(exc.orig, "diag", None)
+        message = (diag.message_primary if diag is not None else None) or str(exc.orig)
+        print(f"error: the database refused your role: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)
         return 130

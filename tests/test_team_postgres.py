@@ -192,6 +192,12 @@ def test_the_team_command_on_the_command_line(team, capsys):
     (team.tmp / "moss").mkdir()
     assert main(["team", str(team.tmp / "moss"), "--db", team.url("Moss")]) == 1
     assert "owner" in capsys.readouterr().err
+    # the database's refusal is one line too
+    assert (
+        main(["close-recall", str(team.tmp / "moss"), "--db", team.url("Moss"), "--lead", "Wren"])
+        == 1
+    )
+    assert capsys.readouterr().err.startswith("error: the database refused your role: only")
 
 
 def test_a_role_taken_off_the_team_loses_its_privileges(team):
@@ -334,6 +340,27 @@ def test_a_researcher_writes_only_their_own_notes_anchors_and_readings(team):
         conn.execute("UPDATE note SET text = 'my own' WHERE id = %s", (team.notes["Moss"],))
     texts = {n.id: n.text for n in team.owner.notes("Wren")}
     assert texts[fern] == team.secret["Fern"] and texts[team.notes["Moss"]] == "my own"
+
+
+def test_every_table_has_a_rule_for_researchers_roles():
+    """A table added to the models must be given a rule here (and policies if it is blind)."""
+    from coprod_nb.storage.models import Base
+    from coprod_nb.storage.team import LEAD_ONLY_GRANTS, TABLE_GRANTS
+
+    assert set(Base.metadata.tables) | {"alembic_version"} == set(TABLE_GRANTS) | set(
+        LEAD_ONLY_GRANTS
+    )
+
+
+def test_nobody_writes_an_event_about_a_colleagues_note(team):
+    _closure(team)
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO event (at, actor, action, object_type, object_id, detail) "
+        "VALUES (now(), 'x', 'update', 'note', %s, '')",
+        (team.notes["Fern"],),
+    )
 
 
 def test_nobody_rewrites_the_log_and_the_database_names_the_actor(team):

@@ -424,7 +424,17 @@ _POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
         "OR (object_type = 'excerpt' AND coprod_excerpt_visible(object_id))",
         None,
     ),
-    ("event", "append", "INSERT", None, "true"),  # actor and time: trigger coprod_event_actor
+    # an event about a note is its author's, about an excerpt its viewer's; the actor and
+    # the time are the database's (trigger coprod_event_actor)
+    (
+        "event",
+        "append",
+        "INSERT",
+        None,
+        "(object_type <> 'note' OR EXISTS (SELECT 1 FROM note n WHERE n.id = event.object_id "
+        "AND n.researcher_id = coprod_me())) "
+        "AND (object_type <> 'excerpt' OR coprod_excerpt_visible(object_id))",
+    ),
     # own readings (coprod_own_rows)
     ("reading", "read", "SELECT", "true", None),
     ("reading", "add", "INSERT", None, "researcher_id = coprod_me()"),
@@ -715,6 +725,14 @@ def apply_team_roles(store) -> TeamReport:
                 f"allows{' (and the name key)' if lead else ''}"
             )
             report.roles.append(login)
+        known = set(TABLE_GRANTS) | set(LEAD_ONLY_GRANTS)
+        for table in conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        ).scalars():
+            if table not in known:
+                report.lines.append(
+                    f"WARNING: table {table} is not one coprod_nb knows: granted to nobody"
+                )
         logins = {login for _, login, _ in team if login}
         stale = conn.exec_driver_sql(
             "SELECT DISTINCT grantee FROM information_schema.role_table_grants "
