@@ -212,7 +212,13 @@ def test_a_role_taken_off_the_team_loses_its_privileges(team):
 # -- blinding, by plain SQL -------------------------------------------------------------------
 
 
+STATS = "SELECT attname, histogram_bounds::text FROM pg_stats WHERE tablename IN ('note', 'event')"
+
+
 def test_before_closure_each_role_reads_only_its_own_notes_excerpts_and_events(team):
+    with team.owner.engine.begin() as conn:  # statistics that would hold the texts
+        conn.exec_driver_sql("ANALYZE note; ANALYZE event")
+        assert conn.exec_driver_sql(STATS).all()  # the owner's
     for name in TEAM:
         notes, excerpts, anchored = _own_ids(team, name)
         assert notes == {team.notes[name]}, name
@@ -232,6 +238,9 @@ def test_before_closure_each_role_reads_only_its_own_notes_excerpts_and_events(t
         )
         for other in TEAM:
             assert (team.secret[other] in log) == (other == name), (name, other)
+        # nor through the database's own functions and statistics
+        _refused(team, name, "SELECT coprod_notes_snapshot()")
+        assert team.rows(name, STATS) == []
         # non-blind tables stay readable
         assert len(team.rows(name, "SELECT * FROM researcher")) == len(TEAM)
         assert team.rows(name, "SELECT count(*) FROM turn")[0][0] == 5

@@ -518,7 +518,9 @@ def policy_statements(schema: str = "public") -> list[str]:
     """The SQL that makes the database enforce the method (idempotent, as the owner)."""
     fmt = {"schema": _quote(schema), "recall": RECALL}
     stmts = _split(_HELPERS.format(**fmt)) + _split(_TRIGGERS.format(**fmt))
-    for fn in _CALLED:
+    # Functions are executable by PUBLIC when created: those that read every row run
+    # only through the triggers or for the roles granted them (team_sql).
+    for fn in (*_CALLED, "coprod_notes_snapshot()"):
         stmts.append(f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
     for table in RLS_TABLES:
         stmts.append(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
