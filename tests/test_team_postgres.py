@@ -192,6 +192,13 @@ def test_the_team_command_on_the_command_line(team, capsys):
     (team.tmp / "moss").mkdir()
     assert main(["team", str(team.tmp / "moss"), "--db", team.url("Moss")]) == 1
     assert "owner" in capsys.readouterr().err
+    # --as names someone else than the connected role
+    assert main(["info", str(team.tmp / "moss"), "--db", team.url("Moss"), "--as", "Wren"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: you are connected to the database as {team.logins['Moss']}; "
+        "you cannot act as Wren\n"
+    )
     # the database's refusal is one line too
     assert (
         main(["close-recall", str(team.tmp / "moss"), "--db", team.url("Moss"), "--lead", "Wren"])
