@@ -210,10 +210,15 @@ def test_the_team_command_on_the_command_line(team, capsys):
 def test_a_role_taken_off_the_team_loses_its_privileges(team):
     with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
         c.execute("UPDATE researcher SET login = NULL WHERE name = 'Sol'")
+    with team.owner.engine.begin() as conn:  # a grant to everyone, made by mistake
+        conn.exec_driver_sql("GRANT SELECT ON note TO PUBLIC")
     report = apply_team_roles(team.owner)
     assert f"revoked the privileges of {team.logins['Sol']}" in str(report)
+    assert "revoked the privileges of PUBLIC" in str(report)
+    assert "Sol: no login in the study, so no role" in str(report)
     with team.sql("Sol") as conn, pytest.raises(DENIED):
         conn.execute("SELECT * FROM note")
+    assert team.rows("Moss", "SELECT id FROM note") == [(team.notes["Moss"],)]
 
 
 # -- blinding, by plain SQL -------------------------------------------------------------------

@@ -723,8 +723,15 @@ def apply_team_roles(store) -> TeamReport:
                     f"REVOKE CREATE ON SCHEMA {_quote(schema)} FROM PUBLIC"
                 )
             report.lines.append(
-                f"  {login}: {'the lead: ' if lead else ''}reads and writes as the method "
-                f"allows{' (and the name key)' if lead else ''}"
+                f"  granted {login} "
+                + (
+                    "the lead's rights: the team's tables, their own notes, anchors and "
+                    "readings, and step closures, frozen frameworks, the team, workshops, "
+                    "decisions and the name key"
+                    if lead
+                    else "a researcher's rights: the team's tables and their own notes, "
+                    "anchors and readings (colleagues' notes hidden until step 1 closes)"
+                )
             )
             report.roles.append(login)
         known = set(TABLE_GRANTS) | set(LEAD_ONLY_GRANTS)
@@ -742,7 +749,7 @@ def apply_team_roles(store) -> TeamReport:
             "AND grantee <> current_user"
         ).scalars()
         for grantee in sorted(set(stale) - logins - {owner}):
-            role = _quote(grantee)
+            role = "PUBLIC" if grantee == "PUBLIC" else _quote(grantee)
             for sql in (
                 f"REVOKE ALL ON ALL TABLES IN SCHEMA {_quote(schema)} FROM {role}",
                 f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {_quote(schema)} FROM {role}",
