@@ -151,7 +151,7 @@ def _open_named(folder: Path, url: str | None, actor: str | None, named_by: str)
 
 
 def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
-    from coprod_nb.seed.demo import STAGES, build_demo
+    from coprod_nb.seed.demo import DEMO_ACTOR, STAGES, build_demo
     from coprod_nb.seed.demo_cache import copy_demo
 
     if stage not in STAGES:
@@ -169,6 +169,12 @@ def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
     else:
         store = build_demo(folder, url=url, stage=stage)
     store.actor = actor or default_actor()  # the demo was built by "demo"; now it is you
+    notice = DEMO_NOTICE
+    if actor is None and store.acting_researcher() is None:
+        # On a throwaway copy of the fictional demo, whoever is not one of its researchers
+        # works as one of them, so that every step is open to try.
+        store.actor = DEMO_ACTOR
+        notice += f" You work as its researcher {store.acting_researcher().name}."
     store.is_demo = True
-    print(DEMO_NOTICE)
+    print(notice)
     return store

@@ -25,6 +25,8 @@ def execute(path: Path) -> None:
             cell.outputs, cell.execution_count = [], None
     os.environ.pop("COPROD_STUDY", None)  # each notebook builds its own temporary demo
     os.environ.pop("COPROD_DB", None)  # a database named there would be "a study named"
+    for var in ("COPROD_USER", "JUPYTERHUB_USER", "COPROD_COURSE"):  # as the tests run them
+        os.environ.pop(var, None)
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
@@ -35,8 +37,8 @@ def execute(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    targets = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
-        (ROOT / "notebooks" / "tour").glob("*.ipynb")
-    )
+    notebooks = ROOT / "notebooks"
+    found = sorted(notebooks.glob("*.ipynb")) + sorted((notebooks / "tour").glob("*.ipynb"))
+    targets = [Path(p) for p in sys.argv[1:]] or found
     for target in targets:
         execute(target.resolve())

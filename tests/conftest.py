@@ -21,6 +21,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The tests (and the notebooks nbval runs in kernels started from this process) name their
+# studies and who is working themselves: nothing of the developer's own environment leaks in.
+for _var in ("COPROD_STUDY", "COPROD_DB", "COPROD_USER", "JUPYTERHUB_USER", "COPROD_COURSE"):
+    os.environ.pop(_var, None)
+
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: one JupyterLab and one Chromium, and no event loop left behind

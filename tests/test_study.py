@@ -58,11 +58,15 @@ def test_a_named_study_opens_as_it_is(demo_dir, monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_no_study_named_gives_a_temporary_demo_that_says_so(tmp_path, capsys):
+def test_no_study_named_gives_a_temporary_demo_that_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COPROD_USER", "someone-else")
     store = open_study(stage="recall")
     try:
         out = capsys.readouterr().out
-        assert out == DEMO_NOTICE + "\n"  # one line, the notebook's first output
+        # one line, the notebook's first output; whoever is not of the demo's team works
+        # as one of its researchers, and is told so
+        assert out == DEMO_NOTICE + " You work as its researcher Cedar.\n"
+        assert store.actor == "cedar" and store.acting_researcher().name == "Cedar"
         assert "/" not in DEMO_NOTICE  # no (temporary, changing) path in stored outputs
         assert store.is_demo and not store.step_closed()
         assert store.study_dir.name.startswith("coprod-demo-")
@@ -87,10 +91,11 @@ def test_demo_true_is_a_demo_even_when_a_study_is_named(demo_dir, monkeypatch, c
 def test_coprod_db_alone_names_a_study_and_never_receives_the_demo(monkeypatch, capsys):
     # nothing listens on port 9: had the demo been built there, this would fail otherwise
     monkeypatch.setenv("COPROD_DB", "postgresql+psycopg://nobody:secret@127.0.0.1:9/none")
+    monkeypatch.setenv("COPROD_USER", "birch")  # one of the demo's researchers: stays so
     with pytest.raises(NotFound, match="set COPROD_STUDY too"):
         open_study()
     with open_study(demo=True) as store:  # asked for: a SQLite file of its own
-        assert store.is_demo and store.url.startswith("sqlite:///")
+        assert store.actor == "birch" and store.is_demo and store.url.startswith("sqlite:///")
         assert store.url.endswith(f"{store.study_dir.name}/study.db")
     assert capsys.readouterr().out == DEMO_NOTICE + "\n"
 
@@ -118,7 +123,7 @@ def test_a_notebook_kernel_started_without_a_study_prints_the_notice(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [DEMO_NOTICE, "True"]
+    assert out.stdout.splitlines() == [DEMO_NOTICE + " You work as its researcher Cedar.", "True"]
 
 
 def test_create_true_makes_a_new_empty_study_in_a_named_folder_and_says_so(

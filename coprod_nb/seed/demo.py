@@ -19,6 +19,10 @@ from coprod_nb.storage import Store
 #: meeting with six tensions frozen as v1 (step 1 closed); the workshop (step 3 done).
 STAGES: tuple[str, ...] = ("transcripts", "recall", "joint", "workshop")
 
+#: Who works on a temporary demo when the person working is none of its researchers: the
+#: login of one of its (fictional) researchers, not the lead.
+DEMO_ACTOR = "cedar"
+
 
 def demo_data_dir() -> Path:
     """Folder of the demo study's manifest and transcripts (``$COPROD_DEMO_DATA`` overrides)."""

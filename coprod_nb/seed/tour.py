@@ -11,11 +11,8 @@ import os
 import tomllib
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.seed.demo import STAGES, demo_data_dir
+from coprod_nb.seed.demo import DEMO_ACTOR, STAGES, demo_data_dir
 from coprod_nb.storage import Store
-
-#: Who the tour acts as on a temporary demo: one of the demo's researchers (by login).
-TOUR_ACTOR = "cedar"
 
 BANNER = (
     "Tour: a scripted walk-through on the fictional demo study. Its cells type notes, vote "
@@ -38,7 +35,8 @@ def open_tour(stage: str = STAGES[-1], *, quiet: bool = False) -> Store:
 
     The study named by ``$COPROD_STUDY`` (or ``$COPROD_DB``) when it is the demo or a class
     study (acting as the person working); else a temporary demo built up to ``stage``,
-    acting as the demo researcher :data:`TOUR_ACTOR`.
+    acting as the demo researcher
+    :data:`coprod_nb.seed.demo.DEMO_ACTOR`, whom the tour's cells name.
 
     Raises
     ------
@@ -59,7 +57,7 @@ def open_tour(stage: str = STAGES[-1], *, quiet: bool = False) -> Store:
                 file=where,
             )
     else:
-        store = open_study(stage=stage, actor=TOUR_ACTOR, demo=True)
+        store = open_study(stage=stage, actor=DEMO_ACTOR, demo=True)
     if not quiet:
         print(BANNER)
     return store
