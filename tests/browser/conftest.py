@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -49,30 +50,27 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float 
     raise RuntimeError(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1 over a copy of the notebooks, working on a demo study.
+@contextlib.contextmanager
+def running_lab(base: Path, study: Path, user: str):
+    """JupyterLab on 127.0.0.1 over a copy of the notebooks, on ``study``, as ``user``.
 
-    Yields a dict with ``url`` (base URL with token) and ``study`` (the study folder the
-    notebooks write to, for assertions on the database).
+    Yields a dict with ``url``, ``token`` and ``study`` (the study folder the notebooks
+    work on, for assertions on the database).
     """
-    from coprod_nb.seed.demo import build_demo
-
-    base = tmp_path_factory.mktemp("lab")
-    root, settings, study = base / "root", base / "settings", base / "study"
+    root, settings = base / "root", base / "settings"
     shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     note = settings / "@jupyterlab" / "apputils-extension"
     note.mkdir(parents=True)
     (note / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    build_demo(study).close()
     token, port = secrets.token_hex(16), free_port()
     env = {
         **os.environ,
         "COPROD_STUDY": str(study),
-        "COPROD_USER": "cedar",
+        "COPROD_USER": user,
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTER_CONFIG_DIR": str(base / "config"),
     }
+    env.pop("COPROD_DB", None)
     cmd = [
         sys.executable,
         "-m",
@@ -101,6 +99,17 @@ def lab(tmp_path_factory):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """JupyterLab over a copy of the notebooks, on a demo study, as its researcher cedar."""
+    from coprod_nb.seed.demo import build_demo
+
+    base = tmp_path_factory.mktemp("lab")
+    build_demo(base / "study").close()
+    with running_lab(base, base / "study", "cedar") as lab:
+        yield lab
 
 
 @pytest.fixture

@@ -42,4 +42,4 @@ def test_attach_a_note_to_a_tension(lab, open_notebook):
         note = study.note(added.pop(), "Alder")
         assert study.partnership(note.partnership_id).short == "TCP"
         assert study.researcher(note.researcher_id).name == "Cedar"
-        assert study.history("tension", study.tension("T5").id)[-1].actor == "browser-tester"
+        assert study.history("tension", study.tension("T5").id)[-1].actor == "cedar"

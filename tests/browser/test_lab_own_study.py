@@ -10,11 +10,6 @@ on the database or on the downloaded bytes.
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +17,7 @@ import pytest
 
 from coprod_nb.seed.manifest import manifest_toml
 from coprod_nb.storage import Store
-from tests.browser.conftest import _wait_for_port
-from tests.conftest import ROOT, free_port
+from tests.browser.conftest import running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -42,47 +36,8 @@ TYPED = "Typed in the browser: the kitchen was shared <i>before</i> the say was"
 def own_lab(tmp_path_factory):
     """JupyterLab over a copy of the notebooks, on a study folder that holds nothing yet."""
     base = tmp_path_factory.mktemp("own-lab")
-    root, settings, study = base / "root", base / "settings", base / "study"
-    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    note = settings / "@jupyterlab" / "apputils-extension"
-    note.mkdir(parents=True)
-    (note / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    token, port = secrets.token_hex(16), free_port()
-    env = {
-        **os.environ,
-        "COPROD_STUDY": str(study),
-        "COPROD_USER": "quinn",
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-    }
-    env.pop("COPROD_DB", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        f"--port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = base / "lab.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    try:
-        _wait_for_port(port, proc, log)
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "study": study}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_lab(base, base / "study", "quinn") as lab:
+        yield lab
 
 
 def _run_all(page, lab, name: str) -> None:

@@ -35,6 +35,6 @@ def test_typing_a_note_autosaves_it(lab, open_notebook):
     note = found[0]
     with Store(lab["study"]) as study:
         assert study.partnership(note.partnership_id).short == "TCP"
-        assert {e.actor for e in study.history("note", note.id)} == {"browser-tester"}
+        assert {e.actor for e in study.history("note", note.id)} == {"cedar"}
     # the note list in the editor shows the text escaped, not as markup
     editor.locator(".cp-my-notes").get_by_text("payment delays <b>cost</b>").first.wait_for()

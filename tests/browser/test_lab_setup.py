@@ -31,4 +31,4 @@ def test_setup_notebook_search_and_pseudonym(lab, open_notebook):
         assert study.search("Weekday")
         assert study.pseudonym_key().pseudonym_for("Tuesday") == "Weekday"
         actors = {e.actor for e in study.history("pseudonym")}
-    assert "browser-tester" in actors
+    assert "cedar" in actors
