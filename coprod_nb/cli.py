@@ -658,11 +658,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # A team study on PostgreSQL: the database refused this researcher's role
         # (privileges, row-level security, a lead-only table; see SECURITY.md).
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+        from coprod_nb.storage.team import database_refusal
+
+        refused = database_refusal(exc)
+        if refused is None:
             raise
-        diag = getattr(exc.orig, "diag", None)
-        message = (diag.message_primary if diag is not None else None) or str(exc.orig)
-        print(f"error: the database refused your role: {message}", file=sys.stderr)
+        print(f"error: {refused}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; nothing was changed by the unfinished step", file=sys.stderr)

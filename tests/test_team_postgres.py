@@ -431,8 +431,8 @@ def test_the_library_flows_run_as_the_roles(team):
         assert moss.notes("Fern") == []
         assert team.excerpts["Fern"] not in {e.id for e in moss.excerpts()}
         moss.update_note(note.id, "Moss", text="moss, edited")
-        with pytest.raises(Exception):  # noqa: B017 - the database refuses (RLS or trigger)
-            moss.close_recall("Wren")
+        with pytest.raises(Forbidden, match="the database refused your role: only the study"):
+            moss.close_recall("Wren")  # the library's check passes (Wren leads): not the db's
     assert team.owner.history("note", note.id, viewer="Moss")[-1].actor == team.logins["Moss"]
     with team.store("Fern") as fern:
         from coprod_nb.analysis import progress_table

@@ -45,7 +45,7 @@ from coprod_nb.storage.models import (
 from coprod_nb.storage.notes import NotesRepository
 from coprod_nb.storage.reflection import ReflectionRepository
 from coprod_nb.storage.search import SearchHit, search_turns
-from coprod_nb.storage.team import bind_actor
+from coprod_nb.storage.team import DatabaseRefused, bind_actor, database_refusal
 from coprod_nb.storage.workshop import WorkshopRepository
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -198,8 +198,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         try:
             yield s
             s.commit()
-        except BaseException:
+        except BaseException as exc:
             s.rollback()
+            # A team study on PostgreSQL: the database refused this researcher's role.
+            refused = database_refusal(exc)
+            if refused is not None:
+                raise refused from exc
             raise
         finally:
             s.close()
@@ -672,7 +676,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             try:
                 with self.session(write=False) as s:
                     rows = s.execute(select(NameKey.real_name, NameKey.pseudonym)).all()
-            except ProgrammingError as exc:
+            except (ProgrammingError, DatabaseRefused) as exc:
                 # PostgreSQL roles of researchers other than the lead may be refused the key
                 # (SECURITY.md); say what that means instead of showing a database error.
                 if getattr(exc.orig, "sqlstate", None) != "42501":

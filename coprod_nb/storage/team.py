@@ -37,10 +37,12 @@ from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
 
 __all__ = [
     "TABLE_GRANTS",
+    "DatabaseRefused",
     "TeamReport",
     "apply_team_roles",
     "bind_actor",
     "connected_researcher",
+    "database_refusal",
     "install_policies",
     "policy_statements",
     "remove_policies",
@@ -761,6 +763,30 @@ def apply_team_roles(store) -> TeamReport:
         if not report.roles:
             report.lines.append("no researcher has a login: no role was given privileges")
     return report
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+class DatabaseRefused(Forbidden):
+    """The database refused a researcher's role (a privilege, a policy, a lead-only table).
+
+    ``orig`` is the driver's error, as on SQLAlchemy's errors.
+    """
+
+    def __init__(self, message: str, orig: BaseException | None = None):
+        super().__init__(message)
+        self.orig = orig
+
+
+def database_refusal(exc: BaseException) -> DatabaseRefused | None:
+    """A :class:`DatabaseRefused` for an ``insufficient_privilege`` error (42501), else None."""
+    orig = getattr(exc, "orig", None)
+    if not isinstance(exc, DBAPIError) or getattr(orig, "sqlstate", None) != "42501":
+        return None
+    diag = getattr(orig, "diag", None)
+    message = (diag.message_primary if diag is not None else None) or str(orig)
+    return DatabaseRefused(f"the database refused your role: {message}", orig)
 
 
 # -- who is acting --------------------------------------------------------------------------
