@@ -500,6 +500,26 @@ def test_ballots_stay_hidden_until_the_poll_closes(team):
     _refused(team, "Sol", "UPDATE poll SET closed_at = NULL WHERE id = %s", (poll.id,))
 
 
+def test_an_excerpt_is_blind_by_the_notes_it_anchors_and_who_made_it(team):
+    with team.store("Moss") as moss:
+        loose = moss.excerpt_of_quote(team.transcript, "What did the partnership")
+    made_for_fern = team.owner.excerpt_of_quote(team.transcript, "mattered more")
+    team.owner.update_note(
+        team.notes["Fern"], "Fern", excerpts=[team.excerpts["Fern"], made_for_fern.id]
+    )
+    with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
+        # as a manifest loaded by the owner in the lead's name records it
+        c.execute("UPDATE excerpt SET created_by = 'Wren' WHERE id = %s", (made_for_fern.id,))
+    unanchored = team.owner.excerpt_of_quote(team.transcript, "And who chaired")  # by "admin"
+    seen = {name: _own_ids(team, name)[1] for name in TEAM}
+    assert seen["Moss"] == {team.excerpts["Moss"], loose.id, unanchored.id}
+    assert seen["Fern"] == {team.excerpts["Fern"], made_for_fern.id, unanchored.id}
+    assert seen["Wren"] == {team.excerpts["Wren"], unanchored.id}  # made "by" Wren: Fern's
+    assert seen["Sol"] == {team.excerpts["Sol"], unanchored.id}
+    _closure(team)
+    assert all(len(_own_ids(team, name)[1]) == 7 for name in TEAM)
+
+
 def test_a_transcripts_text_under_hidden_excerpts_is_the_owners_to_change(team):
     # the excerpts' offsets move with the text: a role that cannot see them all would
     # leave colleagues' excerpts on the wrong words

@@ -118,24 +118,21 @@ CREATE OR REPLACE FUNCTION coprod_step1_closed() RETURNS boolean
   AS $$ SELECT EXISTS (SELECT 1 FROM step_closure WHERE step = '{recall}') $$;
 
 -- Step 1 is blind for excerpts too: which passages a colleague chose is part of their
--- reading. Before the closure a researcher sees an excerpt that they made or that one of
--- their own notes anchors, and one that belongs to no colleague (neither made by one nor
--- anchoring a colleague's note).
+-- reading. Before the closure a researcher sees the excerpts their own notes anchor, and
+-- the others that no colleague's note anchors and no colleague made (as
+-- Store.excerpts(viewer=...) does; "made by" alone is not enough, as a study loaded by the
+-- owner in the lead's name has every excerpt made by the lead).
 CREATE OR REPLACE FUNCTION coprod_excerpt_visible(ex integer) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-    WITH me AS (SELECT id, lower(login) AS login, lower(name) AS name
-                FROM researcher WHERE login = session_user::text),
-         e AS (SELECT lower(created_by) AS by FROM excerpt WHERE id = ex)
     SELECT coprod_step1_closed()
-        OR EXISTS (SELECT 1 FROM e, me WHERE e.by IN (me.login, me.name))
         OR EXISTS (SELECT 1 FROM note_excerpt ne JOIN note n ON n.id = ne.note_id
-                   WHERE ne.excerpt_id = ex AND n.researcher_id = (SELECT id FROM me))
+                   WHERE ne.excerpt_id = ex AND n.researcher_id = coprod_me())
         OR (NOT EXISTS (SELECT 1 FROM note_excerpt ne JOIN note n ON n.id = ne.note_id
                         WHERE ne.excerpt_id = ex
-                          AND n.researcher_id IS DISTINCT FROM (SELECT id FROM me))
-            AND NOT EXISTS (SELECT 1 FROM e JOIN researcher r
-                              ON e.by IN (lower(r.login), lower(r.name))
-                            WHERE r.id IS DISTINCT FROM (SELECT id FROM me))) $$;
+                          AND n.researcher_id IS DISTINCT FROM coprod_me())
+            AND NOT EXISTS (SELECT 1 FROM excerpt e JOIN researcher r
+                              ON lower(e.created_by) IN (lower(r.login), lower(r.name))
+                            WHERE e.id = ex AND r.id IS DISTINCT FROM coprod_me())) $$;
 
 -- Python's datetime.isoformat() of a naive timestamp, as in the library's snapshots.
 CREATE OR REPLACE FUNCTION coprod_iso(ts timestamp) RETURNS text
