@@ -172,3 +172,19 @@ def test_the_working_notebooks_run_twice_in_a_row_on_one_study_without_a_change(
             problems += run_notebook(path, work)[0]
     assert problems == []
     assert table_checksums(study / "study.db") == before
+
+
+def test_notebook_05_opens_an_existing_course_and_changes_nothing(
+    notebook_env, monkeypatch, tmp_path
+):
+    from coprod_nb.course import create_course
+
+    create_course(tmp_path / "seminar", 5, group_size=3, name="Methods seminar")
+    work = notebook_env(tmp_path / "no-study-needed", "instructor")
+    monkeypatch.setenv("COPROD_COURSE", str(tmp_path / "seminar"))
+    studies = sorted((tmp_path / "seminar").rglob("study.db"))
+    before = [table_checksums(db) for db in studies]
+    errors, texts = run_notebook(ROOT / "notebooks" / "05_course_dashboard.ipynb", work)
+    assert errors == [] and len(studies) == 2
+    assert any("Methods seminar" in t for t in texts)  # the dashboard, not the set-up form
+    assert [table_checksums(db) for db in studies] == before
