@@ -574,3 +574,16 @@ def test_migration_0007_installs_and_removes_the_policies(team):
     assert policies() == installed
     for name in TEAM:  # the roles' grants survive: the blinding is back
         assert {r[0] for r in team.rows(name, "SELECT id FROM note")} == {team.notes[name]}
+
+
+def test_a_sqlite_study_has_no_team_roles(tmp_path, capsys):
+    from coprod_nb.cli import main
+
+    with Store(tmp_path / "solo", actor="Moss") as st:
+        st.add_researcher("Moss", login="moss")
+        assert st.connected_as is None  # declared: one person's file
+        st2 = Store(tmp_path / "solo", actor="Wren")
+        assert st2.actor == "Wren"  # nobody can check it on SQLite
+        st2.close()
+    assert main(["team", str(tmp_path / "solo")]) == 1
+    assert "SQLite study is one person's file" in capsys.readouterr().err
