@@ -20,7 +20,7 @@ def test_attach_a_note_to_a_tension(lab, open_notebook):
     page = open_notebook("tour/02_joint_interpretation.ipynb")
     board = page.locator(".jp-NotebookPanel:visible .cp-tension-board").first
     board.wait_for(timeout=120_000)
-    page.locator(".jp-OutputArea-output pre", has_text="written to the study folder").wait_for(
+    page.locator(".jp-OutputArea-output pre", has_text="resource pack written").wait_for(
         timeout=120_000
     )
     before = _t5_notes(lab["study"])
