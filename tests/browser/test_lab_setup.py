@@ -24,7 +24,8 @@ def test_setup_notebook_search_and_pseudonym(lab, open_notebook):
     inputs.nth(0).fill("Tuesday")
     inputs.nth(1).fill("Weekday")
     editor.get_by_role("button", name="Set pseudonym").click()
-    editor.locator(".cp-ok").wait_for()
+    # the scripted cell above already left a message: wait for this one
+    editor.locator(".cp-ok", has_text="Pseudonym Weekday set").wait_for()
 
     with Store(lab["study"]) as study:
         assert study.search("Tuesday") == []
