@@ -55,7 +55,8 @@ TYPED = {
 WREN_NOTE = "Wren's reading, entered by the owner: childcare money came first"
 
 
-def _binaries() -> tuple[str, str, str]:
+@pytest.fixture(scope="module")
+def programs() -> tuple[str, str, str]:
     """jupyterhub, jupyterhub-singleuser (this environment) and configurable-http-proxy."""
     bindir = Path(sys.executable).parent
     hub, single = bindir / "jupyterhub", bindir / "jupyterhub-singleuser"
@@ -169,9 +170,9 @@ def _make_home(home: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def hub(team_db, tmp_path_factory):
+def hub(programs, team_db, tmp_path_factory):
     """JupyterHub on 127.0.0.1 with its proxy; yields its public URL and the users' homes."""
-    hub_bin, single, chp = _binaries()
+    hub_bin, single, chp = programs  # looked for first: a missing one skips before the study
     host, _ = team_db
     base = tmp_path_factory.mktemp("hub")
     for user in HUB_USERS:
