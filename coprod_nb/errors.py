@@ -19,6 +19,12 @@ __all__ = [
 class CoprodError(Exception):
     """Root of every error that coprod_nb raises on purpose."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: in a notebook cell a user's mistake
+        # (a study not found, a step out of order) reads as one plain line, like on the
+        # command line. Programming errors (any other exception) keep their traceback.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class InvalidInput(CoprodError, ValueError):
     """Input that cannot be used: names the file, the place in it and the problem.

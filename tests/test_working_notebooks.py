@@ -188,3 +188,19 @@ def test_notebook_05_opens_an_existing_course_and_changes_nothing(
     assert errors == [] and len(studies) == 2
     assert any("Methods seminar" in t for t in texts)  # the dashboard, not the set-up form
     assert [table_checksums(db) for db in studies] == before
+
+
+def test_a_user_mistake_in_a_notebook_cell_reads_as_one_line_not_a_traceback(
+    notebook_env, tmp_path
+):
+    """An error of coprod_nb (here: a study folder that holds no study) shows its message."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from coprod_nb import open_study\nopen_study()")]
+    path = tmp_path / "mistake.ipynb"
+    nbformat.write(nb, path)
+    notebook_env(tmp_path / "no-such-study", "quill")
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True)
+    client.execute()
+    [out] = nb.cells[0].outputs
+    assert out.output_type == "error" and out.ename == "NotFound"
+    assert len(out.traceback) == 1 and "coprod-nb init" in out.traceback[0]

@@ -97,7 +97,10 @@ class ComparisonView(w.VBox):
         )
         shorts = [p.short for p in self.store.partnerships()]
         self.partnership.options = shorts
-        self._on_partnership_change()
+        if shorts and self.partnership.value is None:
+            self.partnership.value = shorts[0]  # observed: fills the side by side
+        else:
+            self._on_partnership_change()
 
     def _on_partnership_change(self, _change=None) -> None:
         from coprod_nb.analysis import side_by_side
