@@ -128,13 +128,9 @@ def cmd_history(args) -> int:
         object_id = None
         if ident:
             object_id = int(ident) if ident.isdigit() else _resolve(store, kind, ident)
-        viewer = None
-        if args.actor:
-            try:
-                viewer = store.researcher(args.actor).name
-            except CoprodError:
-                viewer = None
-        table = history_table(store, kind, object_id, viewer=viewer)
+        # What the person working may see (storage/access.py): while step 1 is open, no
+        # event about a colleague's note or excerpt.
+        table = history_table(store, kind, object_id)
     if table.empty:
         print(f"no history for {args.object}")
         return 0
@@ -185,21 +181,31 @@ def cmd_notes(args) -> int:
     from coprod_nb.analysis import notes_markdown, notes_table
 
     with _store(args) as store:
+        me = store.acting_researcher()
+        whose = args.researcher or (me.name if me is not None else None)
+        if whose is None:
+            raise CoprodError(
+                f"you are {store.actor}, who is not a researcher of this study: "
+                "there are no notes of yours (name a researcher with --researcher once "
+                "step 1 is closed)"
+            )
+        # Blinding applies (storage/access.py): a colleague's notes only once step 1 is closed.
         notes = notes_table(
-            store, args.researcher, partnership=args.partnership, category=args.category
+            store, researcher=whose, partnership=args.partnership, category=args.category
         )
+        whose = store.researcher(whose).name
     out = Path(args.out)
     if args.format == "csv":
         notes.to_csv(out, index=False)
     else:
-        out.write_text(notes_markdown(notes, f"Notes of {args.researcher}"), encoding="utf-8")
+        out.write_text(notes_markdown(notes, f"Notes of {whose}"), encoding="utf-8")
     print(f"{len(notes)} note(s) written to {out}")
     return 0
 
 
 def cmd_close_recall(args) -> int:
     with _store(args) as store:
-        closure = store.close_recall(args.lead)
+        closure = store.close_recall()  # the person working must be the lead
     print(
         f"step 1 closed on {closure.closed_at:%Y-%m-%d} by {closure.closed_by}; "
         f"{len(closure.snapshot['notes'])} notes are now visible to the team"
@@ -304,13 +310,11 @@ def cmd_export(args) -> int:
         if args.format == "qdpx":
             from coprod_nb.exchange.refi_qda import export_qdpx
 
-            path = export_qdpx(store, args.out, viewer=args.viewer, real_names=args.real_names)
+            path = export_qdpx(store, args.out, real_names=args.real_names)
         else:
             from coprod_nb.exchange.tables import export_tables
 
-            path = export_tables(
-                store, args.format, args.out, viewer=args.viewer, real_names=args.real_names
-            )
+            path = export_tables(store, args.format, args.out, real_names=args.real_names)
     print(f"exported to {path}")
     return 0
 
@@ -403,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--as",
         dest="actor",
-        help="who is acting (default: $COPROD_USER, $JUPYTERHUB_USER or the login name)",
+        help="who is acting, on a SQLite study (default: $COPROD_USER, $JUPYTERHUB_USER or "
+        "the login name); on a database server the role decides",
     )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -478,10 +483,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pseudonym)
 
     p = sub.add_parser(
-        "notes", parents=[common], help="export a researcher's step-1 notes (blinding applies)"
+        "notes", parents=[common], help="export your step-1 notes (blinding applies)"
     )
     p.add_argument("dir")
-    p.add_argument("--researcher", required=True, help="whose notes (and who is looking)")
+    p.add_argument(
+        "--researcher",
+        help="whose notes (default: yours); a colleague's only once step 1 is closed",
+    )
     p.add_argument("--format", choices=["md", "csv"], default="md")
     p.add_argument("--partnership")
     p.add_argument("--category")
@@ -491,10 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "close-recall",
         parents=[common],
-        help="close step 1 (lead only): notes become visible to the team",
+        help="close step 1 (the study lead only): notes become visible to the team",
     )
     p.add_argument("dir")
-    p.add_argument("--lead", required=True, help="the study lead closing the step")
     p.set_defaults(func=cmd_close_recall)
 
     p = sub.add_parser(
@@ -554,7 +561,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir")
     p.add_argument("--format", choices=["qdpx", "csv", "xlsx"], required=True)
-    p.add_argument("--viewer", help="whose view of the notes (default: the study lead)")
     p.add_argument(
         "--real-names",
         action="store_true",

@@ -32,12 +32,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from coprod_nb.domain.toml_text import toml_basic
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
-from coprod_nb.storage import Store
-from coprod_nb.storage.models import Note, Researcher
+from coprod_nb.storage import Store, access
+from coprod_nb.storage.database import GROUP_FILE_MODE
 
 __all__ = [
     "CastRole",
@@ -429,7 +428,11 @@ def _build_group(course: Course, group: int, manifest: dict) -> None:
             ),
         },
     }
-    with Store(folder, _sqlite_url(folder), actor=course.instructor_login) as store:
+    # Students of a group write into its study on a shared hub: the file is shared with
+    # the course's Unix group (0660, never other accounts); see docs/teaching/course-mode.md.
+    with Store(
+        folder, _sqlite_url(folder), actor=course.instructor_login, file_mode=GROUP_FILE_MODE
+    ) as store:
         load_manifest(store, demo_data_dir() / "study.toml", progress=False, data=data)
         # The team joins after the import, so that no student is matched as a speaker.
         store.add_researcher(course.instructor, course.instructor_login, lead=True)
@@ -536,7 +539,7 @@ def move_student(course_dir: str | os.PathLike, student: str, group: int) -> Cou
     if group == st.group:
         raise InvalidInput(f"{st.name} is already in group {group}")
     with course.open_group(st.group) as old:
-        if old.notes(st.login, include_deleted=True):  # their own notes: no blinding issue
+        if old.has_notes(st.login):  # a count: no blinding issue
             raise Forbidden(
                 f"{st.name} has written notes in group {st.group}; a student can move only "
                 "before writing a first note"
@@ -573,14 +576,7 @@ def course_progress(course_dir: str | os.PathLike) -> pd.DataFrame:
     for g in range(1, course.groups + 1):
         with course.open_group(g) as store:
             with store.session(write=False) as s:
-                notes = dict(
-                    s.execute(
-                        select(Researcher.name, func.count(Note.id))
-                        .join(Note, Note.researcher_id == Researcher.id)
-                        .where(Note.deleted_at.is_(None))
-                        .group_by(Researcher.name)
-                    ).all()
-                )
+                notes = dict(access.note_counts_by_author(s))
             per_group[g] = {
                 "transcripts": len(store.transcripts()),
                 "read": Counter(who for who, _ in store.readings()),

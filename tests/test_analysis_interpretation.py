@@ -24,6 +24,7 @@ from coprod_nb.analysis.interpretation import (  # noqa: E402
 )
 from coprod_nb.domain import RawTurn  # noqa: E402
 from coprod_nb.errors import Forbidden  # noqa: E402
+from tests.acting import as_
 
 
 @pytest.fixture(autouse=True)
@@ -70,22 +71,22 @@ def small(store):
 
 def test_everything_waits_for_step_1_to_close(small):
     with pytest.raises(Forbidden):
-        compare_counts(small, "Ash")
+        compare_counts(as_(small, "Ash"), "Ash")
     with pytest.raises(Forbidden):
-        overlaps(small, "Bay")
+        overlaps(as_(small, "Bay"), "Bay")
 
 
 def test_counts_side_by_side_gaps(small):
-    small.close_recall("Ash")
-    counts = compare_counts(small, "Ash")
+    as_(small, "Ash").close_recall()
+    counts = compare_counts(as_(small, "Ash"), "Ash")
     assert len(counts) == 2 * 2 * 4  # every researcher × partnership × category, zeros too
     got = counts.set_index(["researcher", "partnership", "category"]).notes
     assert got["Ash", "P1", "practice"] == 2 and got["Bay", "P1", "barrier"] == 2
     assert got["Ash", "P2", "reflection"] == 0
-    table = side_by_side(small, "Ash", "P1")
+    table = side_by_side(as_(small, "Ash"), "Ash", "P1")
     assert list(table.columns) == ["Ash", "Bay"] and len(table) == 3
     assert table.loc[0, "Ash"] == "[practice] a0"
-    lonely = gaps(small, "Bay")
+    lonely = gaps(as_(small, "Bay"), "Bay")
     assert lonely.to_dict("records") == [
         {"partnership": "P2", "category": "reflection", "researcher": "Bay", "notes": 1}
     ]
@@ -102,7 +103,7 @@ def test_compare_counts_from_sql_equal_counting_the_notes(joint_demo):
     notes = pd.DataFrame(
         [
             (names[n.researcher_id], shorts[n.partnership_id], n.category)
-            for n in joint_demo.notes(me)
+            for n in as_(joint_demo, me).notes()
         ],
         columns=["researcher", "partnership", "category"],
     )
@@ -121,7 +122,7 @@ def test_compare_counts_from_sql_equal_counting_the_notes(joint_demo):
         .rename("notes")
         .reset_index()
     )
-    got = compare_counts(joint_demo, me)
+    got = compare_counts(as_(joint_demo, me), me)
     pd.testing.assert_frame_equal(got, expected)
     assert got.notes.sum() == len(notes) > 0
 
@@ -146,8 +147,8 @@ def test_plot_compare_labels_small_grids_only():
 
 
 def test_overlaps_pair_different_researchers_on_shared_words(small):
-    small.close_recall("Ash")
-    pairs = overlaps(small, "Ash")
+    as_(small, "Ash").close_recall()
+    pairs = overlaps(as_(small, "Ash"), "Ash")
     assert len(pairs) == 3
     assert set(pairs.same_category) == {True, False}
     disagreement = pairs[~pairs.same_category].iloc[0]
@@ -155,16 +156,16 @@ def test_overlaps_pair_different_researchers_on_shared_words(small):
 
 
 def test_category_alpha_matches_a_hand_computation(small):
-    small.close_recall("Ash")
+    as_(small, "Ash").close_recall()
     # units (practice, practice), (practice, barrier), (barrier, barrier):
     # D_o = 2/6, D_e = 2·3·3/(6·5) = 0.6, alpha = 1 - (1/3)/0.6 = 4/9
-    assert category_alpha(small, "Bay") == pytest.approx(4 / 9)
+    assert category_alpha(as_(small, "Bay"), "Bay") == pytest.approx(4 / 9)
 
 
 def test_evidence_matrix_and_tension_evidence(small):
-    small.close_recall("Ash")
+    as_(small, "Ash").close_recall()
     t = small.add_tension("Pay", "Late", "On time", status="agreed")
-    mine = small.notes("Ash", researcher="Bay")
+    mine = as_(small, "Ash").notes(researcher="Bay")
     small.attach_evidence(
         t.code, notes=[mine[0].id, mine[-1].id], excerpts=[small.excerpts()[0].id]
     )
@@ -173,6 +174,6 @@ def test_evidence_matrix_and_tension_evidence(small):
     assert m.loc[("T1", "P2"), "total"] == 1
     ax = plot_evidence(evidence_matrix(small))
     assert [t.get_text() for t in ax.get_xticklabels()] == ["P1", "P2"]
-    ev = tension_evidence(small, "Ash", "T1")
+    ev = tension_evidence(as_(small, "Ash"), "Ash", "T1")
     assert sorted(ev.kind) == ["note", "note", "quote"]
     assert "Alpha turn words here." in set(ev.text)

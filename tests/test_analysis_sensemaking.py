@@ -20,6 +20,7 @@ from coprod_nb.analysis import (  # noqa: E402
     spectra,
 )
 from coprod_nb.errors import Forbidden  # noqa: E402
+from tests.acting import as_lead
 
 
 def test_opening_poll_tally_and_borda(demo):
@@ -35,7 +36,7 @@ def test_opening_poll_tally_and_borda(demo):
 def test_results_of_an_open_poll_are_hidden(joint_demo):
     from datetime import date
 
-    ws = joint_demo.add_workshop(date(2021, 11, 10), participants=["Jo Linden"])
+    ws = as_lead(joint_demo).add_workshop(date(2021, 11, 10), participants=["Jo Linden"])
     poll = joint_demo.open_poll(ws.id, "opening", ["T1", "T2"])
     joint_demo.cast_ballot(poll.id, "Jo Linden", ["T2"])
     with pytest.raises(Forbidden):
@@ -89,7 +90,7 @@ def test_the_lineage_of_a_frozen_version_is_the_one_it_was_frozen_with(demo):
     assert set(before.path) == {"unchanged"} and list(before.target) == list(before.source)
     trail = framework_trail(demo, version=2)
     assert trail.final.codes == ["T1", "T2", "T3", "T8"] and len(trail.decisions) == 6
-    follow_up = demo.add_workshop(date(2022, 11, 9))
+    follow_up = as_lead(demo).add_workshop(date(2022, 11, 9))
     with pytest.raises(InvalidInput, match="did not come from the workshop of 2022-11-09"):
         lineage_table(demo, follow_up.id, version=1)
 

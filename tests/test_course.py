@@ -24,6 +24,7 @@ from coprod_nb.course import (
 )
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
+from tests.acting import as_
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 WHEN = dt.date(2025, 3, 14)
@@ -52,8 +53,8 @@ def _freeze_v1(course, group: int) -> None:
     with course.open_group(group) as store:
         store.add_tension("plain talk vs jargon", "plain talk", "jargon", status="agreed")
         if not store.step_closed():
-            store.close_recall(course.instructor)  # v1 is frozen after step 1
-        store.freeze_framework(course.instructor, "v1")
+            store.close_recall()  # v1 is frozen after step 1, by the lead (the instructor)
+        store.freeze_framework("v1")
 
 
 # -- creation ----------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def test_create_course_layout_roster_and_team(course_dir, tmp_path):
             assert len(store.partnerships()) == 5 and len(store.participants()) == 5
             # the same transcripts as the demo, pseudonymised the same way
             assert [t.text for t in store.transcripts()] == demo_texts
-            assert not store.notes("instructor") and not store.tensions()
+            assert not as_(store, "instructor").notes() and not store.tensions()
             assert store.step_closure() is None
 
 

@@ -15,6 +15,7 @@ from coprod_nb.analysis import study_info, transcripts_table
 from coprod_nb.seed.demo import demo_data_dir
 from coprod_nb.seed.demo_cache import copy_demo
 from coprod_nb.storage import Store
+from tests.acting import as_, as_lead
 
 
 def _real_names() -> list[str]:
@@ -104,7 +105,7 @@ def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     monkeypatch.setattr(coprod_nb.seed.demo, "build_demo", no_build)
     second = open_study(stage="recall")
     assert second.study_dir != first.study_dir
-    assert len(second.notes("Birch")) == len(first.notes("Birch")) - 1
+    assert len(as_(second, "Birch").notes()) == len(as_(first, "Birch").notes()) - 1
     assert not second.step_closed() and second.actor == first.actor
     for st in (first, second):
         st.close()
@@ -123,8 +124,10 @@ def test_the_methods_trail_recorded_over_the_stored_v1_gives_f1_to_f4(joint_demo
     from tests.test_domain_decisions import METHOD_FINAL, METHOD_TRAIL, _as_method
 
     assert len(joint_demo.framework(1)) == 6
-    ws = joint_demo.add_workshop(date(2021, 11, 10))
-    refs = joint_demo.record_decisions(ws.id, read_decision_log(METHOD_TRAIL, source="method"))
+    ws = as_lead(joint_demo).add_workshop(date(2021, 11, 10))
+    refs = as_lead(joint_demo).record_decisions(
+        ws.id, read_decision_log(METHOD_TRAIL, source="method")
+    )
     assert refs == ["D1", "D2", "D3"]
     assert _as_method(joint_demo.current_framework(ws.id)) == METHOD_FINAL
     paths = {(r.source, r.target): r.path for r in lineage_table(joint_demo, ws.id).itertuples()}
@@ -137,5 +140,5 @@ def test_the_methods_trail_recorded_over_the_stored_v1_gives_f1_to_f4(joint_demo
         ("T6", "T8"): "merged into T8",
         ("T7", "T3"): "added, folded into T3",
     }
-    joint_demo.freeze_workshop_framework(ws.id, "Alder")
+    as_(joint_demo, "Alder").freeze_workshop_framework(ws.id)
     assert _as_method(joint_demo.framework(2)) == METHOD_FINAL

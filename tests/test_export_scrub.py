@@ -12,6 +12,7 @@ from coprod_nb.exchange.pack_builder import write_resource_pack
 from coprod_nb.exchange.refi_qda import export_qdpx
 from coprod_nb.exchange.report import build_report, write_report
 from coprod_nb.exchange.resource_pack import Quote
+from tests.acting import as_
 
 TYPED = "Margaret Okafor said it first; margaret_okafor wrote it in the minutes."
 
@@ -45,7 +46,7 @@ def typed(joint_demo):
         description=TYPED,
         status="agreed",
     )
-    st.freeze_framework("Alder", "v2 with a typed real name")
+    as_(st, "Alder").freeze_framework("v2 with a typed real name")
     assert t.code in st.framework(2).codes
     return st
 

@@ -23,6 +23,7 @@ from coprod_nb.participant_app import key_from_query, page
 from coprod_nb.participant_app.serve import link_root, normalise_base_url, voila_command
 from coprod_nb.storage.models import Ballot, CardResponse, Event, ParticipantToken
 from coprod_nb.widgets.participant import LiveResponses, ParticipantApp, participant_link
+from tests.acting import as_, as_lead
 from tests.conftest import free_port
 
 HOSTILE = "<script>alert('x')</script>"
@@ -40,9 +41,11 @@ def live(store):
     store.add_tension(f"Rules {HOSTILE} vs play", "rules", "play", status="agreed")
     store.add_tension("Speed vs care", "speed", f"care {IMG}", status="agreed")
     store.add_tension("Near vs far", "near", "far", status="agreed")
-    store.close_recall("Ash")
-    store.freeze_framework("Ash")
-    ws = store.add_workshop(date(2022, 11, 9), facilitators=["Ash"], participants=["Pat", "Sol"])
+    as_(store, "Ash").close_recall()
+    as_(store, "Ash").freeze_framework()
+    ws = as_lead(store).add_workshop(
+        date(2022, 11, 9), facilitators=["Ash"], participants=["Pat", "Sol"]
+    )
     store.open_poll(ws.id, "opening", ["T1", "T2", "T3"], max_choices=2)
     store.ws = ws
     return store
@@ -73,7 +76,7 @@ def table(html: str) -> pd.DataFrame:
 
 
 def test_links_are_issued_to_the_workshop_and_only_hashes_are_stored(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     assert sorted(links) == ["Pat", "Sol"]  # Kim is not a participant of this workshop
     assert len(set(links.values())) == 2 and all(len(k) >= 40 for k in links.values())
     ws, person = live.participant_for_token(links["Pat"])
@@ -95,12 +98,12 @@ def test_links_are_issued_to_the_workshop_and_only_hashes_are_stored(live):
     assert not any(k in trail.to_string() for k in links.values())
     assert sorted(live.active_links()) == ["Pat", "Sol"]
     with pytest.raises(InvalidInput, match="not a participant"):
-        live.issue_links(participants=["Kim"])
+        as_lead(live).issue_links(participants=["Kim"])
 
 
 def test_a_reissued_revoked_wrong_or_malformed_key_is_refused(live):
-    first = live.issue_links()
-    second = live.issue_links(participants=["Pat"])
+    first = as_lead(live).issue_links()
+    second = as_lead(live).issue_links(participants=["Pat"])
     with pytest.raises(Forbidden, match=NOT_VALID) as reused:
         live.participant_for_token(first["Pat"])
     with pytest.raises(Forbidden, match=NOT_VALID) as unknown:
@@ -109,7 +112,7 @@ def test_a_reissued_revoked_wrong_or_malformed_key_is_refused(live):
     assert str(reused.value) == str(unknown.value)
     assert live.participant_for_token(second["Pat"])[1].name == "Pat"
     assert live.participant_for_token(first["Sol"])[1].name == "Sol"  # untouched
-    assert live.revoke_links(participants=["Sol"]) == 1
+    assert as_lead(live).revoke_links(participants=["Sol"]) == 1
     with pytest.raises(Forbidden, match=NOT_VALID):
         live.participant_for_token(first["Sol"])
     for bad in ("abc", "../../etc/passwd", first["Pat"][:10], "key with spaces in it ok"):
@@ -122,8 +125,8 @@ def test_a_reissued_revoked_wrong_or_malformed_key_is_refused(live):
 
 
 def test_a_key_of_another_workshop_is_refused(live):
-    other = live.add_workshop(date(2023, 1, 5), facilitators=["Ash"], participants=["Pat"])
-    key = live.issue_links(other.id)["Pat"]
+    other = as_lead(live).add_workshop(date(2023, 1, 5), facilitators=["Ash"], participants=["Pat"])
+    key = as_lead(live).issue_links(other.id)["Pat"]
     with pytest.raises(Forbidden, match=NOT_VALID):
         live.participant_for_token(key, live.ws.id)
     assert live.participant_for_token(key)[0].id == other.id
@@ -132,7 +135,7 @@ def test_a_key_of_another_workshop_is_refused(live):
 
 
 def test_a_participant_taken_off_the_workshop_loses_the_link(live):
-    key = live.issue_links()["Sol"]
+    key = as_lead(live).issue_links()["Sol"]
     with live.session() as s:
         from coprod_nb.storage.models import Workshop
 
@@ -145,7 +148,7 @@ def test_a_participant_taken_off_the_workshop_loses_the_link(live):
 
 
 def test_a_refused_key_shows_nothing_of_the_study(live):
-    live.issue_links()
+    as_lead(live).issue_links()
     live.set_response(live.ws.id, "Sol", "T1", comment="Sol's own thought")
     for key in ("A" * 43, "abc", ""):
         app = ParticipantApp(live, key)
@@ -157,7 +160,7 @@ def test_a_refused_key_shows_nothing_of_the_study(live):
 
 
 def test_the_app_shows_the_participant_only_their_own_answers(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     live.set_response(live.ws.id, "Sol", "T1", comment="Sol's own thought", circle="outer")
     live.cast_ballot(live.current_poll().id, "Sol", ["T3"])
     live.set_response(live.ws.id, "Pat", "T2", comment="Pat wrote this", circle="inner")
@@ -173,7 +176,7 @@ def test_the_app_shows_the_participant_only_their_own_answers(live):
 
 
 def test_hostile_text_is_escaped_in_cards_and_in_the_live_view(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     app = ParticipantApp(live, links["Pat"])
     title = app.cards["T1"].title.value
     assert HOSTILE not in title and "&lt;script&gt;" in title
@@ -181,13 +184,13 @@ def test_hostile_text_is_escaped_in_cards_and_in_the_live_view(live):
     assert not app.approve["T1"].description_allow_html  # a label stays plain text
     app.cards["T1"].comment.value = IMG
     app.submit.click()
-    view = LiveResponses(live, links=links)
+    view = LiveResponses(as_lead(live), links=links)
     assert IMG not in view.table.value and "&lt;img src=x" in view.table.value
     assert HOSTILE not in view.tally.value + view.progress.value
 
 
 def test_a_second_submission_updates_instead_of_adding(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     poll = live.current_poll()
     app = ParticipantApp(live, links["Pat"])
     app.cards["T1"].comment.value = "first thought"
@@ -199,7 +202,7 @@ def test_a_second_submission_updates_instead_of_adding(live):
     assert [(r.code, r.comment, r.circle) for r in live.responses(None, "Pat")] == [
         ("T1", "first thought", "inner")
     ]
-    assert live.own_ballot(poll.id, "Pat") == ["T1", "T2"]
+    assert live.own_ballot_by_link(links["Pat"], poll.id) == ["T1", "T2"]
     app.cards["T1"].comment.value = "second thought"
     app.cards["T3"].circle.value = "outer"
     app.approve["T2"].value = False
@@ -219,7 +222,7 @@ def test_a_second_submission_updates_instead_of_adding(live):
 
 
 def test_the_store_rules_reach_the_participant_as_messages(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     poll = live.current_poll()
     app = ParticipantApp(live, links["Pat"])
     app.cards["T2"].suggestion.value = "split it"
@@ -228,16 +231,16 @@ def test_the_store_rules_reach_the_participant_as_messages(live):
     app.submit.click()
     assert "at most 2 nominations" in app.last_status
     assert "cards saved: T2" in app.last_status  # the cards are kept all the same
-    assert live.own_ballot(poll.id, "Pat") is None
-    live.close_poll(poll.id)
+    assert live.own_ballot_by_link(links["Pat"], poll.id) is None
+    as_lead(live).close_poll(poll.id)
     app.approve["T3"].value = False
     app.submit.click()  # a page opened before the poll closed
-    assert "closed" in app.last_status and live.own_ballot(poll.id, "Pat") is None
+    assert "closed" in app.last_status and live.own_ballot_by_link(links["Pat"], poll.id) is None
     assert all(box.disabled for box in app.approve.values())
 
 
 def test_results_are_hidden_until_the_poll_closes_then_shown(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     poll = live.current_poll()
     pat, sol = ParticipantApp(live, links["Pat"]), ParticipantApp(live, links["Sol"])
     pat.approve["T1"].value = pat.approve["T3"].value = True
@@ -246,7 +249,7 @@ def test_results_are_hidden_until_the_poll_closes_then_shown(live):
     sol.submit.click()
     pat.check.click()
     assert "cp-poll-tally-table" not in pat.results.value
-    live.close_poll(poll.id)
+    as_lead(live).close_poll(poll.id)
     assert "cp-poll-tally-table" not in pat.results.value  # not until asked
     pat.check.click()
     shown = table(pat.results.value).set_index("option")
@@ -258,21 +261,23 @@ def test_results_are_hidden_until_the_poll_closes_then_shown(live):
 
 def test_a_ranked_poll_needs_an_order(live):
     poll = live.current_poll()
-    live.close_poll(poll.id)
+    as_lead(live).close_poll(poll.id)
     ranked = live.open_poll(live.ws.id, "revote", ["T1", "T2", "T3"], max_choices=2, ranked=True)
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     app = ParticipantApp(live, links["Sol"])
     assert [d.description for d in app.rank] == ["Choice 1", "Choice 2"]
     app.rank[1].value = "T2"
     app.submit.click()
-    assert "in order" in app.last_status and live.own_ballot(ranked.id, "Sol") is None
+    assert (
+        "in order" in app.last_status and live.own_ballot_by_link(links["Sol"], ranked.id) is None
+    )
     app.rank[0].value = "T3"
     app.submit.click()
-    assert live.own_ballot(ranked.id, "Sol") == ["T3", "T2"]
+    assert live.own_ballot_by_link(links["Sol"], ranked.id) == ["T3", "T2"]
 
 
 def test_page_reads_the_key_from_the_query_string(live):
-    links = live.issue_links()
+    links = as_lead(live).issue_links()
     assert key_from_query("key=abc&x=1") == "abc" and key_from_query("") == ""
     assert key_from_query("?token=zzz") == ""
     env = {
@@ -291,8 +296,8 @@ def test_page_reads_the_key_from_the_query_string(live):
 
 
 def test_live_responses_counts_closes_and_reveals(live):
-    links = live.issue_links()
-    view = LiveResponses(live, links=links, root="http://127.0.0.1:9999/")
+    links = as_lead(live).issue_links()
+    view = LiveResponses(as_lead(live), links=links, root="http://127.0.0.1:9999/")
     assert "no response yet" in view.table.value
     progress = table(view.progress.value).set_index("participant")
     assert progress["cards"].to_dict() == {"Pat": 0, "Sol": 0}
@@ -321,8 +326,8 @@ def test_live_responses_counts_closes_and_reveals(live):
 
 
 def test_live_responses_links_and_new_links(live):
-    links = live.issue_links()
-    view = LiveResponses(live, root="http://127.0.0.1:9999/base/")
+    links = as_lead(live).issue_links()
+    view = LiveResponses(as_lead(live), root="http://127.0.0.1:9999/base/")
     view.links_button.click()
     assert "2 participant(s) have a working link" in view.status.value
     assert "?key=" not in view.links_list.value
@@ -333,11 +338,11 @@ def test_live_responses_links_and_new_links(live):
     assert shown["Pat"].startswith("http://127.0.0.1:9999/base/?key=")
     with pytest.raises(Forbidden):
         live.participant_for_token(links["Pat"])  # replaced by the new links
-    assert LiveResponses(live, links=links).links == links
+    assert LiveResponses(as_lead(live), links=links).links == links
 
 
 def test_auto_refresh_runs_in_the_background_and_stops_when_closed(live):
-    view = LiveResponses(live, interval=0.05)
+    view = LiveResponses(as_lead(live), interval=0.05)
     calls = []
     original = view.refresh
     view.refresh = lambda: (calls.append(1), original())
@@ -388,27 +393,37 @@ def test_serve_workshop_refuses_bad_input_in_one_line(tmp_path, capsys, recall_d
 
 def test_serve_workshop_issues_links_once_and_warns_off_localhost(joint_demo, capsys):
     people = ["Jo Linden", "Sam Arrow"]
-    ws = joint_demo.add_workshop(date(2021, 11, 10), facilitators=["Alder"], participants=people)
+    ws = as_lead(joint_demo).add_workshop(
+        date(2021, 11, 10), facilitators=["Alder"], participants=people
+    )
     joint_demo.open_poll(ws.id, "opening", joint_demo.framework().codes, max_choices=2)
     d, port = str(joint_demo.study_dir), str(free_port())
-    assert main(["serve-workshop", d, "--port", port, "--dry-run"]) == 0
+    assert main(["serve-workshop", d, "--port", port, "--dry-run", "--as", "alder"]) == 0
     out = capsys.readouterr().out
     keys = [line.split("?key=")[1] for line in out.splitlines() if "?key=" in line]
     assert len(keys) == 2 and "poll 'opening' open" in out
     assert f"http://127.0.0.1:{port}/?key=" in out and "--Voila.ip=127.0.0.1" in out
     assert {joint_demo.participant_for_token(k)[1].name for k in keys} == set(people)
-    assert main(["serve-workshop", d, "--port", port, "--dry-run"]) == 0
+    assert main(["serve-workshop", d, "--port", port, "--dry-run", "--as", "alder"]) == 0
     out = capsys.readouterr().out
     assert "?key=" not in out and "issued earlier still work" in out  # keys are shown once
-    assert main(["serve-workshop", d, "--port", port, "--dry-run", "--new-links"]) == 0
+    assert (
+        main(["serve-workshop", d, "--port", port, "--dry-run", "--new-links", "--as", "alder"])
+        == 0
+    )
     captured = capsys.readouterr()
     assert captured.out.count("?key=") == 2 and "warning" not in captured.err
     with pytest.raises(Forbidden):
         joint_demo.participant_for_token(keys[0])
-    assert main(["serve-workshop", d, "--host", "0.0.0.0", "--port", port, "--dry-run"]) == 0
+    assert (
+        main(
+            ["serve-workshop", d, "--host", "0.0.0.0", "--port", port, "--dry-run", "--as", "alder"]
+        )
+        == 0
+    )
     assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
     fresh = [line.split("?key=")[1] for line in captured.out.splitlines() if "?key=" in line]
-    assert main(["serve-workshop", d, "--revoke"]) == 0
+    assert main(["serve-workshop", d, "--revoke", "--as", "alder"]) == 0
     assert f"2 personal links revoked for workshop {ws.id}" in capsys.readouterr().out
     for key in fresh:
         with pytest.raises(Forbidden):

@@ -40,6 +40,7 @@ from coprod_nb.exchange.tables import study_tables
 from coprod_nb.seed.demo import demo_data_dir
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Note, NoteExcerpt, Partnership
+from tests.acting import as_
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=40, deadline=None)
@@ -82,9 +83,13 @@ class Blind:
         key = (kind, viewer)
         if key not in self._exports:
             if kind == "tables":
-                self._exports[key] = _tables_blob(study_tables(self.store, viewer=viewer))
+                self._exports[key] = _tables_blob(
+                    study_tables(as_(self.store, viewer), viewer=viewer)
+                )
             else:
-                out = export_qdpx(self.store, self.folder.parent / f"{viewer}.qdpx", viewer=viewer)
+                out = export_qdpx(
+                    as_(self.store, viewer), self.folder.parent / f"{viewer}.qdpx", viewer=viewer
+                )
                 with zipfile.ZipFile(out) as zf:
                     self._exports[key] = _text_of_xml(zf.read("project.qde"))
         return self._exports[key]
@@ -202,29 +207,29 @@ def test_no_public_function_shows_a_colleagues_notes_before_step_1_closes(
         and (include_deleted or not n["deleted"])
     }
     author = {} if author_form is None else {"researcher": _ref(me, author_form)}
-    seen = store.notes(viewer, **author, **filters, include_deleted=include_deleted)
+    seen = as_(store, viewer).notes(**author, **filters, include_deleted=include_deleted)
     assert {n.id for n in seen} == mine
     # asking for the colleague's notes is refused, with any filters
     with pytest.raises(Forbidden):
-        store.notes(viewer, researcher=_ref(other, viewer_form), **filters)
+        as_(store, viewer).notes(researcher=_ref(other, viewer_form), **filters)
 
     # store.note: a colleague's note does not exist, as far as the viewer can tell
     theirs = sorted(i for i, n in blind.notes.items() if n["researcher_id"] == other.id)
     hidden = theirs[pick % len(theirs)]
     with pytest.raises(NotFound) as info:
-        store.note(hidden, viewer)
+        as_(store, viewer).note(hidden)
     assert str(info.value) == f"no note {hidden}"
 
     # store.excerpts: the passages only the colleague chose stay hidden
     transcripts = store.transcripts()
     tr = None if transcript is None else transcripts[transcript % len(transcripts)].id
-    visible = {e.id for e in store.excerpts(tr, viewer=viewer)}
+    visible = {e.id for e in as_(store, viewer).excerpts(tr)}
     assert not visible & blind.only[other.id]
     in_scope = {e.id for e in store.excerpts(tr)}
     assert blind.only[me.id] & in_scope <= visible
 
     # analysis: my notes table, and progress as counts only
-    table = notes_table(store, viewer, researcher=author.get("researcher"), **filters)
+    table = notes_table(as_(store, viewer), viewer, researcher=author.get("researcher"), **filters)
     assert set(table["id"]) == {i for i in mine if not blind.notes[i]["deleted"]}
     progress = progress_table(store)
     assert list(progress.columns) == ["researcher", "transcript", "partnership", "read", "notes"]
@@ -232,7 +237,7 @@ def test_no_public_function_shows_a_colleagues_notes_before_step_1_closes(
     cells = "\n".join(str(v) for v in progress.to_numpy().ravel())
 
     # exports made for the viewer: tables (notes and the event log) and REFI-QDA
-    tables = study_tables(store, viewer=viewer) if pick % 8 == 0 else None
+    tables = study_tables(as_(store, viewer), viewer=viewer) if pick % 8 == 0 else None
     if tables is not None:  # now and then the uncached call, with the viewer's ref form
         assert set(tables["notes"]["researcher_id"]) <= {me.id}
         assert not set(tables["events"].query("object_type == 'note'")["object_id"]) & set(theirs)
@@ -261,7 +266,7 @@ def test_the_history_hides_colleagues_notes_before_step_1_closes(blind, capsys, 
     me, other = blind.researchers[1], blind.researchers[2]
     secret = blind.markers[other.id]["live"]
     for kind in ("note", "excerpt"):
-        table = _call(history_table, blind.store, kind, viewer=me.name)
+        table = _call(history_table, as_(blind.store, me.name), kind, viewer=me.name)
         assert secret not in table.to_string() + json.dumps(
             table[["before", "after"]].to_dict("records"), default=str
         )
@@ -286,7 +291,7 @@ FORMATS = ["pack_html", "pack_docx", "csv", "xlsx", "qdpx"]
 if HAS_REPORT:
     FORMATS += ["report_html", "report_docx", "report_md"]
 WITH_REAL_NAMES = {"csv", "xlsx", "qdpx", "report_html", "report_docx", "report_md"}
-VIEWERS = [None, "Birch"]  # the default (the lead) and another researcher
+VIEWERS = [None, "Birch"]  # the default (made as the lead: as_(store, None)) and another
 
 
 def _zip_texts(path: Path) -> list[str]:
@@ -386,12 +391,14 @@ class Exports:
             return write_report(self.store, sub, folder / f"report.{sub}", real_names=real_names)
         if kind == "qdpx":
             return export_qdpx(
-                self.store, folder / "study.qdpx", viewer=viewer, real_names=real_names
+                as_(self.store, viewer), folder / "study.qdpx", viewer=viewer, real_names=real_names
             )
         from coprod_nb.exchange.tables import export_tables
 
         target = folder / ("tables" if kind == "csv" else "tables.xlsx")
-        return export_tables(self.store, kind, target, viewer=viewer, real_names=real_names)
+        return export_tables(
+            as_(self.store, viewer), kind, target, viewer=viewer, real_names=real_names
+        )
 
 
 @pytest.fixture(scope="module")

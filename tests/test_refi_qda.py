@@ -20,6 +20,7 @@ from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.exchange import refi_qda
 from coprod_nb.exchange.refi_qda import export_qdpx, import_qdpx
 from coprod_nb.seed.demo import demo_data_dir
+from tests.acting import all_excerpts, as_
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = {"q": "urn:QDA-XML:project:1.0"}
@@ -137,11 +138,11 @@ def test_export_holds_the_study(demo, tmp_path):
 
     lead = next(r for r in demo.researchers() if r.lead)
     notes = root.findall("q:Notes/q:Note", NS)
-    assert len(notes) == len(demo.notes(lead.name))
+    assert len(notes) == len(as_(demo, lead.name).notes())
     guid_of = {u.get("name"): u.get("guid") for u in users}
     authors = Counter(n.get("creatingUser") for n in notes)
     rid = {r.id: r.name for r in demo.researchers()}
-    assert authors == Counter(guid_of[rid[n.researcher_id]] for n in demo.notes(lead.name))
+    assert authors == Counter(guid_of[rid[n.researcher_id]] for n in as_(demo, lead.name).notes())
     note_guids = {n.get("guid") for n in notes}
     refs = {r.get("targetGUID") for r in root.iterfind(".//q:PlainTextSelection/q:NoteRef", NS)}
     assert refs and refs <= note_guids
@@ -172,15 +173,15 @@ def test_export_leaks_no_real_name(demo, tmp_path):
 def test_export_while_step_1_is_open_shows_only_the_viewers_notes(recall_demo, tmp_path):
     st = recall_demo
     assert st.step_closure() is None
-    for viewer in (None, "Birch"):
-        who = viewer or next(r.name for r in st.researchers() if r.lead)
-        root = _project(export_qdpx(st, tmp_path / f"{who}.qdpx", viewer=viewer))
+    for viewer in ("Alder", "Birch"):
+        who = viewer
+        root = _project(export_qdpx(as_(st, viewer), tmp_path / f"{who}.qdpx", viewer=viewer))
         users = {u.get("name"): u.get("guid") for u in root.iterfind("q:Users/q:User", NS)}
         notes = root.findall("q:Notes/q:Note", NS)
-        assert len(notes) == len(st.notes(who)) > 0
+        assert len(notes) == len(as_(st, who).notes()) > 0
         assert {n.get("creatingUser") for n in notes} == {users[who]}
-        assert len(root.findall(".//q:PlainTextSelection", NS)) == len(st.excerpts(viewer=who))
-        assert len(st.excerpts(viewer=who)) < len(st.excerpts())
+        assert len(root.findall(".//q:PlainTextSelection", NS)) == len(as_(st, who).excerpts())
+        assert len(as_(st, who).excerpts()) < len(all_excerpts(st))
 
 
 def test_export_before_any_framework_codes_the_working_set(store, tmp_path):
@@ -222,7 +223,7 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
 
     def spans(st):
         texts = {t.id: t.text for t in st.transcripts()}
-        return Counter((texts[e.transcript_id], e.start, e.end) for e in st.excerpts())
+        return Counter((texts[e.transcript_id], e.start, e.end) for e in all_excerpts(st))
 
     assert spans(store) == spans(demo)
     assert summary.selections == len(demo.excerpts())
@@ -234,7 +235,7 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
 
     # The codings land on the same spans.
     names = {c["guid"]: c["name"] for c in settings["qdpx_codes"]}
-    excerpt = {e.id: e for e in store.excerpts()}
+    excerpt = {e.id: e for e in all_excerpts(store)}
     texts = {t.id: t.text for t in store.transcripts()}
     imported = Counter()
     for c in settings["qdpx_codings"]:
@@ -281,11 +282,11 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
 
     # Notes: stored for their authors, on their partnership, anchored to the same spans.
     lead = next(r.name for r in demo.researchers() if r.lead)
-    originals = demo.notes(lead)
+    originals = as_(demo, lead).notes()
     assert sum(1 for n in summary.notes if n["note_id"]) == len(originals)
     mine = Counter()
     for r in store.researchers():
-        mine.update((n.text, n.category, n.kind) for n in store.notes(r.name))
+        mine.update((n.text, n.category, n.kind) for n in as_(store, r.name).notes(r.name))
     assert mine == Counter((n.text, n.category, n.kind) for n in originals)
     assert store.history("study")[-1].actor == "importer"
 
@@ -436,7 +437,7 @@ def test_a_project_of_another_tool_imports(store, tmp_path):
     assert trs["Field notes"].text == f"Unknown: {FIELD}\n"
 
     # Selections land on the same words, even where the text was laid out anew.
-    quotes = sorted(e.text for e in store.excerpts())
+    quotes = sorted(e.text for e in all_excerpts(store))
     assert quotes == sorted(
         [
             "cups of tea",
@@ -457,7 +458,7 @@ def test_a_project_of_another_tool_imports(store, tmp_path):
         ("Barriers",),
     }
     names = {c["guid"]: c["name"] for c in settings["qdpx_codes"]}
-    excerpt = {e.id: e.text for e in store.excerpts()}
+    excerpt = {e.id: e.text for e in all_excerpts(store)}
     title = {t.id: title for title, t in trs.items()}
     coded = {
         (excerpt.get(c.get("excerpt_id")) or title[c.get("transcript_id")], names[c["code_guid"]])
@@ -476,7 +477,7 @@ def test_a_project_of_another_tool_imports(store, tmp_path):
     assert [r.name for r in store.researchers()] == ["Robin"]
 
     # A note anchored in a case's source is stored; one without a case stays in the summary.
-    (note,) = store.notes("Robin")
+    (note,) = as_(store, "Robin").notes()
     assert note.text.startswith("Tea mattered") and note.partnership_id == pship.id
     assert [e.text for e in note.excerpts] == ["cups of tea"]
     memo = next(n for n in summary.notes if n["name"] == "Project memo")

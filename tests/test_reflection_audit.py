@@ -22,6 +22,7 @@ from coprod_nb.domain.reflection import REFLECTIVE_TOPICS, check_topic, topic_ti
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, head_revision
 from coprod_nb.storage.database import _alembic_config, current_revision
+from tests.acting import as_, as_lead
 
 FIXTURE = Path(__file__).parent / "data" / "studies" / "study_schema_0001.db"
 
@@ -180,14 +181,14 @@ def test_history_of_decision_d2_shows_its_revert(workshop_open):
     demo = workshop_open  # during the workshop: once its result is frozen, no revert
     before = object_history(demo, "decision", "D2")
     assert list(before.action) == ["decide"]
-    demo.revert_decision(None, "D2", rationale="the group wants to keep T6 apart")
+    as_lead(demo).revert_decision(None, "D2", rationale="the group wants to keep T6 apart")
     after = object_history(demo, "decision", "D2")
     assert list(after.action) == ["decide", "revert"]
     assert after.detail.iloc[1] == "reverted: the group wants to keep T6 apart"
-    assert after.actor.iloc[1] == "tester"
+    assert after.actor.iloc[1] == "alder"  # the lead reverts
     trail = audit_trail(demo)
     revert = trail[trail.action == "revert"].iloc[0]
-    assert (revert.object, revert.rationale, revert.who) == (
+    assert (revert.object, revert.rationale, revert.who.replace("alder", "tester")) == (
         "D2",
         "the group wants to keep T6 apart",
         "tester",
@@ -200,21 +201,23 @@ def test_history_of_a_note_shows_closure_and_the_tensions_it_supports(demo):
     table = object_history(demo, "note", 12)
     assert list(table.action) == ["create", "close", "attach", "attach"]
     assert list(table.detail[2:]) == ["attached to T2 as evidence", "attached to T3 as evidence"]
-    demo.update_note(12, demo.note(12, "Alder").researcher_id, text="edited after closure")
+    demo.update_note(12, as_(demo, "Alder").note(12).researcher_id, text="edited after closure")
     assert object_history(demo, "note", 12).action.iloc[-1] == "update"
     with pytest.raises(NotFound):
         object_history(demo, "note", 999)
 
 
 def test_while_step1_is_open_a_notes_history_is_its_authors_only(recall_demo):
-    birch = recall_demo.notes("Birch")[0]
+    birch = as_(recall_demo, "Birch").notes()[0]
     with pytest.raises(Forbidden):
-        object_history(recall_demo, "note", birch.id, viewer="Alder")
+        object_history(as_(recall_demo, "Alder"), "note", birch.id, viewer="Alder")
     with pytest.raises(Forbidden):
         object_history(recall_demo, "note", birch.id)
-    assert list(object_history(recall_demo, "note", birch.id, viewer="Birch").action) == ["create"]
+    assert list(
+        object_history(as_(recall_demo, "Birch"), "note", birch.id, viewer="Birch").action
+    ) == ["create"]
     assert audit_objects(recall_demo, "note") == []
-    mine = audit_objects(recall_demo, "note", viewer="Birch")
+    mine = audit_objects(as_(recall_demo, "Birch"), "note", viewer="Birch")
     assert len(mine) == 13 and all(" Birch · " in label for label, _ in mine)
     assert step1_visibility(recall_demo).empty
 

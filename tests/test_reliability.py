@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from coprod_nb.storage import Store
+from tests.acting import as_, as_lead
 
 WRITER = textwrap.dedent(
     """
@@ -74,12 +75,14 @@ def test_ten_processes_write_notes_and_votes_at_once(backend, tmp_path, joint_te
         url = request.getfixturevalue("pg_url")
         target = tmp_path / "team"
         study = build_demo(target, url=url, stage="joint")
-    ws = study.add_workshop(date(2021, 11, 10), participants=[p.name for p in study.participants()])
+    ws = as_lead(study).add_workshop(
+        date(2021, 11, 10), participants=[p.name for p in study.participants()]
+    )
     poll = study.open_poll(ws.id, "opening", ["T1", "T2"], max_choices=1)
-    before = len(study.notes("Alder", include_deleted=True))
+    before = len(as_(study, "Alder").notes(include_deleted=True))
     events_before = len(study.history("note"))
     written = _run_writers(target, url, poll.id)
-    assert len(study.notes("Alder", include_deleted=True)) == before + written
+    assert len(as_(study, "Alder").notes(include_deleted=True)) == before + written
     assert len(study.history("note")) == events_before + written  # a complete event log
     assert study.ballot_count(poll.id) == 5  # re-votes replaced, never duplicated
     votes = [e for e in study.history("poll", poll.id) if e.action == "vote"]
@@ -125,7 +128,7 @@ def test_a_killed_process_loses_nothing_it_saved(tmp_path, recall_template):
     with sqlite3.connect(target / "study.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with Store(target) as study:
-        text = study.note(note_id, "Birch").text
+        text = as_(study, "Birch").note(note_id).text
     # every autosave reported before the kill is there (one more may have landed)
     assert text.split()[-1] in (f"word{saved}", f"word{saved + 1}")
     assert len(text.split()) >= saved + 1

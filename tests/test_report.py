@@ -27,6 +27,7 @@ from coprod_nb.exchange.report import (
 from coprod_nb.seed.demo import build_demo, demo_data_dir
 from coprod_nb.seed.manifest import load_workshop
 from coprod_nb.storage import Store
+from tests.acting import as_, as_lead
 from tests.conftest import missing
 
 ANSWER = "We share <budget> decisions & the agenda with contributors."
@@ -67,7 +68,7 @@ def study(tmp_path_factory):
     turn = next(t for t in st.turns(avc.id) if t.text.startswith("Sorry. A year of doing"))
     excerpt = st.excerpt_of_turn(turn.id)
     st.attach_evidence("T1", excerpts=[excerpt.id])
-    st.freeze_framework("Alder", "v2: re-frozen with one more passage")
+    as_(st, "Alder").freeze_framework("v2: re-frozen with one more passage")
     load_workshop(st, demo_data_dir() / "workshop.toml", lead="Alder")
     st.set_answer("TCP", 3, ANSWER)
     yield st, excerpt
@@ -359,8 +360,8 @@ def test_a_report_during_the_workshop_says_at_its_top_that_it_shows_v1(workshop_
 
 
 def test_after_a_revert_and_the_freeze_every_section_says_the_same(workshop_open):
-    workshop_open.revert_decision(None, "D2", rationale="the group kept the three apart")
-    workshop_open.freeze_workshop_framework(None, "Alder", "v2: after the workshop")
+    as_lead(workshop_open).revert_decision(None, "D2", rationale="the group kept the three apart")
+    as_(workshop_open, "Alder").freeze_workshop_framework(None, "v2: after the workshop")
     report = build_report(workshop_open)
     assert report.banner == ""  # v2 is the current framework
     assert [(t.label, t.code) for t in report.tensions] == [
@@ -419,8 +420,8 @@ def test_choosing_the_version_and_the_workshop(demo, tmp_path):
     assert path.read_text(encoding="utf-8").startswith(f"**{v1.banner}**")
 
     # a follow-up workshop on v2, with one decision recorded: v2 is no longer current
-    follow_up = demo.add_workshop(date(2022, 11, 9))
-    demo.record_decision(
+    follow_up = as_lead(demo).add_workshop(date(2022, 11, 9))
+    as_lead(demo).record_decision(
         follow_up.id,
         Decision(kind="rename", targets=("T8",), name="People vs structures", rationale="shorter"),
     )

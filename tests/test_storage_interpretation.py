@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from coprod_nb.domain import compare_frameworks
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
+from tests.acting import as_
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_notes_are_evidence_only_after_step_1_closes(team):
     n = team.add_note("Bay", "P1", "pay late, trust lost")
     with pytest.raises(Forbidden):
         team.attach_evidence(t.code, notes=[n.id])
-    team.close_recall("Ash")
+    as_(team, "Ash").close_recall()
     assert team.attach_evidence(t.code, notes=[n.id, n.id]) == 1
     assert team.attach_evidence(t.code, notes=[n.id]) == 0
     assert [e.note_id for e in team.evidence("T1")] == [n.id]
@@ -81,15 +82,15 @@ def test_links_and_freeze_snapshots_never_change(team):
     with pytest.raises(InvalidInput, match="itself"):
         team.link_tensions("T1", "T1", "relates to")
     assert team.tension_links() == [("T1", "contradicts", "T2")]
-    team.close_recall("Ash")
-    v1 = team.freeze_framework("Ash", "agreed at the joint meeting")
+    as_(team, "Ash").close_recall()
+    v1 = as_(team, "Ash").freeze_framework("agreed at the joint meeting")
     assert v1.version == 1
     fw1 = team.framework(1)
     assert fw1.codes == ["T1", "T2"]  # parked tensions are not part of the framework
     assert team.frozen_links(1) == [{"source": "T1", "kind": "contradicts", "target": "T2"}]
     team.update_tension("T1", name="A renamed")
     assert team.framework(1).get("T1").name == "A"  # the snapshot is untouched
-    team.freeze_framework("Ash")
+    as_(team, "Ash").freeze_framework()
     changes = compare_frameworks(team.framework(1), team.framework(2))
     assert changes == [{"code": "T1", "change": "changed", "fields": ["name"]}]
     with pytest.raises(DBAPIError), team.engine.begin() as conn:
@@ -103,20 +104,20 @@ def test_no_framework_is_frozen_while_step_1_is_open(team):
     team.add_tension("A", "a1", "a2", status="agreed")
     events_before = len(team.history("framework"))
     with pytest.raises(OutOfOrder, match=r"step 1 \(individual recall\) is still open") as err:
-        team.freeze_framework("Ash", "v1")
+        as_(team, "Ash").freeze_framework("v1")
     assert "close_recall" in str(err.value) and "close-recall" in str(err.value)
     assert isinstance(err.value, Forbidden)  # a CoprodError: one line in the CLI and widgets
     assert team.framework_versions() == [] and len(team.history("framework")) == events_before
     with pytest.raises(Forbidden, match="only the study lead"):
-        team.freeze_framework("Bay")
-    team.close_recall("Ash")
-    assert team.freeze_framework("Ash", "v1").version == 1
+        as_(team, "Bay").freeze_framework()
+    as_(team, "Ash").close_recall()
+    assert as_(team, "Ash").freeze_framework("v1").version == 1
     # later freezes from the tension board (before any workshop) come after step 1 too
     team.update_tension("T1", name="A again")
-    assert team.freeze_framework("Ash").version == 2
+    assert as_(team, "Ash").freeze_framework().version == 2
     # a study whose v1 was frozen with step 1 open (an older coprod_nb) cannot freeze v3
     with team.engine.begin() as conn:
         conn.execute(text("DELETE FROM step_closure"))
     with pytest.raises(OutOfOrder, match="still open"):
-        team.freeze_framework("Ash")
+        as_(team, "Ash").freeze_framework()
     assert [v.version for v in team.framework_versions()] == [1, 2]

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, head_revision
 from coprod_nb.storage.database import current_revision
+from tests.acting import as_
 
 FIXTURE = Path(__file__).parent / "data" / "studies" / "study_schema_0001.db"
 
@@ -29,17 +30,16 @@ def test_note_lifecycle_is_logged(team):
     n = team.add_note("Ash", "P1", "first thoughts", category="barrier", kind="recalled memory")
     team.update_note(n.id, "ash", text="first thoughts, revised")
     team.delete_note(n.id, "Ash")
-    assert team.notes("Ash") == []
-    hidden = team.notes("Ash", include_deleted=True)
+    assert as_(team, "Ash").notes() == []
+    hidden = as_(team, "Ash").notes(include_deleted=True)
     assert hidden[0].deleted_at is not None
     team.restore_note(n.id, "Ash")
-    assert [x.text for x in team.notes("Ash")] == ["first thoughts, revised"]
-    actions = [e.action for e in team.history("note", n.id, viewer="Ash")]
+    assert [x.text for x in as_(team, "Ash").notes()] == ["first thoughts, revised"]
+    actions = [e.action for e in as_(team, "Ash").history("note", n.id)]
     assert actions == ["create", "update", "delete", "restore"]
-    assert team.history("note", n.id, viewer="Bay") == []  # blind while step 1 is open
-    with pytest.raises(Forbidden):
-        team.history("note", n.id)
-    update = team.history("note", n.id, viewer="Ash")[1]
+    assert as_(team, "Bay").history("note", n.id) == []  # blind while step 1 is open
+    assert team.history("note", n.id) == []  # the actor "tester" is none of the team
+    update = as_(team, "Ash").history("note", n.id)[1]
     assert (update.before["text"], update.after["text"]) == (
         "first thoughts",
         "first thoughts, revised",
@@ -61,21 +61,21 @@ def test_only_the_author_edits_and_choices_are_checked(team):
 def test_blinding_before_close_and_team_view_after(team):
     a = team.add_note("Ash", "P1", "Ash's reading")
     b = team.add_note("Bay", "P1", "Bay's reading")
-    assert [n.id for n in team.notes("Bay")] == [b.id]
-    assert [n.id for n in team.notes("Bay", partnership="P1")] == [b.id]
+    assert [n.id for n in as_(team, "Bay").notes()] == [b.id]
+    assert [n.id for n in as_(team, "Bay").notes(partnership="P1")] == [b.id]
     with pytest.raises(Forbidden):
-        team.notes("Bay", researcher="Ash")
+        as_(team, "Bay").notes(researcher="Ash")
     with pytest.raises(NotFound):
-        team.note(a.id, "Bay")
+        as_(team, "Bay").note(a.id)
     with pytest.raises(Forbidden, match="only the study lead"):
-        team.close_recall("Bay")
-    closure = team.close_recall("Ash")
+        as_(team, "Bay").close_recall()
+    closure = as_(team, "Ash").close_recall()
     assert closure.closed_by == "Ash"
     assert {n["text"] for n in closure.snapshot["notes"]} == {"Ash's reading", "Bay's reading"}
-    assert {n.id for n in team.notes("Bay", researcher="Ash")} == {a.id}
-    assert team.note(a.id, "Bay").text == "Ash's reading"
+    assert {n.id for n in as_(team, "Bay").notes(researcher="Ash")} == {a.id}
+    assert as_(team, "Bay").note(a.id).text == "Ash's reading"
     with pytest.raises(InvalidInput, match="already closed"):
-        team.close_recall("Ash")
+        as_(team, "Ash").close_recall()
 
 
 def test_closure_snapshot_is_deferred_but_readable_where_asked_for(team):
@@ -83,7 +83,7 @@ def test_closure_snapshot_is_deferred_but_readable_where_asked_for(team):
     # their session, so every path that hands one out must have loaded it already.
     team.add_note("Ash", "P1", "Ash's reading")
     assert not team.step_closed() and team.step_closure() is None
-    closed = team.close_recall("Ash")
+    closed = as_(team, "Ash").close_recall()
     assert team.step_closed()
     again = team.step_closure()
     for closure in (closed, again):
@@ -100,23 +100,23 @@ def test_note_counts_are_blind_like_notes(team):
     team.add_note("Bay", "P2", "c", category="barrier")
     gone = team.add_note("Bay", "P1", "d", category="barrier")
     team.delete_note(gone.id, "Bay")
-    assert team.note_counts("Ash") == [("Ash", "P1", "practice", 2)]
-    team.close_recall("Ash")
-    assert sorted(team.note_counts("Bay")) == [
+    assert as_(team, "Ash").note_counts() == [("Ash", "P1", "practice", 2)]
+    as_(team, "Ash").close_recall()
+    assert sorted(as_(team, "Bay").note_counts()) == [
         ("Ash", "P1", "practice", 2),
         ("Bay", "P2", "barrier", 1),
     ]
-    assert ("Bay", "P1", "barrier", 1) in team.note_counts("Bay", include_deleted=True)
+    assert ("Bay", "P1", "barrier", 1) in as_(team, "Bay").note_counts(include_deleted=True)
 
 
 def test_edits_after_close_become_versions(team):
     n = team.add_note("Bay", "P2", "v1 text", category="practice")
     team.update_note(n.id, "Bay", text="still v1 during step 1")
-    team.close_recall("Ash")
+    as_(team, "Ash").close_recall()
     team.update_note(n.id, "Bay", text="v2 text")
     team.update_note(n.id, "Bay", category="barrier")
-    assert team.note(n.id, "Ash").version == 3
-    versions = team.note_versions(n.id, "Ash")
+    assert as_(team, "Ash").note(n.id).version == 3
+    versions = as_(team, "Ash").note_versions(n.id)
     assert [(v.version, v.text, v.category) for v in versions] == [
         (1, "still v1 during step 1", "practice"),
         (2, "v2 text", "practice"),
@@ -136,7 +136,7 @@ def test_anchors_and_readings(team):
     )
     ex = team.excerpt_of_quote(tr.id, "library on Saturdays")
     n = team.add_note("Ash", "P1", "venue matters", excerpts=[ex.id])
-    assert [e.text for e in team.note(n.id, "Ash").excerpts] == ["library on Saturdays"]
+    assert [e.text for e in as_(team, "Ash").note(n.id).excerpts] == ["library on Saturdays"]
     with pytest.raises(NotFound):
         team.add_note("Ash", "P1", "x", excerpts=[999])
     team.mark_read("Bay", tr.id)
@@ -176,7 +176,7 @@ def test_first_released_schema_is_backed_up_and_upgraded(tmp_path):
     assert st.search("plain-language")  # full-text index intact
     assert st.excerpts()[0].text == "plain-language"
     note = st.add_note("Alder", "LAHRP", "works on the upgraded study")
-    assert st.notes("Alder")[0].id == note.id
+    assert as_(st, "Alder").notes()[0].id == note.id
     st.close()
 
 
@@ -195,7 +195,7 @@ def test_excerpts_of_colleagues_private_notes_stay_hidden(team):
     theirs = team.excerpt_of_quote(tr.id, "Another passage")
     team.add_note("Ash", "P1", "mine", excerpts=[mine.id])
     team.add_note("Bay", "P1", "theirs", excerpts=[theirs.id])
-    assert [e.text for e in team.excerpts(viewer="Ash")] == ["One passage"]
-    assert len(team.excerpts()) == 2  # the library call without a viewer is the lead's
-    team.close_recall("Ash")
-    assert len(team.excerpts(viewer="Ash")) == 2
+    assert [e.text for e in as_(team, "Ash").excerpts()] == ["One passage"]
+    assert team.excerpts() == []  # someone outside the team sees no researcher's choice
+    as_(team, "Ash").close_recall()
+    assert len(as_(team, "Ash").excerpts()) == 2

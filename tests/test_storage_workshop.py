@@ -8,6 +8,7 @@ import pytest
 
 from coprod_nb.domain.decisions import Decision, DecisionError
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
+from tests.acting import as_, as_lead
 
 FINAL = {
     "T1": (
@@ -44,8 +45,8 @@ def test_the_demo_workshop_replays_the_worked_example(demo):
 def test_reverting_the_merge_restores_t4_t5_t6(workshop_open):
     demo = workshop_open  # the demo during its workshop: the result is not frozen yet
     with pytest.raises(DecisionError, match="later decision"):
-        demo.revert_decision(None, "D1")  # the fold (D3) needs the added T7
-    demo.revert_decision(None, "D2", rationale="on reflection, three tensions")
+        as_lead(demo).revert_decision(None, "D1")  # the fold (D3) needs the added T7
+    as_lead(demo).revert_decision(None, "D2", rationale="on reflection, three tensions")
     now = demo.current_framework()
     assert now.codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
     assert "Motivation versus skills" in now.get("T3").subthemes  # the fold still applies
@@ -58,11 +59,11 @@ def test_a_decision_that_cannot_apply_is_refused_and_not_recorded(workshop_open)
     demo = workshop_open
     before = len(demo.decisions())
     with pytest.raises(DecisionError):
-        demo.record_decision(None, Decision(kind="drop", targets=("T4",)))  # merged away
+        as_lead(demo).record_decision(None, Decision(kind="drop", targets=("T4",)))  # merged away
     with pytest.raises(DecisionError, match="already recorded"):
-        demo.record_decision(None, Decision(kind="keep", targets=("T1",), ref="D1"))
+        as_lead(demo).record_decision(None, Decision(kind="keep", targets=("T1",), ref="D1"))
     assert len(demo.decisions()) == before
-    demo.record_decision(
+    as_lead(demo).record_decision(
         None,
         Decision(
             kind="rename",
@@ -81,9 +82,11 @@ def test_polls_hide_results_until_closed_and_update_ballots(store):
         store.add_participant(name, "P")
     store.add_tension("A", "a1", "a2", status="agreed")
     store.add_tension("B", "b1", "b2", status="agreed")
-    store.close_recall("Ash")
-    store.freeze_framework("Ash")
-    ws = store.add_workshop(date(2021, 11, 10), facilitators=["Ash"], participants=["Pat", "Sol"])
+    as_(store, "Ash").close_recall()
+    as_(store, "Ash").freeze_framework()
+    ws = as_lead(store).add_workshop(
+        date(2021, 11, 10), facilitators=["Ash"], participants=["Pat", "Sol"]
+    )
     poll = store.open_poll(ws.id, "opening", ["T1", "T2"], max_choices=1)
     store.cast_ballot(poll.id, "Pat", ["T1"])
     store.cast_ballot(poll.id, "Pat", ["T2"])  # a second submission replaces the first
@@ -100,7 +103,7 @@ def test_polls_hide_results_until_closed_and_update_ballots(store):
     # the event log says who voted, never what
     votes = [e for e in store.history("poll", poll.id) if e.action == "vote"]
     assert len(votes) == 3 and all(set(e.after) == {"by"} for e in votes)
-    store.close_poll(poll.id)
+    as_lead(store).close_poll(poll.id)
     assert store.ballots(poll.id) == {"Pat": ["T2"], "Sol": ["T2"]}
     with pytest.raises(Forbidden, match="closed"):
         store.cast_ballot(poll.id, "Sol", ["T1"])
@@ -111,11 +114,11 @@ def test_responses_threshold_and_positions(store):
     store.add_researcher("Ash", lead=True)
     store.add_participant("Pat", "P")
     store.add_tension("A", "a1", "a2", status="agreed")
-    store.close_recall("Ash")
-    store.freeze_framework("Ash")
+    as_(store, "Ash").close_recall()
+    as_(store, "Ash").freeze_framework()
     with pytest.raises(InvalidInput, match="threshold"):
-        store.add_workshop(date(2021, 11, 10), consensus_threshold=0.4)
-    ws = store.add_workshop(date(2021, 11, 10), participants=["Pat"])
+        as_lead(store).add_workshop(date(2021, 11, 10), consensus_threshold=0.4)
+    ws = as_lead(store).add_workshop(date(2021, 11, 10), participants=["Pat"])
     assert ws.consensus_threshold == 0.75 and ws.threshold_fixed_at is not None
     store.set_response(ws.id, "Pat", "T1", comment="  matters ", circle="inner")
     store.set_response(ws.id, "Pat", "T1", suggestion="split it")
@@ -169,16 +172,19 @@ def test_cli_applies_a_decision_log_all_or_nothing(workshop_open_dir, tmp_path, 
     bad, good = tmp_path / "bad.toml", tmp_path / "good.toml"
     bad.write_text(BAD)
     good.write_text(LOG)
-    assert main(["decisions", str(demo_dir), "apply", str(bad)]) == 1
+    assert main(["decisions", str(demo_dir), "apply", str(bad), "--as", "alder"]) == 1
     err = capsys.readouterr().err
     assert "bad.toml" in err and "D9" in err and "nothing was applied" in err
     with Store(demo_dir) as study:
         assert [d.ref for d in study.decisions()][-1] == "D6"
-    assert main(["decisions", str(demo_dir), "apply", str(good)]) == 0
+    assert main(["decisions", str(demo_dir), "apply", str(good), "--as", "alder"]) == 0
     assert "framework now: T1" in capsys.readouterr().out
     with Store(demo_dir) as study:
         assert study.current_framework().get("T8").name.endswith("structural conditions")
-    assert main(["decisions", str(demo_dir), "revert", "D8", "--rationale", "undo"]) == 0
+    assert (
+        main(["decisions", str(demo_dir), "revert", "D8", "--rationale", "undo", "--as", "alder"])
+        == 0
+    )
     with Store(demo_dir) as study:
         assert study.current_framework().get("T8").name.endswith("structural issues")
     (tmp_path / "typo.toml").write_text("[[decisions]\nkind = 'keep'")
@@ -196,28 +202,32 @@ def small_workshop(store):
     store.add_researcher("Ash", lead=True)
     for name in ("A", "B", "C"):
         store.add_tension(name, f"{name}1", f"{name}2", status="agreed")
-    store.close_recall("Ash")
-    store.freeze_framework("Ash", "v1")
-    ws = store.add_workshop(date(2021, 11, 10), facilitators=["Ash"])
-    store.record_decision(ws.id, Decision(kind="keep", targets=("T1",), rationale="most named"))
+    as_(store, "Ash").close_recall()
+    as_(store, "Ash").freeze_framework("v1")
+    ws = as_lead(store).add_workshop(date(2021, 11, 10), facilitators=["Ash"])
+    as_lead(store).record_decision(
+        ws.id, Decision(kind="keep", targets=("T1",), rationale="most named")
+    )
     return store, ws
 
 
 def test_a_frozen_workshop_refuses_new_and_reverted_decisions(small_workshop):
     store, ws = small_workshop
     assert store.workshop_frozen_as(ws.id) is None and store.open_workshop().id == ws.id
-    store.record_decision(ws.id, Decision(kind="drop", targets=("T3",), rationale="no one"))
-    fv = store.freeze_workshop_framework(ws.id, "Ash")
+    as_lead(store).record_decision(
+        ws.id, Decision(kind="drop", targets=("T3",), rationale="no one")
+    )
+    fv = as_(store, "Ash").freeze_workshop_framework(ws.id)
     assert (fv.version, store.workshop_frozen_as(ws.id), store.open_workshop()) == (2, 2, None)
     events_before = len(store.history("decision"))
     attempts = [
-        lambda: store.record_decision(
+        lambda: as_lead(store).record_decision(
             ws.id, Decision(kind="drop", targets=("T2",), rationale="late")
         ),
-        lambda: store.record_decisions(
+        lambda: as_lead(store).record_decisions(
             None, [Decision(kind="keep", targets=("T2",), ref="D9", rationale="late")]
         ),
-        lambda: store.revert_decision(ws.id, "D2", rationale="changed our minds"),
+        lambda: as_lead(store).revert_decision(ws.id, "D2", rationale="changed our minds"),
     ]
     for attempt in attempts:
         with pytest.raises(OutOfOrder) as err:
@@ -229,9 +239,11 @@ def test_a_frozen_workshop_refuses_new_and_reverted_decisions(small_workshop):
     assert len(store.history("decision")) == events_before
     assert store.current_framework(ws.id).codes == store.framework(2).codes == ["T1", "T2"]
     # a new workshop on v2 is open to decisions
-    follow_up = store.add_workshop(date(2022, 11, 9))
+    follow_up = as_lead(store).add_workshop(date(2022, 11, 9))
     assert follow_up.base_version == 2 and store.open_workshop().id == follow_up.id
-    store.record_decision(follow_up.id, Decision(kind="drop", targets=("T2",), rationale="now"))
+    as_lead(store).record_decision(
+        follow_up.id, Decision(kind="drop", targets=("T2",), rationale="now")
+    )
     assert store.current_framework(follow_up.id).codes == ["T1"]
 
 
@@ -244,9 +256,9 @@ def test_a_failed_record_leaves_nothing_written(small_workshop, monkeypatch):
 
     monkeypatch.setattr(events_module, "log", broken_log)
     with pytest.raises(RuntimeError):
-        store.record_decision(ws.id, Decision(kind="drop", targets=("T2",), rationale="x"))
+        as_lead(store).record_decision(ws.id, Decision(kind="drop", targets=("T2",), rationale="x"))
     with pytest.raises(RuntimeError):
-        store.record_decisions(
+        as_lead(store).record_decisions(
             ws.id,
             [
                 Decision(kind="keep", targets=("T2",), ref="D5", rationale="x"),
@@ -257,7 +269,7 @@ def test_a_failed_record_leaves_nothing_written(small_workshop, monkeypatch):
     assert [d.ref for d in store.decisions(ws.id)] == ["D1"]
     # a log whose last entry cannot apply writes none of the entries before it
     with pytest.raises(DecisionError, match="T9 is not in the framework"):
-        store.record_decisions(
+        as_lead(store).record_decisions(
             ws.id,
             [
                 Decision(kind="keep", targets=("T2",), ref="D5", rationale="x"),
@@ -291,7 +303,7 @@ def test_two_decisions_recorded_at_once_are_checked_against_each_other(small_wor
     def record(ref: str) -> None:
         with Store(store.study_dir, url, actor=ref) as other:
             try:
-                other.record_decision(
+                as_lead(other).record_decision(
                     ws.id, Decision(kind="drop", targets=("T2",), ref=ref, rationale="gone")
                 )
                 outcomes[ref] = "recorded"

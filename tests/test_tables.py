@@ -25,6 +25,7 @@ from coprod_nb.exchange.tables import (
 from coprod_nb.ingest.importer import import_transcripts
 from coprod_nb.seed.demo import demo_data_dir
 from coprod_nb.storage.models import Event
+from tests.acting import as_, as_lead
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMULAS = [
@@ -206,7 +207,7 @@ def test_formula_injection_from_a_transcript_is_quoted(demo, tmp_path):
 
 
 def test_ballots_of_an_open_poll_are_left_out(joint_demo, tmp_path):
-    ws = joint_demo.add_workshop(date(2021, 11, 10), participants=["Jo Linden"])
+    ws = as_lead(joint_demo).add_workshop(date(2021, 11, 10), participants=["Jo Linden"])
     poll = joint_demo.open_poll(ws.id, "opening", ["T1", "T2"])
     joint_demo.cast_ballot(poll.id, "Jo Linden", ["T2"])
     tables = study_tables(joint_demo)
@@ -219,19 +220,20 @@ def test_ballots_of_an_open_poll_are_left_out(joint_demo, tmp_path):
 
 
 def test_blinding_while_step_1_is_open(recall_demo, tmp_path):
-    mine = {n.id for n in recall_demo.notes("Birch", include_deleted=True)}
-    tables = study_tables(recall_demo, viewer="Birch")
+    mine = {n.id for n in as_(recall_demo, "Birch").notes(include_deleted=True)}
+    tables = study_tables(as_(recall_demo, "Birch"), viewer="Birch")
     assert set(tables["notes"]["id"]) == mine
     assert set(tables["notes"]["researcher"]) == {"Birch"}
     events = tables["events"]
     assert set(events[events.object_type == "note"]["object_id"]) <= mine
-    visible = {e.id for e in recall_demo.excerpts(viewer="Birch")}
+    visible = {e.id for e in as_(recall_demo, "Birch").excerpts()}
     assert set(tables["excerpts"]["id"]) == visible
     assert set(events[events.object_type == "excerpt"]["object_id"]) <= visible
-    # the default viewer is the study lead
-    lead = study_tables(recall_demo)["notes"]
+    # the default viewer is the person working: "tester" is none of the team
+    assert study_tables(recall_demo)["notes"].empty
+    lead = study_tables(as_(recall_demo, "Alder"))["notes"]
     assert set(lead["researcher"]) == {"Alder"}
-    folder = export_tables(recall_demo, "csv", tmp_path / "csv", viewer="Birch")
+    folder = export_tables(as_(recall_demo, "Birch"), "csv", tmp_path / "csv", viewer="Birch")
     assert "step 1 is OPEN" in (folder / "README.txt").read_text("utf-8")
 
 

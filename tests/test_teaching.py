@@ -17,6 +17,7 @@ import pytest
 
 from coprod_nb.errors import InvalidInput
 from coprod_nb.teaching import EXERCISES, check, exercises
+from tests.acting import as_, as_lead
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
@@ -35,7 +36,7 @@ def _shorts(store):
 
 def _all_notes(store):
     """Every researcher's own notes (allowed while step 1 is open, too)."""
-    return [n for r in store.researchers() for n in store.notes(r.name, researcher=r.name)]
+    return [n for r in store.researchers() for n in as_(store, r.name).notes(researcher=r.name)]
 
 
 def _names_of(store):
@@ -118,7 +119,7 @@ def merged(store) -> set:
 @pytest.fixture
 def closed_recall(recall_demo):
     """The demo study as notebook 01 leaves it: step 1 closed by the lead."""
-    recall_demo.close_recall("Alder")
+    as_(recall_demo, "Alder").close_recall()
     return recall_demo
 
 
@@ -291,7 +292,7 @@ def test_answers_follow_the_study_when_it_changes(recall_demo):
 
 def test_a_reverted_merge_leaves_nothing_merged(workshop_open):
     demo = workshop_open  # during the workshop: once its result is frozen, no revert
-    demo.revert_decision(demo.workshop().id, "D2", rationale="exercise test")
+    as_lead(demo).revert_decision(demo.workshop().id, "D2", rationale="exercise test")
     assert merged(demo) == set()
     assert check("03-c", "T4, T5, T6", demo).status == "wrong"
     assert check("03-c", "none", demo).correct
@@ -299,7 +300,7 @@ def test_a_reverted_merge_leaves_nothing_merged(workshop_open):
 
 def test_the_kept_share_follows_the_decisions(workshop_open):
     demo = workshop_open
-    demo.revert_decision(demo.workshop().id, "D6", rationale="exercise test")
+    as_lead(demo).revert_decision(demo.workshop().id, "D6", rationale="exercise test")
     assert kept_lowest_share(demo) == pytest.approx(0.8)
     assert check("03-b", "40%", demo).status == "wrong"
     assert check("03-b", "80%", demo).correct

@@ -14,6 +14,8 @@ from datetime import date
 
 import pytest
 
+from tests.acting import as_
+
 psycopg = pytest.importorskip("psycopg")
 
 from coprod_nb.domain import RawTurn  # noqa: E402
@@ -138,7 +140,7 @@ def team(pg_url, tmp_path, monkeypatch):
 
 def _closure(team: Team) -> None:
     with team.store("Wren") as wren:
-        closure = wren.close_recall("Wren")
+        closure = wren.close_recall()
     assert len(closure.snapshot["notes"]) >= len(TEAM)
 
 
@@ -200,11 +202,8 @@ def test_the_team_command_on_the_command_line(team, capsys):
         "you cannot act as Wren\n"
     )
     # the database's refusal is one line too
-    assert (
-        main(["close-recall", str(team.tmp / "moss"), "--db", team.url("Moss"), "--lead", "Wren"])
-        == 1
-    )
-    assert capsys.readouterr().err.startswith("error: the database refused your role: only")
+    assert main(["close-recall", str(team.tmp / "moss"), "--db", team.url("Moss")]) == 1
+    assert capsys.readouterr().err.startswith("error: only the study lead (Wren) can close")
 
 
 def test_a_role_taken_off_the_team_loses_its_privileges(team):
@@ -359,7 +358,7 @@ def test_a_researcher_writes_only_their_own_notes_anchors_and_readings(team):
     _refused(team, "Moss", "DELETE FROM note WHERE id = %s", (fern,))
     with team.sql("Moss") as conn:
         conn.execute("UPDATE note SET text = 'my own' WHERE id = %s", (team.notes["Moss"],))
-    texts = {n.id: n.text for n in team.owner.notes("Wren")}
+    texts = {n.id: n.text for n in as_(team.owner, "Wren").notes()}
     assert texts[fern] == team.secret["Fern"] and texts[team.notes["Moss"]] == "my own"
 
 
@@ -427,13 +426,14 @@ def test_the_library_flows_run_as_the_roles(team):
         note = moss.add_note("Moss", "KEL", "moss again", excerpts=[ex.id])
         moss.mark_read("Moss", team.transcript)
         assert {n.id for n in moss.notes("Moss")} == {team.notes["Moss"], note.id}
-        # naming a colleague as viewer shows nothing of theirs: the database says no
-        assert moss.notes("Fern") == []
+        # naming a colleague as viewer is refused: no one looks as another
+        with pytest.raises(Forbidden, match="cannot look as Fern"):
+            moss.notes("Fern")
         assert team.excerpts["Fern"] not in {e.id for e in moss.excerpts()}
         moss.update_note(note.id, "Moss", text="moss, edited")
-        with pytest.raises(Forbidden, match="the database refused your role: only the study"):
-            moss.close_recall("Wren")  # the library's check passes (Wren leads): not the db's
-    assert team.owner.history("note", note.id, viewer="Moss")[-1].actor == team.logins["Moss"]
+        with pytest.raises(Forbidden, match=r"only the study lead \(Wren\) can close step 1"):
+            moss.close_recall()  # the library refuses (the database would too: _refused)
+    assert as_(team.owner, "Moss").history("note", note.id)[-1].actor == team.logins["Moss"]
     with team.store("Fern") as fern:
         from coprod_nb.analysis import progress_table
 
@@ -442,8 +442,8 @@ def test_the_library_flows_run_as_the_roles(team):
         assert ex.id not in {e.id for e in fern.excerpts()}
         assert note.id not in {n.id for n in fern.notes("Fern")}
     with team.store("Wren") as wren:
-        closure = wren.close_recall("Wren")
-    every = {n.id for n in team.owner.notes("Wren", include_deleted=True)}
+        closure = wren.close_recall()
+    every = {n.id for n in as_(team.owner, "Wren").notes(include_deleted=True)}
     assert {n["id"] for n in closure.snapshot["notes"]} == every
     assert closure.closed_by == "Wren"
     stored = team.owner.step_closure()
@@ -462,7 +462,7 @@ def test_ballots_stay_hidden_until_the_poll_closes(team):
     with team.store("Wren") as wren:
         wren.add_tension("access vs ownership", "access", "ownership", code="K1", status="agreed")
         wren.add_tension("care vs money", "care", "money", code="K2", status="agreed")
-        wren.freeze_framework("Wren", "v1")
+        wren.freeze_framework("v1")
         ws = wren.add_workshop(date(2024, 5, 1), participants=["Ida Vane", "Oto Brisk"])
         poll = wren.open_poll(ws.id, "opening", ["K1", "K2"], max_choices=1)
     with team.store("Moss") as moss:  # a facilitator records the ballots

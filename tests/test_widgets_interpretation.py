@@ -11,6 +11,7 @@ from coprod_nb.errors import InvalidInput
 from coprod_nb.seed.demo import build_demo
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard, parse_positions
 from coprod_nb.widgets.recall import ResearcherPicker
+from tests.acting import as_
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -147,7 +148,7 @@ def test_dissent_text_is_escaped(demo):
 
 
 def test_new_tension_gets_the_next_code_or_the_given_one(demo):
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     assert "cp-tension-board" in board._dom_classes
     assert board.tension.value is None and len(board.tension.options) == 7
     new_tension(board)
@@ -175,7 +176,7 @@ def test_new_tension_gets_the_next_code_or_the_given_one(demo):
 
 def test_edit_t1_poles(demo):
     before = demo.tension("T1")
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     board.show("T1")
     assert board.name.value == before.name and board.code.value == "T1"
     board.pole_a.value = "Idealistic, tokenistic narratives"
@@ -199,13 +200,13 @@ def test_edit_t1_poles(demo):
 
 
 def test_filtered_notes_attach_then_excerpt_then_detach(demo):
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     new_tension(board)
     assert "no evidence yet" in board.evidence_list.value
-    assert len(board.notes.options) == len(demo.notes("Alder"))  # step 1 closed: everyone's
+    assert len(board.notes.options) == len(as_(demo, "Alder").notes())  # step 1 closed: everyone's
     board.filter_partnership.value = "TCP"
     board.filter_researcher.value = "Birch"
-    expected = demo.notes("Alder", researcher="Birch", partnership="TCP")
+    expected = as_(demo, "Alder").notes(researcher="Birch", partnership="TCP")
     assert [v for _, v in board.notes.options] == [n.id for n in expected]
     assert len(expected) >= 2
     assert all(" Birch · TCP · " in label for label, _ in board.notes.options)
@@ -216,7 +217,8 @@ def test_filtered_notes_attach_then_excerpt_then_detach(demo):
     assert "2 notes attached to T7" in board.evidence_status.value
     board.filter_category.value = "barrier"
     assert {v for _, v in board.notes.options} == {
-        n.id for n in demo.notes("Alder", researcher="Birch", partnership="TCP", category="barrier")
+        n.id
+        for n in as_(demo, "Alder").notes(researcher="Birch", partnership="TCP", category="barrier")
     }
 
     ex = demo.excerpts()[0]
@@ -235,7 +237,7 @@ def test_filtered_notes_attach_then_excerpt_then_detach(demo):
 
 
 def test_link_t7_contradicts_t1(demo):
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     new_tension(board)
     t1 = demo.tension("T1").id
     assert board.tension.value not in [v for _, v in board.link_target.options]
@@ -253,7 +255,7 @@ def test_link_t7_contradicts_t1(demo):
 def test_freeze_v2_and_compare_with_v1(demo):
     v1 = demo.framework(1)
     v1_state = [t.to_dict() for t in v1.tensions]
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     assert board.compare_old.options == board.compare_new.options and "v1" in board.versions.value
     new_tension(board)
     board.show("T1")
@@ -281,7 +283,7 @@ def test_freeze_v2_and_compare_with_v1(demo):
 def test_store_text_is_escaped_in_the_board(demo):
     demo.add_tension(SCRIPT, "<b>rich</b>", "poor", status="agreed")
     nid = demo.add_note("Birch", "TCP", "<img src=x onerror=alert(1)>").id
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board.map.value
     assert "<script>" not in board.map.value and "<b>rich" not in board.map.value
     board.show("T7")
@@ -294,12 +296,12 @@ def test_store_text_is_escaped_in_the_board(demo):
 
 
 def test_step1_open_attaching_notes_is_refused_and_listing_is_blind(open_study):
-    birch = {n.id for n in open_study.notes("Birch")}
-    board = TensionBoard(open_study, "Birch")
+    birch = {n.id for n in as_(open_study, "Birch").notes()}
+    board = TensionBoard(as_(open_study, "Birch"), "Birch")
     listed = {v for _, v in board.notes.options}
     assert listed == birch and listed
     birch_id = open_study.researcher("Birch").id
-    assert all(open_study.note(i, "Birch").researcher_id == birch_id for i in listed)
+    assert all(as_(open_study, "Birch").note(i).researcher_id == birch_id for i in listed)
     board.show("T1")
     board.notes.value = tuple(sorted(listed)[:2])
     board.attach_notes.click()
@@ -317,16 +319,16 @@ def test_step1_open_the_list_follows_the_picker(open_study):
     board = TensionBoard(open_study, picker)
     open_study.actor = "cedar"  # another login in the same kernel
     picker.refresh()
-    assert {v for _, v in board.notes.options} == {n.id for n in open_study.notes("Cedar")}
+    assert {v for _, v in board.notes.options} == {n.id for n in as_(open_study, "Cedar").notes()}
     assert board.viewer == "Cedar"
 
 
 def test_refresh_picks_up_what_others_changed(demo):
-    board = TensionBoard(demo, "Alder")
+    board = TensionBoard(as_(demo, "Alder"), "Alder")
     board.show("T2")
     nid = demo.add_note("Cedar", "WVC", "written in another notebook").id
     demo.add_tension("Elsewhere", "here", "there")
-    demo.freeze_framework("Alder", "v2")
+    as_(demo, "Alder").freeze_framework("v2")
     board.refresh()
     assert board.tension.value == demo.tension("T2").id and board.name.value.startswith("Power")
     assert nid in {v for _, v in board.notes.options}

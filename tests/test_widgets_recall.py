@@ -10,6 +10,7 @@ import pytest
 from coprod_nb.errors import NotFound
 from coprod_nb.ingest import import_transcripts
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
+from tests.acting import all_excerpts, as_
 
 HOSTILE = (
     "Ann Example: We said <script>alert(1)</script> in the minutes.\n"
@@ -38,11 +39,11 @@ class FakeClock:
 
 def notes_since(store, who, before, **kwargs) -> list:
     """Notes of ``who`` that were not there before (the demo ships notes of its own)."""
-    return [n for n in store.notes(who, **kwargs) if n.id not in before]
+    return [n for n in as_(store, who).notes(**kwargs) if n.id not in before]
 
 
 def note_ids(store, who) -> set[int]:
-    return {n.id for n in store.notes(who, include_deleted=True)}
+    return {n.id for n in as_(store, who).notes(include_deleted=True)}
 
 
 def first_transcript(store):
@@ -77,7 +78,6 @@ def test_picker_is_who_is_working_by_login_or_name(demo, monkeypatch):
     assert "You (login someone-else) are not a researcher of this study" in nobody.status.value
 
 
-
 # -- TranscriptView ------------------------------------------------------------------
 
 
@@ -85,7 +85,7 @@ def test_transcript_view_fetches_one_page_at_a_time(demo, monkeypatch):
     tr = first_transcript(demo)
     total = len(demo.turns(tr.id))
     assert total > 50
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     assert "cp-transcript-view" in view._dom_classes
     assert view.transcript.value == tr.id
     calls = []
@@ -113,7 +113,7 @@ def test_transcript_view_fetches_one_page_at_a_time(demo, monkeypatch):
 
 
 def test_paging_refills_the_same_rows_and_keeps_the_selection(demo):
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     rows = view.turn_rows.children
     picked = select(view, 1)
     view.next.click()
@@ -131,7 +131,7 @@ def test_paging_refills_the_same_rows_and_keeps_the_selection(demo):
 
 
 def test_partnership_filters_transcripts(demo):
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     view.partnership.value = "TCP"
     tcp = demo.partnership("TCP").id
     assert view.transcript.options
@@ -142,24 +142,24 @@ def test_partnership_filters_transcripts(demo):
 
 
 def test_selected_turns_become_excerpts_with_the_turn_text(demo):
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     picked = select(view, 2, 5)
     view.next.click()
     picked += select(view, 0)  # the selection survives paging
     assert "3 turn(s) selected" in view.selection.value
     ids = view.selected_excerpts()
-    by_id = {e.id: e for e in demo.excerpts()}
+    by_id = {e.id: e for e in all_excerpts(demo)}
     assert [by_id[i].text for i in ids] == [t.text for t in picked]
     assert view.selected_excerpts() == []  # cleared: no duplicates on a second call
 
 
 def test_quote_anchoring_and_its_error(demo):
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     turn = view.page_turns[3]
     quote = turn.text[:40]
     view.quote.value = quote
     [eid] = view.selected_excerpts()
-    assert {e.id: e for e in demo.excerpts()}[eid].text == quote
+    assert {e.id: e for e in all_excerpts(demo)}[eid].text == quote
     assert view.quote.value == ""
     before = len(demo.excerpts())
     select(view, 1)
@@ -192,7 +192,7 @@ def test_mark_as_read_follows_the_store_and_the_picker(demo):
 
 
 def test_search_hit_opens_the_transcript_at_that_turn(demo):
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     target = demo.transcripts()[2]
     turn = demo.turns(target.id, 60, 61)[0]
     words = turn.text.split()[:4]
@@ -214,7 +214,7 @@ def test_transcript_text_is_escaped(demo, tmp_path):
     f.write_text(HOSTILE)
     import_transcripts(demo, [f], progress=False)
     tid = demo.transcript("hostile_2021-08-01").id
-    view = TranscriptView(demo, "Alder")
+    view = TranscriptView(as_(demo, "Alder"), "Alder")
     view.show(tid, 0)
     html = page_html(view)
     assert "&lt;script&gt;" in html and "<script>" not in html
@@ -227,7 +227,7 @@ def test_transcript_text_is_escaped(demo, tmp_path):
 def test_autosave_creates_then_debounces(demo):
     clock = FakeClock()
     before = note_ids(demo, "Birch")
-    ed = NoteEditor(demo, "Birch", clock=clock, debounce=1.0)
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", clock=clock, debounce=1.0)
     assert "cp-note-editor" in ed._dom_classes and "cp-note-text" in ed.text._dom_classes
     assert "cp-prompts" in ed.prompts._dom_classes and "<li>" in ed.prompts.value
     ed.partnership.value = "TCP"
@@ -238,29 +238,29 @@ def test_autosave_creates_then_debounces(demo):
     assert "saved" in ed.status.value
     clock.advance(0.3)
     ed.text.value = "Fi"
-    assert demo.note(ed.note_id, "Birch").text == "F"  # within the debounce: pending
+    assert as_(demo, "Birch").note(ed.note_id).text == "F"  # within the debounce: pending
     assert ed.flush() is True
-    assert demo.note(ed.note_id, "Birch").text == "Fi"
+    assert as_(demo, "Birch").note(ed.note_id).text == "Fi"
     assert ed.flush() is False  # nothing pending
     clock.advance(0.5)
     ed.text.value = "Fir"
-    assert demo.note(ed.note_id, "Birch").text == "Fi"
+    assert as_(demo, "Birch").note(ed.note_id).text == "Fi"
     clock.advance(0.6)
     ed.text.value = "First note"  # a second after the last save: saved now
-    assert demo.note(ed.note_id, "Birch").text == "First note"
+    assert as_(demo, "Birch").note(ed.note_id).text == "First note"
     assert len(notes_since(demo, "Birch", before)) == 1
     assert "First note" in ed.my_notes.value
 
 
 def test_autosave_timer_flushes_on_a_running_event_loop(demo):
-    ed = NoteEditor(demo, "Birch", debounce=0.05)
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", debounce=0.05)
     ed.partnership.value = "WVC"
 
     async def typing():
         ed.text.value = "a"
         ed.text.value = "ab"
         ed.text.value = "abc"
-        assert demo.note(ed.note_id, "Birch").text == "a"
+        assert as_(demo, "Birch").note(ed.note_id).text == "a"
         await asyncio.sleep(0.2)
 
     # A thread of its own: another test's sync Playwright may hold this thread's loop.
@@ -276,27 +276,27 @@ def test_autosave_timer_flushes_on_a_running_event_loop(demo):
     worker.start()
     worker.join(10)
     assert not errors, errors
-    assert demo.note(ed.note_id, "Birch").text == "abc"
+    assert as_(demo, "Birch").note(ed.note_id).text == "abc"
 
 
 def test_category_change_saves_at_once(demo):
     clock = FakeClock()
-    ed = NoteEditor(demo, "Birch", clock=clock)
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", clock=clock)
     ed.partnership.value = "AVC"
     ed.text.value = "Money"
     ed.text.value = "Money ran out"  # pending (no time passed)
     ed.category.value = "barrier"
-    note = demo.note(ed.note_id, "Birch")
+    note = as_(demo, "Birch").note(ed.note_id)
     assert (note.category, note.text) == ("barrier", "Money ran out")
     ed.kind.value = "recalled memory"
     ed.partnership.value = "CCPH"
-    note = demo.note(ed.note_id, "Birch")
+    note = as_(demo, "Birch").note(ed.note_id)
     assert note.kind == "recalled memory" and note.partnership_id == demo.partnership("CCPH").id
 
 
 def test_soft_delete_then_undo(demo):
     before = note_ids(demo, "Birch")
-    ed = NoteEditor(demo, "Birch", clock=FakeClock())
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", clock=FakeClock())
     ed.partnership.value = "LAHRP"
     ed.text.value = "to be deleted"
     nid = ed.note_id
@@ -315,13 +315,13 @@ def test_soft_delete_then_undo(demo):
 def test_new_note_and_load(demo):
     clock = FakeClock()
     before = note_ids(demo, "Birch")
-    ed = NoteEditor(demo, "Birch", clock=clock)
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", clock=clock)
     ed.partnership.value = "TCP"
     ed.text.value = "one"
     first = ed.note_id
     ed.text.value = "one, edited"  # pending: New note must not lose it
     ed.new.click()
-    assert demo.note(first, "Birch").text == "one, edited"
+    assert as_(demo, "Birch").note(first).text == "one, edited"
     assert ed.note_id is None
     ed.text.value = "two"
     assert len(notes_since(demo, "Birch", before)) == 2 and ed.note_id != first
@@ -329,46 +329,46 @@ def test_new_note_and_load(demo):
     assert ed.note_id == first and ed.text.value == "one, edited"
     clock.advance(2)
     ed.text.value = "one, edited again"
-    assert demo.note(first, "Birch").text == "one, edited again"
+    assert as_(demo, "Birch").note(first).text == "one, edited again"
 
 
 def test_anchor_note_to_selected_turns_and_quote(demo):
-    view = TranscriptView(demo, "Birch")
-    ed = NoteEditor(demo, "Birch", view, clock=FakeClock())
+    view = TranscriptView(as_(demo, "Birch"), "Birch")
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", view, clock=FakeClock())
     assert ed.partnership.value == view.current_partnership is not None
     ed.text.value = "About the ladder"
     picked = select(view, 1, 4)
     view.quote.value = view.page_turns[7].text[:30]
     ed.anchor.click()
-    note = demo.note(ed.note_id, "Birch")
+    note = as_(demo, "Birch").note(ed.note_id)
     texts = sorted(e.text for e in note.excerpts)
     assert texts == sorted([t.text for t in picked] + [view.page_turns[7].text[:30]])
     select(view, 10)
     ed.anchor.click()  # adds to the existing anchors
-    assert len(demo.note(ed.note_id, "Birch").excerpts) == 4
+    assert len(as_(demo, "Birch").note(ed.note_id).excerpts) == 4
     view.quote.value = "not said by anyone here"
     ed.anchor.click()
     assert "cp-error" in ed.status.value and "quote not found" in ed.status.value
-    assert len(demo.note(ed.note_id, "Birch").excerpts) == 4
+    assert len(as_(demo, "Birch").note(ed.note_id).excerpts) == 4
 
 
 def test_new_note_follows_the_transcript_being_read(demo):
-    view = TranscriptView(demo, "Birch")
-    ed = NoteEditor(demo, "Birch", view)
+    view = TranscriptView(as_(demo, "Birch"), "Birch")
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", view)
     view.partnership.value = "WVC"
     assert ed.partnership.value == "WVC"
 
 
 def test_blinding_birch_sees_only_her_notes(demo):
     demo.add_note("Alder", "LAHRP", "Alder's private recollection of the boardroom")
-    alders = {n.id for n in demo.notes("Alder")}
-    ed = NoteEditor(demo, "Birch", clock=FakeClock())
+    alders = {n.id for n in as_(demo, "Alder").notes()}
+    ed = NoteEditor(as_(demo, "Birch"), "Birch", clock=FakeClock())
     ed.partnership.value = "LAHRP"
     ed.text.value = "Birch reads it otherwise"
     assert "Birch reads it otherwise" in ed.my_notes.value
     assert "boardroom" not in ed.my_notes.value
     listed = {i for _, i in ed.open_note.options} - {None}
-    assert listed == {n.id for n in demo.notes("Birch")} and not listed & alders
+    assert listed == {n.id for n in as_(demo, "Birch").notes()} and not listed & alders
 
 
 def test_picker_change_keeps_authors_apart(demo):
@@ -390,7 +390,7 @@ def test_picker_change_keeps_authors_apart(demo):
 
 def test_typing_without_a_partnership_shows_an_error_not_an_exception(demo):
     before = note_ids(demo, "Cedar")
-    ed = NoteEditor(demo, "Cedar", clock=FakeClock())
+    ed = NoteEditor(as_(demo, "Cedar"), "Cedar", clock=FakeClock())
     assert ed.partnership.value is None
     ed.text.value = "an idea before choosing the case"
     assert "cp-error" in ed.status.value and "partnership" in ed.status.value
@@ -401,14 +401,14 @@ def test_typing_without_a_partnership_shows_an_error_not_an_exception(demo):
 
 
 def test_store_rules_come_back_as_messages(demo):
-    ed = NoteEditor(demo, "Cedar", clock=FakeClock())
+    ed = NoteEditor(as_(demo, "Cedar"), "Cedar", clock=FakeClock())
     ed.partnership.value = "TCP"
     ed.text.value = "x"
     # The study narrows its categories after the editor was built: the store refuses.
     demo.update_study(settings={"categories": ["practice"]})
     ed.category.value = "barrier"
     assert "cp-error" in ed.status.value and "category must be one of" in ed.status.value
-    assert demo.note(ed.note_id, "Cedar").category != "barrier"
+    assert as_(demo, "Cedar").note(ed.note_id).category != "barrier"
     ed.delete.click()
     ed.delete.click()
     assert "No saved note to delete" in ed.status.value

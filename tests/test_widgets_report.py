@@ -11,6 +11,7 @@ import ipywidgets as w
 
 from coprod_nb.widgets.packs import ResourcePackView
 from coprod_nb.widgets.report import AuditView, ReportView, WorksheetEditor
+from tests.acting import as_
 
 
 def download_links(value: str) -> list[tuple[str, bytes]]:
@@ -61,7 +62,7 @@ def test_audit_view_lists_a_tensions_history_and_step1_visibility(demo):
 
 
 def test_audit_view_keeps_colleagues_notes_blind_while_step1_is_open(recall_demo):
-    view = AuditView(recall_demo, viewer="Cedar")
+    view = AuditView(as_(recall_demo, "Cedar"), viewer="Cedar")
     view.kind.value = "note"
     assert len(view.object.options) == 13
     assert all(" Cedar · " in label for label, _ in view.object.options)

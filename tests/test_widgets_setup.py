@@ -415,6 +415,7 @@ def test_my_notes_view_downloads_my_notes_only(store):
     store.add_researcher("Sorrel Dane", "sorrel")
     store.add_note("Rowan Vey", "HFC", "Rowan's <own> reading", category="practice")
     store.add_note("Sorrel Dane", "HFC", "Sorrel's secret reading", category="barrier")
+    store.actor = "rowan"  # the person working
     view = MyNotesView(store, "Rowan Vey")
     assert "cp-notes-export" in view._dom_classes
     view.button.click()
@@ -429,6 +430,7 @@ def test_my_notes_view_downloads_my_notes_only(store):
     assert name == "notes_Rowan_Vey.csv" and b"secret" not in data
     assert data.decode().splitlines()[0].startswith("id,partnership,category")
     assert not (store.study_dir / "exports").exists()  # nothing colleagues could open
+    store.actor = "tester"
     nobody = MyNotesView(store)  # the actor "tester" is not on the team
     # said plainly when it opens (a stage of the set-up, not an error) ...
     assert "cp-info" in nobody.status.value and "not a researcher" in nobody.status.value

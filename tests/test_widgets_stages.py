@@ -27,6 +27,7 @@ from coprod_nb.widgets._stage import (
     NOT_A_RESEARCHER,
     STEP1_OPEN,
 )
+from tests.acting import as_, as_lead
 
 
 def visible_text(widget) -> str:
@@ -204,12 +205,12 @@ def test_default_workshop_is_the_open_one_else_the_newest(second_study):
     first, second = st.workshops()
     assert st.default_workshop().id == second.id == st.workshop().id
     assert st.workshop_frozen_as(first.id) == 2 and st.workshop_frozen_as(second.id) is None
-    st.freeze_workshop_framework(second.id, "Rowan", "v3")
+    as_(st, "Rowan").freeze_workshop_framework(second.id, "v3")
     assert st.default_workshop().id == second.id  # both finished: the newest
     # an open workshop older than a finished one is still the one meant
     st2 = second_study("workshop")
     done = st2.workshops()[0]
-    older = st2.add_workshop(date(2022, 1, 5), participants=["Ash Penhale"])
+    older = as_lead(st2).add_workshop(date(2022, 1, 5), participants=["Ash Penhale"])
     assert [ws.id for ws in st2.workshops()] == [older.id, done.id]
     assert st2.default_workshop().id == older.id
     assert Store(st2.study_dir, actor="rowan").default_workshop().id == older.id
@@ -291,7 +292,7 @@ def test_picker_is_no_choice_and_nobody_is_said_plainly(second_study):
     assert not editor.text.disabled and editor.researcher == "Visitor"
     editor.partnership.value = "GULL"
     editor.text.value = "A visitor's note"
-    assert [n.text for n in stranger.notes("Visitor")] == ["A visitor's note"]
+    assert [n.text for n in as_(stranger, "Visitor").notes()] == ["A visitor's note"]
 
 
 def test_no_researchers_yet_reading_works_writing_says_why(second_study):
@@ -373,7 +374,7 @@ def test_step2_views_say_step1_is_open_until_the_lead_closes_it(second_study):
     me = widgets.ResearcherPicker(st)
     board, meeting = widgets.TensionBoard(st, me), widgets.MeetingEditor(st)
     assert plain(STEP1_OPEN) in visible_text(board) and plain(STEP1_OPEN) in visible_text(meeting)
-    st.close_recall("Rowan")
+    as_(st, "Rowan").close_recall()
     board.refresh()
     meeting.refresh()
     assert STEP1_OPEN not in visible_text(board) and STEP1_OPEN not in visible_text(meeting)

@@ -25,6 +25,7 @@ from coprod_nb.widgets.workshop import (  # noqa: E402
     SpectrumEditor,
     WorkshopEditor,
 )
+from tests.acting import as_lead  # noqa: E402
 
 SCRIPT = "<script>x</script>"
 PEOPLE = ["Jo Linden", "Sam Arrow", "Kit Moreland", "Lee Harrow", "Max Tolley"]
@@ -39,7 +40,9 @@ def _no_open_figures():
 @pytest.fixture
 def ws(joint_demo):
     """The step-2 demo with a workshop recorded on framework v1 (no response, no poll)."""
-    joint_demo.add_workshop(date(2021, 11, 10), facilitators=["Alder"], participants=PEOPLE)
+    as_lead(joint_demo).add_workshop(
+        date(2021, 11, 10), facilitators=["Alder"], participants=PEOPLE
+    )
     return joint_demo
 
 
@@ -57,7 +60,7 @@ def row_of(df: pd.DataFrame, column: str, value) -> pd.Series:
 
 
 def test_record_a_workshop_with_its_threshold(joint_demo):
-    ed = WorkshopEditor(joint_demo)
+    ed = WorkshopEditor(as_lead(joint_demo))
     assert "cp-workshop-editor" in ed._dom_classes
     assert "none yet" in ed.existing.value and "fixed now" in ed.threshold_note.value
     assert ed.threshold.value == 0.75 and (ed.threshold.min, ed.threshold.max) == (0.55, 1.0)
@@ -85,9 +88,9 @@ def test_record_a_workshop_with_its_threshold(joint_demo):
 def test_views_without_a_workshop_say_so(joint_demo):
     for view in (
         ResponsesView(joint_demo),
-        PollView(joint_demo),
-        CircleSortView(joint_demo),
-        DecisionLog(joint_demo),
+        PollView(as_lead(joint_demo)),
+        CircleSortView(as_lead(joint_demo)),
+        DecisionLog(as_lead(joint_demo)),
     ):
         assert "No workshop recorded yet" in view.header.value
 
@@ -207,7 +210,7 @@ def vote(view, who, *choices):
 
 
 def test_ranked_poll_hides_results_until_closed(ws):
-    view = PollView(ws)
+    view = PollView(as_lead(ws))
     assert "cp-poll-view" in view._dom_classes and view.open_box in view.children
     assert view.poll_options.value == ("T1", "T2", "T3", "T4", "T5", "T6")
     view.max_choices.value = 3
@@ -268,7 +271,7 @@ def test_approval_poll_refuses_too_many_choices(ws):
 
 
 def test_closed_demo_poll_shows_its_tally(demo):
-    view = PollView(demo)
+    view = PollView(as_lead(demo))
     assert view.cast_button.disabled and "5 of 5 participants voted" in view.count.value
     t1 = row_of(table(view.tally.value), "option", "T1")
     assert (t1["count"], t1["share"], t1["borda"]) == (4, "80%", 9)
@@ -300,7 +303,7 @@ def test_save_placements_for_one_participant(ws):
 
 
 def test_circle_results_with_the_fixed_threshold(demo):
-    view = CircleSortView(demo)
+    view = CircleSortView(as_lead(demo))
     assert "75%" in view.threshold.value and "before any result" in view.threshold.value
     results = table(view.results.value)
     t1 = row_of(results, "option", "T1")
@@ -314,7 +317,7 @@ def test_circle_results_with_the_fixed_threshold(demo):
 
 
 def test_a_frozen_workshop_refuses_a_decision_with_the_reason(demo):
-    log = DecisionLog(demo)  # the demo's workshop is finished: its result is v2
+    log = DecisionLog(as_lead(demo))  # the demo's workshop is finished: its result is v2
     log.kind.value = "rename"
     log.targets.value = ("T8",)
     log.name.value = "Motivated people vs structures"
@@ -326,7 +329,7 @@ def test_a_frozen_workshop_refuses_a_decision_with_the_reason(demo):
 
 def test_record_a_rename_with_its_rationale(workshop_open):
     demo = workshop_open  # during the workshop, before its result is frozen
-    log = DecisionLog(demo)
+    log = DecisionLog(as_lead(demo))
     assert "cp-decision-log" in log._dom_classes
     assert [c for _, c in log.targets.options] == ["T1", "T2", "T3", "T8"]
     log.kind.value = "rename"
@@ -353,7 +356,7 @@ def test_record_a_rename_with_its_rationale(workshop_open):
 
 def test_a_decision_needs_a_rationale_and_must_apply(workshop_open):
     demo = workshop_open
-    log = DecisionLog(demo)
+    log = DecisionLog(as_lead(demo))
     log.kind.value = "rename"
     log.targets.value = ("T1",)
     log.name.value = "Narratives"
@@ -364,9 +367,9 @@ def test_a_decision_needs_a_rationale_and_must_apply(workshop_open):
 
     # Another notebook merges T4, T5, T6 again after this view was loaded: the view
     # still offers T4, and the store refuses a decision that no longer applies.
-    demo.revert_decision(1, "D2", rationale="try again")
+    as_lead(demo).revert_decision(1, "D2", rationale="try again")
     log.refresh()
-    demo.record_decision(1, replace(demo.decisions()[1], ref="", reverted=False))
+    as_lead(demo).record_decision(1, replace(demo.decisions()[1], ref="", reverted=False))
     log.kind.value = "drop"
     log.targets.value = ("T4",)
     log.name.value = ""
@@ -379,7 +382,7 @@ def test_a_decision_needs_a_rationale_and_must_apply(workshop_open):
 
 def test_revert_d2_restores_t4_to_t6(workshop_open):
     demo = workshop_open
-    log = DecisionLog(demo)
+    log = DecisionLog(as_lead(demo))
     log.revert_choice.value = "D2"
     log.revert.click()
     assert "cp-error" in log.revert_status.value and "reason" in log.revert_status.value
@@ -397,7 +400,7 @@ def test_revert_d2_restores_t4_to_t6(workshop_open):
 
 
 def test_lineage_and_freeze(demo):
-    log = DecisionLog(demo)
+    log = DecisionLog(as_lead(demo))
     t7 = row_of(table(log.lineage.value), "source", "T7")
     assert (t7["target"], t7["final"], t7["path"]) == ("T3", "F3", "added, folded into T3")
     assert log.lead.value == "Alder"
@@ -415,7 +418,7 @@ def test_lineage_and_freeze(demo):
 
 
 def test_spectrum_editor_saves_a_position(demo):
-    ed = SpectrumEditor(demo)
+    ed = SpectrumEditor(as_lead(demo))
     assert "cp-spectrum-editor" in ed._dom_classes
     assert [c for _, c in ed.tension.options] == ["T1", "T2", "T3", "T8"]
     ed.partnership.value = "LAHRP"

@@ -13,10 +13,14 @@ from sqlalchemy import select
 
 from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
+
+# Who looks is the person working (Store.actor); a ``viewer`` given to these functions
+# must name them (coprod_nb.storage.access.viewer_of). Every read goes through the
+# store, which asks the access policy.
 from coprod_nb.storage.models import Excerpt, Note, Transcript
 
 
-def _team_notes(store: Store, viewer: str) -> pd.DataFrame:
+def _team_notes(store: Store, viewer: str | None) -> pd.DataFrame:
     if not store.step_closed():
         raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
     names = {r.id: r.name for r in store.researchers()}
@@ -39,7 +43,7 @@ def _team_notes(store: Store, viewer: str) -> pd.DataFrame:
     )
 
 
-def compare_counts(store: Store, viewer: str) -> pd.DataFrame:
+def compare_counts(store: Store, viewer: str | None = None) -> pd.DataFrame:
     """Researcher × partnership × category: how many notes each researcher wrote.
 
     Long format with columns researcher, partnership, category, notes; every
@@ -110,7 +114,7 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
     return ax
 
 
-def side_by_side(store: Store, viewer: str, partnership: str) -> pd.DataFrame:
+def side_by_side(store: Store, viewer: str | None, partnership: str) -> pd.DataFrame:
     """One partnership's notes, one column per researcher ("category: text" per cell)."""
     notes = _team_notes(store, viewer)
     notes = notes[notes.partnership == store.partnership(partnership).short]
@@ -122,7 +126,7 @@ def side_by_side(store: Store, viewer: str, partnership: str) -> pd.DataFrame:
     return pd.DataFrame({k: v + [""] * (depth - len(v)) for k, v in columns.items()})
 
 
-def overlaps(store: Store, viewer: str) -> pd.DataFrame:
+def overlaps(store: Store, viewer: str | None = None) -> pd.DataFrame:
     """Pairs of notes by different researchers anchored to overlapping passages.
 
     These are the readings to compare first: the same words, read by two people.
@@ -169,7 +173,7 @@ def overlaps(store: Store, viewer: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).drop_duplicates(["note_a", "note_b"])
 
 
-def gaps(store: Store, viewer: str) -> pd.DataFrame:
+def gaps(store: Store, viewer: str | None = None) -> pd.DataFrame:
     """Partnership × category cells that only one researcher wrote about.
 
     Prompts for discussion, not errors: did the others not see it, or not think it mattered?
@@ -181,7 +185,7 @@ def gaps(store: Store, viewer: str) -> pd.DataFrame:
     return lonely.reset_index(drop=True)[["partnership", "category", "researcher", "notes"]]
 
 
-def category_alpha(store: Store, viewer: str) -> float:
+def category_alpha(store: Store, viewer: str | None = None) -> float:
     """Krippendorff's alpha (nominal) of the categories researchers gave to the same turns.
 
     Optional, for teams that want an agreement figure: reflexive approaches compare
@@ -281,7 +285,7 @@ def plot_evidence(matrix: pd.DataFrame, ax=None):
     return ax
 
 
-def tension_evidence(store: Store, viewer: str, tension: str) -> pd.DataFrame:
+def tension_evidence(store: Store, viewer: str | None, tension: str) -> pd.DataFrame:
     """The evidence of one tension: notes (by whom) and pseudonymised quotes.
 
     Columns: kind (note / quote), partnership, researcher, category, text.

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from sqlalchemy import func, select
 
-from coprod_nb.storage import Store
-from coprod_nb.storage.models import Note, Researcher
+from coprod_nb.storage import Store, access
 
 NOTE_COLUMNS = [
     "id",
@@ -41,12 +39,7 @@ def progress_table(store: Store) -> pd.DataFrame:
 
             found = note_counts_in_db(s)
         else:
-            found = s.execute(
-                select(Researcher.name, Note.partnership_id, func.count(Note.id))
-                .join(Researcher, Note.researcher_id == Researcher.id)
-                .where(Note.deleted_at.is_(None))
-                .group_by(Researcher.name, Note.partnership_id)
-            )
+            found = access.note_counts_by_author(s, per_partnership=True)
         counts = {(name, pid): n for name, pid, n in found}
     rows = [
         {
@@ -106,20 +99,21 @@ def plot_progress(progress: pd.DataFrame, ax=None):
 
 def notes_table(
     store: Store,
-    viewer: str,
+    viewer: str | None = None,
     *,
     researcher: str | None = None,
     partnership: str | None = None,
     category: str | None = None,
 ) -> pd.DataFrame:
-    """Notes the viewer may see (blinding applies) as a DataFrame, oldest first.
+    """Notes the person working may see (blinding applies) as a DataFrame, oldest first.
 
-    Defaults to the viewer's own notes ("my notes"); ``anchors`` holds the quoted
-    excerpts, joined with " | ".
+    Defaults to their own notes ("my notes"); ``anchors`` holds the quoted excerpts,
+    joined with " | ". ``viewer``, if given, must name the person working.
     """
-    notes = store.notes(
-        viewer, researcher=researcher or viewer, partnership=partnership, category=category
-    )
+    if researcher is None:
+        me = store.acting_researcher()
+        researcher = viewer if viewer is not None else (me.name if me is not None else None)
+    notes = store.notes(viewer, researcher=researcher, partnership=partnership, category=category)
     shorts = {p.id: p.short for p in store.partnerships()}
     rows = [
         {

@@ -16,7 +16,7 @@ Export (:func:`export_qdpx`) writes what a study holds, pseudonymised as stored:
   UTF-8) is exactly the transcript's canonical text, so the ``PlainTextSelection``
   offsets are the excerpts' offsets. Selections are coded with the tensions whose
   evidence holds the excerpt and with the categories of the notes anchored to it.
-- ``Notes``: the step-1 notes the viewer may see (see :func:`export_qdpx`), coded with
+- ``Notes``: the step-1 notes the person working may see (see :func:`export_qdpx`), coded with
   their category and the tensions whose evidence holds them, linked to their case.
 
 GUIDs are uuid5 over the study, the kind of object and its id, and the zip entries have
@@ -164,23 +164,9 @@ def _value_element(parent: etree._Element, kind: str, value: Any) -> None:
 
 
 def _visible(store: Any, viewer: str | None, researchers: list) -> tuple[list, list]:
-    """Notes and excerpts the export may show: what ``viewer`` (default: the lead) sees."""
-    if viewer is None:
-        lead = next((r for r in researchers if r.lead), None)
-        if lead is not None:
-            viewer = lead.id
-        elif researchers and store.step_closed():
-            viewer = researchers[0].id  # after step 1 everyone sees the same
-    if viewer is not None:
-        return store.notes(viewer), store.excerpts(viewer=viewer)
-    if not researchers:
-        return [], store.excerpts()
-    # Step 1 open and no lead: no notes, and only excerpts no one chose on their own.
-    shared: set[int] | None = None
-    for r in researchers:
-        ids = {e.id for e in store.excerpts(viewer=r.id)}
-        shared = ids if shared is None else shared & ids
-    return [], [e for e in store.excerpts() if e.id in (shared or set())]
+    """Notes and excerpts the export may show: what the person working sees (the store
+    asks the access policy; a ``viewer`` must name the person working)."""
+    return store.notes(viewer), store.excerpts(viewer=viewer)
 
 
 def _tension_items(store: Any) -> tuple[str, list[tuple[Any, set[int], set[int]]]]:
@@ -434,9 +420,10 @@ def export_qdpx(
     path : path
         The ``.qdpx`` file to write (replaced if it exists).
     viewer : str, optional
-        The researcher whose view is exported: their notes only while step 1 is open,
-        everyone's once it is closed, and only the excerpts they may see. Defaults to
-        the study lead.
+        Whose view is exported: the person working (``store.actor``), the default;
+        naming anyone else is refused. Their notes only while step 1 is open (none for
+        someone who is not a researcher), everyone's once it is closed, and only the
+        excerpts they may see.
     real_names : bool
         Mark the export as holding real names ("REAL NAMES" in the project's
         description). The exporter never reads the pseudonym key; stored text is

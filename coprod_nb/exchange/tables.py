@@ -9,9 +9,10 @@ Rules this module keeps:
   unless ``real_names=True``; then the export says so on its first line. As a second
   guard, a real full name from the key that still occurs in stored text (a note, the
   minutes, a file name) is replaced by its pseudonym and the README counts how many.
-- **Blinding** as in the store: notes are those the ``viewer`` may see (by default the
-  study lead); while step 1 is open that is only the viewer's own notes, and the event
-  log leaves out colleagues' notes and the excerpts only they chose.
+- **Blinding** by the access policy (:mod:`coprod_nb.storage.access`): notes, excerpts
+  and events are those the person working (``store.actor``) may see; while step 1 is
+  open that is only their own notes, and the event log leaves out colleagues' notes and
+  the excerpts only they chose. A ``viewer`` argument must name the person working.
 - **Polls**: ballots of an open poll are left out (results stay hidden until it closes).
 - **Formula injection**: transcript and note text is untrusted input, and a spreadsheet
   runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return
@@ -38,7 +39,7 @@ from coprod_nb.domain.decisions import Decision
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.domain.pseudonyms import name_scrubber
 from coprod_nb.errors import InvalidInput
-from coprod_nb.storage import Store
+from coprod_nb.storage import Store, access
 from coprod_nb.storage.models import (
     DecisionRow,
     Event,
@@ -143,8 +144,8 @@ def study_tables(
     ----------
     store : Store
     viewer : str, optional
-        The researcher whose view of the notes is exported (blinding applies);
-        defaults to the study lead.
+        Whose view is exported: the person working (``store.actor``), the default;
+        naming anyone else is refused (blinding applies).
     real_names : bool, default False
         Add the tables ``notice`` and ``name_key`` (real name -> pseudonym) first.
         Without it the key is never read into a table, and a real full name found in
@@ -160,8 +161,8 @@ def study_tables(
     ------
     NotFound
         An unknown viewer.
-    InvalidInput
-        No viewer given and the study has no lead.
+    Forbidden
+        A viewer who is not the person working.
     """
     return _collect(store, viewer, real_names).tables
 
@@ -169,15 +170,15 @@ def study_tables(
 def _collect(store: Store, viewer: str | None, real_names: bool) -> _Collected:
     who = _viewer(store, viewer)
     closed = store.step_closed()
+    # Every row below is read through the store, which asks the access policy.
     shorts = {p.id: p.short for p in store.partnerships()}
     titles = {t.id: t.title for t in store.transcripts()}
     names = {r.id: r.name for r in store.researchers()}
     people = {p.id: p for p in store.participants()}
 
-    notes = store.notes(who, include_deleted=True) if who is not None else []
-    excerpts = store.excerpts(viewer=who)
+    notes = store.notes(viewer, include_deleted=True)
+    excerpts = store.excerpts(viewer=viewer)
     note_ids = {n.id for n in notes}
-    excerpt_ids = {e.id for e in excerpts}
     tensions = store.tensions()
     evidence = store.evidence()
     codes = {t.id: t.code for t in tensions}
@@ -365,7 +366,7 @@ def _collect(store: Store, viewer: str | None, real_names: bool) -> _Collected:
         **_polls_and_ballots(store, shorts, people),
         "decisions": _decisions(store),
         "spectrum_positions": _spectrum_positions(store, shorts),
-        "events": _events(store, None if closed else (note_ids, excerpt_ids)),
+        "events": _events(store, viewer),
     }
     replaced = 0
     if real_names:
@@ -386,16 +387,11 @@ def _collect(store: Store, viewer: str | None, real_names: bool) -> _Collected:
     return _Collected(tables, who, closed, replaced)
 
 
-def _viewer(store: Store, viewer: str | None) -> str | None:
-    if viewer is not None:
-        return store.researcher(viewer).name
-    team = store.researchers()
-    lead = next((r for r in team if r.lead), None)
-    if lead is not None:
-        return lead.name
-    if not team:
-        return None
-    raise InvalidInput("the study has no lead researcher: name the viewer whose notes to export")
+def _viewer(store: Store, viewer: str | None) -> str:
+    """Whose view is exported: the person working (a ``viewer`` must name them)."""
+    with store.session(write=False) as s:
+        me = access.viewer_of(store, s, viewer)
+    return me.name if me is not None else str(store.actor)
 
 
 def _study(store: Store) -> pd.DataFrame:
@@ -706,18 +702,15 @@ def _spectrum_positions(store: Store, shorts: dict) -> pd.DataFrame:
     return _frame(rows, "id partnership_id partnership tension when position recorded_by")
 
 
-def _events(store: Store, visible: tuple[set[int], set[int]] | None) -> pd.DataFrame:
-    """The event log; with ``visible`` (step 1 open) only the viewer's notes and excerpts."""
+def _events(store: Store, viewer: str | None) -> pd.DataFrame:
+    """The event log, as the access policy lets the person working see it."""
     with store.session(write=False) as s:
-        found = s.scalars(select(Event).order_by(Event.id)).all()
+        me = access.viewer_of(store, s, viewer)
+        found = s.scalars(
+            select(Event).where(access.visible_events(s, me)).order_by(Event.id)
+        ).all()
     rows = []
     for e in found:
-        if visible is not None:
-            notes, excerpts = visible
-            if e.object_type == "note" and e.object_id not in notes:
-                continue
-            if e.object_type == "excerpt" and e.object_id not in excerpts:
-                continue
         rows.append(
             {
                 "id": e.id,
@@ -868,13 +861,12 @@ def _readme(store: Store, got: _Collected, kind: str, extra: tuple[str, ...] = (
         f"Study: {study.name}",
         f"Exported {when} by {store.actor} with coprod_nb.",
     ]
-    if got.viewer is None:
-        lines.append("Notes: none (the study has no researchers).")
-    elif got.step1_closed:
+    if got.step1_closed:
         lines.append(f"Notes as seen by {got.viewer}: step 1 is closed, every researcher's notes.")
     else:
         lines.append(
-            f"Notes as seen by {got.viewer}: step 1 is OPEN, so only {got.viewer}'s own notes; "
+            f"Notes as seen by {got.viewer}: step 1 is OPEN, so only {got.viewer}'s own notes "
+            "(none for someone who is not a researcher of the study); "
             "colleagues' notes, the excerpts only they chose and their log entries are left out."
         )
     if got.names_replaced:

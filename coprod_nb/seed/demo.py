@@ -14,6 +14,7 @@ from coprod_nb.seed.manifest import (
     load_workshop,
 )
 from coprod_nb.storage import Store
+from coprod_nb.storage.access import as_lead
 
 #: How far the demo study goes: transcripts only; step-1 notes (step 1 open); the joint
 #: meeting with six tensions frozen as v1 (step 1 closed); the workshop (step 3 done).
@@ -65,11 +66,15 @@ def build_demo(
     if reached >= STAGES.index("recall"):
         note_ids = load_notes(store, data / "notes.toml")
     if reached >= STAGES.index("joint"):
-        store.close_recall("Alder")
+        # Closing step 1 and freezing a framework are the lead's acts: the builder
+        # declares the lead (alder) for them (the demo is a SQLite study).
+        with as_lead(store):
+            store.close_recall()
         load_joint_meeting(store, data / "joint_meeting.toml", note_ids)
-        store.freeze_framework("Alder", "v1: agreed at the joint interpretation meeting")
+        with as_lead(store):
+            store.freeze_framework("v1: agreed at the joint interpretation meeting")
     if reached >= STAGES.index("workshop"):
-        load_workshop(store, data / "workshop.toml", lead="Alder")
+        load_workshop(store, data / "workshop.toml")
     return store
 
 
@@ -89,6 +94,7 @@ def start_live_workshop(store: Store, *, when: date = date(2022, 11, 9), max_cho
     earlier = store.workshops()
     people = list(earlier[-1].participants) if earlier else [p.name for p in store.participants()]
     facilitators = list(earlier[-1].facilitators) if earlier else []
-    ws = store.add_workshop(when, facilitators=facilitators, participants=people)
+    with as_lead(store):
+        ws = store.add_workshop(when, facilitators=facilitators, participants=people)
     codes = store.framework(ws.base_version).codes
     return store.open_poll(ws.id, "opening", codes, max_choices=max_choices)

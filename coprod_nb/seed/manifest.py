@@ -17,6 +17,7 @@ from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.importer import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import read_transcript
 from coprod_nb.storage import Store
+from coprod_nb.storage.access import as_lead
 
 _SECTIONS = {"study", "partnerships", "researchers", "participants", "people", "transcripts"}
 
@@ -278,12 +279,16 @@ def load_joint_meeting(store: Store, path: str | Path, note_ids: dict[str, int])
     return codes
 
 
-def load_workshop(store: Store, path: str | Path, *, lead: str, freeze: bool = True) -> int:
+def load_workshop(
+    store: Store, path: str | Path, *, lead: str | None = None, freeze: bool = True
+) -> int:
     """Replay a recorded workshop from a TOML file (as the demo's ``workshop.toml``).
 
     The workshop record, the participants' card responses and circles, the opening
     poll, the decisions, the re-vote and the spectrum positions, in that order; the
-    framework after the decisions is frozen by ``lead``. With ``freeze=False`` the
+    framework after the decisions is frozen by the study lead (the record, decisions,
+    polls closed and the freeze are the lead's acts: :func:`~coprod_nb.storage.access.as_lead`;
+    ``lead`` is accepted for compatibility and ignored). With ``freeze=False`` the
     workshop stays open (its decisions can still change) and the spectrum positions,
     which are placed on the frozen final tensions, are left out. Returns the workshop id.
     """
@@ -295,14 +300,15 @@ def load_workshop(store: Store, path: str | Path, *, lead: str, freeze: bool = T
     info = data.get("workshop") or {}
     if "date" not in info:
         raise InvalidInput("the [workshop] needs a date", file=path.name)
-    ws = store.add_workshop(
-        date.fromisoformat(str(info["date"])),
-        facilitators=info.get("facilitators", []),
-        participants=info.get("participants", []),
-        mode=info.get("mode", "online"),
-        base_version=info.get("base_version"),
-        consensus_threshold=info.get("consensus_threshold", 0.75),
-    )
+    with as_lead(store):
+        ws = store.add_workshop(
+            date.fromisoformat(str(info["date"])),
+            facilitators=info.get("facilitators", []),
+            participants=info.get("participants", []),
+            mode=info.get("mode", "online"),
+            base_version=info.get("base_version"),
+            consensus_threshold=info.get("consensus_threshold", 0.75),
+        )
     for r in data.get("responses", []):
         store.set_response(
             ws.id,
@@ -316,12 +322,14 @@ def load_workshop(store: Store, path: str | Path, *, lead: str, freeze: bool = T
         )
     base = store.framework(ws.base_version)
     _replay_poll(store, ws.id, "opening", data.get("poll"), base.codes)
-    for decision in read_decision_log(text, source=path.name):
-        store.record_decision(ws.id, decision)
+    with as_lead(store):
+        for decision in read_decision_log(text, source=path.name):
+            store.record_decision(ws.id, decision)
     _replay_poll(store, ws.id, "revote", data.get("revote"), store.current_framework(ws.id).codes)
     if not freeze:
         return ws.id
-    store.freeze_workshop_framework(ws.id, lead, "v2: the framework after the workshop")
+    with as_lead(store):
+        store.freeze_workshop_framework(ws.id, "v2: the framework after the workshop")
     for p in data.get("spectra", []):
         store.set_position(p["partnership"], p["tension"], str(p["when"]), p["position"])
     return ws.id
@@ -341,7 +349,8 @@ def _replay_poll(
     )
     for ballot in poll.get("ballots", []):
         store.cast_ballot(row.id, ballot["participant"], ballot["choices"])
-    store.close_poll(row.id)
+    with as_lead(store):
+        store.close_poll(row.id)
 
 
 def manifest_toml(store: Store) -> str:

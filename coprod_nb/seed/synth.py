@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coprod_nb.errors import InvalidInput
+from coprod_nb.storage.access import as_lead
 
 if TYPE_CHECKING:  # the storage layer loads on first use: `coprod-nb --help` stays quick
     from coprod_nb.storage import Store
@@ -316,7 +317,7 @@ def build_synthetic_study(
     cast = add_people(
         store, rng, researchers=researchers, participants=participants, partnerships=partnerships
     )
-    team, leaders, shorts, lead = cast.team, cast.leaders, cast.shorts, cast.team[0]
+    team, leaders, shorts = cast.team, cast.leaders, cast.shorts
     # Transcripts are written one at a time into a folder of the study, imported in one
     # folder import (as a team would), and the folder removed.
     folder = Path(tempfile.mkdtemp(prefix="synth-transcripts-", dir=study_dir))
@@ -355,7 +356,8 @@ def build_synthetic_study(
         )
         note_ids.append(note.id)
         excerpt_ids += anchors
-    store.close_recall(lead)
+    with as_lead(store):
+        store.close_recall()
 
     # -- step 2: tensions with evidence, frozen as v1 --------------------------------------
     must_agree = max(min(tensions, 4), round(tensions * 0.8))
@@ -386,18 +388,20 @@ def build_synthetic_study(
             store.link_tensions(source, target, rng.choice(("relates to", "contradicts")))
         except InvalidInput:
             pass  # the same link drawn twice
-    store.freeze_framework(lead, "v1: agreed at the joint interpretation meeting")
+    with as_lead(store):
+        store.freeze_framework("v1: agreed at the joint interpretation meeting")
 
     # -- step 3: the workshop ------------------------------------------------------------------
     v1 = store.framework(1).codes
     when = date(2022, 5, 4)
-    ws = store.add_workshop(
-        when,
-        facilitators=team[:2],
-        participants=leaders,
-        base_version=1,
-        consensus_threshold=0.75,
-    )
+    with as_lead(store):
+        ws = store.add_workshop(
+            when,
+            facilitators=team[:2],
+            participants=leaders,
+            base_version=1,
+            consensus_threshold=0.75,
+        )
     for person in leaders:
         for code in rng.sample(v1, min(len(v1), 6)):
             store.set_response(
@@ -414,7 +418,8 @@ def build_synthetic_study(
     poll = store.open_poll(ws.id, "opening", v1, max_choices=choices, ranked=True)
     for person in leaders:
         store.cast_ballot(poll.id, person, rng.sample(v1, choices))
-    store.close_poll(poll.id)
+    with as_lead(store):
+        store.close_poll(poll.id)
     n = len(codes)
     decisions = [
         Decision(kind="keep", targets=(v1[0],), rationale="Most nominated in the opening poll."),
@@ -457,8 +462,9 @@ def build_synthetic_study(
             )
         )
     decisions = [replace(d, ref=f"D{i}", date=when) for i, d in enumerate(decisions, start=1)]
-    store.record_decisions(ws.id, decisions)
-    store.freeze_workshop_framework(ws.id, lead, "v2: the framework after the workshop")
+    with as_lead(store):
+        store.record_decisions(ws.id, decisions)
+        store.freeze_workshop_framework(ws.id, "v2: the framework after the workshop")
     return store
 
 

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 DB_FILE = "study.db"
 BUSY_TIMEOUT_MS = 30_000
+#: Study files (``study.db``, its backups) are created readable by their owner only. A
+#: course's group studies, which its students share on one hub, use ``GROUP_FILE_MODE``
+#: (docs/teaching/course-mode.md).
+FILE_MODE = 0o600
+GROUP_FILE_MODE = 0o660
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -69,13 +74,37 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings coprod_nb relies on."""
+def create_private_file(path: str | os.PathLike, mode: int = FILE_MODE) -> None:
+    """Create ``path`` empty with ``mode`` (whatever the umask) unless it exists.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the permissions of the database file,
+    so creating ``study.db`` this way keeps them private too.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, mode)  # the umask may have taken bits away
+    finally:
+        os.close(fd)
+
+
+def make_engine(url: str, *, file_mode: int = FILE_MODE) -> Engine:
+    """Create an engine with the settings coprod_nb relies on.
+
+    A SQLite database file that does not exist yet is created with ``file_mode``
+    (owner-only by default).
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidInput(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
+        file = parsed.database
+        if file and file != ":memory:" and not file.startswith("file:"):
+            if Path(file).parent.is_dir():
+                create_private_file(file, file_mode)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
@@ -187,6 +216,8 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
     if engine.dialect.name == "sqlite":
         src = Path(engine.url.database)
         dest = src.with_name(f"{src.stem}.backup-{rev}-{stamp}{src.suffix}")
+        # A backup holds everything the study does: as private as the study file.
+        create_private_file(dest, _mode_of(src))
         # sqlite3's backup API copies a consistent snapshot, WAL included.
         with sqlite3.connect(src) as s, sqlite3.connect(dest) as d:
             s.backup(d)
@@ -195,6 +226,7 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
         return None
     # Other servers: a JSON dump of every table into the study folder.
     dest = Path(study_dir) / f"backup-{rev}-{stamp}.json"
+    create_private_file(dest)
     dump: dict[str, list[dict]] = {}
     with engine.connect() as conn:
         for table in inspect(engine).get_table_names():
@@ -202,6 +234,14 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
             dump[table] = [dict(r) for r in rows]
     dest.write_text(json.dumps(dump, default=str, indent=1), encoding="utf-8")
     return dest
+
+
+def _mode_of(path: Path) -> int:
+    """The study file's permission bits, at most owner and group read/write."""
+    try:
+        return path.stat().st_mode & GROUP_FILE_MODE
+    except OSError:
+        return FILE_MODE
 
 
 def retry_on_conflict(fn):

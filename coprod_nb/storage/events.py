@@ -71,9 +71,16 @@ class HistoryEntry:
     detail: str
 
 
-def history(session: Session, object_type: str, object_id: int | None = None) -> list[HistoryEntry]:
-    """Events about one object (or every object of a type), oldest first."""
+def history(
+    session: Session, object_type: str, object_id: int | None = None, *, where=None
+) -> list[HistoryEntry]:
+    """Events about one object (or every object of a type), oldest first.
+
+    ``where``: the access policy's clause (:func:`coprod_nb.storage.access.visible_events`).
+    """
     q = select(Event).where(Event.object_type == object_type)
+    if where is not None:
+        q = q.where(where)
     if object_id is not None:
         q = q.where(Event.object_id == object_id)
     rows = session.scalars(q.order_by(Event.id)).all()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
-from coprod_nb.storage import events
+from coprod_nb.storage import access, events
 from coprod_nb.storage.models import (
     Dissent,
     Excerpt,
@@ -358,7 +358,7 @@ class InterpretationRepository:
 
     # -- frameworks -----------------------------------------------------------------------
 
-    def freeze_framework(self, by: int | str, label: str = "") -> FrameworkVersion:
+    def freeze_framework(self, label: str = "", *, by: int | str | None = None) -> FrameworkVersion:
         """Snapshot the agreed tensions as the next framework version.
 
         The snapshot carries each tension's evidence ids and links; it can never be
@@ -372,12 +372,10 @@ class InterpretationRepository:
         OutOfOrder
             Step 1 (individual recall) is still open.
         Forbidden
-            ``by`` is not the study lead.
+            The person working is not the study lead (or ``by`` names someone else).
         """
         with self.session() as s:
-            who = self._researcher(s, by)
-            if not who.lead:
-                raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
+            who = access.require_lead(self, s, "freeze a framework", by)
             if not self._step_closed(s):
                 raise OutOfOrder(STEP_1_OPEN)
             rows = sorted(

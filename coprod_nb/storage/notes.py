@@ -1,7 +1,9 @@
 """Step 1 in the store: notes, their anchors and versions, readings, closing the step.
 
-Blinding lives here, not in a widget: until the lead closes step 1, every query takes
-the researcher who is looking (``viewer``) and returns only that researcher's notes.
+Blinding is not decided here: every read asks the access policy
+(:mod:`coprod_nb.storage.access`), which knows who is working (``self.actor``) and, until
+the lead closes step 1, returns only that researcher's notes. A ``viewer`` argument may
+only name the person working.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from coprod_nb.domain.notes import (
     check_choice,
 )
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
-from coprod_nb.storage import events
+from coprod_nb.storage import access, events
 from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Excerpt,
@@ -51,13 +53,8 @@ class NotesRepository:
         OS login (:func:`~coprod_nb.storage.store.default_actor`). None when the actor is
         nobody of the research team: the person working is never guessed.
         """
-        me = (self.actor or "").strip().casefold()
-        if not me:
-            return None
-        team = self.researchers()
-        return next((r for r in team if (r.login or "").casefold() == me), None) or next(
-            (r for r in team if r.name.casefold() == me), None
-        )
+        with self.session(write=False) as s:
+            return access.acting(self, s)
 
     # -- settings -----------------------------------------------------------------
 
@@ -99,15 +96,16 @@ class NotesRepository:
     def _step_closed(s: Session, step: str = RECALL) -> bool:
         return s.scalar(select(StepClosure.id).where(StepClosure.step == step)) is not None
 
-    def close_recall(self, by: int | str) -> StepClosure:
-        """Close step 1 (lead only): notes become visible to the team, edits become versions.
+    def close_recall(self, by: int | str | None = None) -> StepClosure:
+        """Close step 1 (the study lead's act): notes become visible to the team, edits
+        become versions.
 
-        A snapshot of every note at this moment is kept with the closure.
+        The person working (``self.actor``) must be the lead; ``by``, if given, must name
+        them (:func:`~coprod_nb.storage.access.require_lead`). A snapshot of every note at
+        this moment is kept with the closure.
         """
         with self.session() as s:
-            lead = self._researcher(s, by)
-            if not lead.lead:
-                raise Forbidden(f"only the study lead can close step 1 ({lead.name} is not)")
+            lead = access.require_lead(self, s, "close step 1", by)
             if self._step_closed(s):
                 raise InvalidInput("step 1 is already closed")
             notes = s.scalars(select(Note).options(selectinload(Note.excerpts))).all()
@@ -246,31 +244,29 @@ class NotesRepository:
 
     def notes(
         self,
-        viewer: int | str,
+        viewer: int | str | None = None,
         *,
         researcher: int | str | None = None,
         partnership: int | str | None = None,
         category: str | None = None,
         include_deleted: bool = False,
     ) -> list[Note]:
-        """Notes the ``viewer`` may see, filtered.
+        """Notes the person working may see, filtered.
 
         Before step 1 closes, a researcher sees only their own notes: asking for a
-        colleague's raises :class:`Forbidden`, and no filter returns them.
+        colleague's raises :class:`Forbidden`, and no filter returns them. ``viewer``
+        (optional) must name the person working.
         """
         with self.session(write=False) as s:
-            me = self._researcher(s, viewer)
-            closed = self._step_closed(s)
-            q = select(Note).options(selectinload(Note.excerpts))
+            me = access.viewer_of(self, s, viewer)
+            q = select(Note).options(selectinload(Note.excerpts)).where(access.visible_notes(s, me))
             if researcher is not None:
                 author = self._researcher(s, researcher)
-                if not closed and author.id != me.id:
+                if not self._step_closed(s) and (me is None or author.id != me.id):
                     raise Forbidden(
                         "step 1 is open: colleagues' notes stay hidden until the lead closes it"
                     )
                 q = q.where(Note.researcher_id == author.id)
-            elif not closed:
-                q = q.where(Note.researcher_id == me.id)
             if partnership is not None:
                 pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
                 q = q.where(Note.partnership_id == pship.id)
@@ -281,7 +277,7 @@ class NotesRepository:
             return list(s.scalars(q.order_by(Note.partnership_id, Note.created_at, Note.id)))
 
     def note_counts(
-        self, viewer: int | str, *, include_deleted: bool = False
+        self, viewer: int | str | None = None, *, include_deleted: bool = False
     ) -> list[tuple[str, str, str, int]]:
         """(researcher, partnership short name, category, notes) for the notes ``viewer`` may see.
 
@@ -291,32 +287,42 @@ class NotesRepository:
         notes are absent.
         """
         with self.session(write=False) as s:
-            me = self._researcher(s, viewer)
+            me = access.viewer_of(self, s, viewer)
             q = (
                 select(Researcher.name, Partnership.short, Note.category, func.count(Note.id))
                 .select_from(Note)
                 .join(Researcher, Note.researcher_id == Researcher.id)
                 .join(Partnership, Note.partnership_id == Partnership.id)
+                .where(access.visible_notes(s, me))
                 .group_by(Researcher.name, Partnership.short, Note.category)
             )
-            if not self._step_closed(s):
-                q = q.where(Note.researcher_id == me.id)
             if not include_deleted:
                 q = q.where(Note.deleted_at.is_(None))
             return [(r, p, c, int(n)) for r, p, c, n in s.execute(q)]
 
-    def note(self, note_id: int, viewer: int | str) -> Note:
-        """One note, if the viewer may see it (see :meth:`notes`)."""
+    def has_notes(self, researcher: int | str) -> bool:
+        """Whether a researcher has written a note (a deleted one too): a fact, not a note."""
         with self.session(write=False) as s:
-            note = s.get(Note, note_id, options=[selectinload(Note.excerpts)])
+            author = self._researcher(s, researcher)
+            return (
+                s.scalar(select(Note.id).where(Note.researcher_id == author.id).limit(1))
+                is not None
+            )
+
+    def note(self, note_id: int, viewer: int | str | None = None) -> Note:
+        """One note, if the person working may see it (see :meth:`notes`)."""
+        with self.session(write=False) as s:
+            me = access.viewer_of(self, s, viewer)
+            note = s.scalars(
+                select(Note)
+                .options(selectinload(Note.excerpts))
+                .where(Note.id == note_id, access.visible_notes(s, me))
+            ).first()
             if note is None:
-                raise NotFound(f"no note {note_id}")
-            me = self._researcher(s, viewer)
-            if not self._step_closed(s) and note.researcher_id != me.id:
-                raise NotFound(f"no note {note_id}")  # do not reveal that it exists
+                raise NotFound(f"no note {note_id}")  # a hidden one: do not reveal it exists
             return note
 
-    def note_versions(self, note_id: int, viewer: int | str) -> list[NoteVersion]:
+    def note_versions(self, note_id: int, viewer: int | str | None = None) -> list[NoteVersion]:
         """Earlier versions of a note (edits made after step 1 closed), oldest first."""
         self.note(note_id, viewer)
         with self.session(write=False) as s:

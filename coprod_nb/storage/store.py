@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
-from coprod_nb.storage import events
-from coprod_nb.storage.database import database_url, make_engine, prepare
+from coprod_nb.storage import access, events
+from coprod_nb.storage.database import FILE_MODE, database_url, make_engine, prepare
 from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
     NameKey,
     Note,
-    NoteExcerpt,
     Participant,
     Partnership,
     Reading,
@@ -125,6 +124,9 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         Recorded as "who" in the event log; defaults to :func:`default_actor`.
     create : bool
         Create the folder and database when missing (otherwise NotFound).
+    file_mode : int
+        Permissions of a SQLite ``study.db`` created now (default ``0o600``: its owner
+        only; a course's group studies use ``0o660``). Backups get those of the study.
     """
 
     def __init__(
@@ -134,10 +136,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         *,
         actor: str | None = None,
         create: bool = True,
+        file_mode: int = FILE_MODE,
     ):
         self.study_dir = Path(study_dir).resolve()
         self.url = database_url(self.study_dir, url)
-        self.actor = actor or default_actor()
+        self._actor = actor or default_actor()
+        self.connected_as: str | None = None
         is_sqlite = self.url.startswith("sqlite")
         if is_sqlite and not (self.study_dir / "study.db").exists() and not create:
             if url is None and not os.environ.get("COPROD_DB"):
@@ -152,7 +156,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             file = make_url(self.url).database
             if file and file != ":memory:" and not Path(file).exists():
                 raise NotFound(f"no study database {file}")
-        self.engine: Engine = make_engine(self.url)
+        self.engine: Engine = make_engine(self.url, file_mode=file_mode)
         try:
             self.backup = prepare(self.engine, self.study_dir)
         except OperationalError as exc:
@@ -165,7 +169,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         )
         # On a database server the connected role says who is acting (storage/team.py).
         try:
-            self.actor, self.connected_as = bind_actor(self.engine, actor, self.actor)
+            self._actor, self.connected_as = bind_actor(self.engine, actor, self._actor)
         except CoprodError:
             self.engine.dispose()
             raise
@@ -185,6 +189,29 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                 events.log(s, self.actor, "create", "study", study.id, after=events.snapshot(study))
 
     # -- plumbing -------------------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        """Who is working: recorded as "who" in the event log, and whose view the access
+        policy (:mod:`coprod_nb.storage.access`) gives.
+
+        On SQLite it is declared and may be changed (``study.actor = "alder"`` to act as
+        the lead on a demo). On a database server the connected role is the actor: it
+        cannot be changed to anyone else (:class:`Forbidden`).
+        """
+        return self._actor
+
+    @actor.setter
+    def actor(self, value: str) -> None:
+        value = (value or "").strip()
+        if not value:
+            raise InvalidInput("say who is working (a login or a researcher's name)")
+        if self.connected_as and value.casefold() != self._actor.casefold():
+            raise Forbidden(
+                f"you are connected as {self.connected_as}: on a database server the role "
+                f"is who is working, so this store cannot act as {value}"
+            )
+        self._actor = value
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -1077,25 +1104,19 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
     def excerpts(
         self, transcript: int | str | None = None, *, viewer: int | str | None = None
     ) -> list[Excerpt]:
-        """Excerpts (of one transcript, or all).
+        """Excerpts (of one transcript, or all) that the person working may see.
 
-        With ``viewer``, while step 1 is open, excerpts that only anchor colleagues'
-        notes are left out: which passages a colleague chose is part of their reading.
+        While step 1 is open, excerpts that colleagues chose (their notes anchor them, or
+        they made them) are left out: which passages a colleague chose is part of their
+        reading (:func:`~coprod_nb.storage.access.visible_excerpts`). ``viewer``
+        (optional) must name the person working.
         """
         with self.session(write=False) as s:
-            q = select(Excerpt)
+            me = access.viewer_of(self, s, viewer)
+            q = select(Excerpt).where(access.visible_excerpts(s, me))
             if transcript is not None:
                 q = q.where(Excerpt.transcript_id == self.transcript(transcript).id)
-            found = list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
-            if viewer is None or self._step_closed(s):
-                return found
-            me = self._find(s, Researcher, viewer, ("name", "login"), "researcher").id
-            owners: dict[int, set[int]] = {}
-            for note_id, excerpt_id in s.execute(
-                select(NoteExcerpt.note_id, NoteExcerpt.excerpt_id)
-            ):
-                owners.setdefault(excerpt_id, set()).add(s.get(Note, note_id).researcher_id)
-            return [e for e in found if e.id not in owners or me in owners[e.id]]
+            return list(s.scalars(q.order_by(Excerpt.transcript_id, Excerpt.start)))
 
     # -- search -----------------------------------------------------------------
 
@@ -1112,19 +1133,13 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """Every logged change to one object (or to all objects of a type), oldest first.
 
         While step 1 is open, the history of notes and excerpts is blind like the notes:
-        ``viewer`` is required and only their own notes' (and excerpts') events come back.
+        only the events the person working may see come back
+        (:func:`~coprod_nb.storage.access.visible_events`). ``viewer`` (optional) must
+        name the person working.
         """
         with self.session(write=False) as s:
-            found = events.history(s, object_type, object_id)
-        if object_type not in ("note", "excerpt") or self.step_closed():
-            return found
-        if viewer is None:
-            raise Forbidden("step 1 is open: the history of notes is blind too; say who is looking")
-        if object_type == "note":
-            mine = {n.id for n in self.notes(viewer, include_deleted=True)}
-        else:
-            mine = {e.id for e in self.excerpts(viewer=viewer)}
-        return [e for e in found if e.object_id in mine]
+            me = access.viewer_of(self, s, viewer)
+            return events.history(s, object_type, object_id, where=access.visible_events(s, me))
 
     # -- helpers ------------------------------------------------------------------
 

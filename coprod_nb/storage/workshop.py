@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from coprod_nb.domain.decisions import Decision, DecisionError, apply, replay
 from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
-from coprod_nb.storage import events
+from coprod_nb.storage import access, events
 from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Ballot,
@@ -81,6 +81,7 @@ class WorkshopRepository:
             raise InvalidInput("the consensus threshold is a share above 0.5 and at most 1")
         base = self.framework(base_version)
         with self.session() as s:
+            access.require_lead(self, s, "record the workshop")
             fac = [self._researcher(s, f).name for f in facilitators]
             par = [
                 self._find(s, Participant, p, ("name",), "participant").name for p in participants
@@ -312,8 +313,9 @@ class WorkshopRepository:
             return ballot
 
     def close_poll(self, poll_id: int) -> Poll:
-        """Close a poll: no more ballots, results become visible."""
+        """Close a poll (the study lead's act): no more ballots, results become visible."""
         with self.session() as s:
+            access.require_lead(self, s, "close a poll")
             poll = s.get(Poll, poll_id)
             if poll is None:
                 raise NotFound(f"no poll {poll_id}")
@@ -330,11 +332,7 @@ class WorkshopRepository:
             poll = s.get(Poll, poll_id)
             if poll is None:
                 raise NotFound(f"no poll {poll_id}")
-            if poll.closed_at is None:
-                raise Forbidden(
-                    f"the poll {poll.name!r} is open: results are hidden until "
-                    "the facilitator closes it"
-                )
+            access.require_ballots_readable(poll)
             rows = s.execute(
                 select(Participant.name, Ballot.choices)
                 .join(Participant, Ballot.participant_id == Participant.id)
@@ -344,8 +342,17 @@ class WorkshopRepository:
             return {name: list(choices) for name, choices in rows}
 
     def own_ballot(self, poll_id: int, participant: str) -> list[str] | None:
-        """A participant's own ballot (None before they vote): theirs to see while open."""
+        """A participant's ballot (None before they vote), once the poll is closed.
+
+        While the poll is open a ballot is its participant's alone: they see it through
+        their personal link (:meth:`own_ballot_by_link`, the participant app), and this
+        refuses (:class:`Forbidden`).
+        """
         with self.session(write=False) as s:
+            poll = s.get(Poll, poll_id)
+            if poll is None:
+                raise NotFound(f"no poll {poll_id}")
+            access.require_ballots_readable(poll)
             person = self._find(s, Participant, participant, ("name",), "participant")
             choices = s.scalar(
                 select(Ballot.choices).where(
@@ -432,6 +439,7 @@ class WorkshopRepository:
         now = events.utcnow()
         out: dict[str, str] = {}
         with self.session() as s:
+            access.require_lead(self, s, "issue participant links")
             people = self._workshop_people(s, ws, participants)
             if not people:
                 raise InvalidInput("the study has no participants to issue links for")
@@ -461,6 +469,7 @@ class WorkshopRepository:
         ws = self.workshop(workshop)
         now = events.utcnow()
         with self.session() as s:
+            access.require_lead(self, s, "revoke participant links")
             people = self._workshop_people(s, ws, participants)
             n = sum(self._revoke(s, ws.id, p.id, now) for p in people)
             events.log(
@@ -539,6 +548,22 @@ class WorkshopRepository:
                 raise Forbidden(_BAD_LINK)
             return ws, person
 
+    def own_ballot_by_link(self, token: str | None, poll_id: int) -> list[str] | None:
+        """The ballot of the participant whose personal link ``token`` is (None before they
+        vote), open poll or not: a participant sees their own ballot, through their link.
+        """
+        ws, person = self.participant_for_token(token)
+        with self.session(write=False) as s:
+            poll = s.get(Poll, poll_id)
+            if poll is None or poll.workshop_id != ws.id:
+                raise NotFound(f"no poll {poll_id} in this workshop")
+            choices = s.scalar(
+                select(Ballot.choices).where(
+                    Ballot.poll_id == poll_id, Ballot.participant_id == person.id
+                )
+            )
+        return None if choices is None else list(choices)
+
     # -- decisions ------------------------------------------------------------------------
 
     def record_decision(self, workshop: int | None, decision: Decision) -> DecisionRow:
@@ -557,6 +582,7 @@ class WorkshopRepository:
         """
         ws_id = self.workshop(workshop).id
         with self.session() as s:
+            access.require_lead(self, s, "record a decision")
             ws = self._open_workshop_for_update(s, ws_id, "record a decision")
             return self._record(s, ws, decision)
 
@@ -568,6 +594,7 @@ class WorkshopRepository:
         """
         ws_id = self.workshop(workshop).id
         with self.session() as s:
+            access.require_lead(self, s, "record a decision")
             ws = self._open_workshop_for_update(s, ws_id, "record decisions")
             known = {r.ref for r in self._rows(s, ws.id)}
             clash = [d.ref for d in decisions if d.ref and d.ref in known]
@@ -591,6 +618,7 @@ class WorkshopRepository:
         """
         ws_id = self.workshop(workshop).id
         with self.session() as s:
+            access.require_lead(self, s, "revert a decision")
             ws = self._open_workshop_for_update(s, ws_id, f"revert {ref}")
             return self._revert(s, ws, ref, rationale)
 
@@ -625,18 +653,17 @@ class WorkshopRepository:
         return replay(self.framework(ws.base_version), self.decisions(ws.id))
 
     def freeze_workshop_framework(
-        self, workshop: int | None, by: str, label: str = ""
+        self, workshop: int | None = None, label: str = "", *, by: int | str | None = None
     ) -> FrameworkVersion:
-        """Freeze the replayed framework as the next version (lead only).
+        """Freeze the replayed framework as the next version (the study lead's act).
 
         From then on the workshop's decisions can no longer be recorded or reverted.
+        ``by``, if given, must name the person working, who must be the lead.
         """
         ws_id = self.workshop(workshop).id
         with self.session() as s:
+            who = access.require_lead(self, s, "freeze the workshop's framework", by)
             ws = s.get(Workshop, ws_id, with_for_update=True)
-            who = self._researcher(s, by)
-            if not who.lead:
-                raise Forbidden(f"only the study lead can freeze a framework ({who.name} is not)")
             framework = replay(
                 self._frozen_framework(s, ws.base_version),
                 [_decision_of(r) for r in self._rows(s, ws.id)],

@@ -136,7 +136,7 @@ def _require_closed(store: Store) -> None:
 
 def _team_notes(store: Store) -> list:
     _require_closed(store)
-    return store.notes(_lead(store))
+    return store.notes()
 
 
 def _partnership_aliases(store: Store) -> dict[str, str]:
@@ -204,7 +204,7 @@ def _most_barriers(store: Store) -> Solution:
     from coprod_nb.analysis import compare_counts
 
     _require_closed(store)
-    counts = compare_counts(store, _lead(store))
+    counts = compare_counts(store)
     barriers = counts[counts.category == "barrier"].groupby("partnership")["notes"].sum()
     if barriers.sum() == 0:
         raise NotReady("nobody has written a barrier note yet")
@@ -220,7 +220,7 @@ def _most_gaps(store: Store) -> Solution:
     from coprod_nb.analysis import gaps
 
     _require_closed(store)
-    lonely = gaps(store, _lead(store))
+    lonely = gaps(store)
     if lonely.empty:
         return Solution(frozenset(), {"answer": "nobody", "cells": 0})
     per_researcher = lonely.groupby("researcher").size()

@@ -85,7 +85,7 @@ class RecallClosureView(w.VBox):
             message(self.status, "Tick the box first: closing cannot be undone.", kind="error")
             return
         try:
-            closure = self.store.close_recall(me.name)
+            closure = self.store.close_recall()
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return

@@ -754,7 +754,7 @@ class TensionBoard(Quiet, w.VBox):
 
     def _on_freeze_click(self, _button=None) -> None:
         try:
-            fv = self.store.freeze_framework(self.viewer, self.freeze_label.value.strip())
+            fv = self.store.freeze_framework(self.freeze_label.value.strip(), by=self.viewer)
         except CoprodError as exc:
             message(self.freeze_status, str(exc), kind="error")
             return

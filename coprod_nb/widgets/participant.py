@@ -132,6 +132,7 @@ class ParticipantApp(w.VBox):
 
     def __init__(self, store: Store, token: str | None, workshop: int | None = None, **kwargs):
         self.store = store
+        self._token = token
         self.workshop = None
         self.participant: str | None = None
         self.last_status = ""
@@ -235,7 +236,7 @@ class ParticipantApp(w.VBox):
         names = self._names()
         labels = [(f"{c}: {names.get(c, '')}", c) for c in poll.options]
         closed = poll.closed_at is not None
-        mine = self.store.own_ballot(poll.id, self.participant) or []
+        mine = self.store.own_ballot_by_link(self._token, poll.id) or []
         if poll.ranked:
             k = poll.max_choices or len(poll.options)
             how = f"rank up to {k} tensions, most important first"
@@ -335,7 +336,7 @@ class ParticipantApp(w.VBox):
         if choices is None:
             problems.append("poll: fill the choices in order, from choice 1")
             return None
-        mine = self.store.own_ballot(poll.id, self.participant)
+        mine = self.store.own_ballot_by_link(self._token, poll.id)
         if not choices and mine is None:
             return None  # nothing nominated yet: no empty ballot that lowers every share
         if choices == mine:

@@ -1253,8 +1253,10 @@ class DecisionLog(Quiet, w.VBox):
             message(self.freeze_status, _NO_WORKSHOP, kind="error")
             return
         try:
+            # The person working must be the lead (storage/access.py), and the lead
+            # chosen must be them: no one freezes in another's name.
             fv = self.store.freeze_workshop_framework(
-                self._ws.id, self.lead.value, self.freeze_label.value.strip()
+                self._ws.id, self.freeze_label.value.strip(), by=self.lead.value
             )
         except CoprodError as exc:
             message(self.freeze_status, str(exc), kind="error")

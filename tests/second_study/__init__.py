@@ -28,6 +28,7 @@ from pathlib import Path
 from coprod_nb.domain.decisions import Decision
 from coprod_nb.seed.manifest import load_manifest, read_manifest
 from coprod_nb.storage import Store
+from tests.acting import as_lead
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "study.toml"
@@ -217,7 +218,7 @@ def _write_notes(store: Store) -> list[int]:
 
 
 def _joint_step(store: Store, note_ids: list[int]) -> None:
-    store.close_recall(LEAD)
+    store.close_recall(by=LEAD)
     meeting = store.add_meeting(
         date(2022, 5, 3),
         list(RESEARCHERS),
@@ -245,11 +246,11 @@ def _joint_step(store: Store, note_ids: list[int]) -> None:
             status="agreed",
         )
         store.attach_evidence(code, notes=[note_ids[i] for i in notes])
-    store.freeze_framework(LEAD, "v1: agreed at the joint interpretation meeting")
+    store.freeze_framework("v1: agreed at the joint interpretation meeting")
 
 
 def _workshop(store: Store) -> None:
-    ws = store.add_workshop(
+    ws = as_lead(store).add_workshop(
         date(2022, 6, 21),
         facilitators=["Rowan", "Tamsin"],
         participants=list(PARTICIPANTS),
@@ -259,9 +260,9 @@ def _workshop(store: Store) -> None:
     poll = store.open_poll(ws.id, "opening", ["H1", "H2", "H3"], max_choices=2)
     for participant, choices in BALLOTS:
         store.cast_ballot(poll.id, participant, choices)
-    store.close_poll(poll.id)
+    as_lead(store).close_poll(poll.id)
     when = date(2022, 6, 21)
-    store.record_decision(
+    as_lead(store).record_decision(
         ws.id,
         Decision(
             kind="rename",
@@ -274,7 +275,7 @@ def _workshop(store: Store) -> None:
             prompted_by=("response:Bea Kestle:H2",),
         ),
     )
-    store.record_decision(
+    as_lead(store).record_decision(
         ws.id,
         Decision(
             kind="add",
@@ -290,12 +291,12 @@ def _workshop(store: Store) -> None:
             prompted_by=("poll",),
         ),
     )
-    store.freeze_workshop_framework(ws.id, LEAD, "v2: the framework after the workshop")
+    store.freeze_workshop_framework(ws.id, "v2: the framework after the workshop")
     store.set_position("GULL", "H1", "2022-06", 30)
 
 
 def _second_workshop(store: Store) -> None:
-    ws = store.add_workshop(
+    ws = as_lead(store).add_workshop(
         date(2023, 6, 20),
         facilitators=["Quill"],
         participants=["Ash Penhale", "Nico Trevail", "Bea Kestle"],
