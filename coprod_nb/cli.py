@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -468,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "history",
         parents=[common],
-        help="the event log of an object, e.g. transcript:1 or partnership:LAHRP",
+        help="the event log of an object, e.g. transcript:1 or partnership:SHORT",
     )
     p.add_argument("dir")
     p.add_argument("object")
@@ -661,6 +662,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoprodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `coprod-nb info STUDY | head`: the reader has gone. Point stdout at nowhere, so
+        # that Python's flush at exit does not fail again with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         # A team study on PostgreSQL: the database refused this researcher's role
         # (privileges, row-level security, a lead-only table; see SECURITY.md).

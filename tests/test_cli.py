@@ -146,3 +146,17 @@ def test_report_command_reports_a_chosen_framework_and_workshop(second_templates
     assert main(["report", str(study), "--format", "md", "--workshop", day, str(out2)]) == 0
     assert main(["report", str(study), "--format", "md", "--workshop", "1999-01-01", str(out2)])
     assert "no workshop on 1999-01-01" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(demo_dir):
+    # `coprod-nb info STUDY | head`: the reader is gone before the command writes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coprod_nb.cli", "info", str(demo_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

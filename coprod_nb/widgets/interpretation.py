@@ -75,8 +75,8 @@ class MeetingEditor(Quiet, w.VBox):
         self.topic = w.Text(description="Topic", layout=_WIDE)
         self.positions = w.Textarea(
             description="Positions",
-            placeholder="one per line, e.g.\nBirch: it is a language practice\n"
-            "Cedar: it is about power",
+            placeholder="one per line, name: position, e.g.\n"
+            "Ana: it is a question of language\nBo: it is a question of power",
             layout=w.Layout(width="100%", height="6em"),
         )
         self.resolution = w.Text(description="Resolution", layout=_WIDE)

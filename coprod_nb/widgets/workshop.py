@@ -1026,7 +1026,7 @@ class DecisionLog(Quiet, w.VBox):
         self.date = w.DatePicker(description="Date")
         self.prompted_by = w.Textarea(
             description="Prompted by",
-            placeholder="one per line, e.g. poll, circles, response:Kit Moreland:T3",
+            placeholder="one per line, e.g. poll, circles, response:PARTICIPANT:CODE",
             layout=wide,
         )
         self.record = w.Button(description="Record decision", button_style="primary", icon="save")
