@@ -176,11 +176,12 @@ def set_up(editor: StudySetupEditor) -> None:
 def test_study_setup_editor_sets_up_a_study_from_empty(store):
     editor = StudySetupEditor(store)
     assert "cp-study-setup" in editor._dom_classes
-    assert [editor.tabs.get_title(i) for i in range(5)] == [
+    assert [editor.tabs.get_title(i) for i in range(len(editor.tabs.children))] == [
         "Study",
         "Partnerships",
         "Participants",
         "Researchers",
+        "Transcripts",
         "Categories & prompts",
     ]
     set_up(editor)
@@ -480,3 +481,28 @@ def test_import_view_uploads_a_qdpx_project_on_its_own(store, tmp_path):
     assert len(store.transcripts()) == 1
     kept = [p.name for p in (store.study_dir / "uploads").rglob("*") if p.is_file()]
     assert kept == ["harbour.qdpx"]
+
+
+def test_a_transcript_imported_before_its_partnership_gets_one_and_a_date(second_study):
+    import datetime as dt
+
+    study = second_study("no_researchers", actor="rowan")
+    first = study.transcripts(text=False)[0]
+    study.update_transcript(first.id, partnership=None, date=None)  # as if imported early
+    editor = StudySetupEditor(study)
+    form = editor.transcripts
+    assert "cp-setup-transcripts" in form._dom_classes
+    form.pick.value = first.id
+    assert form.partnership.value is None and form.date.value is None
+    form.partnership.value = "PIER"
+    form.date.value = dt.date(2022, 5, 2)
+    form.save_button.click()
+    tr = study.transcript(first.id)
+    assert study.partnership(tr.partnership_id).short == "PIER" and tr.date == dt.date(2022, 5, 2)
+    assert "saved" in form.status.value and "PIER" in form.table.value
+    assert [e.action for e in study.history("transcript", first.id)][-1] == "update"
+    from coprod_nb.errors import NotFound
+
+    with pytest.raises(NotFound):
+        study.update_transcript(first.id, partnership="NOPE")
+    assert study.transcript(first.id).partnership_id == tr.partnership_id  # unchanged

@@ -6,6 +6,7 @@ complete and a failed write leaves nothing behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 from bisect import bisect_right
@@ -949,6 +950,42 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """A transcript by id, title or source file name."""
         with self.session(write=False) as s:
             return self._find(s, Transcript, ref, ("title", "source_name"), "transcript")
+
+    def update_transcript(
+        self, ref: int | str, *, partnership: int | str | None = ..., date: dt.date | None = ...
+    ) -> Transcript:
+        """Set a transcript's partnership or date of conversation (``None`` clears it).
+
+        For a transcript imported before its partnership was set up, or with a date its
+        file name did not give. Its text and turns never change here. Logged as an event.
+        """
+        with self.session() as s:
+            tr = self._find(s, Transcript, ref, ("title", "source_name"), "transcript")
+            before = {"partnership_id": tr.partnership_id, "date": tr.date}
+            if partnership is not ...:
+                tr.partnership_id = (
+                    None
+                    if partnership is None
+                    else self._find(
+                        s, Partnership, partnership, ("short", "name"), "partnership"
+                    ).id
+                )
+            if date is not ...:
+                if date is not None and not isinstance(date, dt.date):
+                    raise InvalidInput(f"a transcript's date must be a date (got {date!r})")
+                tr.date = date
+            after = {"partnership_id": tr.partnership_id, "date": tr.date}
+            if after != before:
+                events.log(
+                    s,
+                    self.actor,
+                    "update",
+                    "transcript",
+                    tr.id,
+                    before={k: str(v) if v is not None else None for k, v in before.items()},
+                    after={k: str(v) if v is not None else None for k, v in after.items()},
+                )
+            return tr
 
     def turns(self, transcript: int | str, start: int = 0, stop: int | None = None) -> list[Turn]:
         """Turns ``start:stop`` of a transcript, in order (a window, for long transcripts)."""

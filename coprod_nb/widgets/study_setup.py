@@ -440,6 +440,68 @@ class _ResearchersForm(_PersonForm):
         self._run(lambda: self.store.remove_researcher(name), f"researcher {name} removed")
 
 
+class _TranscriptsForm(_Section):
+    """Set an imported transcript's partnership and date (its text never changes here)."""
+
+    def __init__(self, store: Store, changed):
+        self.pick = w.Dropdown(description="Transcript", layout=_FIELD, style=_STYLE)
+        self.partnership = w.Dropdown(description="Partnership", layout=_FIELD, style=_STYLE)
+        self.date = w.DatePicker(description="Date", style=_STYLE)
+        self.save_button = w.Button(description="Save changes", icon="save")
+        self.pick.observe(self._on_pick_change, names="value")
+        self.save_button.on_click(self._on_save_click)
+        super().__init__(
+            store,
+            changed,
+            [self.pick, self.partnership, self.date, self.save_button],
+            "cp-setup-transcripts",
+        )
+
+    def refresh(self) -> None:
+        shorts = {p.id: p.short for p in self.store.partnerships()}
+        found = self.store.transcripts(text=False)
+        self.table.value = _table(
+            [
+                {
+                    "title": t.title,
+                    "partnership": shorts.get(t.partnership_id, ""),
+                    "date": f"{t.date:%Y-%m-%d}" if t.date else "",
+                    "file": t.source_name,
+                }
+                for t in found
+            ],
+            ["title", "partnership", "date", "file"],
+            "no transcript yet: import them below (Import transcripts)",
+        )
+        self.partnership.options = [("(none)", None)] + [(x, x) for x in sorted(shorts.values())]
+        before = self.pick.value
+        self.pick.options = [(t.title, t.id) for t in found]
+        ids = [t.id for t in found]
+        self.pick.value = before if before in ids else (ids[0] if ids else None)
+        self._on_pick_change()
+
+    def _on_pick_change(self, _change=None) -> None:
+        if self.pick.value is None:
+            self.partnership.value, self.date.value = None, None
+            return
+        tr = self.store.transcript(self.pick.value)
+        shorts = {p.id: p.short for p in self.store.partnerships()}
+        self.partnership.value = shorts.get(tr.partnership_id)
+        self.date.value = tr.date
+
+    def _on_save_click(self, _button=None) -> None:
+        if self.pick.value is None:
+            message(self.status, "No transcript to change yet.", kind="error")
+            return
+        ref = self.pick.value
+        self._run(
+            lambda: self.store.update_transcript(
+                ref, partnership=self.partnership.value, date=self.date.value
+            ),
+            lambda tr: f"transcript {tr.title} saved",
+        )
+
+
 class _VocabularyForm(_Section):
     """The note categories and the reflective prompts of step 1, one per line."""
 
@@ -503,6 +565,8 @@ class StudySetupEditor(w.VBox):
       ``consent_record``, ``consent_quote``, ``add_button``, ``save_button``;
     - ``researchers``: ``pick``, ``name``, ``real_name`` (optional), ``login``, ``lead``,
       ``add_button``, ``save_button``, ``remove_button``;
+    - ``transcripts``: ``pick`` (an imported transcript), ``partnership``, ``date``,
+      ``save_button`` (for a transcript imported before its partnership existed);
     - ``vocabulary``: ``categories`` and ``prompts`` (one per line; empty for the
       shipped ones), ``save_categories``, ``save_prompts``.
 
@@ -511,7 +575,8 @@ class StudySetupEditor(w.VBox):
     manifest") shows in ``download`` a link to the set-up as a TOML manifest (which
     holds real names; nothing is written on the server). CSS class ``cp-study-setup``;
     the tabs ``cp-setup-study``, ``cp-setup-partnerships``, ``cp-setup-participants``,
-    ``cp-setup-researchers``, ``cp-setup-vocabulary``; the link ``cp-download``.
+    ``cp-setup-researchers``, ``cp-setup-transcripts``, ``cp-setup-vocabulary``; the link
+    ``cp-download``.
 
     Parameters
     ----------
@@ -524,12 +589,14 @@ class StudySetupEditor(w.VBox):
         self.partnerships = _PartnershipsForm(store, self.refresh)
         self.participants = _ParticipantsForm(store, self.refresh)
         self.researchers = _ResearchersForm(store, self.refresh)
+        self.transcripts = _TranscriptsForm(store, self.refresh)
         self.vocabulary = _VocabularyForm(store, self.refresh)
         sections = [
             ("Study", self.study),
             ("Partnerships", self.partnerships),
             ("Participants", self.participants),
             ("Researchers", self.researchers),
+            ("Transcripts", self.transcripts),
             ("Categories & prompts", self.vocabulary),
         ]
         self.tabs = w.Tab(children=[s for _, s in sections], titles=[t for t, _ in sections])
@@ -552,6 +619,7 @@ class StudySetupEditor(w.VBox):
             self.partnerships,
             self.participants,
             self.researchers,
+            self.transcripts,
             self.vocabulary,
         ):
             section.refresh()
