@@ -416,6 +416,14 @@ def test_the_library_as_a_researcher_role_refuses_impersonation(team, monkeypatc
     monkeypatch.delenv("COPROD_USER")
     with team.store("Moss") as st:  # nothing declared: the role says who it is
         assert st.actor == team.logins["Moss"]
+        # nor can the actor be changed afterwards, nor a viewer or a lead be named
+        with pytest.raises(Forbidden, match="cannot act as wren"):
+            st.actor = "wren"
+        assert st.actor == team.logins["Moss"]
+        with pytest.raises(Forbidden, match="cannot look as Wren"):
+            st.notes("Wren")
+        with pytest.raises(Forbidden, match="cannot close step 1 as Wren"):
+            st.close_recall(by="Wren")
     # the owner administers: a declared actor is kept
     assert team.owner.actor == "admin"
 

@@ -54,6 +54,7 @@ __all__ = [
     "recall_closed",
     "require_ballots_readable",
     "require_lead",
+    "require_notes_visible",
     "viewer_of",
     "visible_events",
     "visible_excerpts",
@@ -153,6 +154,12 @@ def visible_notes(s: Session, me: Researcher | None) -> ColumnElement[bool]:
     if me is None:
         return false()
     return Note.researcher_id == me.id
+
+
+def require_notes_visible(s: Session, me: Researcher | None, author: Researcher) -> None:
+    """:class:`Forbidden` when asking for ``author``'s notes while they are hidden from ``me``."""
+    if not recall_closed(s) and (me is None or author.id != me.id):
+        raise Forbidden("step 1 is open: colleagues' notes stay hidden until the lead closes it")
 
 
 def _excerpt_clause(s: Session, me: Researcher | None, excerpt_id) -> ColumnElement[bool]:

@@ -262,10 +262,7 @@ class NotesRepository:
             q = select(Note).options(selectinload(Note.excerpts)).where(access.visible_notes(s, me))
             if researcher is not None:
                 author = self._researcher(s, researcher)
-                if not self._step_closed(s) and (me is None or author.id != me.id):
-                    raise Forbidden(
-                        "step 1 is open: colleagues' notes stay hidden until the lead closes it"
-                    )
+                access.require_notes_visible(s, me, author)
                 q = q.where(Note.researcher_id == author.id)
             if partnership is not None:
                 pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
