@@ -548,6 +548,9 @@ def move_student(course_dir: str | os.PathLike, student: str, group: int) -> Cou
         read = [titles[tid] for who, tid in old.readings() if who == st.name]
         with course.open_group(group) as new:
             new.add_researcher(st.name, st.login)
+            # A reading is its researcher's own record: the move writes it as the student
+            # (a group study is SQLite, where who is working is declared).
+            new.actor = st.login
             for title in read:
                 new.mark_read(st.name, title)
         old.remove_researcher(st.login)

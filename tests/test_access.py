@@ -284,6 +284,28 @@ def test_a_viewer_or_by_naming_someone_else_is_refused(second_study):
     assert not compare_counts(closed).empty  # after closure Quill sees every count
 
 
+def test_a_researcher_writes_only_in_their_own_name(second_study):
+    store = second_study("recall", actor="quill")
+    rowans = [n for n in as_rowan(store).notes()]
+    for call in (
+        lambda: store.add_note("Rowan", "GULL", "in Rowan's name", category="observation"),
+        lambda: store.update_note(rowans[0].id, "Rowan", text="changed by Quill"),
+        lambda: store.delete_note(rowans[0].id, "Rowan"),
+        lambda: store.mark_read("Tamsin", store.transcripts()[0].id),
+    ):
+        with pytest.raises(Forbidden, match="you are quill; you cannot write as"):
+            call()
+    assert [n.text for n in as_rowan(store).notes()] == [n.text for n in rowans]
+    mine = store.add_note("Quill", "GULL", "my own", category="observation")
+    assert store.note(mine.id).text == "my own"
+
+
+def as_rowan(store):
+    from tests.acting import as_
+
+    return as_(store, "rowan")
+
+
 def test_the_actor_of_a_sqlite_study_is_declared_and_can_change(second_study):
     store = second_study("recall", actor="quill")
     store.actor = "tamsin"

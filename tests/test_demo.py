@@ -97,7 +97,7 @@ def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     monkeypatch.delenv("COPROD_DB", raising=False)
     first = open_study(stage="recall")
     assert first.is_demo
-    first.add_note("Birch", "TCP", "only in this copy")
+    as_(first, "Birch").add_note("Birch", "TCP", "only in this copy")
 
     def no_build(*args, **kwargs):
         raise AssertionError("the cached demo should have been copied")

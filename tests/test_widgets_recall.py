@@ -378,7 +378,8 @@ def test_picker_change_keeps_authors_apart(demo):
     ed = NoteEditor(demo, picker, clock=FakeClock())
     ed.partnership.value = "TCP"
     ed.text.value = "B"
-    ed.text.value = "Birch typed this"  # pending when the researcher changes
+    ed.text.value = "Birch typed this"
+    ed.flush()  # saved by Birch: once the actor is Cedar, no note is written in Birch's name
     demo.actor = "cedar"
     picker.refresh()
     assert [n.text for n in notes_since(demo, "Birch", birch)] == ["Birch typed this"]

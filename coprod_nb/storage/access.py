@@ -56,6 +56,7 @@ __all__ = [
     "require_lead",
     "require_notes_visible",
     "viewer_of",
+    "writer_of",
     "visible_events",
     "visible_excerpts",
     "visible_notes",
@@ -128,6 +129,20 @@ def viewer_of(
     if me is None or them.id != me.id:
         raise Forbidden(f"you are {store.actor}; you cannot {doing} as {them.name}")
     return me
+
+
+def writer_of(store: Any, s: Session, author: Researcher) -> Researcher:
+    """``author`` of a note (or reading) being written, if the person working may write it.
+
+    A researcher writes only in their own name ("you are birch; you cannot write as
+    Cedar"). Someone who is none of the researchers (the owner loading a study, the demo
+    builder, an import) records notes in the researchers' names, as a SQLite study's
+    owner could anyway; on PostgreSQL the database lets a role write only its own rows.
+    """
+    me = acting(store, s)
+    if me is not None and me.id != author.id:
+        raise Forbidden(f"you are {store.actor}; you cannot write as {author.name}")
+    return author
 
 
 def require_lead(store: Any, s: Session, act: str, by: Any = None) -> Researcher:

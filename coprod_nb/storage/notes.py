@@ -148,7 +148,7 @@ class NotesRepository:
             raise InvalidInput("a note needs a partnership")
         self._check_choices(category, kind)
         with self.session() as s:
-            author = self._researcher(s, researcher)
+            author = access.writer_of(self, s, self._researcher(s, researcher))
             pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
             now = events.utcnow()
             note = Note(
@@ -332,7 +332,7 @@ class NotesRepository:
     def mark_read(self, researcher: int | str, transcript: int | str, read: bool = True) -> None:
         """Record that a researcher has read a transcript (or take it back)."""
         with self.session() as s:
-            r = self._researcher(s, researcher)
+            r = access.writer_of(self, s, self._researcher(s, researcher))
             tr = self._find(s, Transcript, transcript, ("title", "source_name"), "transcript")
             row = s.scalars(
                 select(Reading).where(Reading.researcher_id == r.id, Reading.transcript_id == tr.id)
@@ -364,7 +364,7 @@ class NotesRepository:
 
     def _own_note(self, s: Session, note_id: int, researcher: int | str) -> Note:
         note = s.get(Note, note_id, options=[selectinload(Note.excerpts)])
-        author = self._researcher(s, researcher)
+        author = access.writer_of(self, s, self._researcher(s, researcher))
         if note is None:
             raise NotFound(f"no note {note_id}")
         if note.researcher_id != author.id:

@@ -28,7 +28,7 @@ from pathlib import Path
 from coprod_nb.domain.decisions import Decision
 from coprod_nb.seed.manifest import load_manifest, read_manifest
 from coprod_nb.storage import Store
-from tests.acting import as_lead
+from tests.acting import as_, as_lead
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "study.toml"
@@ -209,11 +209,11 @@ def _write_notes(store: Store) -> list[int]:
                 if t.partnership_id == store.partnership(short).id and quote in t.text
             )
             anchors.append(store.excerpt_of_quote(tr.id, quote).id)
-        note = store.add_note(
+        note = as_(store, researcher).add_note(  # each writes their own notes
             researcher, short, text, category=category, kind=kind, excerpts=anchors
         )
         ids.append(note.id)
-    store.mark_read("Quill", "gull_2022-03-14_zoom.vtt")
+    as_(store, "Quill").mark_read("Quill", "gull_2022-03-14_zoom.vtt")
     return ids
 
 
