@@ -16,7 +16,7 @@ from typing import Any
 from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.importer import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import read_transcript
-from coprod_nb.storage import Store
+from coprod_nb.storage import Store, access
 from coprod_nb.storage.access import as_lead
 
 _SECTIONS = {"study", "partnerships", "researchers", "participants", "people", "transcripts"}
@@ -362,10 +362,13 @@ def manifest_toml(store: Store) -> str:
         A participant with no real name in the key (a manifest needs one), or a value
         TOML cannot hold (an empty value in a partnership's attributes).
     Forbidden
-        A database role that may not read the name key.
+        A researcher other than the study lead (the manifest holds every real name), or
+        a database role that may not read the name key.
     """
     import tomli_w
 
+    with store.session(write=False) as s:
+        access.require_lead_once_named(store, s, "write the study's real names out")
     study = store.study()
     settings = study.settings or {}
     info: dict[str, Any] = {"name": study.name, "description": study.description or ""}

@@ -159,6 +159,23 @@ def require_lead(store: Any, s: Session, act: str, by: Any = None) -> Researcher
     raise Forbidden(f"only {who} can {act}; you are {you}")
 
 
+def require_lead_once_named(store: Any, s: Session, act: str) -> None:
+    """Acts that are the lead's once the study has one: who is on the team, their logins,
+    the lead flag, and writing out the real names (a study manifest).
+
+    A researcher other than the lead is refused (a non-lead making themselves lead would
+    undo every lead-only rule). Before any lead is named the team is still being set up,
+    and someone who is none of the researchers (the owner setting up, a builder) may act,
+    as in :func:`writer_of`.
+    """
+    me = acting(store, s)
+    if me is None or me.lead:
+        return
+    if s.scalars(select(Researcher.id).where(Researcher.lead)).first() is None:
+        return
+    require_lead(store, s, act)
+
+
 # -- blinding -------------------------------------------------------------------------
 
 

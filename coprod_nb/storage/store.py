@@ -323,6 +323,9 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         if not name:
             raise InvalidInput("a researcher needs a name")
         login = (login or "").strip() or None
+        if lead:
+            with self.session(write=False) as s:
+                access.require_lead_once_named(self, s, "name another lead")
         return self._add(
             Researcher(name=name, login=login, lead=bool(lead)),
             "researcher",
@@ -349,6 +352,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         """
         with self.session() as s:
             person = self._find(s, Researcher, ref, ("name", "login"), "researcher")
+            access.require_lead_once_named(self, s, "take a researcher off the team")
             if person.lead:
                 raise Forbidden(f"{person.name} leads the study and stays on the team")
             if s.scalars(select(Note.id).where(Note.researcher_id == person.id)).first():
@@ -521,6 +525,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             with self.session() as s:
                 person = self._find(s, Researcher, ref, ("name", "login"), "researcher")
                 before = events.snapshot(person)
+                new_login = None if login is None else (login.strip() or None)
+                if (lead is not None and bool(lead) != person.lead) or (
+                    login is not None and new_login != person.login
+                ):
+                    # who acts as whom, and who leads: the lead's to change
+                    access.require_lead_once_named(self, s, "change a researcher's login or lead")
                 if lead is not None and bool(lead) != person.lead:
                     if not lead:
                         others = s.scalar(
