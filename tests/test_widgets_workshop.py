@@ -25,7 +25,7 @@ from coprod_nb.widgets.workshop import (  # noqa: E402
     SpectrumEditor,
     WorkshopEditor,
 )
-from tests.acting import as_lead  # noqa: E402
+from tests.acting import as_, as_lead  # noqa: E402
 
 SCRIPT = "<script>x</script>"
 PEOPLE = ["Jo Linden", "Sam Arrow", "Kit Moreland", "Lee Harrow", "Max Tolley"]
@@ -400,14 +400,14 @@ def test_revert_d2_restores_t4_to_t6(workshop_open):
 
 
 def test_lineage_and_freeze(demo):
+    member = DecisionLog(as_(demo, "Birch"))  # not the lead: no freezing, whoever is named
+    assert not hasattr(member, "lead")
+    member.freeze.click()
+    assert "cp-error" in member.freeze_status.value and len(demo.framework_versions()) == 2
+    assert "only the study lead (Alder)" in member.freeze_status.value
     log = DecisionLog(as_lead(demo))
     t7 = row_of(table(log.lineage.value), "source", "T7")
     assert (t7["target"], t7["final"], t7["path"]) == ("T3", "F3", "added, folded into T3")
-    assert log.lead.value == "Alder"
-    log.lead.value = "Birch"
-    log.freeze.click()
-    assert "cp-error" in log.freeze_status.value and len(demo.framework_versions()) == 2
-    log.lead.value = "Alder"
     log.freeze_label.value = "v3: checked"
     log.freeze.click()
     assert "cp-ok" in log.freeze_status.value

@@ -1040,7 +1040,6 @@ class DecisionLog(Quiet, w.VBox):
         self.revert_status = w.HTML()
 
         self.freeze_label = w.Text(description="Label", placeholder="v3: after the workshop")
-        self.lead = w.Dropdown(description="Lead")
         self.freeze = w.Button(description="Freeze framework", icon="lock")
         self.freeze.add_class("cp-freeze-workshop-framework")
         self.freeze_status = w.HTML()
@@ -1079,7 +1078,7 @@ class DecisionLog(Quiet, w.VBox):
                 self.revert,
                 self.revert_status,
                 w.HTML("<b>Freeze the framework</b>"),
-                w.HBox([self.freeze_label, self.lead, self.freeze]),
+                w.HBox([self.freeze_label, self.freeze]),
                 self.freeze_status,
                 w.HTML("<b>Lineage</b>"),
                 self.lineage,
@@ -1152,11 +1151,6 @@ class DecisionLog(Quiet, w.VBox):
                 self.revert_choice,
                 [(f"{d.ref}: {short(d.summary(), 80)}", d.ref) for d in active]
                 or [("(no active decision)", None)],
-            )
-            _keep(
-                self.lead,
-                [r.name for r in team],
-                default=next((r.name for r in team if r.lead), None),
             )
         self._show_lineage()
 
@@ -1249,15 +1243,12 @@ class DecisionLog(Quiet, w.VBox):
         message(self.revert_status, f"{ref} reverted", kind="ok")
 
     def _on_freeze_click(self, _button=None) -> None:
-        if self._ws is None or not self.lead.value:
+        if self._ws is None:
             message(self.freeze_status, _NO_WORKSHOP, kind="error")
             return
         try:
-            # The person working must be the lead (storage/access.py), and the lead
-            # chosen must be them: no one freezes in another's name.
-            fv = self.store.freeze_workshop_framework(
-                self._ws.id, self.freeze_label.value.strip(), by=self.lead.value
-            )
+            # As the person working, who must be the lead (storage/access.py decides).
+            fv = self.store.freeze_workshop_framework(self._ws.id, self.freeze_label.value.strip())
         except CoprodError as exc:
             message(self.freeze_status, str(exc), kind="error")
             return
