@@ -29,11 +29,11 @@ def test_typing_a_note_autosaves_it(lab, open_notebook):
     found = []
     while time.time() < deadline and not found:
         time.sleep(0.5)
-        with Store(lab["study"]) as study:
+        with Store(lab["study"], actor="cedar") as study:
             found = [n for n in study.notes("Cedar") if n.text == TYPED]
     assert found, "the typed note never reached the database"
     note = found[0]
-    with Store(lab["study"]) as study:
+    with Store(lab["study"], actor="cedar") as study:
         assert study.partnership(note.partnership_id).short == "TCP"
         assert {e.actor for e in study.history("note", note.id)} == {"cedar"}
     # the note list in the editor shows the text escaped, not as markup
