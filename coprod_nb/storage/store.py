@@ -546,15 +546,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     person.lead = bool(lead)
                 if login is not None:
                     person.login = login.strip() or None
-                if name is not None and name.strip() != person.name:
-                    new = name.strip()
-                    if not new:
-                        raise InvalidInput("a researcher needs a name")
-                    self._check_rename(s, person, "researcher")
-                    self._rename_in_key(s, person.name, new)
-                    person.name = new
-                if real_name is not None and real_name.strip():
-                    self._set_key(s, *_key_pair(real_name, person.name))
+                self._rename_person(s, person, "researcher", name, real_name)
                 s.flush()
                 after = events.snapshot(person)
                 if after != before:
@@ -615,15 +607,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     person.consent_record = bool(consent_record)
                 if consent_quote is not None:
                     person.consent_quote = bool(consent_quote)
-                if name is not None and name.strip() != person.name:
-                    new = name.strip()
-                    if not new:
-                        raise InvalidInput("a participant needs a name")
-                    self._check_rename(s, person, "participant")
-                    self._rename_in_key(s, person.name, new)
-                    person.name = new
-                if real_name is not None and real_name.strip():
-                    self._set_key(s, *_key_pair(real_name, person.name))
+                self._rename_person(s, person, "participant", name, real_name)
                 s.flush()
                 after = events.snapshot(person)
                 if after != before:
@@ -642,6 +626,25 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         if real_name is not None and real_name.strip():
             self.reapply_pseudonyms()
         return person
+
+    def _rename_person(
+        self,
+        s: Session,
+        person: Researcher | Participant,
+        kind: str,
+        name: str | None,
+        real_name: str | None,
+    ) -> None:
+        """A new study name (while the person is on no record) and a real name for the key."""
+        if name is not None and name.strip() != person.name:
+            new = name.strip()
+            if not new:
+                raise InvalidInput(f"a {kind} needs a name")
+            self._check_rename(s, person, kind)
+            self._rename_in_key(s, person.name, new)
+            person.name = new
+        if real_name is not None and real_name.strip():
+            self._set_key(s, *_key_pair(real_name, person.name))
 
     @staticmethod
     def _check_rename(s: Session, person: Researcher | Participant, kind: str) -> None:

@@ -112,22 +112,27 @@ def lab(tmp_path_factory):
         yield lab
 
 
+def run_all(page, lab: dict, name: str) -> None:
+    """Open notebook ``name`` in the Lab of ``lab`` and run all its cells."""
+    page.set_default_timeout(60_000)
+    # ?reset: a fresh workspace, so notebooks opened by earlier tests are not restored
+    page.goto(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    # the kernel must be ready before "run all", or the first cells can be dropped
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session"
+        "?.kernel?.status === 'idle'"
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 @pytest.fixture
 def open_notebook(lab, page):
     """Open a notebook in Lab and run all its cells; returns the page."""
 
     def _open(name: str):
-        page.set_default_timeout(60_000)
-        # ?reset: a fresh workspace, so notebooks opened by earlier tests are not restored
-        page.goto(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-        # the kernel must be ready before "run all", or the first cells can be dropped
-        page.wait_for_function(
-            "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session"
-            "?.kernel?.status === 'idle'"
-        )
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all(page, lab, name)
         return page
 
     return _open

@@ -17,7 +17,7 @@ import pytest
 
 from coprod_nb.seed.manifest import manifest_toml
 from coprod_nb.storage import Store
-from tests.browser.conftest import running_lab
+from tests.browser.conftest import run_all, running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -40,18 +40,6 @@ def own_lab(tmp_path_factory):
         yield lab
 
 
-def _run_all(page, lab, name: str) -> None:
-    page.set_default_timeout(60_000)
-    page.goto(f"{lab['url']}/lab/tree/{name}?reset&token={lab['token']}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session"
-        "?.kernel?.status === 'idle'"
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
-
 def _add(form, shown: str) -> None:
     """Press Add and wait until the form's table lists ``shown``."""
     form.get_by_role("button", name="Add").click()
@@ -61,7 +49,7 @@ def _add(form, shown: str) -> None:
 def test_a_study_set_up_in_notebook_00_and_a_note_downloaded_from_notebook_01(
     own_lab, page, tmp_path
 ):
-    _run_all(page, own_lab, "00_study_setup.ipynb")
+    run_all(page, own_lab, "00_study_setup.ipynb")
     editor = page.locator(".jp-NotebookPanel:visible .cp-study-setup").first
     editor.wait_for(timeout=120_000)
     assert (own_lab["study"] / "study.db").is_file()  # notebook 00 created the study
@@ -129,7 +117,7 @@ def test_a_study_set_up_in_notebook_00_and_a_note_downloaded_from_notebook_01(
     assert [k.read_text() for k in (own_lab["study"] / "uploads").rglob("*.vtt")] == [VTT]
 
     # Notebook 01, as the second researcher added (the one working: COPROD_USER=quinn).
-    _run_all(page, own_lab, "01_individual_recall.ipynb")
+    run_all(page, own_lab, "01_individual_recall.ipynb")
     panel = page.locator(".jp-NotebookPanel:visible")
     panel.locator(".cp-recall-closure").first.wait_for(timeout=120_000)
     picker = panel.locator(".cp-researcher-picker select").first
