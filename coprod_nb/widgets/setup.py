@@ -7,7 +7,7 @@ import shutil
 import ipywidgets as w
 
 from coprod_nb.errors import CoprodError
-from coprod_nb.ingest import import_transcripts
+from coprod_nb.ingest import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import (
@@ -84,6 +84,16 @@ class ImportView(w.VBox):
         self.progress.children = (bar.container,)
         return bar
 
+    def _import(self, paths: list) -> ImportReport:
+        """Import ``paths`` with this view's choices (partnership, skip bad files, bar)."""
+        return import_transcripts(
+            self.store,
+            paths,
+            partnership=self.partnership.value,
+            skip_bad=self.skip_bad.value,
+            progress=self._progress_bar,
+        )
+
     def _on_upload_change(self, change) -> None:
         files = uploaded_files(change["new"])
         if not files:
@@ -104,13 +114,7 @@ class ImportView(w.VBox):
             self._import_projects(batch, paths, projects)
             return
         try:
-            report = import_transcripts(
-                self.store,
-                paths,
-                partnership=self.partnership.value,
-                skip_bad=self.skip_bad.value,
-                progress=self._progress_bar,
-            )
+            report = self._import(paths)
         except CoprodError as exc:
             shutil.rmtree(batch, ignore_errors=True)
             message(self.status, str(exc), kind="error")
@@ -159,13 +163,7 @@ class ImportView(w.VBox):
             message(self.status, "Give at least one file or folder.", kind="error")
             return
         try:
-            report = import_transcripts(
-                self.store,
-                paths,
-                partnership=self.partnership.value,
-                skip_bad=self.skip_bad.value,
-                progress=self._progress_bar,
-            )
+            report = self._import(paths)
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
