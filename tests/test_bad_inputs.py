@@ -35,6 +35,8 @@ from coprod_nb.cli import main
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import Store
 
+from .badinput import files_under, new_tmp_names, outside, recording, tmp_names, written_paths
+
 BAD = Path(__file__).parent / "data" / "bad"
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 2**20
@@ -102,92 +104,16 @@ def _info(study: Path) -> dict:
     return info
 
 
-def _files(root: Path, *, skip: Path | None = None) -> set[str]:
-    """Every path under ``root`` (relative), leaving out ``skip`` and what is under it."""
-    out = set()
-    for p in root.rglob("*"):
-        if skip is not None and (p == skip or skip in p.parents):
-            continue
-        out.add(p.relative_to(root).as_posix())
-    return out
-
-
-def _tmp_names() -> set[str]:
-    """Top-level names in /tmp, without pytest's own."""
-    return {n for n in os.listdir("/tmp") if not n.startswith("pytest-of-")}
-
-
-def _written_paths(event, args):
-    """Absolute paths that an audited event (``sys.addaudithook``) writes, creates or removes.
-
-    Also run inside the memory probe's subprocess (its source is copied there).
-    """
-    import os
-
-    if event == "open":
-        path, mode, flags = args
-        if mode is None:
-            writes = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
-        else:
-            writes = any(c in mode for c in "wxa+")
-        targets = [path] if writes else []
-    elif event in (
-        "os.mkdir",
-        "os.remove",
-        "os.rmdir",
-        "os.truncate",
-        "os.chmod",
-        "os.chown",
-        "os.utime",
-        "shutil.rmtree",
-        "tempfile.mkstemp",
-        "tempfile.mkdtemp",
-        "sqlite3.connect",
-    ):
-        targets = [args[0]]
-    elif event in ("os.rename", "os.replace", "shutil.move"):
-        targets = [args[0], args[1]]
-    elif event in ("os.link", "os.symlink", "shutil.copyfile", "shutil.copytree"):
-        targets = [args[1]]
-    else:
-        return []
-    out = []
-    for target in targets:
-        if isinstance(target, str | bytes | os.PathLike) and target not in ("", ":memory:"):
-            path = os.path.abspath(os.fsdecode(target))
-            if "/__pycache__/" not in path:  # Python's bytecode cache, not the command's doing
-                out.append(path)
-    return out
-
-
-_RECORDER: list[list[str]] = []  # while a command runs: the paths it writes
-
-
-def _audit(event, args):
-    if _RECORDER:
-        _RECORDER[-1].extend(_written_paths(event, args))
+_files = files_under
+_tmp_names = tmp_names
+_written_paths = written_paths
+_outside = outside
+_new_tmp_names = new_tmp_names
 
 
 @pytest.fixture(scope="session")
 def _audit_hook():
-    """One audit hook for the session (hooks cannot be removed); it records only on demand."""
-    sys.addaudithook(_audit)
-
-
-def _outside(written: list[str], study: Path) -> list[str]:
-    """Written paths that are not inside the study folder."""
-    root = os.path.realpath(study)
-    return sorted({p for p in written if os.path.commonpath([os.path.realpath(p), root]) != root})
-
-
-def _new_tmp_names(before: set[str], written: list[str]) -> set[str]:
-    """New top-level names in /tmp that the command wrote.
-
-    Other processes on the machine (other test sessions) create names in /tmp at any
-    moment, so a new name counts only if the command's own writes touched it.
-    """
-    touched = {Path(p).parts[2] for p in written if Path(p).parts[:2] == ("/", "tmp")}
-    return (_tmp_names() - before) & touched
+    """Kept for the tests below: the kit's recorder hooks itself on first use."""
 
 
 def _argv(entry: str, study: Path, path: Path) -> list[str]:
@@ -207,12 +133,8 @@ def _run(entry: str, study: Path, path: Path, capsys) -> tuple[int, str, str, li
     Returns the exit status, standard output and error, and every path written meanwhile.
     """
     capsys.readouterr()
-    written: list[str] = []
-    _RECORDER.append(written)
-    try:
+    with recording() as written:
         status, out, err = _call(entry, study, path, capsys)
-    finally:
-        _RECORDER.remove(written)
     return status, out, err, written
 
 
@@ -300,12 +222,8 @@ def test_bad_file(row: Row, demo_dir, tmp_path, capsys):
 def test_the_write_recorder_can_fail(demo_dir, tmp_path, capsys):
     """An export written beside the study is seen as written outside it."""
     out = tmp_path / "tables"
-    written: list[str] = []
-    _RECORDER.append(written)
-    try:
+    with recording() as written:
         assert main(["export", str(demo_dir), "--format", "csv", str(out), "-q"]) == 0
-    finally:
-        _RECORDER.remove(written)
     assert str(out / "README.txt") in _outside(written, demo_dir)
 
 
@@ -346,7 +264,7 @@ for case in json.loads(sys.argv[1]):
     os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
     written, recording = [], [True]
     sys.addaudithook(
-        lambda event, args: recording and written.extend(_written_paths(event, args))
+        lambda event, args: recording and written.extend(written_paths(event, args))
     )
     # A guard for the machine: a leak ends in MemoryError instead of swapping.
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
