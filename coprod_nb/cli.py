@@ -232,7 +232,7 @@ def cmd_resource_pack(args) -> int:
 
 
 def cmd_decisions(args) -> int:
-    from coprod_nb.domain.decisions import DecisionError, read_decision_log
+    from coprod_nb.domain.decisions import read_decision_log
 
     with _store(args) as store:
         if args.action == "apply":
@@ -251,7 +251,9 @@ def cmd_decisions(args) -> int:
             decisions = read_decision_log(text, source=path.name)
             try:
                 refs = store.record_decisions(args.workshop, decisions)
-            except DecisionError as exc:
+            except CoprodError as exc:
+                # record_decisions checks the whole log, then writes it in one
+                # transaction: a refusal means that not one decision was written.
                 raise CoprodError(f"{path.name}: {exc} (nothing was applied)") from exc
             print(f"{len(refs)} decision(s) applied: {', '.join(refs)}")
         elif args.action == "revert":

@@ -289,14 +289,14 @@ def test_two_decisions_recorded_at_once_are_checked_against_each_other(small_wor
     from coprod_nb.storage import Store
 
     store, ws = small_workshop
-    real_apply = workshop_module.apply
+    real_check = workshop_module.check_decisions
 
-    def slow_apply(framework, decision):
-        if decision.ref in ("DA", "DB"):
+    def slow_check(framework, decisions, **kwargs):
+        if any(d.ref in ("DA", "DB") for d in decisions):
             time.sleep(0.4)  # between the check and the write
-        return real_apply(framework, decision)
+        return real_check(framework, decisions, **kwargs)
 
-    monkeypatch.setattr(workshop_module, "apply", slow_apply)
+    monkeypatch.setattr(workshop_module, "check_decisions", slow_check)
     url = str(store.engine.url.render_as_string(hide_password=False))
     outcomes: dict[str, str] = {}
 

@@ -29,6 +29,8 @@ __all__ = [
     "DecisionError",
     "LineageEdge",
     "apply",
+    "check_decisions",
+    "decision_codes",
     "lineage",
     "read_decision_log",
     "replay",
@@ -470,6 +472,55 @@ def replay(framework: Framework, decisions: Iterable[Decision]) -> Framework:
         if not d.reverted:
             framework = apply(framework, d)
     return _current(framework.tensions)
+
+
+def check_decisions(
+    framework: Framework, decisions: Iterable[Decision], *, taken_refs: Iterable[str] = ()
+) -> Framework:
+    """Check a sequence of decisions whole, as it would be recorded after ``framework``.
+
+    Every rule is checked for every decision before anything is written: it applies to
+    the framework the earlier ones leave, it has an id not used before (``taken_refs``
+    or earlier in the sequence) and a rationale. A reverted decision must apply where
+    it stands, and the later ones are checked without it. Each decision is applied once
+    to the running framework, so the check takes time linear in the sequence's length.
+
+    Returns
+    -------
+    Framework
+        The framework after the decisions (reverted ones skipped).
+
+    Raises
+    ------
+    DecisionError
+        For the first decision that breaks a rule, naming its id and the problem.
+    """
+    seen = set(taken_refs)
+    current = framework
+    for d in decisions:
+        ref = d.ref or d.kind
+        if d.ref and d.ref in seen:
+            raise DecisionError("a decision with this id is already recorded", ref=ref)
+        if not (d.rationale or "").strip():
+            raise DecisionError("a decision needs a rationale (why it was taken)", ref=ref)
+        after = apply(current, d)  # raises DecisionError naming the problem
+        if not d.reverted:
+            current = after
+        if d.ref:
+            seen.add(d.ref)
+    return _current(current.tensions)
+
+
+def decision_codes(decision: Decision) -> set[str]:
+    """Every tension code a decision names: its targets, new code, split parts, fold target.
+
+    A code named here is part of the record (the log and the lineage use it), so it is
+    never given to another tension.
+    """
+    d = decision
+    codes = {*d.targets, *(p.code for p in d.parts)}
+    codes.update(c for c in (d.code, d.into) if c)
+    return {c for c in codes if isinstance(c, str)}
 
 
 # ---------------------------------------------------------------------- lineage

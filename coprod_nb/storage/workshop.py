@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from coprod_nb.domain.decisions import Decision, DecisionError, apply, replay
+from coprod_nb.domain.decisions import Decision, DecisionError, check_decisions, replay
 from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
@@ -569,9 +569,10 @@ class WorkshopRepository:
     def record_decision(self, workshop: int | None, decision: Decision) -> DecisionRow:
         """Record a decision after checking it applies to the current framework.
 
-        The check and the write are one transaction (the workshop's row is locked on
-        PostgreSQL; SQLite serialises writers): a decision recorded meanwhile by someone
-        else is part of what this one is checked against, and a failure writes nothing.
+        The check and the write are one transaction under the workshop's lock (its row
+        ``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` takes SQLite's write
+        lock): a decision recorded meanwhile by someone else is part of what this one is
+        checked against, and a failure writes nothing.
 
         Raises
         ------
@@ -584,29 +585,22 @@ class WorkshopRepository:
         with self.session() as s:
             access.require_lead(self, s, "record a decision")
             ws = self._open_workshop_for_update(s, ws_id, "record a decision")
-            return self._record(s, ws, decision)
+            return self._record_all(s, ws, [decision])[0]
 
     def record_decisions(self, workshop: int | None, decisions: list[Decision]) -> list[str]:
         """Record several decisions (a facilitator's log): all of them or none.
 
-        Every decision is checked against the framework as the earlier ones leave it,
-        in the same transaction as the writes. Returns the refs recorded.
+        The whole sequence is checked first (:func:`~coprod_nb.domain.decisions.
+        check_decisions`: every decision against the framework as the earlier ones leave
+        it, ids, rationales), then written, in one transaction under the workshop's lock.
+        A decision marked ``reverted`` is recorded and reverted at once. Returns the refs
+        recorded.
         """
         ws_id = self.workshop(workshop).id
         with self.session() as s:
             access.require_lead(self, s, "record a decision")
             ws = self._open_workshop_for_update(s, ws_id, "record decisions")
-            known = {r.ref for r in self._rows(s, ws.id)}
-            clash = [d.ref for d in decisions if d.ref and d.ref in known]
-            if clash:
-                raise DecisionError(f"already recorded: {', '.join(clash)}")
-            refs = []
-            for d in decisions:
-                row = self._record(s, ws, replace(d, reverted=False))
-                if d.reverted:
-                    self._revert(s, ws, row.ref, "reverted in the decision log")
-                refs.append(row.ref)
-            return refs
+            return [row.ref for row in self._record_all(s, ws, list(decisions))]
 
     def revert_decision(
         self, workshop: int | None, ref: str, *, rationale: str = ""
@@ -756,36 +750,50 @@ class WorkshopRepository:
         tensions = tuple(Tension.from_dict(t) for t in fv.tensions if "code" in t)
         return Framework(tensions, version=fv.version, label=fv.label)
 
-    def _record(self, s, ws: Workshop, decision: Decision) -> DecisionRow:
+    def _record_all(self, s, ws: Workshop, decisions: list[Decision]) -> list[DecisionRow]:
+        """Check ``decisions`` whole after the stored ones, then write them (no commit).
+
+        The stored sequence is replayed once and each new decision applied once, so a
+        log of n decisions costs time linear in n (not a replay per decision).
+        """
         rows = self._rows(s, ws.id)
+        seq = max((r.seq for r in rows), default=0)
+        # Decisions without an id get the next free "D<seq>", as a facilitator numbers them.
+        named = [d if d.ref else replace(d, ref=f"D{seq + i}") for i, d in enumerate(decisions, 1)]
         current = replay(
             self._frozen_framework(s, ws.base_version), [_decision_of(r) for r in rows]
         )
-        apply(current, decision)  # raises DecisionError naming the problem
-        seq = max((r.seq for r in rows), default=0) + 1
-        ref = decision.ref or f"D{seq}"
-        if any(r.ref == ref for r in rows):
-            raise DecisionError(f"{ref}: a decision with this id is already recorded")
-        if not (decision.rationale or "").strip():
-            raise DecisionError(f"{ref}: a decision needs a rationale (why it was taken)")
-        payload = decision.to_dict()
-        payload["ref"] = ref
-        row = DecisionRow(
-            workshop_id=ws.id,
-            seq=seq,
-            ref=ref,
-            kind=decision.kind,
-            payload=payload,
-            recorded_by=self.actor,
-            recorded_at=events.utcnow(),
-            reverted_at=None,
-        )
-        s.add(row)
-        s.flush()
-        events.log(
-            s, self.actor, "decide", "decision", row.id, after=payload, detail=decision.summary()
-        )
-        return row
+        check_decisions(current, named, taken_refs=[r.ref for r in rows])
+        now = events.utcnow()
+        out = []
+        for i, decision in enumerate(named, 1):
+            payload = replace(decision, reverted=False).to_dict()
+            row = DecisionRow(
+                workshop_id=ws.id,
+                seq=seq + i,
+                ref=decision.ref,
+                kind=decision.kind,
+                payload=payload,
+                recorded_by=self.actor,
+                recorded_at=now,
+                reverted_at=now if decision.reverted else None,
+            )
+            s.add(row)
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "decide",
+                "decision",
+                row.id,
+                after=payload,
+                detail=decision.summary(),
+            )
+            if decision.reverted:
+                why = "reverted in the decision log"
+                events.log(s, self.actor, "revert", "decision", row.id, detail=why)
+            out.append(row)
+        return out
 
     def _revert(self, s, ws: Workshop, ref: str, rationale: str) -> DecisionRow:
         rows = self._rows(s, ws.id)
