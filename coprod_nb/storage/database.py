@@ -71,6 +71,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Sorts and temporary indexes of big statements stay in memory, not in /tmp, where
+    # transcript text would outlive the study folder's permissions.
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
