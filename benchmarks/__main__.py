@@ -30,6 +30,7 @@ BENCHES = (
     "transcript_view",
     "memory",
     "notebooks",
+    "decisions",
 )
 NEEDS_STUDY = {"search", "compare", "transcript_view", "memory"}
 

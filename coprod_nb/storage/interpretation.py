@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from coprod_nb.domain.decisions import Decision, decision_codes
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
 from coprod_nb.storage.models import (
+    DecisionRow,
     Dissent,
     Excerpt,
     FrameworkVersion,
@@ -160,9 +162,9 @@ class InterpretationRepository:
         """Name a tension between two poles (status candidate, agreed or parked)."""
         self._check_tension(name, pole_a, pole_b, status)
         with self.session() as s:
+            taken = _codes_in_use(s)
             if code is None:
                 n = s.scalar(select(func.count(TensionRow.id))) or 0
-                taken = set(s.scalars(select(TensionRow.code)))
                 while f"T{n + 1}" in taken:
                     n += 1
                 code = f"T{n + 1}"
@@ -170,6 +172,11 @@ class InterpretationRepository:
                 raise InvalidInput(f"a tension code is a short word like T1 (got {code!r})")
             if s.scalars(select(TensionRow.id).where(TensionRow.code == code)).first():
                 raise InvalidInput(f"tension {code} already exists")
+            if code in taken:
+                raise InvalidInput(
+                    f"tension code {code} is already used by a framework version or a "
+                    "workshop's decisions (and so by the lineage): choose another code"
+                )
             now = events.utcnow()
             row = TensionRow(
                 code=code,
@@ -455,6 +462,23 @@ class InterpretationRepository:
 
     def _tension(self, s: Session, ref: int | str) -> TensionRow:
         return self._find(s, TensionRow, ref, ("code", "name"), "tension")
+
+
+def _codes_in_use(s: Session) -> set[str]:
+    """Every tension code the record uses: the working set, every frozen version (codes
+    and origins), and every decision (targets, new codes, split parts, fold targets).
+
+    A new tension takes none of these, so that a code in the decision log or the lineage
+    always means one tension.
+    """
+    codes = set(s.scalars(select(TensionRow.code)))
+    for tensions in s.scalars(select(FrameworkVersion.tensions)):
+        for t in tensions or ():
+            if isinstance(t, dict):
+                codes.update(c for c in [t.get("code"), *(t.get("origin") or ())] if c)
+    for payload in s.scalars(select(DecisionRow.payload)):
+        codes |= decision_codes(Decision.from_dict(payload))
+    return codes
 
 
 def _code_key(code: str) -> tuple:
