@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from coprod_nb.errors import CoprodError
+from coprod_nb.errors import CoprodError, InvalidInput
 
 
 def _store(args, *, create: bool = False):
@@ -25,13 +25,27 @@ def _store(args, *, create: bool = False):
 
 def cmd_init(args) -> int:
     from coprod_nb.seed.manifest import load_manifest
+    from coprod_nb.storage.database import DB_FILE
 
-    with _store(args, create=True) as store:
-        if args.name:
-            store.update_study(name=args.name)
-        if args.manifest:
-            print(load_manifest(store, args.manifest, progress=not args.quiet))
-        print(f"study ready in {store.study_dir}")
+    folder = Path(args.dir)
+    made_folder = not folder.exists()
+    db = folder / DB_FILE
+    made_db = not args.db and not os.environ.get("COPROD_DB") and not db.exists()
+    try:
+        with _store(args, create=True) as store:
+            if args.name:
+                store.update_study(name=args.name)
+            if args.manifest:
+                print(load_manifest(store, args.manifest, progress=not args.quiet))
+            print(f"study ready in {store.study_dir}")
+    except BaseException:
+        # A failed init leaves nothing behind: only what this command created goes.
+        if made_db:
+            for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", f"{DB_FILE}-journal"):
+                (folder / name).unlink(missing_ok=True)
+        if made_folder and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     return 0
 
 
@@ -128,7 +142,9 @@ def cmd_history(args) -> int:
     with _store(args) as store:
         object_id = None
         if ident:
-            object_id = int(ident) if ident.isdigit() else _resolve(store, kind, ident)
+            object_id = _object_number(args.object, ident)
+            if object_id is None:
+                object_id = _resolve(store, kind, ident)
         # What the person working may see (storage/access.py): while step 1 is open, no
         # event about a colleague's note or excerpt.
         table = history_table(store, kind, object_id)
@@ -142,6 +158,24 @@ def cmd_history(args) -> int:
             f"{row.object_type}:{row.object_id} {row.detail} {change}".rstrip()
         )
     return 0
+
+
+#: The largest id a database stores (a signed 64-bit integer, SQLite and PostgreSQL).
+_MAX_ID = 2**63 - 1
+
+
+def _object_number(given: str, ident: str) -> int | None:
+    """The object number in ``kind:NUMBER`` (None when ``ident`` is a name, not a number)."""
+    if not (ident.isascii() and ident.isdigit()):
+        return None
+    number = int(ident)
+    if number > _MAX_ID:
+        raise InvalidInput(
+            f"object number {ident[:30]}{'...' if len(ident) > 30 else ''} is too large "
+            f"(objects are numbered from 1 to {_MAX_ID})",
+            place=given.partition(":")[0],
+        )
+    return number
 
 
 def _resolve(store, kind: str, ident: str) -> int:
@@ -179,7 +213,7 @@ def cmd_speakers(args) -> int:
 
 
 def cmd_notes(args) -> int:
-    from coprod_nb.analysis import notes_markdown, notes_table
+    from coprod_nb.exchange.notes import write_notes
 
     with _store(args) as store:
         me = store.acting_researcher()
@@ -190,17 +224,18 @@ def cmd_notes(args) -> int:
                 "there are no notes of yours (name a researcher with --researcher once "
                 "step 1 is closed)"
             )
-        # Blinding applies (storage/access.py): a colleague's notes only once step 1 is closed.
-        notes = notes_table(
-            store, researcher=whose, partnership=args.partnership, category=args.category
+        # Blinding applies (storage/access.py): a colleague's notes only once step 1 is
+        # closed; real names of the key are replaced, as in every export.
+        out, made = write_notes(
+            store,
+            args.format,
+            args.out,
+            researcher=whose,
+            partnership=args.partnership,
+            category=args.category,
+            force=args.force,
         )
-        whose = store.researcher(whose).name
-    out = Path(args.out)
-    if args.format == "csv":
-        notes.to_csv(out, index=False)
-    else:
-        out.write_text(notes_markdown(notes, f"Notes of {whose}"), encoding="utf-8")
-    print(f"{len(notes)} note(s) written to {out}")
+    print(f"{len(made.notes)} note(s) written to {out}")
     return 0
 
 
@@ -226,7 +261,9 @@ def cmd_resource_pack(args) -> int:
     from coprod_nb.exchange.pack_builder import write_resource_pack
 
     with _store(args) as store:
-        path = write_resource_pack(store, args.format, args.out, args.version)
+        path = write_resource_pack(
+            store, args.format, args.out, args.version, force=args.force
+        )
     print(f"resource pack written to {path}")
     return 0
 
@@ -289,6 +326,7 @@ def cmd_report(args) -> int:
             real_names=args.real_names,
             version=args.framework,
             workshop=workshop,
+            force=args.force,
         )
     print(f"report written to {path}")
     return 0
@@ -313,11 +351,13 @@ def cmd_export(args) -> int:
         if args.format == "qdpx":
             from coprod_nb.exchange.refi_qda import export_qdpx
 
-            path = export_qdpx(store, args.out, real_names=args.real_names)
+            path = export_qdpx(store, args.out, real_names=args.real_names, force=args.force)
         else:
             from coprod_nb.exchange.tables import export_tables
 
-            path = export_tables(store, args.format, args.out, real_names=args.real_names)
+            path = export_tables(
+                store, args.format, args.out, real_names=args.real_names, force=args.force
+            )
     print(f"exported to {path}")
     return 0
 
@@ -399,6 +439,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
     return value
+
+
+def _force_option(p: argparse.ArgumentParser) -> None:
+    # One rule for every output (coprod_nb/exchange/outputs.py): an existing file is
+    # replaced only when asked, and never the study's database or its backups.
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output if it exists (never the study's database or its backups)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -497,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partnership")
     p.add_argument("--category")
     p.add_argument("out")
+    _force_option(p)
     p.set_defaults(func=cmd_notes)
 
     p = sub.add_parser(
@@ -531,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["html", "docx"], default="html")
     p.add_argument("--version", type=int, help="framework version (default: the newest)")
     p.add_argument("out", help="output file")
+    _force_option(p)
     p.set_defaults(func=cmd_resource_pack)
 
     p = sub.add_parser(
@@ -555,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workshop", metavar="ID|DATE", help="the workshop to report (default: open, else newest)"
     )
     p.add_argument("out")
+    _force_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -570,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="include the real-name key (the output says so at its top)",
     )
     p.add_argument("out")
+    _force_option(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
@@ -656,6 +710,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(args, exc: Exception) -> CoprodError | None:
+    """The one translation of a database or OS failure into a message (None: a bug).
+
+    A damaged SQLite file names the file and the newest backup; an OS error names the
+    file and what the system said. Programming errors keep their traceback.
+    """
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError
+
+    from coprod_nb.storage.database import damage_reason, damaged_study, database_url
+
+    reason = damage_reason(exc)
+    if reason is not None and getattr(args, "dir", None):
+        from sqlalchemy.engine import make_url
+
+        file = make_url(database_url(args.dir, getattr(args, "db", None))).database
+        return damaged_study(file or args.dir, args.dir, reason)
+    if isinstance(exc, DatabaseError | sqlite3.Error):
+        return CoprodError(
+            f"the study database refused the command: {getattr(exc, 'orig', None) or exc}"
+        )
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else getattr(args, "dir", "")
+        return CoprodError(f"{where}: {exc.strerror}")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -674,7 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (privileges, row-level security, a lead-only table; see SECURITY.md).
         from coprod_nb.storage.team import database_refusal
 
-        refused = database_refusal(exc)
+        refused = database_refusal(exc) or _user_error(args, exc)
         if refused is None:
             raise
         print(f"error: {refused}", file=sys.stderr)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 
 from coprod_nb.errors import InvalidInput
 
@@ -239,6 +239,30 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
     return dest
 
 
+#: Folders inside the study folder that hold nothing but backups (none is written today; a
+#: restore command may keep its copies there). Outputs are never written into them.
+BACKUP_FOLDERS = ("backups",)
+
+
+def record_files(engine: Engine, study_dir: str | os.PathLike | None) -> list[tuple[Path, str]]:
+    """Where the study's record lives on disk, as ``(folder, glob pattern)`` pairs.
+
+    The SQLite file, its ``-wal``/``-shm``/``-journal`` files, the backups that
+    :func:`_backup` writes (and their side files), and the backup folders: what no output
+    may ever be written onto (:mod:`coprod_nb.exchange.outputs`). Kept beside
+    :func:`_backup` so that the two name backups the same way.
+    """
+    found: list[tuple[Path, str]] = []
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        src = Path(engine.url.database).absolute()
+        for name in (src.name, f"{src.stem}.backup-*{src.suffix}"):
+            found += [(src.parent, name + side) for side in ("", "-wal", "-shm", "-journal")]
+    if study_dir is not None:
+        found.append((Path(study_dir).absolute(), "backup-*.json"))
+        found += [(Path(study_dir).absolute() / f, "*") for f in BACKUP_FOLDERS]
+    return found
+
+
 def _mode_of(path: Path) -> int:
     """The study file's permission bits, at most owner and group read/write."""
     try:
@@ -266,3 +290,107 @@ def retry_on_conflict(fn):
         return None  # pragma: no cover
 
     return wrapper
+
+
+# -- a damaged or foreign database file -------------------------------------------------
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+# What SQLite says when a file is not (or no longer) a readable database.
+_DAMAGE = (
+    "file is not a database",
+    "database disk image is malformed",
+    "file is encrypted",
+    "malformed database schema",
+    "database corruption",
+)
+
+
+def newest_backup(db: str | os.PathLike) -> Path | None:
+    """The newest backup of a SQLite study file that :func:`_backup` wrote (None if none)."""
+    src = Path(db)
+    found = [p for p in src.parent.glob(f"{src.stem}.backup-*{src.suffix}") if p.is_file()]
+    return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
+
+
+def damaged_study(db: str | os.PathLike, study_dir: str | os.PathLike, reason: str):
+    """The error for a study file SQLite cannot read: which file, and how to restore it."""
+    from coprod_nb.errors import CoprodError
+
+    backup = newest_backup(db)
+    if backup is not None:
+        how = (
+            f"the newest backup is {backup.name}: restore it with `coprod-nb restore "
+            f"{study_dir}` (the damaged file is kept aside)"
+        )
+    else:
+        how = (
+            "there is no backup of it in the study folder; `coprod-nb check "
+            f"{study_dir}` reports what is readable"
+        )
+    return CoprodError(f"{db} is damaged ({reason}); nothing was changed: {how}")
+
+
+def damage_reason(exc: BaseException) -> str | None:
+    """SQLite's words when ``exc`` says a database file is damaged, else None."""
+    seen = exc
+    while seen is not None:
+        message = str(getattr(seen, "orig", None) or seen)
+        if isinstance(seen, sqlite3.DatabaseError | DatabaseError) and any(
+            m in message.lower() for m in _DAMAGE
+        ):
+            return next(m for m in _DAMAGE if m in message.lower())
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def check_sqlite_file(file: str | os.PathLike, study_dir: str | os.PathLike) -> None:
+    """Refuse to open a SQLite file that exists and is not a coprod_nb study.
+
+    Checked before any read-write connection (SQLite's WAL set-up alone writes to the
+    file): the study's own ``study.db`` must start with SQLite's header, or it is
+    reported damaged (with the newest backup); any other existing file (``--db
+    sqlite:///PATH``) must be a SQLite database holding a coprod_nb schema
+    (``alembic_version``), read through a read-only connection. An empty or missing
+    file is a new study. So a SQLite ``--db`` is the study's own file, a new file, or a
+    file that is already a study.
+
+    Raises
+    ------
+    CoprodError
+        Naming the file and what is wrong with it.
+    """
+    from coprod_nb.errors import CoprodError
+
+    path = Path(file)
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CoprodError(f"{path}: cannot read the study database ({exc.strerror})") from exc
+    if not head:
+        return
+    own = path.resolve() == (Path(study_dir).resolve() / DB_FILE)
+    if head != _SQLITE_HEADER:
+        if own:
+            raise damaged_study(path, study_dir, "it does not start like a SQLite database")
+        raise CoprodError(
+            f"{path} is not a SQLite database, so not a coprod_nb study: refusing to open it "
+            "(give the study's own database, or a new file)"
+        )
+    if own:
+        return
+    try:
+        ro = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in ro.execute("SELECT name FROM sqlite_master")}
+        finally:
+            ro.close()
+    except sqlite3.DatabaseError as exc:
+        raise CoprodError(f"{path}: cannot read it as a SQLite database ({exc})") from exc
+    if tables and "alembic_version" not in tables:
+        raise CoprodError(
+            f"{path} is a SQLite database but not a coprod_nb study (it has no schema "
+            "version): refusing to open it"
+        )

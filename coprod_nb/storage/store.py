@@ -20,14 +20,22 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
-from coprod_nb.storage.database import FILE_MODE, database_url, make_engine, prepare
+from coprod_nb.storage.database import (
+    FILE_MODE,
+    check_sqlite_file,
+    damage_reason,
+    damaged_study,
+    database_url,
+    make_engine,
+    prepare,
+)
 from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
@@ -157,11 +165,23 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             file = make_url(self.url).database
             if file and file != ":memory:" and not Path(file).exists():
                 raise NotFound(f"no study database {file}")
+        self._db_file: str | None = None
+        if is_sqlite:
+            file = make_url(self.url).database
+            if file and file != ":memory:" and not file.startswith("file:"):
+                # Before any read-write connection: never open a foreign file read-write.
+                check_sqlite_file(file, self.study_dir)
+                self._db_file = file
         self.engine: Engine = make_engine(self.url, file_mode=file_mode)
         try:
             self.backup = prepare(self.engine, self.study_dir)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             self.engine.dispose()
+            reason = damage_reason(exc)
+            if reason is not None and self._db_file:
+                raise damaged_study(self._db_file, self.study_dir, reason) from exc
+            if not isinstance(exc, OperationalError):
+                raise
             where = self.engine.url.render_as_string(hide_password=True)
             raise CoprodError(f"cannot open the study database {where}: {exc.orig}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -227,7 +247,15 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             yield s
             s.commit()
         except BaseException as exc:
-            s.rollback()
+            reason = damage_reason(exc) if self._db_file else None
+            try:
+                s.rollback()
+            except DatabaseError:
+                if reason is None:
+                    raise
+            if reason is not None:
+                # SQLite found the file damaged mid-way: say which file and how to restore.
+                raise damaged_study(self._db_file, self.study_dir, reason) from exc
             # A team study on PostgreSQL: the database refused this researcher's role.
             refused = database_refusal(exc)
             if refused is not None:
