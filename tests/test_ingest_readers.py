@@ -219,13 +219,24 @@ DIALOGUE = "Siân Pryce: Le café est prêt.\r\nHelen Marsh: Diolch, Siân.\r\n"
         ("utf-8", b"\xef\xbb\xbf", "utf-8-sig"),
         ("utf-16-le", b"\xff\xfe", "utf-16-le"),
         ("utf-16-be", b"\xfe\xff", "utf-16-be"),
-        ("cp1252", b"", "cp1252"),
     ],
 )
 def test_encodings(tmp_path, codec, bom, expected):
     path = _write(tmp_path, "cafe.txt", bom + DIALOGUE.encode(codec))
     parsed = read_transcript(path)
     assert parsed.encoding == expected
+    assert parsed.speakers == ["Siân Pryce", "Helen Marsh"]
+    assert parsed.turns[0].text == "Le café est prêt."
+    assert parsed.turns[1].text == "Diolch, Siân."
+
+
+def test_windows_text_is_read_only_with_its_encoding_given(tmp_path):
+    path = _write(tmp_path, "cafe.txt", DIALOGUE.encode("cp1252"))
+    with pytest.raises(InvalidInput) as err:
+        read_transcript(path)  # not guessed (charset guessers once read this as Cyrillic)
+    assert err.value.place == "line 1" and "--encoding" in err.value.problem
+    parsed = read_transcript(path, encoding="cp1252")
+    assert parsed.encoding == "cp1252"
     assert parsed.speakers == ["Siân Pryce", "Helen Marsh"]
     assert parsed.turns[0].text == "Le café est prêt."
     assert parsed.turns[1].text == "Diolch, Siân."
@@ -460,11 +471,11 @@ def test_utf8_with_a_stray_windows_byte_names_the_line(tmp_path):
     assert "0x92" in err.value.problem and "UTF-8" in err.value.problem
 
 
-def test_windows_text_with_a_lookalike_utf8_pair_is_still_cp1252(tmp_path):
+def test_windows_text_with_a_lookalike_utf8_pair_reads_as_cp1252_when_given(tmp_path):
     # "Ã©" in cp1252 is the UTF-8 pair for "é"; one such pair among many cp1252 accents
     # is still a Windows file, not UTF-8 with stray bytes.
     text = "Siân Pryce: Le café est prêt, très prêt, déjà. Ã©\nHelen Marsh: Diolch.\n"
     path = _write(tmp_path, "win.txt", text.encode("cp1252"))
-    parsed = read_transcript(path)
+    parsed = read_transcript(path, encoding="cp1252")
     assert parsed.encoding == "cp1252"
     assert parsed.turns[0].text.startswith("Le café est prêt")

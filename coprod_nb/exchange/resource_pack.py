@@ -18,7 +18,6 @@ import functools
 import io
 import re
 import textwrap
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +27,9 @@ import jinja2
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.opc.exceptions import OpcError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
-from lxml import etree
 
 from coprod_nb.domain.framework import Tension
 from coprod_nb.errors import InvalidInput
@@ -101,9 +98,6 @@ _NOT_DOCX = (
     "not a Word .docx file (an old .doc, a PDF or a renamed file?); "
     "open it in Word and save it as .docx"
 )
-_MAX_FILE_BYTES = 50 * 1024 * 1024
-_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-"""python-docx unpacks every part into memory, so a zip bomb is refused before."""
 
 # Characters that XML 1.0 forbids (and lone surrogates, which UTF-8 cannot encode):
 # python-docx refuses them and a browser shows garbage, so they are dropped.
@@ -527,30 +521,11 @@ class PackResponse:
 
 
 def _open(path: Path):
-    name = path.name
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidInput(f"cannot be read ({exc.strerror})", file=name) from None
-    if size > _MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"the file is {size / 1024 / 1024:.0f} MB; a resource pack is far smaller", file=name
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise InvalidInput(_NOT_DOCX, file=name) from None
-    if unpacked > _MAX_UNPACKED_BYTES:
-        raise InvalidInput(
-            f"the document unpacks to {unpacked / 1024 / 1024:.0f} MB; not read", file=name
-        )
-    try:
-        return docx.Document(str(path))
-    # python-docx reports a zip without Word parts as KeyError, a zip of another
-    # Office type as ValueError, broken XML as XMLSyntaxError.
-    except (OpcError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError):
-        raise InvalidInput(_NOT_DOCX, file=name) from None
+    # The Word reader of transcripts opens the pack too: the same caps on the bytes read
+    # and inflated (a zip whose header lies about its size is refused), the same errors.
+    from coprod_nb.ingest._docx import open_docx
+
+    return open_docx(path, not_docx=_NOT_DOCX)
 
 
 def _cell_text(cell) -> str:

@@ -6,11 +6,18 @@ import codecs
 import re
 from pathlib import Path
 
-import charset_normalizer
-
 from coprod_nb.errors import InvalidInput
+from coprod_nb.ingest.limits import read_capped
 
-__all__ = ["MAX_FILE_BYTES", "MAX_LINE_CHARS", "check_size", "read_bytes", "read_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_LINE_CHARS",
+    "check_characters",
+    "check_size",
+    "decode",
+    "read_bytes",
+    "read_text",
+]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 """Larger files are refused: a transcript is a few MB at most, and the readers hold it whole."""
@@ -26,19 +33,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-
-# Unicode blocks that any Western text may use; a guess showing another script
-# (Cyrillic, Greek, ...) is believed over cp1252.
-_SCRIPT_NEUTRAL = {
-    "Control character",
-    "General Punctuation",
-    "Currency Symbols",
-    "Letterlike Symbols",
-    "Number Forms",
-    "Spacing Modifier Letters",
-    "Combining Diacritical Marks",
-    "Mathematical Operators",
-}
 
 _KNOWN_SIGNATURES = (
     (b"PK\x03\x04", "it looks like a zip file, e.g. a Word .docx"),
@@ -67,27 +61,26 @@ def check_size(path: Path) -> int:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's content, after :func:`check_size`."""
+    """The file's content, at most :data:`MAX_FILE_BYTES` (devices and FIFOs included)."""
     check_size(path)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read the file: {exc.strerror}", file=path.name) from None
+    return read_capped(path, MAX_FILE_BYTES, what="transcript")
 
 
-def read_text(path: Path) -> tuple[str, str]:
-    """Decode a text file whatever its encoding.
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a text file by a clear rule, never by a guess.
 
-    Tries, in order: a byte order mark (UTF-8, UTF-16, UTF-32), strict UTF-8 (a
-    file that is UTF-8 but for a few stray bytes is refused with the line of the
-    first one, rather than guessed as another codec), Windows-1252, then
-    charset-normalizer's guess. Windows-1252 comes before the guess because
-    charset-normalizer often mistakes short Western texts for cp1250; its guess
-    wins only when it finds a non-Latin script.
+    Accepted: a byte order mark (UTF-8, UTF-16, UTF-32) and its encoding, else strict
+    UTF-8, else the ``encoding`` given. Text that is not valid in that encoding is
+    refused with the line of the first bad byte (a guess would garble accents, and let
+    accented real names slip past the pseudonym key); so are control characters (NUL,
+    C0 but tab and line breaks, C1, U+FFFE/U+FFFF), with their line and column.
 
     Parameters
     ----------
     path : Path
+    encoding : str, optional
+        The file's encoding when it is neither UTF-8 nor marked by a BOM (e.g.
+        ``"cp1252"``); a BOM still wins.
 
     Returns
     -------
@@ -99,75 +92,134 @@ def read_text(path: Path) -> tuple[str, str]:
     Raises
     ------
     InvalidInput
-        Empty, binary, undecodable or oversized file, or a line too long.
+        Empty, binary, undecodable or oversized file, a control character, or a line
+        too long.
     """
     data = read_bytes(path)
-    text, encoding = _decode(data, path.name)
+    text, encoding = decode(data, path.name, encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InvalidInput("the file is empty", file=path.name)
     _check_line_lengths(text, path.name)
+    check_characters(text, path.name)
     return text, encoding
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
+def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
+    """``(text, codec)`` of a file's bytes by the rule of :func:`read_text`."""
     if not data.strip():
         raise InvalidInput("the file is empty", file=name)
-    for bom, encoding in _BOMS:
+    for bom, marked in _BOMS:
         if data.startswith(bom):
+            body = data[len(bom) :]
             try:
-                return data[len(bom) :].decode(encoding.removesuffix("-sig")), encoding
+                return body.decode(marked.removesuffix("-sig")), marked
             except UnicodeDecodeError as exc:
                 raise InvalidInput(
-                    f"not a text file: it starts with a {encoding} byte order mark but "
+                    f"not a text file: it starts with a {marked} byte order mark but "
                     f"byte {exc.start + len(bom)} cannot be decoded",
                     file=name,
+                    place=_line_of(body, exc.start, marked),
                 ) from None
-    if b"\x00" in data:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidInput(f"unknown encoding {encoding!r}", file=name) from None
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"byte 0x{data[exc.start]:02X} is not valid {encoding}; give the file's "
+                "real encoding, or save it as UTF-8",
+                file=name,
+                place=_line_of(data, exc.start, encoding),
+            ) from None
+    if _looks_binary(data):
         raise InvalidInput(_binary_problem(data), file=name)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        if _mostly_utf8(data):
-            # Guessing another codec would garble every accented letter (and let accented
-            # real names slip past the pseudonym key); the honest answer is the bad byte.
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise InvalidInput(
-                f"the file is UTF-8 text except for byte 0x{data[exc.start]:02X}, which is "
-                "not valid UTF-8 (often a Windows quote or apostrophe pasted in); fix that "
-                "character and save the file as UTF-8",
-                file=name,
-                place=f"line {line}",
-            ) from None
-    best = charset_normalizer.from_bytes(data).best()
-    try:
-        cp1252 = data.decode("cp1252")
-    except UnicodeDecodeError:
-        cp1252 = None
-    if cp1252 is not None and (best is None or not _has_other_script(best.alphabets)):
-        return cp1252, "cp1252"
-    if best is None:
-        raise InvalidInput(_binary_problem(data), file=name)
-    return str(best), best.encoding
+        if b"\x00" in data:  # not UTF-8 and NUL bytes: binary, or UTF-16 without a BOM
+            raise InvalidInput(_binary_problem(data), file=name) from None
+        raise InvalidInput(
+            f"the file is not UTF-8: byte 0x{data[exc.start]:02X} is not valid UTF-8 "
+            "(often a Windows quote, apostrophe or accent); save the file as UTF-8, or "
+            "give its encoding (e.g. --encoding cp1252)",
+            file=name,
+            place=_line_of(data, exc.start, "utf-8"),
+        ) from None
 
 
-# A valid multi-byte UTF-8 sequence; in cp1252 text these byte pairs are rare ("Ã©").
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}"
-)
+def _line_of(data: bytes, offset: int, encoding: str) -> str:
+    """``"line N"`` of a byte offset, counting newlines as the encoding writes them."""
+    newline = "\n".encode(encoding.removesuffix("-sig"))
+    return f"line {data.count(newline, 0, offset) + 1}"
 
 
-def _mostly_utf8(data: bytes) -> bool:
-    """Whether the bytes are UTF-8 with a few stray bytes rather than another codec."""
-    valid = len(_UTF8_MULTIBYTE.findall(data))
-    if not valid:
-        return False
-    invalid = data.decode("utf-8", errors="replace").count("\ufffd")
-    return valid >= invalid
+# Characters a transcript never holds on purpose: C0 controls but tab, LF and CR; DEL
+# and C1; the noncharacters U+FFFE and U+FFFF; lone surrogates (from a lenient codec).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
-def _has_other_script(alphabets: list[str]) -> bool:
-    return any("Latin" not in a and a not in _SCRIPT_NEUTRAL for a in alphabets)
+def check_characters(text: str, name: str, *, place: str | None = None) -> None:
+    """Refuse a control character, naming its line and column (or ``place``).
+
+    Parameters
+    ----------
+    text : str
+        Decoded text; lines are counted at ``\\n``.
+    name : str
+        The file, for the message.
+    place : str, optional
+        Where ``text`` is in the file when it is not the whole file (``"paragraph 3"``);
+        the column is then counted within it.
+
+    Raises
+    ------
+    InvalidInput
+        The first control character found.
+    """
+    match = _CONTROL.search(text)
+    if match is None:
+        return
+    at = match.start()
+    line_start = text.rfind("\n", 0, at) + 1
+    column = at - line_start + 1
+    where = place or f"line {text.count(chr(10), 0, at) + 1}"
+    code = ord(match.group())
+    surrogate = 0xD800 <= code <= 0xDFFF
+    label = "a lone surrogate" if surrogate else _CONTROL_NAMES.get(code, "a control character")
+    raise InvalidInput(
+        f"the text holds U+{code:04X} ({label}), which a "
+        "transcript never holds; remove it (is the file damaged, or binary?)",
+        file=name,
+        place=f"{where}, column {column}",
+    )
+
+
+_CONTROL_NAMES = {
+    0: "a NUL control character",
+    0x1B: "the escape control character",
+    0x7F: "the delete control character",
+    0xFFFE: "a noncharacter",
+    0xFFFF: "a noncharacter",
+}
+
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _looks_binary(data: bytes) -> bool:
+    """A known binary signature, or control bytes thick in the first 8 KB (over 1 in 20).
+
+    A text with a stray control character is refused with its place instead (see
+    :func:`check_characters`); this tells a file that is no text at all.
+    """
+    head = data[:8192]
+    if any(head.startswith(sig) for sig, _ in _KNOWN_SIGNATURES):
+        return True
+    return len(_CONTROL_BYTES.findall(head)) * 20 > len(head)
 
 
 def _binary_problem(data: bytes) -> str:

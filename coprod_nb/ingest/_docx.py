@@ -14,14 +14,15 @@ from lxml import etree
 
 from coprod_nb.domain.transcript import ParsedTranscript, RawTurn
 from coprod_nb.errors import InvalidInput
+from coprod_nb.ingest.limits import restored_zip
 
-from ._decode import MAX_FILE_BYTES, check_size
+from ._decode import MAX_FILE_BYTES, check_characters
 from ._txt import TURN_LINE_HINT, UNKNOWN_SPEAKER, clean, parse_clock, turns_from_lines
 
-__all__ = ["MAX_UNPACKED_BYTES", "read_docx"]
+__all__ = ["MAX_UNPACKED_BYTES", "accept_tracked_changes", "open_docx", "read_docx"]
 
 MAX_UNPACKED_BYTES = 4 * MAX_FILE_BYTES
-"""python-docx unpacks every part into memory, so a zip bomb is refused before."""
+"""python-docx unpacks every part into memory, so a zip bomb is refused before (counted)."""
 
 _SPEAKER_HEADERS = {"speaker", "name", "speaker name", "participant"}
 _TEXT_HEADERS = {"text", "transcript", "utterance", "content", "speech"}
@@ -38,15 +39,23 @@ def read_docx(path: Path, *, speaker_re: re.Pattern[str]) -> ParsedTranscript:
     Tables whose header row has a Speaker (or Name) and a Text (or Transcript,
     Utterance, Content) column, with an optional Time column, are read row by row.
     Without such a table, body paragraphs are read like lines of a text transcript:
-    ``Name: text`` or a header ``Name   0:03`` followed by text paragraphs.
+    ``Name: text`` or a header ``Name   0:03`` followed by text paragraphs. Tracked
+    changes are read as accepted (see :func:`accept_tracked_changes`), with a warning
+    that counts them.
 
     Raises
     ------
     InvalidInput
-        Not a .docx, too large unpacked, or no speaker turn found.
+        Not a .docx, too large unpacked, a control character, or no speaker turn found.
     """
-    document = _open(path)
+    document = open_docx(path)
     warnings: list[str] = []
+    changes = accept_tracked_changes(document.element.body)
+    if changes:
+        warnings.append(
+            f"{changes} tracked change(s) accepted: inserted text is read, deleted text "
+            "left out, as Word shows the document with all changes accepted"
+        )
     turns = _table_turns(document, warnings)
     if not turns:
         turns = turns_from_lines(_paragraph_lines(document), speaker_re, warnings)
@@ -56,31 +65,93 @@ def read_docx(path: Path, *, speaker_re: re.Pattern[str]) -> ParsedTranscript:
             f"or paragraphs where {TURN_LINE_HINT}",
             file=path.name,
         )
+    for turn in turns:
+        check_characters(f"{turn.speaker} {turn.text}", path.name, place=turn.place)
     return ParsedTranscript(turns=turns, format="docx", encoding="utf-8", warnings=warnings)
 
 
-def _open(path: Path):
-    check_size(path)
-    name = path.name
-    if not zipfile.is_zipfile(path):
-        raise InvalidInput(_NOT_DOCX, file=name)
+def open_docx(path: Path, *, not_docx: str = _NOT_DOCX):
+    """A python-docx ``Document`` of ``path``, read under size caps.
+
+    The zip is inflated member by member with the bytes counted
+    (:func:`~coprod_nb.ingest.limits.restored_zip`), whatever sizes its headers declare;
+    anything python-docx cannot read is ``not_docx``.
+
+    Raises
+    ------
+    InvalidInput
+        Larger than :data:`MAX_FILE_BYTES`, unpacking to more than
+        :data:`MAX_UNPACKED_BYTES`, or not a Word document.
+    """
+    stream = restored_zip(
+        path, max_file=MAX_FILE_BYTES, max_unpacked=MAX_UNPACKED_BYTES, not_zip=not_docx
+    )
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise InvalidInput(_NOT_DOCX, file=name) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise InvalidInput(
-            f"the document unpacks to {unpacked / 1024 / 1024:.0f} MB; documents "
-            f"larger than {MAX_UNPACKED_BYTES // 1024 // 1024} MB unpacked are not read",
-            file=name,
-        )
-    try:
-        return docx.Document(str(path))
-    # python-docx reports a zip without Word parts as KeyError, a zip of another
-    # Office type as ValueError, broken XML as XMLSyntaxError.
-    except (OpcError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError):
-        raise InvalidInput(_NOT_DOCX, file=name) from None
+        return docx.Document(stream)
+    # python-docx reports a zip without Word parts as KeyError, a zip of another Office
+    # type as ValueError, broken XML as XMLSyntaxError, and a malformed
+    # [Content_Types].xml or relationship as AttributeError, TypeError or IndexError.
+    except (
+        OpcError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        etree.XMLSyntaxError,
+        AttributeError,
+        TypeError,
+        IndexError,
+    ):
+        raise InvalidInput(not_docx, file=path.name) from None
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_KEPT = (f"{_W}ins", f"{_W}moveTo")  # their runs are the accepted text
+_DROPPED = (f"{_W}del", f"{_W}moveFrom")  # their runs are what was taken out
+_MOVE_MARKS = tuple(
+    f"{_W}{k}"
+    for k in ("moveFromRangeStart", "moveFromRangeEnd", "moveToRangeStart", "moveToRangeEnd")
+)
+
+
+def accept_tracked_changes(body: etree._Element) -> int:
+    """Accept every tracked change in a document body, in place; return how many there were.
+
+    Runs inside ``w:ins`` and ``w:moveTo`` are kept (unwrapped), ``w:del`` and
+    ``w:moveFrom`` removed with their runs (their ``w:delText``), a table row marked
+    deleted removed, the marks of inserted rows and paragraph marks dropped. python-docx
+    reads text only from runs that are direct children of a paragraph, so without this
+    inserted text would be lost; the walk is over lxml elements because python-docx has
+    no API for revisions.
+    """
+    changes = 0
+    for element in list(body.iter(*_KEPT, *_DROPPED, *_MOVE_MARKS)):
+        parent = element.getparent()
+        if parent is None or element.getroottree().getroot() is not body.getroottree().getroot():
+            continue  # inside a change already removed
+        if element.tag in _MOVE_MARKS:
+            parent.remove(element)
+            continue
+        if parent.tag == f"{_W}trPr":  # a whole table row inserted or deleted
+            changes += 1
+            if element.tag in _DROPPED:
+                row = parent.getparent()
+                row.getparent().remove(row)
+            else:
+                parent.remove(element)
+        elif parent.tag == f"{_W}rPr":
+            # The mark of an inserted or deleted paragraph mark: the text is in the runs,
+            # counted with them.
+            parent.remove(element)
+        elif element.tag in _DROPPED:
+            changes += 1
+            parent.remove(element)
+        else:
+            changes += 1
+            at = parent.index(element)
+            for child in reversed(list(element)):
+                parent.insert(at, child)
+            parent.remove(element)
+    return changes
 
 
 def _paragraph_lines(document) -> Iterator[tuple[str, str]]:

@@ -30,6 +30,7 @@ def read_transcript(
     path: str | os.PathLike[str],
     *,
     speaker_pattern: str | re.Pattern[str] | None = None,
+    encoding: str | None = None,
 ) -> ParsedTranscript:
     """Read a transcript file into speaker turns.
 
@@ -44,8 +45,13 @@ def read_transcript(
 
     In subtitles, a cue naming no speaker continues the previous speaker, and
     consecutive cues of one speaker become one turn; a first cue naming nobody is
-    given the speaker ``"Unknown"`` with a warning. Text files may be UTF-8 (with or
-    without BOM), UTF-16 with BOM or Windows-1252, among others.
+    given the speaker ``"Unknown"`` with a warning. Text files are UTF-8 (with or
+    without BOM) or UTF-16/32 with a BOM; another encoding (Windows-1252, say) is read
+    only when given as ``encoding``: text not valid in its encoding is refused with the
+    line of the first bad byte, never guessed. Control characters (NUL, C0 but tab and
+    line breaks, C1, U+FFFE/U+FFFF) are refused with their line and column. Tracked
+    changes in a Word file are read as accepted (insertions kept, deletions dropped),
+    and counted in a warning.
 
     Parameters
     ----------
@@ -54,6 +60,8 @@ def read_transcript(
         Regular expression for a line (or cue, or paragraph) that starts a turn, with
         named groups ``speaker`` and ``text``, e.g. ``r"^(?P<speaker>[A-Z]+) - (?P<text>.*)"``
         for ``HELEN - text``. Replaces :data:`DEFAULT_SPEAKER_PATTERN` (``Name: text``).
+    encoding : str, optional
+        Codec of a text file that is neither UTF-8 nor marked by a BOM (``"cp1252"``).
 
     Returns
     -------
@@ -84,5 +92,5 @@ def read_transcript(
         from ._docx import read_docx
 
         return read_docx(path, speaker_re=speaker_re)
-    text, encoding = read_text(path)
+    text, encoding = read_text(path, encoding)
     return _TEXT_READERS[suffix](text, file=path.name, encoding=encoding, speaker_re=speaker_re)
