@@ -72,6 +72,7 @@ def cmd_import(args) -> int:
             interviewers=args.interviewer or [],
             title=args.title,
             speaker_pattern=args.speaker_pattern,
+            encoding=args.encoding,
             skip_bad=args.skip_bad,
             progress=not args.quiet,
         )
@@ -487,6 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interviewer", action="append", help="interviewing researcher (repeatable)")
     p.add_argument("--title", help="title (one file only)")
     p.add_argument("--speaker-pattern", help="regex with (?P<speaker>..) and (?P<text>..) groups")
+    p.add_argument(
+        "--encoding",
+        help="encoding of text files that are neither UTF-8 nor marked by a BOM (e.g. cp1252)",
+    )
     p.add_argument(
         "--skip-bad",
         action="store_true",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.ingest._decode import MAX_FILE_BYTES
+from coprod_nb.ingest.limits import read_capped
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Transcript
@@ -78,7 +79,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
                 and f.suffix.lower() in SUPPORTED_SUFFIXES
                 and not f.name.startswith((".", "~$"))
             )
-        elif p.is_file():
+        elif p.exists():  # a file, or a FIFO or device: read with a cap
             out.append(p)
         else:
             raise InvalidInput("no such file or folder", file=str(p))
@@ -105,6 +106,7 @@ def import_transcripts(
     interviewers: list[str] = (),
     title: str | None = None,
     speaker_pattern: str | None = None,
+    encoding: str | None = None,
     skip_bad: bool = False,
     progress: bool | Callable = True,
 ) -> ImportReport:
@@ -127,6 +129,10 @@ def import_transcripts(
     speaker_pattern : str, optional
         Regex with ``speaker`` and ``text`` groups for plain-text and Word turns;
         defaults to the study's setting.
+    encoding : str, optional
+        Codec of text files that are neither UTF-8 nor marked by a byte order mark
+        (``"cp1252"``); without it such a file is refused with the line of its first
+        byte that is not UTF-8.
     progress : bool or callable
         Show a ``tqdm.auto`` progress bar; or a tqdm-like factory to use instead
         (a widget passes one that draws inside itself).
@@ -154,7 +160,7 @@ def import_transcripts(
                     f"{MAX_FILE_BYTES // 2**20} MB per transcript)",
                     file=path.name,
                 )
-            raw = path.read_bytes()
+            raw = read_capped(path, MAX_FILE_BYTES, what="transcript")
             digest = hashlib.sha256(raw).hexdigest()
             if digest in known:
                 raise DuplicateSource(
@@ -163,7 +169,7 @@ def import_transcripts(
             if digest in seen:
                 raise DuplicateSource(f"same content as {seen[digest]!r}", file=path.name)
             seen[digest] = path.name
-            result = read_transcript(path, speaker_pattern=pattern)
+            result = read_transcript(path, speaker_pattern=pattern, encoding=encoding)
         except InvalidInput as exc:
             report.errors.append(exc)
             continue
