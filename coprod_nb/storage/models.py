@@ -111,6 +111,8 @@ class Transcript(Base):
     imported_by: Mapped[str] = mapped_column(String(120), default="")
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text)  # canonical text; excerpts are offsets into it
+    # The recording, relative to the study folder (storage/media.py checks it stays inside).
+    media_path: Mapped[str | None] = mapped_column(String(500))
     partnership: Mapped[Partnership | None] = relationship()
     turns: Mapped[list[Turn]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", order_by="Turn.seq"

@@ -16,19 +16,17 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
-from coprod_nb.domain.transcript import format_time
-from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
+from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
 from coprod_nb.widgets._stage import (
     NO_PARTNERSHIPS,
-    NO_TRANSCRIPTS,
     identity_problem,
     researcher_problem,
 )
-from coprod_nb.widgets.search import SearchView
 
-_CURRENT_STYLE = "background:#fff3c4;"
+# TranscriptView lives in widgets/transcript.py (a custom widget); it stays importable here.
+from coprod_nb.widgets.transcript import TranscriptView, _acting
 
 
 class ResearcherPicker(w.VBox, w.ValueWidget):
@@ -95,342 +93,6 @@ class ResearcherPicker(w.VBox, w.ValueWidget):
                 "choice: open the study as another login (COPROD_USER) to act as them"
             )
         return proposal.value
-
-
-class TranscriptView(w.VBox):
-    """Read a transcript a page at a time, choose passages as anchors, mark it as read.
-
-    Only the page on screen is fetched from the store, so a long transcript opens fast.
-    An embedded :class:`SearchView` searches the whole study; its "open" buttons jump
-    here via :meth:`show`.
-
-    Parameters
-    ----------
-    store : Store
-    researcher : str or ResearcherPicker, optional
-        Whose reading this is (a name, or a picker whose changes are followed); by
-        default the researcher who is working (:meth:`Store.acting_researcher`).
-    page_size : int
-        Turns per page.
-
-    Without transcripts, or without a researcher to read as, the view says so (what is
-    missing and where to add it) instead of failing.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        researcher: str | w.ValueWidget | None = None,
-        page_size: int = 25,
-        **kwargs,
-    ):
-        self.store = store
-        self.page_size = page_size
-        self._name, self._picker = researcher_source(_acting(store, researcher))
-        self.notice = w.HTML()
-        self.notice.add_class("cp-notice")
-        self.partnership = w.Dropdown(description="Partnership")
-        self.transcript = w.Dropdown(description="Transcript", layout=w.Layout(width="420px"))
-        self.read = w.ToggleButton(description="Mark as read", icon="check")
-        self.prev = w.Button(description="Prev", icon="chevron-left")
-        self.next = w.Button(description="Next", icon="chevron-right")
-        self.position = w.Label()
-        self.turn_rows = w.VBox()
-        self.turn_rows.add_class("cp-turns")
-        self.quote = w.Text(
-            description="Quote",
-            placeholder="words copied from this transcript, to anchor a span",
-            layout=w.Layout(width="100%"),
-        )
-        self.selection = w.HTML()
-        self.status = w.HTML()
-        self.search = SearchView(store)
-        self.search.on_open(self.show)
-        #: turns on the current page (the window fetched from the store)
-        self.page_turns: list = []
-        self.start = 0
-        self.total = 0
-        self.current_seq: int | None = None
-        self._selected: dict[int, object] = {}  # turn id -> Turn, kept across pages
-        self._counts: dict[int, int] = {}
-        #: row widgets, created once and refilled for each page (see _render)
-        self._rows: list[w.HBox] = []
-        self._filling = False
-        self._quiet = False
-        self._syncing_read = False
-        self.refresh()
-        self.partnership.observe(self._on_partnership_change, names="value")
-        self.transcript.observe(self._on_transcript_change, names="value")
-        self.read.observe(self._on_read_change, names="value")
-        self.prev.on_click(lambda _b: self._go(self.start - self.page_size))
-        self.next.on_click(lambda _b: self._go(self.start + self.page_size))
-        if self._picker is not None:
-            self._picker.observe(lambda _c: self._on_reader_change(), names="value")
-        super().__init__(
-            [
-                self.notice,
-                self.search,
-                w.HBox([self.partnership, self.transcript, self.read]),
-                w.HBox([self.prev, self.position, self.next]),
-                self.turn_rows,
-                self.quote,
-                self.selection,
-                self.status,
-            ],
-            **kwargs,
-        )
-        self.add_class("cp-transcript-view")
-
-    # -- public -------------------------------------------------------------------
-
-    @property
-    def researcher(self) -> str | None:
-        """The name of the researcher reading."""
-        return self._picker.value if self._picker is not None else self._name
-
-    @property
-    def transcript_id(self) -> int | None:
-        """The open transcript's id (None when there is none)."""
-        return self.transcript.value
-
-    @property
-    def current_partnership(self) -> str | None:
-        """Short name of the open transcript's partnership, else of the filter."""
-        tr = self._transcripts.get(self.transcript.value)
-        if tr is not None and tr.partnership_id in self._shorts:
-            return self._shorts[tr.partnership_id]
-        return self.partnership.value
-
-    def refresh(self) -> None:
-        """Reload partnerships and transcripts (e.g. after an import)."""
-        pships = self.store.partnerships()
-        self._shorts = {p.id: p.short for p in pships}
-        # Titles only: the canonical texts of a large study are megabytes.
-        self._transcripts = {t.id: t for t in self.store.transcripts(text=False)}
-        with self._hold():
-            keep = self.partnership.value
-            self.partnership.options = [("(all partnerships)", None)] + [
-                (f"{p.short}: {p.name}", p.short) for p in pships
-            ]
-            self.partnership.value = keep if keep in self._shorts.values() else None
-            self._fill_transcripts()
-        self._show_notice()
-        self._open(self.transcript.value, 0)
-
-    def show(self, transcript_id: int, seq: int = 0) -> None:
-        """Open a transcript at the page holding turn ``seq`` and highlight that turn."""
-        tr = self._transcripts.get(transcript_id)
-        if tr is None:
-            self.refresh()  # imported since the view was built
-            tr = self._transcripts.get(transcript_id)
-        if tr is None:
-            message(self.status, f"no transcript {transcript_id}", kind="error")
-            return
-        with self._hold():
-            if tr.id not in [i for _, i in self._transcript_options()]:
-                self.partnership.value = self._shorts.get(tr.partnership_id)
-                self._fill_transcripts()
-            self.transcript.value = tr.id
-        self.current_seq = seq
-        self._open(tr.id, (seq // self.page_size) * self.page_size)
-
-    def selected_excerpts(self) -> list[int]:
-        """Create excerpts for the selected turns and the quote; return their ids.
-
-        The selection and the quote are cleared afterwards, so a second call does not
-        duplicate them. A quote that is not in the open transcript raises the store's
-        :class:`~coprod_nb.errors.NotFound` (also shown in the view's status).
-        """
-        ids: list[int] = []
-        quote = self.quote.value.strip()
-        try:
-            # The quote first: it is the part that can fail on user input, and failing
-            # before any turn excerpt is written leaves nothing half-made.
-            quote_id = None
-            if quote:
-                if self.transcript.value is None:
-                    raise InvalidInput("open a transcript to anchor a quote")
-                quote_id = self.store.excerpt_of_quote(self.transcript.value, quote).id
-            for turn in sorted(self._selected.values(), key=lambda t: (t.transcript_id, t.seq)):
-                ids.append(self.store.excerpt_of_turn(turn.id).id)
-            if quote_id is not None:
-                ids.append(quote_id)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
-            raise
-        self._selected.clear()
-        self.quote.value = ""
-        self._render()
-        message(self.status, f"{len(ids)} excerpt(s) created", kind="ok")
-        return ids
-
-    # -- internals ----------------------------------------------------------------
-
-    def _show_notice(self) -> None:
-        problems = [NO_TRANSCRIPTS] if not self._transcripts else []
-        who = researcher_problem(self.store, self.researcher, "mark transcripts as read")
-        problems += [who] if who else []
-        if problems:
-            message(self.notice, "\n".join(problems))
-        else:
-            self.notice.value = ""
-
-    def _on_reader_change(self) -> None:
-        self._show_notice()
-        self._sync_read()
-
-    @contextmanager
-    def _hold(self):
-        # Batch changes of the dropdowns without opening a page for each step.
-        self._quiet, before = True, self._quiet
-        try:
-            yield
-        finally:
-            self._quiet = before
-
-    def _transcript_options(self) -> list[tuple[str, int]]:
-        pid = next((i for i, s in self._shorts.items() if s == self.partnership.value), None)
-        return [
-            (t.title, t.id)
-            for t in self._transcripts.values()
-            if self.partnership.value is None or t.partnership_id == pid
-        ]
-
-    def _fill_transcripts(self) -> None:
-        keep = self.transcript.value
-        options = self._transcript_options()
-        self.transcript.options = options
-        ids = [i for _, i in options]
-        self.transcript.value = keep if keep in ids else (ids[0] if ids else None)
-
-    def _on_partnership_change(self, change) -> None:
-        if self._quiet:
-            return
-        with self._hold():
-            self._fill_transcripts()
-        self.current_seq = None
-        self._open(self.transcript.value, 0)
-
-    def _on_transcript_change(self, change) -> None:
-        if self._quiet:
-            return
-        self.current_seq = None
-        self._open(change.new, 0)
-
-    def _go(self, start: int) -> None:
-        self._open(self.transcript.value, start)
-
-    def _turn_count(self, tid: int) -> int:
-        if tid not in self._counts:
-            self._counts[tid] = self.store.turn_count(tid)
-        return self._counts[tid]
-
-    def _open(self, tid: int | None, start: int) -> None:
-        if tid is None:
-            self.page_turns, self.start, self.total = [], 0, 0
-        else:
-            try:
-                self.total = self._turn_count(tid)
-                last_page = max(0, (self.total - 1) // self.page_size * self.page_size)
-                self.start = min(max(0, start), last_page)
-                self.page_turns = self.store.turns(tid, self.start, self.start + self.page_size)
-            except CoprodError as exc:
-                message(self.status, str(exc), kind="error")
-                return
-        self._render()
-        self._sync_read()
-
-    def _render(self) -> None:
-        # The row widgets are refilled, not rebuilt: creating every row's widgets anew
-        # for each page was most of the time of opening or paging a transcript.
-        while len(self._rows) < len(self.page_turns):
-            self._rows.append(self._new_row(len(self._rows)))
-        self._filling = True
-        try:
-            for row, turn in zip(self._rows, self.page_turns, strict=False):
-                self._fill_row(row, turn)
-        finally:
-            self._filling = False
-        rows = tuple(self._rows[: len(self.page_turns)])
-        if self.turn_rows.children != rows:
-            self.turn_rows.children = rows
-        if self.page_turns:
-            first, last = self.page_turns[0].seq, self.page_turns[-1].seq
-            self.position.value = f"turns #{first}–#{last} of {self.total}"
-        else:
-            self.position.value = "no turns" if self.transcript.value is not None else ""
-        self.prev.disabled = self.start <= 0
-        self.next.disabled = self.start + self.page_size >= self.total
-        n = len(self._selected)
-        self.selection.value = f"<i>{n} turn(s) selected</i>" if n else ""
-
-    def _new_row(self, index: int) -> w.HBox:
-        if self._rows:
-            # Later rows share the first row's Layout and Style models: otherwise each
-            # row creates seven widgets instead of three, and creating widgets is what
-            # costs when a view opens.
-            first_pick, first_html = self._rows[0].children
-            pick_kw = {"layout": first_pick.layout, "style": first_pick.style}
-            html_kw = {"layout": first_html.layout, "style": first_html.style}
-            row_kw = {"layout": self._rows[0].layout}
-        else:
-            pick_kw, html_kw, row_kw = {"layout": w.Layout(width="70px")}, {}, {}
-        pick = w.Checkbox(description="select", indent=False, **pick_kw)
-        pick.observe(lambda c: self._on_pick(index, c.new), names="value")
-        row = w.HBox([pick, w.HTML(**html_kw)], **row_kw)
-        row.add_class("cp-turn-row")
-        return row
-
-    def _fill_row(self, row: w.HBox, turn) -> None:
-        pick, html = row.children
-        current = turn.seq == self.current_seq
-        when = format_time(turn.start_ms)
-        html.value = (
-            f'<div class="cp-turn{" cp-turn-current" if current else ""}" '
-            f'style="white-space:pre-wrap;{_CURRENT_STYLE if current else ""}">'
-            f'<span class="cp-turn-seq">#{escape(turn.seq)}</span> '
-            f'<b class="cp-speaker">{escape(turn.speaker)}</b> '
-            f'<span class="cp-time">{escape(when)}</span> {escape(turn.text)}</div>'
-        )
-        pick.value = turn.id in self._selected
-        if current:
-            row.add_class("cp-turn-current")
-        else:
-            row.remove_class("cp-turn-current")
-
-    def _on_pick(self, index: int, selected: bool) -> None:
-        # Setting the checkbox while refilling a row is not the user selecting.
-        if not self._filling and index < len(self.page_turns):
-            self._on_select(self.page_turns[index], selected)
-
-    def _on_select(self, turn, selected: bool) -> None:
-        if selected:
-            self._selected[turn.id] = turn
-        else:
-            self._selected.pop(turn.id, None)
-        n = len(self._selected)
-        self.selection.value = f"<i>{n} turn(s) selected</i>" if n else ""
-
-    def _sync_read(self) -> None:
-        tid, me = self.transcript.value, self.researcher
-        self._syncing_read = True
-        try:
-            self.read.disabled = tid is None or me is None
-            self.read.value = (me, tid) in self.store.readings()
-        finally:
-            self._syncing_read = False
-
-    def _on_read_change(self, change) -> None:
-        if self._syncing_read or self.transcript.value is None:
-            return
-        try:
-            self.store.mark_read(self.researcher, self.transcript.value, read=change.new)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
-            self._sync_read()
-            return
-        title = self._transcripts[self.transcript.value].title
-        message(self.status, f"{title}: {'read' if change.new else 'not read'}", kind="ok")
 
 
 class NoteEditor(w.VBox):
@@ -728,7 +390,7 @@ class NoteEditor(w.VBox):
         try:
             new = self.transcript_view.selected_excerpts()
             if not new:
-                message(self.status, "Select turns or give a quote first.", kind="error")
+                message(self.status, "Select a passage or give a quote first.", kind="error")
                 return
             existing = [e.id for e in self.store.note(self.note_id, self._me).excerpts]
             self.store.update_note(self.note_id, self._me, excerpts=existing + new)
@@ -806,14 +468,6 @@ class NoteEditor(w.VBox):
             self.open_note.value = (
                 self.note_id if any(n.id == self.note_id for n in notes) else None
             )
-
-
-def _acting(store: Store, researcher: str | w.ValueWidget | None) -> str | w.ValueWidget | None:
-    """``researcher`` as given, else the name of the researcher who is working (or None)."""
-    if researcher is not None:
-        return researcher
-    me = store.acting_researcher()
-    return me.name if me is not None else None
 
 
 def _choose(dropdown: w.Dropdown, value: str) -> None:

@@ -3,8 +3,12 @@
 Revision ID: 0010
 Revises: 0009
 
-(Reserved: filled in by the change that needs it; until then it changes nothing.)
+``transcript.media_path`` is the recording's path relative to the study folder (under
+``media/``), or NULL when the conversation has no recording.
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0010"
 down_revision = "0009"
@@ -13,8 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("transcript", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("media_path", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("transcript", schema=None) as batch_op:
+        batch_op.drop_column("media_path")
