@@ -7,15 +7,8 @@ import threading
 
 import pytest
 
-from coprod_nb.errors import NotFound
-from coprod_nb.ingest import import_transcripts
 from coprod_nb.widgets.recall import NoteEditor, ResearcherPicker, TranscriptView
-from tests.acting import all_excerpts, as_
-
-HOSTILE = (
-    "Ann Example: We said <script>alert(1)</script> in the minutes.\n"
-    "Ann Example: And then <img src=x onerror=alert(1)> appeared on the slide.\n"
-)
+from tests.acting import as_
 
 
 @pytest.fixture
@@ -50,14 +43,10 @@ def first_transcript(store):
     return store.transcripts()[0]
 
 
-def page_html(view: TranscriptView) -> str:
-    return "".join(row.children[1].value for row in view.turn_rows.children)
-
-
 def select(view: TranscriptView, *positions: int) -> list:
-    """Tick the "select" box of rows on the current page; return their turns."""
+    """Select whole turns on the current page (as a mouse selection would); return them."""
     for i in positions:
-        view.turn_rows.children[i].children[0].value = True
+        view.select_span(view.page_turns[i].id)
     return [view.page_turns[i] for i in positions]
 
 
@@ -78,147 +67,7 @@ def test_picker_is_who_is_working_by_login_or_name(demo, monkeypatch):
     assert "You (login someone-else) are not a researcher of this study" in nobody.status.value
 
 
-# -- TranscriptView ------------------------------------------------------------------
-
-
-def test_transcript_view_fetches_one_page_at_a_time(demo, monkeypatch):
-    tr = first_transcript(demo)
-    total = len(demo.turns(tr.id))
-    assert total > 50
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    assert "cp-transcript-view" in view._dom_classes
-    assert view.transcript.value == tr.id
-    calls = []
-    real = demo.turns
-
-    def spy(transcript, start=0, stop=None):
-        got = real(transcript, start, stop)
-        calls.append((start, stop, len(got)))
-        return got
-
-    monkeypatch.setattr(demo, "turns", spy)
-    view.next.click()
-    assert calls == [(25, 50, 25)]  # only the window, never the whole transcript
-    assert [t.seq for t in view.page_turns] == list(range(25, 50))
-    assert len(view.turn_rows.children) == 25
-    assert view.position.value == f"turns #25–#49 of {total}"
-    assert view.prev.disabled is False
-    view.prev.click()
-    assert [t.seq for t in view.page_turns] == list(range(25))
-    assert view.prev.disabled is True
-    for _ in range(10):
-        view.next.click()
-    assert view.page_turns[-1].seq == total - 1 and view.next.disabled
-    assert max(n for _, _, n in calls) == 25
-
-
-def test_paging_refills_the_same_rows_and_keeps_the_selection(demo):
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    rows = view.turn_rows.children
-    picked = select(view, 1)
-    view.next.click()
-    # Same row widgets with the next page's turns; refilling a row is not a selection.
-    assert view.turn_rows.children == rows
-    assert ">#25<" in rows[0].children[1].value and not rows[1].children[0].value
-    assert view._selected == {picked[0].id: picked[0]}
-    view.prev.click()
-    assert rows[1].children[0].value is True and ">#1<" in rows[1].children[1].value
-    rows[1].children[0].value = False
-    assert view._selected == {}
-    for _ in range(10):
-        view.next.click()  # the last page is shorter: fewer rows on screen
-    assert len(view.turn_rows.children) == len(view.page_turns) < 25
-
-
-def test_partnership_filters_transcripts(demo):
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    view.partnership.value = "TCP"
-    tcp = demo.partnership("TCP").id
-    assert view.transcript.options
-    assert all(demo.transcript(i).partnership_id == tcp for _, i in view.transcript.options)
-    assert view.page_turns[0].transcript_id == view.transcript.value
-    view.partnership.value = None
-    assert len(view.transcript.options) == len(demo.transcripts())
-
-
-def test_selected_turns_become_excerpts_with_the_turn_text(demo):
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    picked = select(view, 2, 5)
-    view.next.click()
-    picked += select(view, 0)  # the selection survives paging
-    assert "3 turn(s) selected" in view.selection.value
-    ids = view.selected_excerpts()
-    by_id = {e.id: e for e in all_excerpts(demo)}
-    assert [by_id[i].text for i in ids] == [t.text for t in picked]
-    assert view.selected_excerpts() == []  # cleared: no duplicates on a second call
-
-
-def test_quote_anchoring_and_its_error(demo):
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    turn = view.page_turns[3]
-    quote = turn.text[:40]
-    view.quote.value = quote
-    [eid] = view.selected_excerpts()
-    assert {e.id: e for e in all_excerpts(demo)}[eid].text == quote
-    assert view.quote.value == ""
-    before = len(demo.excerpts())
-    select(view, 1)
-    view.quote.value = "words nobody ever said in this study"
-    with pytest.raises(NotFound, match="quote not found"):
-        view.selected_excerpts()
-    assert "cp-error" in view.status.value and "quote not found" in view.status.value
-    assert len(demo.excerpts()) == before  # nothing half-made
-
-
-def test_mark_as_read_follows_the_store_and_the_picker(demo):
-    demo.actor = "alder"
-    picker = ResearcherPicker(demo)
-    view = TranscriptView(demo, picker)
-    tid = view.transcript.value
-    assert view.read.value is False
-    view.read.value = True
-    assert ("Alder", tid) in demo.readings()
-    demo.actor = "birch"  # the same notebook, reopened as another login
-    picker.refresh()
-    assert view.read.value is False  # Birch has not read it
-    demo.mark_read("Birch", tid)
-    demo.actor = "cedar"
-    picker.refresh()
-    demo.actor = "birch"
-    picker.refresh()
-    assert view.read.value is True
-    view.read.value = False
-    assert ("Birch", tid) not in demo.readings() and ("Alder", tid) in demo.readings()
-
-
-def test_search_hit_opens_the_transcript_at_that_turn(demo):
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    target = demo.transcripts()[2]
-    turn = demo.turns(target.id, 60, 61)[0]
-    words = turn.text.split()[:4]
-    view.search.query.value = '"' + " ".join(words) + '"'
-    hits = view.search.hits
-    i = next(k for k, h in enumerate(hits) if (h.transcript_id, h.seq) == (target.id, 60))
-    view.search.results.children[i].children[0].click()
-    assert view.transcript.value == target.id
-    assert [t.seq for t in view.page_turns] == list(range(50, 75))
-    current = [r for r in view.turn_rows.children if "cp-turn-current" in r._dom_classes]
-    assert len(current) == 1 and "#60" in current[0].children[1].value
-    view.next.click()
-    view.prev.click()
-    assert sum("cp-turn-current" in r._dom_classes for r in view.turn_rows.children) == 1
-
-
-def test_transcript_text_is_escaped(demo, tmp_path):
-    f = tmp_path / "hostile_2021-08-01.txt"
-    f.write_text(HOSTILE)
-    import_transcripts(demo, [f], progress=False)
-    tid = demo.transcript("hostile_2021-08-01").id
-    view = TranscriptView(as_(demo, "Alder"), "Alder")
-    view.show(tid, 0)
-    html = page_html(view)
-    assert "&lt;script&gt;" in html and "<script>" not in html
-    assert "&lt;img src=x" in html and "<img" not in html
+# TranscriptView: tests/test_widgets_transcript.py
 
 
 # -- NoteEditor ------------------------------------------------------------------------
