@@ -277,15 +277,9 @@ def cmd_decisions(args) -> int:
             if not args.arg:
                 raise CoprodError("give the decision log file: decisions DIR apply FILE")
             path = Path(args.arg)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise CoprodError(
-                    f"{path.name}: not a UTF-8 text file (byte {exc.start}); save the "
-                    "decision log as UTF-8"
-                ) from exc
-            except OSError as exc:
-                raise CoprodError(f"{path}: cannot read ({exc.strerror})") from exc
+            from coprod_nb.ingest.limits import read_text_capped
+
+            text = read_text_capped(path, what="decision log")
             decisions = read_decision_log(text, source=path.name)
             try:
                 refs = store.record_decisions(args.workshop, decisions)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from coprod_nb.domain.framework import Framework, Tension
-from coprod_nb.domain.toml_text import toml_basic, toml_string
+from coprod_nb.domain.toml_text import load_toml, toml_basic, toml_string
 from coprod_nb.errors import InvalidInput
 
 __all__ = [
@@ -664,7 +664,7 @@ def read_decision_log(text: str, *, source: str = "decision log") -> list[Decisi
         decision (naming ``source``, e.g. ``"[[decisions]] entry 3, D3"`` and the problem).
     """
     try:
-        data = tomllib.loads(text)
+        data = load_toml(text, file=source)  # size and nesting checked first
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_LOCATION.search(message)

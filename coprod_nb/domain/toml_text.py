@@ -1,14 +1,89 @@
-"""Writing TOML strings: the standard library reads TOML (``tomllib``) but cannot write it.
+"""TOML text: reading it under limits, and writing strings.
 
-Decision logs and course files are written with these, and read back with ``tomllib``;
-hostile text round-trips (tested in ``tests/test_domain_decisions.py``).
+The standard library reads TOML (``tomllib``) but cannot write it, and recurses once per
+nesting level, so a deeply nested file raises ``RecursionError``; :func:`load_toml`
+checks the size and the nesting depth before ``tomllib`` sees the text.
+
+Decision logs and course files are written with the string writers, and read back with
+``tomllib``; hostile text round-trips (tested in ``tests/test_domain_decisions.py``).
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
+from typing import Any
+
 from coprod_nb.errors import InvalidInput
 
-__all__ = ["toml_basic", "toml_string"]
+__all__ = ["MAX_TOML_CHARS", "MAX_TOML_DEPTH", "load_toml", "toml_basic", "toml_string"]
+
+MAX_TOML_CHARS = 10 * 2**20
+"""Longer TOML texts are refused: a decision log or manifest is a few hundred KB at most."""
+
+MAX_TOML_DEPTH = 32
+"""Arrays and inline tables nested deeper are refused (real files nest two or three)."""
+
+# The pre-scan is hand-written because no TOML library offers a depth limit: it skips
+# strings (the four kinds, with their escapes) and comments, and counts the brackets
+# left. A malformed file may be scanned loosely; tomllib then names its error.
+_TOKENS = re.compile(
+    r'"""(?:\\[\s\S]|[^\\])*?"""{1,3}'
+    r"|'''[\s\S]*?'''{1,3}"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'[^'\n]*'"
+    r"|#[^\n]*"
+    r"|[\[{]|[\]}]"
+)
+
+
+def load_toml(text: str, *, file: str | None = None) -> dict[str, Any]:
+    """Parse TOML text with ``tomllib`` after checking its size and nesting depth.
+
+    Parameters
+    ----------
+    text : str
+    file : str, optional
+        The file's name, for messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    InvalidInput
+        Longer than :data:`MAX_TOML_CHARS`, or arrays and inline tables nested deeper
+        than :data:`MAX_TOML_DEPTH` (naming the line).
+    tomllib.TOMLDecodeError
+        Not valid TOML: left to the caller, who knows how to word it.
+    """
+    if len(text) > MAX_TOML_CHARS:
+        raise InvalidInput(
+            f"the text has {len(text):,} characters; TOML files longer than "
+            f"{MAX_TOML_CHARS:,} characters are not read",
+            file=file,
+        )
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth > MAX_TOML_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                raise InvalidInput(
+                    f"arrays or inline tables nested more than {MAX_TOML_DEPTH} deep; "
+                    "not read (a decision log or manifest nests two or three)",
+                    file=file,
+                    place=f"line {line}",
+                )
+        elif mark in "]}":
+            depth = max(depth - 1, 0)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:  # the pre-scan should make this unreachable; never a traceback
+        raise InvalidInput("nested too deeply to read", file=file) from None
+
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
 _ESCAPES["\r"] = "\\r"

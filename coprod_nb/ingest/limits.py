@@ -23,6 +23,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "read_capped",
     "read_member",
+    "read_text_capped",
     "restored_zip",
 ]
 
@@ -82,6 +83,30 @@ def read_capped(path: str | os.PathLike, limit: int, *, what: str = "file") -> b
     if size > limit:
         raise InvalidInput(f"the file holds {too_big}", file=name)
     return b"".join(chunks)
+
+
+def read_text_capped(path: str | os.PathLike, *, what: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """A UTF-8 text file (decision log, manifest), read through :func:`read_capped`.
+
+    A byte order mark is dropped; a byte that is not UTF-8 is refused with its line.
+
+    Raises
+    ------
+    InvalidInput
+        See :func:`read_capped`; or not UTF-8 (naming the line).
+    """
+    path = Path(path)
+    data = read_capped(path, limit, what=what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(
+            f"not a UTF-8 text file: byte 0x{data[exc.start]:02X} is not valid UTF-8; "
+            f"save the {what} as UTF-8",
+            file=path.name,
+            place=f"line {line}",
+        ) from None
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, *, file: str) -> bytes:

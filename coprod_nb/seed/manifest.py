@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from coprod_nb.domain.toml_text import load_toml
 from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.importer import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import read_transcript
@@ -170,13 +171,15 @@ def _check_transcripts(store: Store, path: Path, data: dict) -> list[date | None
     return dates
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path, what: str = "manifest") -> dict:
+    # Read with a cap and parsed under size and depth limits: a FIFO, /dev/zero or a
+    # deeply nested file is a clear refusal, not a MemoryError or RecursionError.
+    from coprod_nb.ingest.limits import read_text_capped
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidInput("no such file", file=str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
+        return load_toml(read_text_capped(path, what=what), file=path.name)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from None
 
 
 def _quote_excerpt(store: Store, partnership: str, quote: str, file: str, place: str) -> int:
@@ -295,8 +298,10 @@ def load_workshop(
     from coprod_nb.domain.decisions import read_decision_log
 
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    data = _read_toml(path)
+    from coprod_nb.ingest.limits import read_text_capped
+
+    text = read_text_capped(path, what="workshop file")
+    data = _read_toml(path, "workshop file")
     info = data.get("workshop") or {}
     if "date" not in info:
         raise InvalidInput("the [workshop] needs a date", file=path.name)
@@ -512,7 +517,7 @@ def attributes_from_text(text: str) -> dict[str, Any]:
         Text that is not TOML ``key = value`` lines, with the parser's reason.
     """
     try:
-        return tomllib.loads(text or "")
+        return load_toml(text or "")
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(
             f'attributes are lines of key = value, text in quotes (region = "north"): {exc}'
