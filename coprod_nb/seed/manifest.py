@@ -41,12 +41,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         raise InvalidInput("a study manifest is a .toml file, not a folder", file=str(path))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidInput("no such file", file=str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"not valid TOML: {exc}", file=path.name) from exc
+    data = _read_toml(path)
     unknown = set(data) - _SECTIONS
     if unknown:
         raise InvalidInput(f"unknown section(s) {sorted(unknown)}", file=path.name)
