@@ -62,6 +62,16 @@ def cmd_import(args) -> int:
             for project in projects:
                 print(import_qdpx(store, project, actor=args.actor))
         return 0
+    media = getattr(args, "media", None)
+    if media:
+        from coprod_nb.storage.media import media_type
+
+        # Checked before anything is imported, so a bad recording changes nothing.
+        if projects or len(args.paths) != 1 or Path(args.paths[0]).is_dir():
+            raise InvalidInput("--media goes with one transcript file", file=media)
+        media_type(media)
+        if not Path(media).expanduser().is_file():
+            raise InvalidInput("no such recording (or it is not a file)", file=media)
     with _store(args) as store:
         report = import_transcripts(
             store,
@@ -77,6 +87,11 @@ def cmd_import(args) -> int:
             progress=not args.quiet,
         )
         print(report)
+        if media and report.imported and not report.errors:
+            from coprod_nb.storage.media import attach_media
+
+            where = attach_media(store, report.imported[0].transcript_id, media)
+            print(f"recording: {where}")
     return 1 if report.errors else 0
 
 
@@ -117,6 +132,36 @@ def cmd_info(args) -> int:
                     print(f"  {title}: {words} words")
             else:
                 print(f"{key}: {value}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from coprod_nb.storage.integrity import check_study
+
+    problems = check_study(args.dir, args.db)
+    if not problems:
+        print(f"{args.dir}: the record is sound (integrity, schema, offsets, codes, decisions)")
+        return 0
+    print(f"{args.dir}: {len(problems)} problem(s) found:")
+    for problem in problems:
+        print(f"- {problem}")
+    return 1
+
+
+def cmd_restore(args) -> int:
+    from coprod_nb.storage.integrity import restore_backup
+
+    if args.db and not args.db.startswith("sqlite"):
+        raise CoprodError(
+            "restore puts a backup file in place of study.db (SQLite studies); a database "
+            "server's study is restored from its JSON backup by the server's administrator"
+        )
+    source, kept = restore_backup(args.dir, args.backup)
+    where = f"; the file it replaced is kept as {kept}" if kept else ""
+    print(
+        f"restored {source.name} as {Path(args.dir) / 'study.db'}{where}. Changes made after "
+        f"the backup was taken are not in it; run `coprod-nb check {args.dir}`"
+    )
     return 0
 
 
@@ -491,6 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="import the good files even if some are bad (exit status still 1)",
     )
+    p.add_argument(
+        "--media",
+        metavar="FILE",
+        help="the conversation's recording (audio or video; one transcript file only), "
+        "copied into DIR/media/",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("demo", parents=[common], help="build the fictional demo study")
@@ -509,6 +560,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="check the record: SQLite's integrity check and the study's own invariants",
+    )
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="restore the newest backup (or BACKUP) of study.db, keeping the current file aside",
+    )
+    p.add_argument("dir")
+    p.add_argument("backup", nargs="?", help="the backup file (default: the newest)")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("search", parents=[common], help="full-text search over all turns")
     p.add_argument("dir")

@@ -505,7 +505,10 @@ def test_ballots_stay_hidden_until_the_poll_closes(team):
         assert wren.ballots(poll.id) == {"Ida Vane": ["K1"], "Oto Brisk": ["K2"]}
     for name in TEAM:
         assert len(team.rows(name, "SELECT * FROM ballot")) == 2, name
-    _refused(team, "Sol", "UPDATE poll SET closed_at = NULL WHERE id = %s", (poll.id,))
+    # A closed poll stays closed for every role, the owner's too (migration 0008's guard).
+    for name in ("Sol", "Wren"):
+        with team.sql(name) as conn, pytest.raises(psycopg.errors.RaiseException, match="closed"):
+            conn.execute("UPDATE poll SET closed_at = NULL WHERE id = %s", (poll.id,))
 
 
 def test_an_excerpt_is_blind_by_the_notes_it_anchors_and_who_made_it(team):

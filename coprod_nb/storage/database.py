@@ -324,8 +324,8 @@ def damaged_study(db: str | os.PathLike, study_dir: str | os.PathLike, reason: s
         )
     else:
         how = (
-            "there is no backup of it in the study folder; `coprod-nb check "
-            f"{study_dir}` reports what is readable"
+            "there is no backup of it in the study folder; restore a copy kept elsewhere "
+            f"with `coprod-nb restore {study_dir} COPY`"
         )
     return CoprodError(f"{db} is damaged ({reason}); nothing was changed: {how}")
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.domain.notes import DEFAULT_CATEGORIES
+from coprod_nb.domain.pseudonyms import check_entry
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
 from coprod_nb.storage.database import (
@@ -36,6 +37,7 @@ from coprod_nb.storage.database import (
     make_engine,
     prepare,
 )
+from coprod_nb.storage.guards import guard_refusal
 from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
@@ -256,6 +258,10 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             if reason is not None:
                 # SQLite found the file damaged mid-way: say which file and how to restore.
                 raise damaged_study(self._db_file, self.study_dir, reason) from exc
+            guard = guard_refusal(exc)
+            if guard is not None:
+                # A trigger of the record's guards (storage/guards.py) refused the write.
+                raise guard from exc
             # A team study on PostgreSQL: the database refused this researcher's role.
             refused = database_refusal(exc)
             if refused is not None:
@@ -771,6 +777,10 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         return self.reapply_pseudonyms() if reapply else 0
 
     def _set_key(self, s: Session, real_name: str, pseudonym: str) -> None:
+        # The one write path of the key: its rules (no pseudonym that is a real name, no
+        # cycle, one entry per name in any case or normalisation) are the domain's.
+        key = dict(s.execute(select(NameKey.real_name, NameKey.pseudonym)).all())
+        real_name, pseudonym = check_entry(key, real_name, pseudonym)
         row = s.scalars(select(NameKey).where(NameKey.real_name == real_name)).first()
         if row is None:
             row = NameKey(real_name=real_name, pseudonym=pseudonym)

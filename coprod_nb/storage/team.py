@@ -276,20 +276,7 @@ DROP TRIGGER IF EXISTS coprod_own_anchor ON note_excerpt;
 CREATE TRIGGER coprod_own_anchor BEFORE DELETE ON note_excerpt
   FOR EACH ROW EXECUTE FUNCTION coprod_own_anchor();
 
--- A closed poll stays closed: reopening it would hide ballots already seen, or let a
--- role peek and then hide that it did.
-CREATE OR REPLACE FUNCTION coprod_poll_stays_closed() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-  BEGIN
-    IF coprod_is_researcher() AND OLD.closed_at IS NOT NULL
-       AND NEW.closed_at IS DISTINCT FROM OLD.closed_at THEN
-      RAISE EXCEPTION 'a closed poll stays closed' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    RETURN NEW;
-  END $$;
-DROP TRIGGER IF EXISTS coprod_poll_stays_closed ON poll;
-CREATE TRIGGER coprod_poll_stays_closed BEFORE UPDATE ON poll
-  FOR EACH ROW EXECUTE FUNCTION coprod_poll_stays_closed();
+-- A closed poll stays closed: a guard for every role, migration 0008 (storage/guards.py).
 
 -- Changing a transcript's text moves its excerpts' offsets; a role that cannot see every
 -- excerpt of it (step 1 open) would leave colleagues' excerpts on the wrong words.
@@ -468,7 +455,6 @@ _FUNCTIONS = (
     "coprod_cast_ballot(integer, integer, json)",
     "coprod_poll_voters(integer)",
     "coprod_transcript_text()",
-    "coprod_poll_stays_closed()",
     "coprod_step_closure()",
     "coprod_excerpt_author()",
     "coprod_event_actor()",
@@ -488,7 +474,6 @@ _TRIGGERS_ON: list[tuple[str, str]] = [
     ("coprod_event_actor", "event"),
     ("coprod_excerpt_author", "excerpt"),
     ("coprod_step_closure", "step_closure"),
-    ("coprod_poll_stays_closed", "poll"),
     ("coprod_transcript_text", "transcript"),
 ]
 

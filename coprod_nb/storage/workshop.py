@@ -100,6 +100,45 @@ class WorkshopRepository:
             events.log(s, self.actor, "create", "workshop", ws.id, after=events.snapshot(ws))
             return ws
 
+    def set_consensus_threshold(
+        self, workshop: int | None, threshold: float, *, rationale: str
+    ) -> Workshop:
+        """Change a workshop's consensus threshold while it has no results (the lead's act).
+
+        Recorded as an event (before, after, why). Once the workshop has a card response
+        or a ballot, the database refuses the change (a trigger, migration 0008; see
+        :mod:`coprod_nb.storage.guards`), whoever writes it.
+
+        Raises
+        ------
+        InvalidInput
+            A threshold outside (0.5, 1] or no rationale.
+        OutOfOrder
+            The workshop already has results.
+        """
+        if not 0.5 < threshold <= 1:
+            raise InvalidInput("the consensus threshold is a share above 0.5 and at most 1")
+        if not (rationale or "").strip():
+            raise InvalidInput("say why the consensus threshold changes (a rationale)")
+        ws_id = self.workshop(workshop).id
+        with self.session() as s:
+            access.require_lead(self, s, "change the consensus threshold")
+            ws = s.get(Workshop, ws_id, with_for_update=True)
+            before = ws.consensus_threshold
+            ws.consensus_threshold, ws.threshold_fixed_at = threshold, events.utcnow()
+            s.flush()  # the guard's trigger refuses here once results exist
+            events.log(
+                s,
+                self.actor,
+                "threshold",
+                "workshop",
+                ws.id,
+                before={"consensus_threshold": before},
+                after={"consensus_threshold": threshold},
+                detail=rationale.strip(),
+            )
+            return ws
+
     def workshops(self) -> list[Workshop]:
         """Workshops by date."""
         with self.session(write=False) as s:
