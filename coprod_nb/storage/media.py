@@ -91,7 +91,7 @@ def attach_media(store, transcript: int | str, file: str | os.PathLike) -> str:
     """Give a transcript its recording; returns the stored path (relative to the study).
 
     A file outside ``STUDY/media/`` is copied there (a name already taken by another
-    file gets ``-2``, ``-3``, ...); one already there is used where it is. Logged as an
+    file gets ``-2``, ``-3``, ...); one already under it is used where it is. Logged as an
     event. Refused with InvalidInput (naming the file and the problem, nothing changed):
     a missing file, a folder, a format a browser cannot play.
     """
@@ -102,8 +102,8 @@ def attach_media(store, transcript: int | str, file: str | os.PathLike) -> str:
     root = store.study_dir.resolve()
     folder = root / MEDIA_DIR
     real = src.resolve()
-    if real.is_relative_to(folder.resolve()) and real.parent == folder.resolve():
-        target = real
+    if real.is_relative_to(folder.resolve()):
+        target = real  # already in media/ (an upload saved there): used where it is
     else:
         try:
             folder.mkdir(exist_ok=True)

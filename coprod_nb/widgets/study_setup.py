@@ -448,12 +448,25 @@ class _TranscriptsForm(_Section):
         self.partnership = w.Dropdown(description="Partnership", layout=_FIELD, style=_STYLE)
         self.date = w.DatePicker(description="Date", style=_STYLE)
         self.save_button = w.Button(description="Save changes", icon="save")
+        # The recording is kept in STUDY/media/ (storage/media.py); the reader plays it.
+        self.recording = w.FileUpload(
+            description="Recording", accept="audio/*,video/*", multiple=False
+        )
+        self.recording.add_class("cp-setup-recording")
+        self.attach_button = w.Button(description="Attach recording", icon="file-audio-o")
         self.pick.observe(self._on_pick_change, names="value")
         self.save_button.on_click(self._on_save_click)
+        self.attach_button.on_click(self._on_attach_click)
         super().__init__(
             store,
             changed,
-            [self.pick, self.partnership, self.date, self.save_button],
+            [
+                self.pick,
+                self.partnership,
+                self.date,
+                self.save_button,
+                w.HBox([self.recording, self.attach_button]),
+            ],
             "cp-setup-transcripts",
         )
 
@@ -467,10 +480,11 @@ class _TranscriptsForm(_Section):
                     "partnership": shorts.get(t.partnership_id, ""),
                     "date": f"{t.date:%Y-%m-%d}" if t.date else "",
                     "file": t.source_name,
+                    "recording": t.media_path or "",
                 }
                 for t in found
             ],
-            ["title", "partnership", "date", "file"],
+            ["title", "partnership", "date", "file", "recording"],
             "no transcript yet: import them below (Import transcripts)",
         )
         self.partnership.options = [("(none)", None)] + [(x, x) for x in sorted(shorts.values())]
@@ -500,6 +514,24 @@ class _TranscriptsForm(_Section):
             ),
             lambda tr: f"transcript {tr.title} saved",
         )
+
+    def _on_attach_click(self, _button=None) -> None:
+        from coprod_nb.storage.media import MEDIA_DIR, attach_media, media_type
+        from coprod_nb.widgets._common import save_uploads, uploaded_files
+
+        files = uploaded_files(self.recording.value)
+        if self.pick.value is None or not files:
+            message(self.status, "Choose a transcript and a recording first.", kind="error")
+            return
+        ref, (name, raw) = self.pick.value, files[0]
+
+        def attach():
+            media_type(name)  # refused before anything is written
+            _batch, [path] = save_uploads(self.store.study_dir, [(name, raw)], folder=MEDIA_DIR)
+            return attach_media(self.store, ref, path)
+
+        if self._run(attach, lambda where: f"recording saved as {where}"):
+            self.recording.value = ()
 
 
 class _VocabularyForm(_Section):
