@@ -51,19 +51,25 @@ def merge_consecutive(turns: list[RawTurn]) -> list[RawTurn]:
 
     The merged turn keeps the first start time and the last end time.
     """
+    # Each run of one speaker is joined once, at its end: joining cue by cue would copy
+    # the growing text again for every cue (quadratic in a long monologue).
     merged: list[RawTurn] = []
+    run: list[RawTurn] = []
+
+    def close() -> None:
+        if not run:
+            return
+        first = run[0]
+        end_ms = next((t.end_ms for t in reversed(run) if t.end_ms is not None), None)
+        text = " ".join(filter(None, (t.text for t in run))).strip() if len(run) > 1 else first.text
+        merged.append(RawTurn(first.speaker, text, first.start_ms, end_ms, first.place))
+        run.clear()
+
     for turn in turns:
-        if merged and merged[-1].speaker == turn.speaker:
-            prev = merged[-1]
-            merged[-1] = RawTurn(
-                speaker=prev.speaker,
-                text=f"{prev.text} {turn.text}".strip(),
-                start_ms=prev.start_ms,
-                end_ms=turn.end_ms if turn.end_ms is not None else prev.end_ms,
-                place=prev.place,
-            )
-        else:
-            merged.append(turn)
+        if run and run[-1].speaker != turn.speaker:
+            close()
+        run.append(turn)
+    close()
     return merged
 
 

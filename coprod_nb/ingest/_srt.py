@@ -16,7 +16,9 @@ from ._txt import UNKNOWN_SPEAKER, clean, match_speaker
 
 __all__ = ["Cue", "split_cue_speaker", "turns_from_cues", "read_srt"]
 
-_TAG_RE = re.compile(r"<[^>\n]*>|\{\\[^}\n]*\}")  # <i>, <font ...>, and ASS overrides {\an8}
+# <i>, <font ...>, and ASS overrides {\an8}; a tag's scan stops at the next opening
+# bracket, so unclosed ones cost linear time (see _vtt._TAG_RE).
+_TAG_RE = re.compile(r"<[^<>\n]*>|\{\\[^{}\n]*\}")
 _CHEVRONS_RE = re.compile(r"^>>\s*")  # broadcast captions mark a new speaker with ">>"
 _BRACKET_RE = re.compile(r"^\[(?P<speaker>[^\W\d_][^\]\n:]{0,59})\]\s*:?\s*(?P<text>.*)$", re.S)
 # Bracketed sound descriptions look like "[Name]" labels but are not speakers.

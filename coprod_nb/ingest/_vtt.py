@@ -22,8 +22,12 @@ _TS = r"(?:(\d{1,10}):)?(\d{1,2}):(\d{1,2})\.(\d{1,3})"
 _TIMING_RE = re.compile(rf"\s*{_TS}\s*-->\s*{_TS}(?=\s|$)")
 # A block starting like a time but without "-->": a timing line missing its arrow.
 _TIMING_LIKE_RE = re.compile(r"\s*(?:\d+:)?\d{1,2}:\d{1,2}[.,]\d")
-_VOICE_RE = re.compile(r"<v(?:\.[\w-]+)*[ \t]+([^>\n]+)>")
-_TAG_RE = re.compile(r"<[^>\n]*>")
+# A tag never holds "<" (WebVTT escapes it as "&lt;"), so a scan for its ">" stops at the
+# next "<": each character is looked at once, where "[^>\n]*>" rescans the rest of the
+# line from every unclosed "<" (quadratic: a 150 KB cue of "<v name" took minutes). The
+# voice's name is one run after one blank, stripped later, for the same reason.
+_VOICE_RE = re.compile(r"<v(?:\.[\w-]+)*[ \t]([^<>\n]*)>")
+_TAG_RE = re.compile(r"<[^<>\n]*>")
 _EXAMPLE = "'00:00:01.000 --> 00:00:04.000'"
 
 
@@ -66,7 +70,7 @@ def read_vtt(
 
 def _split_voices(raw: str, start_ms: int, end_ms: int, line: int | None) -> list[Cue]:
     """One cue per voice span, so a cue holding two speakers gives both their words."""
-    voices = list(_VOICE_RE.finditer(raw))
+    voices = [v for v in _VOICE_RE.finditer(raw) if v.group(1).strip()]
     if not voices:
         return [Cue(start_ms, end_ms, _plain(raw), line)]
     cues = []
