@@ -67,6 +67,7 @@ def setup_of(store: Store) -> dict:
 
 def test_write_manifest_round_trips_into_a_fresh_study(store, tmp_path):
     harbour(store)
+    (tmp_path / "private").mkdir()
     path = write_manifest(store, tmp_path / "private" / "harbour.toml")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Study set-up written by coprod_nb") and "REAL NAMES" in text

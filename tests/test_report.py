@@ -81,6 +81,8 @@ def outputs(study, tmp_path_factory):
     st, _ = study
     out = tmp_path_factory.mktemp("outputs")
     plain = build_report(st)
+    (out / "plain").mkdir()
+    (out / "real").mkdir()  # an output's folder must exist (coprod_nb/exchange/outputs.py)
     # one build, three formats: they say the same
     paths = {f: save_report(plain, f, out / "plain" / f"report.{f}") for f in FORMATS}
     real_report = build_report(st, real_names=True)

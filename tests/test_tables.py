@@ -237,23 +237,28 @@ def test_blinding_while_step_1_is_open(recall_demo, tmp_path):
     assert "step 1 is OPEN" in (folder / "README.txt").read_text("utf-8")
 
 
-def test_an_existing_non_empty_folder_is_refused(demo, tmp_path):
+def test_an_export_replaces_its_own_files_only_with_force_and_keeps_others(demo, tmp_path):
+    # One rule for every output (coprod_nb/exchange/outputs.py): a folder may hold other
+    # files; a file the export writes is replaced only with force.
     out = tmp_path / "busy"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(InvalidInput, match="not empty"):
-        export_tables(demo, "csv", out)
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    export_tables(demo, "csv", out)
     assert (out / "keep.txt").read_text("utf-8") == "mine"
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert (export_tables(demo, "csv", empty) / "README.txt").exists()
+    before = (out / "turns.csv").read_bytes()
+    (out / "turns.csv").write_text("old", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="already exists.*--force"):
+        export_tables(demo, "csv", out)
+    assert (out / "turns.csv").read_text("utf-8") == "old"
+    export_tables(demo, "csv", out, force=True)
+    assert (out / "turns.csv").read_bytes() == before
+    assert (out / "keep.txt").read_text("utf-8") == "mine"
 
 
 def test_existing_or_misnamed_workbook_is_refused(demo, tmp_path):
     book = tmp_path / "old.xlsx"
     book.write_bytes(b"old")
-    with pytest.raises(InvalidInput, match="never overwrites"):
+    with pytest.raises(InvalidInput, match="already exists"):
         export_tables(demo, "xlsx", book)
     assert book.read_bytes() == b"old"
     with pytest.raises(InvalidInput, match=r"\.xlsx"):
@@ -261,6 +266,7 @@ def test_existing_or_misnamed_workbook_is_refused(demo, tmp_path):
     with pytest.raises(InvalidInput, match="does not exist"):
         export_tables(demo, "csv", tmp_path / "missing" / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "old.xlsx"]
+    assert export_tables(demo, "xlsx", book, force=True).read_bytes()[:2] == b"PK"
 
 
 def test_unknown_format_is_refused(demo, tmp_path):

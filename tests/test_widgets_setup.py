@@ -422,14 +422,15 @@ def test_my_notes_view_downloads_my_notes_only(store):
     view.button.click()
     [(name, mime, data)] = links(view.download.value)
     assert (name, mime) == ("notes_Rowan_Vey.md", "text/markdown")
-    assert b"Rowan's <own> reading" in data and b"Sorrel" not in data
+    # typed text shows as itself: HTML is escaped (coprod_nb/domain/markdown.py)
+    assert b"Rowan's &lt;own&gt; reading" in data and b"Sorrel" not in data
     assert data == view.last_bytes and "1 note(s)" in view.status.value
     view.format.value = "csv"
     assert view.download.value == ""  # a link for other choices does not stay
     view.button.click()
     [(name, _, data)] = links(view.download.value)
     assert name == "notes_Rowan_Vey.csv" and b"secret" not in data
-    assert data.decode().splitlines()[0].startswith("id,partnership,category")
+    assert data.decode().splitlines()[0].startswith('"id","partnership","category"')
     assert not (store.study_dir / "exports").exists()  # nothing colleagues could open
     store.actor = "tester"
     nobody = MyNotesView(store)  # the actor "tester" is not on the team

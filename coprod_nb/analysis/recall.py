@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from coprod_nb.analysis.interpretation import MAX_LABELLED_CELLS
+from coprod_nb.domain.markdown import md_line, md_text
 from coprod_nb.storage import Store, access
 
 NOTE_COLUMNS = [
@@ -28,7 +31,7 @@ def progress_table(store: Store) -> pd.DataFrame:
     columns researcher, transcript, partnership, read, notes.
     """
     researchers = [r.name for r in store.researchers()]
-    transcripts = store.transcripts()
+    transcripts = store.transcripts(text=False)  # titles only: no megabytes of text
     shorts = {p.id: p.short for p in store.partnerships()}
     read = set(store.readings())
     with store.session(write=False) as s:
@@ -55,43 +58,71 @@ def progress_table(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["researcher", "transcript", "partnership", "read", "notes"])
 
 
-def plot_progress(progress: pd.DataFrame, ax=None):
-    """Heatmap of notes per researcher and transcript; ✓ marks transcripts read.
+#: Above this many columns the progress heatmap names every k-th transcript only (the
+#: figure's width is capped, so more names would overlap).
+MAX_NAMED_COLUMNS = 60
+#: The figure's largest size in inches (width, height): a 200-transcript study would
+#: otherwise ask for a 221-inch figure that takes seconds and hundreds of MB to draw.
+MAX_FIGSIZE = (16.0, 12.0)
+
+
+def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = None):
+    """Heatmap of notes per researcher and transcript; ✓ (or a dot) marks transcripts read.
 
     Parameters
     ----------
     progress : DataFrame from :func:`progress_table`
     ax : matplotlib Axes, optional
+    annotate : bool, optional
+        Write the count (and ✓) in each cell. By default only when the grid has at most
+        ``MAX_LABELLED_CELLS`` cells (as :func:`~coprod_nb.analysis.interpretation.plot_compare`);
+        otherwise read cells carry a dot and the colour bar gives the scale.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    notes = progress.pivot(index="researcher", columns="transcript", values="notes")
+    read = progress.pivot(index="researcher", columns="transcript", values="read")
+    rows, cols = notes.shape
     if ax is None:
         _, ax = plt.subplots(
             figsize=(
-                1.4 + 1.1 * progress["transcript"].nunique(),
-                1.2 + 0.5 * progress["researcher"].nunique(),
+                min(MAX_FIGSIZE[0], 1.4 + 1.1 * cols),
+                min(MAX_FIGSIZE[1], 1.2 + 0.5 * rows),
             )
         )
-    notes = progress.pivot(index="researcher", columns="transcript", values="notes")
-    read = progress.pivot(index="researcher", columns="transcript", values="read")
     image = ax.imshow(notes.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
-    ax.set_xticks(range(notes.shape[1]), notes.columns, rotation=30, ha="right")
-    ax.set_yticks(range(notes.shape[0]), notes.index)
-    top = max(int(notes.to_numpy().max()), 1)
-    for i in range(notes.shape[0]):
-        for j in range(notes.shape[1]):
-            n = int(notes.iat[i, j])
-            mark = " ✓" if read.iat[i, j] else ""
-            ax.text(
-                j,
-                i,
-                f"{n}{mark}",
-                ha="center",
-                va="center",
-                color="white" if n > top / 2 else "black",
-            )
+    step = -(-cols // MAX_NAMED_COLUMNS)  # ceiling: every step-th transcript named
+    ax.set_xticks(
+        range(0, cols, step),
+        notes.columns[::step],
+        rotation=30 if step == 1 else 90,
+        ha="right" if step == 1 else "center",
+        fontsize=None if step == 1 else 6,
+    )
+    ystep = -(-rows // MAX_NAMED_COLUMNS)
+    ax.set_yticks(range(0, rows, ystep), notes.index[::ystep])
+    if annotate is None:
+        annotate = notes.size <= MAX_LABELLED_CELLS
+    if annotate:
+        top = max(int(notes.to_numpy().max()), 1)
+        for i in range(rows):
+            for j in range(cols):
+                n = int(notes.iat[i, j])
+                mark = " ✓" if read.iat[i, j] else ""
+                ax.text(
+                    j,
+                    i,
+                    f"{n}{mark}",
+                    ha="center",
+                    va="center",
+                    color="white" if n > top / 2 else "black",
+                )
+    else:
+        # One artist for every read cell, however many there are.
+        ri, ci = np.nonzero(read.to_numpy(dtype=bool))
+        ax.scatter(ci, ri, s=4, c="black", marker=".", linewidths=0)
     ax.set_title("Step 1: notes per transcript's partnership (✓ read)")
     ax.figure.colorbar(image, ax=ax, label="notes")
     return ax
@@ -133,15 +164,19 @@ def notes_table(
 
 
 def notes_markdown(notes: pd.DataFrame, title: str = "Notes") -> str:
-    """A notes table as Markdown: one section per partnership, quotes as block quotes."""
-    lines = [f"# {title}", ""]
+    """A notes table as Markdown: one section per partnership, quotes as block quotes.
+
+    Typed and quoted text is escaped (:mod:`coprod_nb.domain.markdown`): it shows as
+    itself, never as a link, an image, HTML or a heading.
+    """
+    lines = [f"# {md_line(title)}", ""]
     for short, group in notes.groupby("partnership", sort=True):
-        lines += [f"## {short}", ""]
+        lines += [f"## {md_line(short)}", ""]
         for row in group.itertuples():
-            lines.append(f"### Note {row.id} · {row.category} · {row.kind}")
+            lines.append(f"### Note {row.id} · {md_line(row.category)} · {md_line(row.kind)}")
             lines.append("")
             for quote in filter(None, row.anchors.split(" | ")):
-                lines.append(f"> {quote}")
+                lines += ["> " + q for q in md_text(quote).split("\n")]
                 lines.append("")
-            lines += [row.text, ""]
+            lines += [md_text(row.text), ""]
     return "\n".join(lines)

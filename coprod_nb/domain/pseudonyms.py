@@ -1,11 +1,65 @@
-"""Replacing real names with pseudonyms in speaker labels and in text."""
+"""Replacing real names with pseudonyms in speaker labels and in text.
+
+The rules (also in docs/study-setup.md, "Pseudonyms"):
+
+- **Matching** is on whole words, insensitive to letter case and to Unicode normalisation:
+  a name typed as "José" (one character é, NFC) also matches "José" written with a
+  combining accent (NFD), and the other way round. Replacement happens in the original
+  text, so offsets into it (excerpts) stay correct.
+- **Longest first**: full names are replaced before their parts, so "Helen Marsh" is one
+  match, never "Helen" and then "Marsh".
+- **Name parts**: a full name also replaces its first name alone and its last name alone,
+  since people call each other by first name. A part the key lists itself keeps its own
+  entry. A part **shared by two people** ("Helen Marsh" and "Helen Okafor", both "Helen")
+  cannot be told apart by the text: it is replaced by both candidates, "[Alder or Birch]",
+  so that no real name is left and the reader sees it is ambiguous; give "Helen" an entry
+  of its own (or edit the passage) where the conversation makes clear who is meant.
+- **A key is refused** (:func:`check_entry`, raising :class:`InvalidInput` that names both
+  entries) when a pseudonym is a real name in the key (or a first or last name the key
+  replaces), when a real name is already someone's pseudonym, or when the entries would
+  form a cycle (A -> B, B -> A, or longer): re-applying such a key would write real names
+  into the text.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
+
+from coprod_nb.errors import InvalidInput
+
+#: Combining marks that may follow a letter in decomposed (NFD) text: a name must not end
+#: in the middle of a letter ("Jose" is not the start of "José" written as e + accent).
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_BEFORE = r"(?<!\w)"
+_AFTER = rf"(?![\w{_MARKS}])"
+
+
+def canonical(name: str) -> str:
+    """The form two spellings of a name share when they are the same name: Unicode
+    canonical caseless matching (NFD, casefold, NFC) and single spaces."""
+    folded = unicodedata.normalize("NFD", str(name)).casefold()
+    return " ".join(unicodedata.normalize("NFC", folded).split())
+
+
+def name_regex(name: str, separator: str = r"\s+") -> str:
+    """A regular expression (use with ``re.IGNORECASE``) matching ``name`` in NFC or NFD.
+
+    Each letter that has a decomposed form matches either form; the parts of the name are
+    joined by ``separator``.
+    """
+
+    def letter(c: str) -> str:
+        forms = dict.fromkeys((c, unicodedata.normalize("NFD", c)))
+        if len(forms) == 1:
+            return re.escape(c)
+        return "(?:" + "|".join(re.escape(f) for f in forms) + ")"
+
+    parts = unicodedata.normalize("NFC", str(name)).split()
+    return separator.join("".join(letter(c) for c in part) for part in parts)
 
 
 def _looks_like_name(word: str) -> bool:
@@ -37,7 +91,7 @@ class PseudonymTable:
     def _compile(self) -> None:
         lookup: dict[str, str] = {}
         for real, pseudo in self.mapping.items():
-            lookup[real.casefold()] = pseudo
+            lookup[canonical(real)] = pseudo
         # Name parts: a person called by first or last name alone. Part maps to part
         # when the pseudonym is itself a name of the same shape ("Margaret Okafor" ->
         # "Jo Linden"), otherwise to the whole pseudonym ("Helen Marsh" -> "Alder",
@@ -51,10 +105,12 @@ class PseudonymTable:
             for i in (0, -1):
                 target = p_parts[i] if same_shape else pseudo
                 if len(r_parts[i]) > 1:
-                    parts.setdefault(r_parts[i].casefold(), set()).add(target)
+                    parts.setdefault(canonical(r_parts[i]), set()).add(target)
         for key, targets in parts.items():
-            if key not in lookup and len(targets) == 1:
-                lookup[key] = next(iter(targets))
+            if key not in lookup:
+                # Shared by two people: both candidates, so that no real name is left.
+                ordered = sorted(targets, key=str.casefold)
+                lookup[key] = ordered[0] if len(ordered) == 1 else f"[{' or '.join(ordered)}]"
         self._lookup = lookup
         # The pattern is built from the names as written: casefolding first would turn
         # "Weiß" into "weiss", which no longer matches the text.
@@ -62,24 +118,24 @@ class PseudonymTable:
         for real in self.mapping:
             parts = real.split()
             if len(parts) >= 2:
-                forms.update(p for p in (parts[0], parts[-1]) if p.casefold() in lookup)
+                forms.update(p for p in (parts[0], parts[-1]) if canonical(p) in lookup)
         if forms:
             alternatives = sorted(forms, key=len, reverse=True)
-            body = "|".join(re.escape(a) for a in alternatives)
-            self._pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+            body = "|".join(name_regex(a) for a in alternatives)
+            self._pattern = re.compile(rf"{_BEFORE}(?:{body}){_AFTER}", re.IGNORECASE)
         else:
             self._pattern = re.compile(r"(?!x)x")
         self._forms = alternatives if forms else []
 
     def _replacement(self, matched: str) -> str:
-        found = self._lookup.get(matched.casefold())
+        found = self._lookup.get(canonical(matched))
         if found is not None:
             return found
         # Case-insensitive matching can accept a spelling whose casefold differs (a
         # Turkish dotted İ, for one): find the name it matched.
         for form in self._forms:
-            if re.fullmatch(re.escape(form), matched, re.IGNORECASE):
-                return self._lookup[form.casefold()]
+            if re.fullmatch(name_regex(form), matched, re.IGNORECASE):
+                return self._lookup[canonical(form)]
         return matched
 
     def apply(self, text: str) -> str:
@@ -93,7 +149,7 @@ class PseudonymTable:
         """The pseudonym of exactly this name (or a name part), if known."""
         if self._pattern is None:
             self._compile()
-        return self._lookup.get(real.strip().casefold())
+        return self._lookup.get(canonical(real))
 
     def real_names(self) -> list[str]:
         """Every real name in the key (for leak checks)."""
@@ -144,19 +200,25 @@ def name_scrubber(mapping: dict[str, str]) -> Callable[[str], tuple[str, int]]:
     Transcripts are pseudonymised as they come in; notes, minutes, tension descriptions
     and rationales are typed by the team, who know the real names. Exports run them
     through this: a full name is matched however its parts are separated (space, ``_``,
-    ``.``, ``-``) and in any letter case. Returns the text and the number replaced.
+    ``.``, ``-``), in any letter case and in composed (NFC) or decomposed (NFD) Unicode.
+    Returns the text and the number replaced.
     """
     if not mapping:
         return lambda text: (text, 0)
-    lookup = {" ".join(real.casefold().split()): pseudo for real, pseudo in mapping.items()}
+    lookup = {canonical(real): pseudo for real, pseudo in mapping.items()}
     body = "|".join(
-        r"[\s_.\-]+".join(re.escape(part) for part in real.split())
-        for real in sorted(mapping, key=len, reverse=True)
+        name_regex(real, r"[\s_.\-]+") for real in sorted(mapping, key=len, reverse=True)
     )
-    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
+    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_{_MARKS}])", re.IGNORECASE)
 
     def pseudonym_of(m: re.Match) -> str:
-        return lookup[" ".join(re.split(r"[\s_.\-]+", m.group(0).casefold()))]
+        found = lookup.get(canonical(" ".join(re.split(r"[\s_.\-]+", m.group(0)))))
+        if found is not None:
+            return found
+        for real in mapping:  # a spelling whose casefold differs (a dotted İ)
+            if re.fullmatch(name_regex(real, r"[\s_.\-]+"), m.group(0), re.IGNORECASE):
+                return mapping[real]
+        return m.group(0)
 
     return lambda text: pattern.subn(pseudonym_of, text)
 
@@ -179,3 +241,69 @@ def scrub_fields(obj: Any, scrub: Callable[[str], tuple[str, int]]) -> Any:
     if isinstance(obj, dict):
         return {k: scrub_fields(v, scrub) for k, v in obj.items()}
     return obj
+
+
+def check_entry(mapping: dict[str, str], real: str, pseudonym: str) -> tuple[str, str]:
+    """Check a new or changed entry ``real -> pseudonym`` against the key ``mapping``.
+
+    Returns the entry to store: both names in composed Unicode (NFC), and ``real`` spelt
+    as the key already has it when it is the same name in another case or normalisation
+    (so the entry is changed, not doubled).
+
+    Raises
+    ------
+    InvalidInput
+        Naming both entries: the pseudonym is a real name of the key (or a first or last
+        name the key replaces), the real name is already another entry's pseudonym, or
+        the entries would form a cycle.
+    """
+    real = unicodedata.normalize("NFC", " ".join(str(real).split()))
+    pseudonym = unicodedata.normalize("NFC", " ".join(str(pseudonym).split()))
+    if not real or not pseudonym:
+        raise InvalidInput("both a real name and a pseudonym are needed")
+    if canonical(real) == canonical(pseudonym):
+        raise InvalidInput(f"the pseudonym of {real!r} must differ from the real name")
+    others = {r: p for r, p in mapping.items() if canonical(r) != canonical(real)}
+    same = [r for r in mapping if canonical(r) == canonical(real)]
+    if same:
+        real = same[0]
+    # A cycle first: its message is the most telling (A -> B -> A).
+    chain, step = [real, pseudonym], pseudonym
+    by_canon = {canonical(r): (r, p) for r, p in others.items()}
+    seen = {canonical(real)}
+    while canonical(step) in by_canon and canonical(step) not in seen:
+        seen.add(canonical(step))
+        step = by_canon[canonical(step)][1]
+        chain.append(step)
+        if canonical(step) == canonical(real):
+            raise InvalidInput(
+                "these entries would form a cycle, so that applying the key turns real names "
+                "into each other: " + " -> ".join(repr(n) for n in chain)
+            )
+    for r, p in others.items():
+        if canonical(r) == canonical(pseudonym):
+            raise InvalidInput(
+                f"the pseudonym {pseudonym!r} (for {real!r}) is the real name of another "
+                f"entry ({r!r} -> {p!r}): applying the key would write a real name into "
+                "the text; choose another pseudonym"
+            )
+        if canonical(p) == canonical(real):
+            raise InvalidInput(
+                f"the real name {real!r} (-> {pseudonym!r}) is already the pseudonym of "
+                f"another entry ({r!r} -> {p!r}): choose another pseudonym for {r!r} first"
+            )
+        parts = r.split()
+        if len(parts) >= 2 and canonical(pseudonym) in {canonical(parts[0]), canonical(parts[-1])}:
+            raise InvalidInput(
+                f"the pseudonym {pseudonym!r} (for {real!r}) is a name of another entry "
+                f"({r!r} -> {p!r}), which the key replaces when it stands alone; choose "
+                "another pseudonym"
+            )
+        mine = real.split()
+        if len(mine) >= 2 and canonical(p) in {canonical(mine[0]), canonical(mine[-1])}:
+            raise InvalidInput(
+                f"the real name {real!r} (-> {pseudonym!r}) contains {p!r}, the pseudonym "
+                f"of another entry ({r!r} -> {p!r}), which the key would then replace; "
+                f"choose another pseudonym for {r!r} first"
+            )
+    return real, pseudonym

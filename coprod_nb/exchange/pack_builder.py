@@ -9,6 +9,7 @@ from coprod_nb.domain import word_count
 from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.exchange._names import typed_name_scrubber
+from coprod_nb.exchange.outputs import check_output
 from coprod_nb.exchange.resource_pack import (
     MAX_QUOTES,
     Card,
@@ -68,19 +69,29 @@ def build_pack(store: Store, version: int | None = None) -> Pack:
 
 
 def write_resource_pack(
-    store: Store, fmt: str, out: str | os.PathLike | None = None, version: int | None = None
+    store: Store,
+    fmt: str,
+    out: str | os.PathLike | None = None,
+    version: int | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """Write the resource pack as ``html`` or ``docx``.
 
-    Without ``out`` the file goes into the study folder's ``exports/``.
+    Without ``out`` the file goes into the study folder's ``exports/`` (the study's own
+    current pack, rewritten each time); a file named by ``out`` is replaced only with
+    ``force`` and never onto the study's record (:mod:`coprod_nb.exchange.outputs`).
     """
+    if out is not None:
+        check_output(out, store, force=force)  # before the pack is built
     pack = build_pack(store, version)
     if out is None:
         folder = store.study_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         slug = pack.version_label.split(":")[0].strip().replace(" ", "_") or "pack"
         out = folder / f"resource_pack_{slug}.{fmt}"
-    return write_pack(pack, fmt, out)
+        force = True
+    return write_pack(pack, fmt, out, store=store, force=force)
 
 
 def import_pack_response(store: Store, workshop: int | None, path: str | os.PathLike) -> list[str]:

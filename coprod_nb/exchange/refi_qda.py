@@ -40,7 +40,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import uuid
 import xml.sax.handler
 import zipfile
@@ -60,6 +59,7 @@ from lxml import etree
 from coprod_nb.domain.transcript import RawTurn, canonical_text
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
 from coprod_nb.exchange._names import typed_name_scrubber
+from coprod_nb.exchange.outputs import Outputs, check_output
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
 from coprod_nb.storage.interpretation import tension_of
 
@@ -411,6 +411,7 @@ def export_qdpx(
     *,
     viewer: str | None = None,
     real_names: bool = False,
+    force: bool = False,
 ) -> Path:
     """Write the study as a REFI-QDA project (``.qdpx``) for other QDA tools.
 
@@ -418,7 +419,8 @@ def export_qdpx(
     ----------
     store : Store
     path : path
-        The ``.qdpx`` file to write (replaced if it exists).
+        The ``.qdpx`` file to write, by the output rule (:mod:`coprod_nb.exchange.outputs`):
+        never onto the study's record, an existing file replaced only with ``force``.
     viewer : str, optional
         Whose view is exported: the person working (``store.actor``), the default;
         naming anyone else is refused. Their notes only while step 1 is open (none for
@@ -437,23 +439,19 @@ def export_qdpx(
     Raises
     ------
     CoprodError
-        The project does not validate against the REFI-QDA schema (names the first error).
+        The project does not validate against the REFI-QDA schema (names the first error),
+        or the output rule refuses ``path``.
     """
-    path = Path(path)
+    path = check_output(path, store, force=force)
     data, members = _build_project(store, viewer, real_names)
     _check_schema(data)
-    fd, tmp = tempfile.mkstemp(prefix=".qdpx-", dir=path.parent if path.parent else None)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:
+    with Outputs(store, force=force) as out, out.open(path) as raw:
+        with zipfile.ZipFile(raw, "w") as zf:
             for name, payload in [("project.qde", data), *members]:
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, payload if isinstance(payload, bytes) else payload.encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

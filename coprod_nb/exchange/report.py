@@ -21,7 +21,6 @@ key: the report then says so in its first line and lists the key at the end.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import re
@@ -55,10 +54,12 @@ from coprod_nb.analysis.sensemaking import (
 from coprod_nb.analysis.workshop import plot_spectra
 from coprod_nb.domain import word_count
 from coprod_nb.domain.framework import Framework, Tension
+from coprod_nb.domain.markdown import md_cell, md_line, md_text
 from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
+from coprod_nb.exchange.outputs import Outputs, check_output
 from coprod_nb.exchange.pack_builder import MAX_QUOTE_WORDS, quotable_transcripts
 from coprod_nb.exchange.resource_pack import Quote, _clean, _environment, _shade, _widths
 from coprod_nb.storage import Store
@@ -647,12 +648,17 @@ def render_html(report: Report) -> str:
 
 
 def _md(text: str) -> str:
-    # Markdown renderers pass HTML through: escape it, so text stays text.
-    return html.escape(_clean(text), quote=False)
+    # Typed and quoted text must show as text: no HTML, links, images or headings of its
+    # own (coprod_nb.domain.markdown is the one escape of every Markdown output).
+    return md_line(_clean(text))
+
+
+def _md_block(text: str) -> str:
+    return md_text(_clean(text))
 
 
 def _md_cell(text: str) -> str:
-    return _md(text).replace("|", "\\|").replace("\n", "<br>")
+    return md_cell(_clean(text))
 
 
 def _md_table(table: Table) -> list[str]:
@@ -681,7 +687,7 @@ def render_markdown(report: Report, figures_dir: str) -> str:
         "",
     ]
     out += [f"> {_md(n)}" for n in report.notes] + ([""] if report.notes else [])
-    out += ["## The study", ""] + [_md(b) + "\n" for b in _blocks(report.description)]
+    out += ["## The study", ""] + [_md_block(b) + "\n" for b in _blocks(report.description)]
     out += _md_table(report.steps) + _md_table(report.counts)
     out += ["## The final framework", ""]
     out += [f"- **{t.label}** {_md(t.name)} ({_md(t.origin)})" for t in report.tensions] + [""]
@@ -689,7 +695,7 @@ def render_markdown(report: Report, figures_dir: str) -> str:
         out += [f"## {t.label} · {_md(t.name)}", "", f"*{_md(t.origin)}*", ""]
         out += [f"**{_md(t.pole_a)}** ⟷ **{_md(t.pole_b)}**", ""]
         out += picture(t.spectrum) if t.spectrum is not None else []
-        out += [_md(b) + "\n" for b in _blocks(t.description)]
+        out += [_md_block(b) + "\n" for b in _blocks(t.description)]
         if t.subthemes:
             out += ["**Sub-themes**", ""] + [f"- {_md(s)}" for s in t.subthemes] + [""]
         if t.quotes:
@@ -856,25 +862,34 @@ def _format(fmt: str) -> str:
     return kind
 
 
-def save_report(report: Report, fmt: str, out: str | os.PathLike) -> Path:
+def save_report(
+    report: Report,
+    fmt: str,
+    out: str | os.PathLike,
+    *,
+    store: Store | None = None,
+    force: bool = False,
+) -> Path:
     """Write a built :class:`Report` as ``html``, ``docx`` or ``md`` to ``out``.
 
     Markdown figures go to a folder ``<stem>_figures/`` beside ``out`` and are linked
     relatively. Build once, save in several formats: they then say exactly the same.
+    Written by the output rule (:mod:`coprod_nb.exchange.outputs`): never onto the
+    ``store``'s record, an existing file replaced only with ``force``, all or nothing.
     """
     kind = _format(fmt)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "html":
-        path.write_text(render_html(report), encoding="utf-8")
-    elif kind == "docx":
-        _build_docx(report).save(str(path))
-    else:
-        folder = path.with_name(f"{path.stem}_figures")
-        folder.mkdir(exist_ok=True)
-        for fig in report.figures:
-            (folder / f"{fig.name}.png").write_bytes(fig.png)
-        path.write_text(render_markdown(report, folder.name), encoding="utf-8")
+    path = check_output(out, store, force=force)
+    with Outputs(store, force=force) as written:
+        if kind == "html":
+            written.write(path, render_html(report))
+        elif kind == "docx":
+            with written.open(path) as fh:
+                _build_docx(report).save(fh)
+        else:
+            folder = written.folder(path.with_name(f"{path.stem}_figures"))
+            for fig in report.figures:
+                written.write(folder / f"{fig.name}.png", fig.png)
+            written.write(path, render_markdown(report, folder.name))
     return path
 
 
@@ -886,6 +901,7 @@ def write_report(
     real_names: bool = False,
     version: int | None = None,
     workshop: int | None = None,
+    force: bool = False,
 ) -> Path:
     """Write the final report as ``html``, ``docx`` or ``md``.
 
@@ -902,6 +918,9 @@ def write_report(
     version, workshop : int, optional
         The framework version and the workshop to report (see :func:`build_report`):
         by default the newest frozen version, and the open workshop, else the newest.
+    force : bool, default False
+        Replace ``out`` if it exists. The default file in ``exports/`` is the study's own
+        current report and is always rewritten.
 
     Returns
     -------
@@ -911,14 +930,19 @@ def write_report(
     Raises
     ------
     InvalidInput
-        An unknown format, or a version and a workshop that do not belong together.
+        An unknown format, a version and a workshop that do not belong together, or an
+        output path refused by :mod:`coprod_nb.exchange.outputs` (the study's record, a
+        folder, a missing folder, an existing file without ``force``, a full disk).
     NotFound
         No framework has been frozen yet, or no such version or workshop.
     """
     kind = _format(fmt)  # before the (slow) build
+    if out is not None:
+        check_output(out, store, force=force)  # before the (slow) build too
     report = build_report(store, real_names=real_names, version=version, workshop=workshop)
     if out is None:
         folder = store.study_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / f"report{'_REAL_NAMES' if real_names else ''}.{kind}"
-    return save_report(report, kind, out)
+        force = True
+    return save_report(report, kind, out, store=store, force=force)

@@ -33,6 +33,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from coprod_nb.domain.framework import Tension
 from coprod_nb.errors import InvalidInput
+from coprod_nb.exchange.outputs import Outputs, check_output, write_output
 
 __all__ = [
     "CIRCLES",
@@ -453,7 +454,7 @@ def _build_docx(pack: Pack):
     return document
 
 
-def write_docx(pack: Pack, path) -> Path:
+def write_docx(pack: Pack, path, *, store=None, force: bool = False) -> Path:
     """Write the resource pack as a Word document that participants fill in.
 
     Parameters
@@ -462,6 +463,10 @@ def write_docx(pack: Pack, path) -> Path:
         The study, version label and cards.
     path : str or os.PathLike
         Where to write the ``.docx``.
+    store : Store, optional
+        The study whose record is protected (see :mod:`coprod_nb.exchange.outputs`).
+    force : bool, default False
+        Replace ``path`` if it exists.
 
     Returns
     -------
@@ -471,30 +476,34 @@ def write_docx(pack: Pack, path) -> Path:
     Raises
     ------
     InvalidInput
-        The pack has no cards, or a card without a code or with a repeated code.
+        The pack has no cards, or a card without a code or with a repeated code; or an
+        output path that the output rule refuses.
     """
     _check(pack)
-    path = Path(path)
-    _build_docx(pack).save(str(path))
-    return path
+    target = check_output(path, store, force=force)
+    with Outputs(store, force=force) as out, out.open(target) as fh:
+        _build_docx(pack).save(fh)
+    return target
 
 
-def write_pack(pack: Pack, fmt: str, path) -> Path:
+def write_pack(pack: Pack, fmt: str, path, *, store=None, force: bool = False) -> Path:
     """Write the resource pack in one of :data:`FORMATS` (``"html"`` or ``"docx"``).
+
+    Written by the output rule (:mod:`coprod_nb.exchange.outputs`): never onto the
+    ``store``'s record, an existing file replaced only with ``force``.
 
     Raises
     ------
     InvalidInput
-        An unknown format, or a pack that cannot be written (see :func:`render_html`).
+        An unknown format, a pack that cannot be written (see :func:`render_html`), or
+        an output path that the output rule refuses.
     """
     kind = str(fmt).strip().lower().lstrip(".")
     if kind not in FORMATS:
         raise InvalidInput(f"unknown resource pack format {fmt!r}; use one of {', '.join(FORMATS)}")
     if kind == "docx":
-        return write_docx(pack, path)
-    path = Path(path)
-    path.write_text(render_html(pack), encoding="utf-8")
-    return path
+        return write_docx(pack, path, store=store, force=force)
+    return write_output(path, render_html(pack), store, force=force)
 
 
 # --- Word: reading back ------------------------------------------------------------------

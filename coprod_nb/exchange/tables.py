@@ -17,19 +17,24 @@ Rules this module keeps:
 - **Formula injection**: transcript and note text is untrusted input, and a spreadsheet
   runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return
   before one) as a formula (e.g. ``=HYPERLINK(...)`` sending data to a web site). Such
-  cells are written with a leading ``'`` in CSV and XLSX, so they show as text.
-- **Never overwrite**: CSV goes into a new or empty folder, XLSX into a new file; nothing
-  is written anywhere else, and a failed export removes what it wrote.
+  cells are written with a leading ``'`` in CSV and XLSX, so they show as text; every CSV
+  field is quoted, so a carriage return or line feed inside a cell cannot start a row.
+- **One table writer**: :func:`table_csv` and :func:`table_xlsx` are the only CSV and XLSX
+  writers of the package (the notes export uses them too; a test checks that no other
+  module writes CSV or XLSX).
+- **The output rule** (:mod:`coprod_nb.exchange.outputs`): never onto the study's record,
+  existing files replaced only with ``force``, all files or none.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -39,6 +44,7 @@ from coprod_nb.domain.decisions import Decision
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.domain.pseudonyms import name_scrubber
 from coprod_nb.errors import InvalidInput
+from coprod_nb.exchange.outputs import Outputs, check_folder, check_output, write_output
 from coprod_nb.storage import Store, access
 from coprod_nb.storage.models import (
     DecisionRow,
@@ -62,6 +68,9 @@ __all__ = [
     "export_tables",
     "guard_formula",
     "study_tables",
+    "table_csv",
+    "table_xlsx",
+    "write_table",
 ]
 
 REAL_NAMES_NOTICE = "This export contains REAL NAMES of participants"
@@ -785,6 +794,7 @@ def export_tables(
     *,
     viewer: str | None = None,
     real_names: bool = False,
+    force: bool = False,
 ) -> Path:
     """Write every table of a study as CSV files in a folder, or as one XLSX workbook.
 
@@ -792,16 +802,19 @@ def export_tables(
     ----------
     store : Store
     fmt : {"csv", "xlsx"}
-        ``"csv"``: a folder ``out`` (new, or empty) with ``README.txt`` and one
-        ``<table>.csv`` per table (UTF-8, header row). ``"xlsx"``: a new workbook
-        ``out`` (ending in ``.xlsx``) with a ``README`` sheet first, then one sheet
-        per table.
+        ``"csv"``: a folder ``out`` with ``README.txt`` and one ``<table>.csv`` per table
+        (UTF-8, header row, every field quoted). ``"xlsx"``: a workbook ``out`` (ending in
+        ``.xlsx``) with a ``README`` sheet first, then one sheet per table.
     out : path
-        Where to write; nothing is written anywhere else, nothing is overwritten.
+        Where to write, by the output rule (:mod:`coprod_nb.exchange.outputs`): never onto
+        the study's record; files that exist (the folder's CSV files, the workbook) are
+        replaced only with ``force``; all files or none.
     viewer, real_names
         As in :func:`study_tables`. With ``real_names`` the README's first line (and
         the first sheet's first cell) is :data:`REAL_NAMES_NOTICE`, otherwise
         :data:`PSEUDONYMISED`.
+    force : bool, default False
+        Replace files that exist.
 
     Returns
     -------
@@ -811,43 +824,33 @@ def export_tables(
     Raises
     ------
     InvalidInput
-        An unknown format, an existing non-empty folder or existing file, a missing
-        parent folder, or a workbook name not ending in ``.xlsx``.
+        An unknown format, a workbook name not ending in ``.xlsx``, or a path the output
+        rule refuses (an existing file without ``force``, a missing parent folder, ...).
     """
     kind = str(fmt).strip().lower()
     if kind not in FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}: choose csv or xlsx")
-    out = Path(out)
     if kind == "csv":
-        _check_folder(out)
+        folder = check_folder(out, store)
+        for name in ("README.txt", *(f"{t}.csv" for t in (*_REAL_NAME_TABLES, *TABLES))):
+            if (folder / name).exists():
+                check_output(folder / name, store, force=force)
     else:
-        _check_workbook(out)
+        if Path(out).suffix.lower() != ".xlsx":
+            raise InvalidInput("an XLSX workbook's name ends in .xlsx", file=str(out))
+        check_output(out, store, force=force)
     got = _collect(store, viewer, real_names)
-    if kind == "csv":
-        return _write_csv(store, got, out)
-    return _write_xlsx(store, got, out)
-
-
-def _check_folder(out: Path) -> None:
-    if out.exists():
-        if not out.is_dir():
-            raise InvalidInput("exists and is not a folder", file=str(out))
-        if any(out.iterdir()):
-            raise InvalidInput(
-                "the folder is not empty; an export never overwrites: choose a new folder",
-                file=str(out),
-            )
-    elif not out.parent.is_dir():
-        raise InvalidInput("the folder to write into does not exist", file=str(out.parent))
-
-
-def _check_workbook(out: Path) -> None:
-    if out.suffix.lower() != ".xlsx":
-        raise InvalidInput("an XLSX workbook's name ends in .xlsx", file=str(out))
-    if out.exists():
-        raise InvalidInput("already exists; an export never overwrites a file", file=str(out))
-    if not out.parent.is_dir():
-        raise InvalidInput("the folder to write into does not exist", file=str(out.parent))
+    with Outputs(store, force=force) as written:
+        if kind == "csv":
+            folder = written.folder(out)
+            with written.open(folder / "README.txt", text=True, newline="\n") as fh:
+                fh.write("\n".join(_readme(store, got, "csv")) + "\n")
+            for name, df in got.tables.items():
+                written.write(folder / f"{name}.csv", table_csv(df))
+            return folder
+        with written.open(out) as fh:
+            _write_xlsx(store, got, fh)
+    return Path(out).absolute()
 
 
 def _readme(store: Store, got: _Collected, kind: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -892,31 +895,24 @@ def _readme(store: Store, got: _Collected, kind: str, extra: tuple[str, ...] = (
     return lines
 
 
-def _write_csv(store: Store, got: _Collected, out: Path) -> Path:
-    created = not out.exists()
-    if created:
-        out.mkdir()
-    written: list[Path] = []
-    try:
-        readme = out / "README.txt"
-        with open(readme, "x", encoding="utf-8", newline="\n") as fh:
-            written.append(readme)
-            fh.write("\n".join(_readme(store, got, "csv")) + "\n")
-        for name, df in got.tables.items():
-            path = out / f"{name}.csv"
-            with open(path, "x", encoding="utf-8", newline="") as fh:
-                written.append(path)
-                _guarded(df).to_csv(fh, index=False)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    return out
+def table_csv(df: pd.DataFrame) -> str:
+    """THE CSV form of a table: formula guard applied, every field quoted.
+
+    Quoting every field (``csv.QUOTE_ALL``) keeps a carriage return, a line feed, a quote
+    or a separator inside its cell: a spreadsheet that starts a new row at a bare ``\\r``
+    cannot be made to read the rest of a cell as a row of its own (a formula row).
+    Lines end in ``\\r\\n`` (RFC 4180).
+    """
+    return _guarded(df).to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
 
 
-def _write_xlsx(store: Store, got: _Collected, out: Path) -> Path:
+def table_xlsx(sheets: dict[str, pd.DataFrame], fh: BinaryIO, readme: list[str] = ()) -> int:
+    """THE XLSX form of tables: one sheet each (after a ``README`` sheet if given).
+
+    The formula guard is applied as in :func:`table_csv`; characters a workbook cannot
+    hold are dropped and a cell longer than Excel holds is cut (marked). Returns the
+    number of cells cut.
+    """
     cut = 0
 
     def fit(text: str) -> tuple[str, int]:
@@ -925,27 +921,40 @@ def _write_xlsx(store: Store, got: _Collected, out: Path) -> Path:
             return text[: _XLSX_CELL_LIMIT - len(_CUT_MARK)] + _CUT_MARK, 1
         return text, 0
 
-    sheets = {}
-    for name, df in got.tables.items():
-        sheets[name[:31]], n = _map_text(_guarded(df), fit)
+    fitted = {}
+    for name, df in sheets.items():
+        fitted[name[:31]], n = _map_text(_guarded(df), fit)
         cut += n
-    extra = ()
-    if cut:
-        extra = (f"{cut} cell(s) longer than Excel allows were cut (marked [cut: ...]).",)
-    readme = [guard_formula(fit(line)[0]) for line in _readme(store, got, "xlsx", extra)]
-    with open(out, "xb") as fh:  # "x": never replace a file that appeared meanwhile
-        try:
-            with pd.ExcelWriter(fh, engine="openpyxl") as writer:
-                pd.DataFrame({"README": readme}).to_excel(
-                    writer, sheet_name="README", index=False, header=False
-                )
-                for name, df in sheets.items():
-                    df.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-        except BaseException:
-            fh.close()
-            out.unlink(missing_ok=True)
-            raise
-    return out
+    lines = list(readme)
+    if cut and lines:
+        lines.append(f"{cut} cell(s) longer than Excel allows were cut (marked [cut: ...]).")
+    with pd.ExcelWriter(fh, engine="openpyxl") as writer:
+        if lines:
+            pd.DataFrame({"README": [guard_formula(fit(x)[0]) for x in lines]}).to_excel(
+                writer, sheet_name="README", index=False, header=False
+            )
+        for name, df in fitted.items():
+            df.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+    return cut
+
+
+def write_table(
+    df: pd.DataFrame, fmt: str, out: str | Path, store: Store | None = None, *, force: bool = False
+) -> Path:
+    """Write one table as ``csv`` or ``xlsx`` by the output rule (see :func:`table_csv`)."""
+    kind = str(fmt).strip().lower()
+    if kind == "csv":
+        return write_output(out, table_csv(df), store, force=force)
+    if kind != "xlsx":
+        raise InvalidInput(f"unknown table format {fmt!r}: choose csv or xlsx")
+    target = check_output(out, store, force=force)
+    with Outputs(store, force=force) as written, written.open(target) as fh:
+        table_xlsx({"table": df}, fh)
+    return target
+
+
+def _write_xlsx(store: Store, got: _Collected, fh: BinaryIO) -> None:
+    table_xlsx(got.tables, fh, _readme(store, got, "xlsx"))
 
 
 def _guarded(df: pd.DataFrame) -> pd.DataFrame:

@@ -435,7 +435,7 @@ def manifest_toml(store: Store) -> str:
     return _HEADER + tomli_w.dumps(data, multiline_strings=True)
 
 
-def write_manifest(store: Store, path: str | Path) -> Path:
+def write_manifest(store: Store, path: str | Path, *, force: bool = False) -> Path:
     """Write the study's set-up as a manifest that :func:`load_manifest` reads back.
 
     The study (name, description and the set-up settings: speaker pattern, note
@@ -453,7 +453,10 @@ def write_manifest(store: Store, path: str | Path) -> Path:
     ----------
     store : Store
     path : path
-        The ``.toml`` file to write (replaced if it exists).
+        The ``.toml`` file to write, by the output rule (:mod:`coprod_nb.exchange.outputs`):
+        never onto the study's record, an existing file replaced only with ``force``.
+    force : bool, default False
+        Replace ``path`` if it exists.
 
     Returns
     -------
@@ -464,7 +467,7 @@ def write_manifest(store: Store, path: str | Path) -> Path:
     ------
     InvalidInput
         A folder holding notebooks, a folder given as the file, or a set-up that a
-        manifest cannot hold (see :func:`manifest_toml`).
+        manifest cannot hold (see :func:`manifest_toml`); a path the output rule refuses.
     """
     path = Path(path).expanduser().resolve()
     if path.is_dir():
@@ -480,9 +483,9 @@ def write_manifest(store: Store, path: str | Path) -> Path:
         data = text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidInput("the set-up holds a character with no UTF-8 form") from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    from coprod_nb.exchange.outputs import write_output
+
+    return write_output(path, data, store, force=force)
 
 
 def _toml_ready(value: Any, where: str) -> Any:

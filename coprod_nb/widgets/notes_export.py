@@ -1,8 +1,9 @@
 """MyNotesView: a researcher downloads their own step-1 notes (Markdown or CSV).
 
-The notes come from :func:`~coprod_nb.analysis.notes_table`, the same function as the
-``coprod-nb notes`` command, so blinding applies: while step 1 is open a researcher gets
-only their own notes. The file is offered as a download and not written into the study
+The file comes from :func:`~coprod_nb.exchange.notes.notes_file`, as for the
+``coprod-nb notes`` command: blinding applies (while step 1 is open a researcher gets
+only their own notes), real names of the key are replaced, Markdown is escaped and CSV
+goes through the one table writer. The file is offered as a download and not written into the study
 folder, where colleagues could open it before step 1 closes.
 """
 
@@ -95,7 +96,7 @@ class MyNotesView(w.VBox):
         self.last_bytes = None
 
     def _on_export_click(self, _button=None) -> None:
-        from coprod_nb.analysis import notes_markdown, notes_table
+        from coprod_nb.exchange.notes import notes_file
 
         self._clear()
         me = self.researcher
@@ -103,22 +104,20 @@ class MyNotesView(w.VBox):
         if problem:
             message(self.status, problem, kind="error")
             return
+        fmt = self.format.value
         try:
-            notes = notes_table(
+            # The same file as `coprod-nb notes`: blinding, pseudonyms, escaping, quoting.
+            made = notes_file(
                 self.store,
-                me,
+                fmt,
+                researcher=me,
                 partnership=None if self.partnership.value == _ALL else self.partnership.value,
                 category=None if self.category.value == _ALL else self.category.value,
             )
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
-        fmt = self.format.value
-        if fmt == "csv":
-            data = notes.to_csv(index=False).encode("utf-8")
-        else:
-            data = notes_markdown(notes, f"Notes of {me}").encode("utf-8")
         slug = re.sub(r"[^\w-]+", "_", me).strip("_") or "researcher"
-        self.last_bytes = data
-        self.download.value = download_link(data, f"notes_{slug}.{fmt}")
-        message(self.status, f"{len(notes)} note(s) of {me} in the file", kind="ok")
+        self.last_bytes = made.data
+        self.download.value = download_link(made.data, f"notes_{slug}.{fmt}")
+        message(self.status, f"{len(made.notes)} note(s) of {me} in the file", kind="ok")
