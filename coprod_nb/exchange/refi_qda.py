@@ -60,6 +60,7 @@ from coprod_nb.domain.transcript import RawTurn, canonical_text
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
 from coprod_nb.exchange._names import typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
+from coprod_nb.ingest.limits import read_member
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
 from coprod_nb.storage.interpretation import tension_of
 
@@ -505,36 +506,16 @@ class _Archive:
         return name if name in self.members else self.folded.get(name.casefold())
 
     def read(self, name: str) -> bytes:
-        info = self.members[name]
-        if info.file_size > MAX_MEMBER_BYTES:
+        # Inflated step by step with the bytes counted (ingest.limits), whatever size
+        # the member's header declares.
+        data = read_member(self.zf, self.members[name], MAX_MEMBER_BYTES, file=self.file)
+        self.read_total += len(data)
+        if self.read_total > MAX_TOTAL_BYTES:
             raise InvalidInput(
-                f"archive member {name!r} is larger than {MAX_MEMBER_BYTES // 2**20} MB",
+                f"the archive holds more than {MAX_TOTAL_BYTES // 2**20} MB of text to read",
                 file=self.file,
             )
-        chunks, size = [], 0
-        try:
-            with self.zf.open(info) as member:
-                while chunk := member.read(1 << 20):
-                    size += len(chunk)
-                    self.read_total += len(chunk)
-                    if size > MAX_MEMBER_BYTES:
-                        raise InvalidInput(
-                            f"archive member {name!r} is larger than "
-                            f"{MAX_MEMBER_BYTES // 2**20} MB",
-                            file=self.file,
-                        )
-                    if self.read_total > MAX_TOTAL_BYTES:
-                        raise InvalidInput(
-                            f"the archive holds more than {MAX_TOTAL_BYTES // 2**20} MB of "
-                            "text to read",
-                            file=self.file,
-                        )
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
-            raise InvalidInput(
-                f"archive member {name!r} cannot be read ({exc})", file=self.file
-            ) from None
-        return b"".join(chunks)
+        return data
 
 
 def _parse_xml(data: bytes, file: str) -> etree._Element:
