@@ -4,6 +4,7 @@ Each widget has a stable CSS class (``cp-...``) so browser tests and stylesheets
 """
 
 from coprod_nb.widgets.closure import RecallClosureView
+from coprod_nb.widgets.coding import CodingView
 from coprod_nb.widgets.comparison import ComparisonView
 from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
 from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard
@@ -30,6 +31,7 @@ __all__ = [
     "ReportView",
     "WorksheetEditor",
     "CircleSortView",
+    "CodingView",
     "ComparisonView",
     "CourseSetup",
     "InstructorDashboard",

@@ -279,6 +279,10 @@ class TranscriptView(w.VBox):
         message(self.status, f"{n} excerpt{'' if n == 1 else 's'} created", kind="ok")
         return ids
 
+    def redraw(self) -> None:
+        """Fetch and draw the page again (after notes or excerpts changed elsewhere)."""
+        self._open(self.transcript.value, self.start)
+
     def on_anchor(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when Anchor is pressed in the pane (instead of making
         excerpts here: a docked note editor anchors its note to them)."""
