@@ -27,7 +27,7 @@ TARGET_SECONDS_1000 = 1.5
 TARGET_GROWTH = 1.5
 
 
-def decision_log(framework, n: int, seed: int = 0) -> list:
+def decision_log(framework, n: int, seed: int = 0, prefix: str = "D") -> list:
     """``n`` decisions of every kind, each valid on the framework the earlier ones leave.
 
     Parameters
@@ -38,11 +38,13 @@ def decision_log(framework, n: int, seed: int = 0) -> list:
         How many decisions.
     seed : int
         For the random choices; the same seed gives the same log.
+    prefix : str
+        Of the ids (``D1``, ``D2``, ... by default).
 
     Returns
     -------
     list of Decision
-        With ids ``D1``... and a rationale each.
+        With ids ``<prefix>1``... and a rationale each.
     """
     from coprod_nb.domain.decisions import Decision, apply
     from coprod_nb.domain.framework import Tension
@@ -54,7 +56,7 @@ def decision_log(framework, n: int, seed: int = 0) -> list:
     while len(out) < n:
         codes = current.codes
         i = len(out) + 1
-        common = {"ref": f"D{i}", "rationale": f"reason {i}", "proposer": "bench"}
+        common = {"ref": f"{prefix}{i}", "rationale": f"reason {i}", "proposer": "bench"}
         # Keep the framework between about 4 and 30 tensions: removals when it grows.
         weights = {
             "add": 3 if len(codes) < 30 else 0,
