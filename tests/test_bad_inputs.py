@@ -22,9 +22,11 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -324,6 +326,59 @@ def _zip_bomb_docx(folder: Path) -> Path:
     return path
 
 
+def lying_zip(path: Path, member: str, inflated: int, *, declared: int = 1000, parts=()) -> Path:
+    """A zip whose ``member`` inflates to ``inflated`` zero bytes but declares ``declared``.
+
+    Both headers (local and central) state the small size, and the CRC is that of the first
+    ``declared`` bytes, so a reader that trusts the header sees a valid member; ``parts``
+    are other members, written honestly.
+    """
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, data in parts:
+            zf.writestr(name, data)
+        with zf.open(member, "w", force_zip64=False) as out:
+            block = b"\0" * MiB
+            for _ in range(inflated // MiB):
+                out.write(block)
+    data = bytearray(path.read_bytes())
+    crc = zlib.crc32(b"\0" * declared)
+    name = member.encode()
+    central = data.rfind(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    local = struct.unpack_from("<I", data, central + 42)[0]
+    struct.pack_into("<I", data, central + 16, crc)
+    struct.pack_into("<I", data, central + 24, declared)
+    struct.pack_into("<I", data, local + 14, crc)
+    struct.pack_into("<I", data, local + 22, declared)
+    path.write_bytes(bytes(data))
+    return path
+
+
+DOCX_PARTS = [
+    (
+        "[Content_Types].xml",
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Override PartName="/word/document.xml"'
+        ' ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.'
+        'document.main+xml"/></Types>',
+    ),
+    (
+        "_rels/.rels",
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+        'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+        'Target="word/document.xml"/></Relationships>',
+    ),
+]
+
+
+def _lying_docx(folder: Path) -> Path:
+    # 512 MiB of zeros declared as 1,000 bytes: ZipFile.read inflated it all in one call.
+    return lying_zip(folder / "lying_header.docx", "word/document.xml", 512 * MiB, parts=DOCX_PARTS)
+
+
 def _member_bomb_qdpx(folder: Path) -> Path:
     path = folder / "member_bomb.qdpx"
     project = (
@@ -351,6 +406,7 @@ BIG = {
     "50MiB-no-newline.vtt": (_big_vtt, ["line 1", "more than the 1,000,000"]),
     "sparse-1GiB.txt": (_sparse_txt, ["50 MB"]),
     "zip-bomb.docx": (_zip_bomb_docx, ["unpacks to"]),
+    "lying-header.docx": (_lying_docx, ["not a Word .docx file"]),
     "member-bomb.qdpx": (_member_bomb_qdpx, ["larger than 50 MB"]),
     "billion-laughs.qdpx": (_billion_laughs, ["DTD or entities"]),
 }
