@@ -40,17 +40,21 @@ class CodingView(w.Box):
         **kwargs,
     ):
         self.store = store
+        # Beside each other from about 820 px (a notebook at 1280 px with the file
+        # browser open), the editor below the transcript when narrower.
         self.reader = TranscriptView(
-            store, researcher, page_size, layout=w.Layout(flex="3 1 520px", min_width="0")
+            store, researcher, page_size, layout=w.Layout(flex="3 1 460px", min_width="0")
         )
         self.editor = NoteEditor(store, researcher, self.reader)
+        _fit_narrow(self.reader)
+        _fit_narrow(self.editor)
         #: a colleague's note opened from a highlight (read-only)
         self.other_note = w.HTML()
         self.other_note.add_class("cp-other-note")
         self.reader.on_anchor(self._on_anchor)
         self.reader.on_open_note(self._on_open)
         side = w.VBox(
-            [self.editor, self.other_note], layout=w.Layout(flex="2 1 420px", min_width="0")
+            [self.editor, self.other_note], layout=w.Layout(flex="2 1 360px", min_width="0")
         )
         layout = kwargs.pop(
             "layout",
@@ -103,3 +107,22 @@ class CodingView(w.Box):
             f"{escape(note.category)}, note #{note.id} (excerpt #{excerpt_id}):"
             f'<div style="white-space:pre-wrap">{escape(note.text)}</div></div>'
         )
+
+
+def _fit_narrow(widget: w.Widget) -> None:
+    """Let the rows of a docked view wrap, and an editor's prompts go below its text.
+
+    The reader and the editor are laid out for a whole cell's width; side by side each
+    has part of it, where rows of fixed widths would be cut or scroll sideways.
+    """
+    for child in getattr(widget, "children", ()):
+        if isinstance(child, w.DOMWidget) and not child.layout.width:
+            child.layout.max_width = "100%"
+        elif isinstance(child, w.DOMWidget) and child.layout.width.endswith("px"):
+            child.layout.width, child.layout.max_width = "auto", child.layout.width
+        if isinstance(child, w.HBox):
+            child.layout.flex_flow = "row wrap"
+            if any(kid is getattr(widget, "prompts", None) for kid in child.children):
+                for kid in child.children:
+                    kid.layout.width = "100%"
+        _fit_narrow(child)
