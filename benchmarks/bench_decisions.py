@@ -190,4 +190,5 @@ def run(ctx: Context) -> list[Figure]:
             TARGET_GROWTH,
         )
     )
+    ctx.add(*figures)
     return figures
