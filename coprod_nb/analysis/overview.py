@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 from coprod_nb.domain import format_time
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Participant, Partnership, Researcher, Transcript, Turn
-from coprod_nb.storage.search import HIT_END, HIT_START
+from coprod_nb.storage.search import HIT_END, HIT_START, marked_to_text
 
 
 def study_info(store: Store) -> dict:
@@ -89,11 +89,6 @@ def transcripts_table(store: Store) -> pd.DataFrame:
         "format",
     ]
     return pd.DataFrame.from_records(records, columns=cols).set_index("id")
-
-
-def marked_to_text(snippet: str) -> str:
-    """A search snippet with hits as ``**word**`` (plain text, for tables and the CLI)."""
-    return snippet.replace(HIT_START, "**").replace(HIT_END, "**")
 
 
 def marked_to_html(snippet: str) -> str:

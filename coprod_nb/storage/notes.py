@@ -26,6 +26,7 @@ from coprod_nb.storage.database import retry_on_conflict
 from coprod_nb.storage.models import (
     Excerpt,
     Note,
+    NoteExcerpt,
     NoteVersion,
     Partnership,
     Reading,
@@ -296,6 +297,37 @@ class NotesRepository:
             if not include_deleted:
                 q = q.where(Note.deleted_at.is_(None))
             return [(r, p, c, int(n)) for r, p, c, n in s.execute(q)]
+
+    def note_anchors(
+        self, viewer: int | str | None = None
+    ) -> list[tuple[int, str, str, int, int, int, str]]:
+        """(note, researcher, category, transcript id, start, end, quoted text) per anchor.
+
+        One plain query, for the notes ``viewer`` may see (blinding is that of
+        :meth:`notes`; deleted notes left out), in the order of :meth:`notes` and each
+        note's anchors by position: the step-2 overlaps need only these columns, not
+        thousands of Note objects with their excerpts (docs/performance.md).
+        """
+        with self.session(write=False) as s:
+            me = access.viewer_of(self, s, viewer)
+            q = (
+                select(
+                    Note.id,
+                    Researcher.name,
+                    Note.category,
+                    Excerpt.transcript_id,
+                    Excerpt.start,
+                    Excerpt.end,
+                    Excerpt.text,
+                )
+                .select_from(Note)
+                .join(Researcher, Note.researcher_id == Researcher.id)
+                .join(NoteExcerpt, NoteExcerpt.note_id == Note.id)
+                .join(Excerpt, Excerpt.id == NoteExcerpt.excerpt_id)
+                .where(access.visible_notes(s, me), Note.deleted_at.is_(None))
+                .order_by(Note.partnership_id, Note.created_at, Note.id, Excerpt.start, Excerpt.id)
+            )
+            return [tuple(row) for row in s.execute(q)]
 
     def has_notes(self, researcher: int | str) -> bool:
         """Whether a researcher has written a note (a deleted one too): a fact, not a note."""

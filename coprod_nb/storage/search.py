@@ -17,6 +17,11 @@ _TOKEN = re.compile(r'"[^"]*"|[^\s"]+')
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def marked_to_text(snippet: str) -> str:
+    """A search snippet with hits as ``**word**`` (plain text, for tables and the CLI)."""
+    return snippet.replace(HIT_START, "**").replace(HIT_END, "**")
+
+
 @dataclass(frozen=True)
 class SearchHit:
     """A turn that matches a query, with a snippet whose hits are marked."""

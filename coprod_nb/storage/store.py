@@ -18,7 +18,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
@@ -795,33 +795,73 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         key = self.pseudonym_key()
         changed = 0
         with self.session() as s:
-            for tr in s.scalars(select(Transcript)):
-                changed += self._repseudonymise(s, tr, key)
+            # Plain rows, not ORM objects: a transcript the key leaves as it is (most of
+            # them, when one name is added) costs one regex pass over its text.
+            for tid, text in s.execute(select(Transcript.id, Transcript.text)).all():
+                changed += self._repseudonymise(s, tid, text, key)
         return changed
 
-    def _repseudonymise(self, s: Session, tr: Transcript, key: PseudonymTable) -> int:
-        new_text, moved = key.apply_mapped(tr.text)
-        if new_text == tr.text:
+    def _repseudonymise(self, s: Session, tid: int, old_text: str, key: PseudonymTable) -> int:
+        # Set-based: one executemany UPDATE of the turns that changed (text or speaker;
+        # SQLite's FTS5 trigger fires for those only), one of the turns that only moved in
+        # the canonical text, one of the excerpts that moved (docs/performance.md).
+        new_text, moved = key.apply_mapped(old_text)
+        if new_text == old_text:
             return 0
-        changed = 0
-        pairs = []
-        for turn in tr.turns:
-            speaker, text = key.apply(turn.speaker), key.apply(turn.text)
-            if (speaker, text) != (turn.speaker, turn.text):
-                changed += 1
-            turn.speaker, turn.text = speaker, text
-            pairs.append((speaker, text))
-        tr.text, spans = canonical_text(pairs)
-        for turn, span in zip(tr.turns, spans, strict=True):
-            turn.char_start, turn.char_end = span.start, span.end
-        for ex in s.scalars(select(Excerpt).where(Excerpt.transcript_id == tr.id)):
-            ex.start, ex.end = moved(ex.start), moved(ex.end)
-            ex.text = tr.text[ex.start : ex.end]
-        tr.word_count = sum(word_count(t) for _, t in pairs)
-        events.log(
-            s, self.actor, "pseudonymise", "transcript", tr.id, detail=f"{changed} turns changed"
+        turn = Turn.__table__
+        rows = s.execute(
+            select(turn.c.id, turn.c.speaker, turn.c.text, turn.c.char_start, turn.c.char_end)
+            .where(turn.c.transcript_id == tid)
+            .order_by(turn.c.seq)
+        ).all()
+        pairs = [(key.apply(r.speaker), key.apply(r.text)) for r in rows]
+        text, spans = canonical_text(pairs)
+        content, offsets, words = [], [], 0
+        for r, (speaker, body), span in zip(rows, pairs, spans, strict=True):
+            place = {"b_id": r.id, "b_start": span.start, "b_end": span.end}
+            if (speaker, body) != (r.speaker, r.text):
+                content.append({**place, "b_speaker": speaker, "b_text": body})
+                words += word_count(body) - word_count(r.text)
+            elif (span.start, span.end) != (r.char_start, r.char_end):
+                offsets.append(place)
+        by_id = turn.c.id == bindparam("b_id")
+        place = {"char_start": bindparam("b_start"), "char_end": bindparam("b_end")}
+        conn = s.connection()
+        if content:
+            conn.execute(
+                update(turn)
+                .where(by_id)
+                .values(speaker=bindparam("b_speaker"), text=bindparam("b_text"), **place),
+                content,
+            )
+        if offsets:
+            conn.execute(update(turn).where(by_id).values(**place), offsets)
+        excerpt = Excerpt.__table__
+        moves = []
+        for ex_id, start, end, quoted in conn.execute(
+            select(excerpt.c.id, excerpt.c.start, excerpt.c.end, excerpt.c.text).where(
+                excerpt.c.transcript_id == tid
+            )
+        ).all():
+            new_start, new_end = moved(start), moved(end)
+            now = text[new_start:new_end]
+            if (new_start, new_end, now) != (start, end, quoted):
+                moves.append({"b_id": ex_id, "b_s": new_start, "b_e": new_end, "b_t": now})
+        if moves:
+            conn.execute(
+                update(excerpt)
+                .where(excerpt.c.id == bindparam("b_id"))
+                .values(start=bindparam("b_s"), end=bindparam("b_e"), text=bindparam("b_t")),
+                moves,
+            )
+        tr = Transcript.__table__
+        conn.execute(
+            update(tr).where(tr.c.id == tid).values(text=text, word_count=tr.c.word_count + words)
         )
-        return changed
+        events.log(
+            s, self.actor, "pseudonymise", "transcript", tid, detail=f"{len(content)} turns changed"
+        )
+        return len(content)
 
     def _rebuild_text(self, s: Session, tr: Transcript, old_starts: list[int]) -> None:
         """Recompute a transcript's canonical text after speaker labels changed.

@@ -1,0 +1,276 @@
+"""The fixes for study scale (issue 18) give what the slow versions gave.
+
+Each test keeps the version it replaced as its oracle: overlaps of every pair of
+passages, and pseudonyms re-applied through ORM objects. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
+
+from coprod_nb.analysis.interpretation import _team_notes, overlaps  # noqa: E402
+from coprod_nb.analysis.recall import (  # noqa: E402
+    MAX_FIGSIZE,
+    MAX_NAMED_COLUMNS,
+    plot_progress,
+    progress_table,
+)
+from coprod_nb.domain import canonical_text, word_count  # noqa: E402
+from coprod_nb.seed.synth import build_synthetic_study  # noqa: E402
+from coprod_nb.storage import Store, events  # noqa: E402
+from coprod_nb.storage.models import Excerpt, Transcript  # noqa: E402
+from tests.acting import as_  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# -- overlaps: a sweep per transcript, the same pairs as every pair ----------------------
+
+
+def old_overlaps(store: Store, viewer: str | None = None) -> pd.DataFrame:
+    """The implementation before the sweep: every pair of anchored passages."""
+    notes = _team_notes(store, viewer)
+    spans = [
+        (row.note, row.researcher, row.category, tid, start, end, text)
+        for row in notes.itertuples()
+        for tid, start, end, text in row.anchors
+    ]
+    rows = []
+    for i, a in enumerate(spans):
+        for b in spans[i + 1 :]:
+            if a[1] == b[1] or a[3] != b[3] or a[0] == b[0]:
+                continue
+            if a[4] < b[5] and b[4] < a[5]:
+                passage = a[6] if len(a[6]) <= len(b[6]) else b[6]
+                rows.append(
+                    {
+                        "transcript_id": a[3],
+                        "passage": passage,
+                        "note_a": a[0],
+                        "researcher_a": a[1],
+                        "category_a": a[2],
+                        "note_b": b[0],
+                        "researcher_b": b[1],
+                        "category_b": b[2],
+                        "same_category": a[2] == b[2],
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(overlaps_columns())).drop_duplicates(
+        ["note_a", "note_b"]
+    )
+
+
+def overlaps_columns():
+    return (
+        "transcript_id",
+        "passage",
+        "note_a",
+        "researcher_a",
+        "category_a",
+        "note_b",
+        "researcher_b",
+        "category_b",
+        "same_category",
+    )
+
+
+def _same_overlaps(store: Store) -> int:
+    new, old = overlaps(store), old_overlaps(store)
+    pd.testing.assert_frame_equal(new.reset_index(drop=True), old.reset_index(drop=True))
+    return len(new)
+
+
+def test_overlaps_are_those_of_every_pair_on_a_synthetic_study(tmp_path):
+    # Many notes on few short transcripts: passages overlap often, also within a note.
+    store = build_synthetic_study(
+        tmp_path / "synth",
+        transcripts=3,
+        words=900,
+        researchers=6,
+        notes=500,
+        tensions=4,
+        participants=6,
+        partnerships=3,
+        progress=False,
+    )
+    try:
+        assert _same_overlaps(store) > 50
+        # a deleted note drops out of both
+        first = overlaps(store).iloc[0]
+        victim = int(first.note_a)
+        as_(store, first.researcher_a).delete_note(victim, first.researcher_a)
+        assert victim not in set(overlaps(store).note_a) | set(overlaps(store).note_b)
+        _same_overlaps(store)
+    finally:
+        store.close()
+
+
+def test_overlaps_are_those_of_every_pair_on_the_second_study_and_the_demo(
+    second_study, joint_demo
+):
+    _same_overlaps(second_study("joint"))
+    _same_overlaps(joint_demo)
+
+
+# -- pseudonyms: set-based rewrites, the same study as through the ORM ----------------
+
+
+def old_reapply(store: Store) -> int:
+    """The implementation before set-based SQL: every turn through the ORM."""
+    key = store.pseudonym_key()
+    changed_total = 0
+    with store.session() as s:
+        for tr in s.scalars(select(Transcript)):
+            new_text, moved = key.apply_mapped(tr.text)
+            if new_text == tr.text:
+                continue
+            changed, pairs = 0, []
+            for turn in tr.turns:
+                speaker, text = key.apply(turn.speaker), key.apply(turn.text)
+                if (speaker, text) != (turn.speaker, turn.text):
+                    changed += 1
+                turn.speaker, turn.text = speaker, text
+                pairs.append((speaker, text))
+            tr.text, spans = canonical_text(pairs)
+            for turn, span in zip(tr.turns, spans, strict=True):
+                turn.char_start, turn.char_end = span.start, span.end
+            for ex in s.scalars(select(Excerpt).where(Excerpt.transcript_id == tr.id)):
+                ex.start, ex.end = moved(ex.start), moved(ex.end)
+                ex.text = tr.text[ex.start : ex.end]
+            tr.word_count = sum(word_count(t) for _, t in pairs)
+            events.log(
+                s,
+                store.actor,
+                "pseudonymise",
+                "transcript",
+                tr.id,
+                detail=f"{changed} turns changed",
+            )
+            changed_total += changed
+    return changed_total
+
+
+def _dump(db) -> dict:
+    with closing(sqlite3.connect(db)) as con:
+        out = {
+            "turn": con.execute("SELECT * FROM turn ORDER BY id").fetchall(),
+            "transcript": con.execute(
+                "SELECT id, text, word_count FROM transcript ORDER BY id"
+            ).fetchall(),
+            "excerpt": con.execute(
+                'SELECT id, start, "end", text FROM excerpt ORDER BY id'
+            ).fetchall(),
+            "events": con.execute(
+                "SELECT action, object_type, object_id, detail FROM event ORDER BY id"
+            ).fetchall(),
+            # the search index follows the changed turns
+            "fts": con.execute(
+                "SELECT rowid FROM turn_fts WHERE turn_fts MATCH '\"Shuttlecraft\"' ORDER BY rowid"
+            ).fetchall(),
+        }
+    return out
+
+
+@pytest.mark.parametrize(
+    "names", [[("Minibus", "Shuttlecraft")], [("Residents", "Shuttlecraft"), ("Board", "Panel")]]
+)
+def test_pseudonyms_reapplied_set_based_give_the_orm_result(second_study, tmp_path, names):
+    base = second_study("recall")
+    base.close()
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(base.study_dir, old_dir)
+    shutil.copytree(base.study_dir, new_dir)
+    new, old = Store(new_dir, actor="rowan"), Store(old_dir, actor="rowan")
+    try:
+        for real, pseudo in names:
+            changed = new.set_pseudonym(real, pseudo)
+            old.set_pseudonym(real, pseudo, reapply=False)
+            assert changed == old_reapply(old) > 0
+        assert new.reapply_pseudonyms() == 0 == old_reapply(old)  # nothing left to change
+    finally:
+        new.close()
+        old.close()
+    got, want = _dump(new_dir / "study.db"), _dump(old_dir / "study.db")
+    assert got["fts"]
+    assert got == want
+
+
+# -- plot_progress: bounded like plot_compare, no transcript text loaded ---------------
+
+
+def test_plot_progress_of_a_large_study_is_bounded():
+    progress = pd.DataFrame(
+        [
+            {
+                "researcher": f"R{r:02}",
+                "transcript": f"T{t:03}",
+                "partnership": "P",
+                "read": (r + t) % 3 == 0,
+                "notes": (r * t) % 7,
+            }
+            for r in range(30)
+            for t in range(200)
+        ]
+    )
+    ax = plot_progress(progress)
+    ax.figure.canvas.draw()
+    width, height = ax.figure.get_size_inches()
+    assert width <= MAX_FIGSIZE[0] and height <= MAX_FIGSIZE[1]
+    assert len(ax.texts) == 0  # no 6,000 labels
+    assert 0 < len(ax.get_xticklabels()) <= MAX_NAMED_COLUMNS
+    (dots,) = ax.collections
+    assert len(dots.get_offsets()) == int(progress["read"].sum())
+
+
+def test_progress_of_the_second_study_is_labelled_and_reads_no_transcript_text(second_study):
+    store = as_(second_study("recall"), "Quill")
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        table = progress_table(store)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    assert not [q for q in statements if "transcript.text" in q]
+    assert statements  # the listener saw the queries
+    ax = plot_progress(table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Quill", "Rowan", "Tamsin"]
+    assert len(ax.texts) == table.shape[0]  # small: every cell labelled, as before
+
+
+# -- the command line's search imports neither pandas nor pyplot -----------------------
+
+
+def test_cli_search_imports_no_pandas_or_pyplot(second_study):
+    store = second_study("transcripts")
+    store.close()
+    code = (
+        "import sys\n"
+        "from coprod_nb.cli import main\n"
+        f"status = main(['search', {str(store.study_dir)!r}, 'resid*'])\n"
+        "heavy = sorted(m for m in ('pandas', 'matplotlib.pyplot', 'ipywidgets', 'numpy')"
+        " if m in sys.modules)\n"
+        "print('HEAVY', heavy, status)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert "HEAVY [] 0" in out, out
+    assert "**residents**" in out
