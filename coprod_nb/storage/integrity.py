@@ -31,6 +31,7 @@ from coprod_nb.storage.database import (
     FILE_MODE,
     check_sqlite_file,
     create_private_file,
+    damaged_study,
     database_url,
     head_revision,
     newest_backup,
@@ -74,7 +75,7 @@ def check_study(study_dir: str | os.PathLike, url: str | None = None) -> list[st
         try:
             problems += _sqlite_checks(file)
         except sqlite3.DatabaseError as exc:
-            return [f"{file}: SQLite cannot read it ({exc})"]
+            return [f"SQLite's integrity check: {damaged_study(file, study_dir, str(exc))}"]
         if problems and any("integrity" in p for p in problems):
             return problems  # the invariants would read damaged pages
         url = f"sqlite:///{file.resolve().as_uri()}?mode=ro&uri=true"
