@@ -127,26 +127,58 @@ def test_the_two_query_languages_say_the_same():
     assert tsquery("it's & | !") == "'it' & 's'"
 
 
-def test_0011_fills_the_vector_of_turns_stored_before_it(tmp_path, pg_url):
+def test_0011_downgrades_and_upgrades_keeping_every_hit(tmp_path, db_url):
     from alembic import command
     from sqlalchemy import inspect
 
     from coprod_nb.storage.database import _alembic_config
 
-    store = build_second_study(tmp_path / "second", "transcripts", pg_url)
+    store = build_second_study(tmp_path / "second", "transcripts", db_url)
     cfg = _alembic_config()
+    sqlite = store.engine.dialect.name == "sqlite"
+
+    def triggers() -> set[str]:
+        with store.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                ).scalars()
+            )
+
+    def migrate(fn, rev):
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, rev)
+
     try:
         before = {h.turn_id for h in store.search("resid*", limit=1000)}
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0010")
-        columns = {c["name"] for c in inspect(store.engine).get_columns("turn")}
-        assert "search_vector" not in columns
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        migrate(command.downgrade, "0010")
+        if sqlite:
+            assert "turn_fts_ai" in triggers()  # 0010's per-row indexing is back
+        else:
+            columns = {c["name"] for c in inspect(store.engine).get_columns("turn")}
+            assert "search_vector" not in columns
+        migrate(command.upgrade, "head")
+        if sqlite:
+            # add_transcript fills FTS5 per transcript; no trigger would index twice
+            assert "turn_fts_ai" not in triggers() and "turn_fts_au" in triggers()
+        else:
+            indexes = {i["name"] for i in inspect(store.engine).get_indexes("turn")}
+            assert "ix_turn_search_vector" in indexes and "ix_turn_fts" not in indexes
         assert before and {h.turn_id for h in store.search("resid*", limit=1000)} == before
-        indexes = {i["name"] for i in inspect(store.engine).get_indexes("turn")}
-        assert "ix_turn_search_vector" in indexes and "ix_turn_fts" not in indexes
+    finally:
+        store.close()
+
+
+def test_a_transcript_imported_is_indexed_once(tmp_path, db_url):
+    store = build_second_study(tmp_path / "second", "transcripts", db_url)
+    try:
+        _same_hits(store, ["nurse*", '"health board"'])
+        if store.engine.dialect.name == "sqlite":
+            with store.session(write=False) as s:
+                indexed = s.execute(
+                    text("SELECT count(*) FROM turn_fts WHERE turn_fts MATCH 'nurse'")
+                ).scalar()
+            assert indexed == len(store.search("nurse", limit=1000)) > 0
     finally:
         store.close()

@@ -19,6 +19,7 @@ from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
@@ -973,9 +974,9 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             s.add(tr)
             s.flush()
             # One Core INSERT executed with every row (executemany), not one ORM object
-            # per turn: thousands of turns per transcript (docs/performance.md). The
-            # database's own trigger (SQLite) or index (PostgreSQL) still indexes each
-            # row for search.
+            # per turn: thousands of turns per transcript (docs/performance.md).
+            # PostgreSQL indexes each row itself (a generated column); SQLite's FTS5
+            # index is filled below, once for the whole transcript.
             s.connection().execute(
                 insert(Turn.__table__),
                 [
@@ -996,6 +997,15 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     )
                 ],
             )
+            if s.bind.dialect.name == "sqlite":
+                # In bulk rather than a trigger per turn (migration 0011).
+                s.connection().execute(
+                    sql(
+                        "INSERT INTO turn_fts(rowid, text) "
+                        "SELECT id, text FROM turn WHERE transcript_id = :tid"
+                    ),
+                    {"tid": tr.id},
+                )
             s.add_all(
                 TranscriptPerson(transcript_id=tr.id, participant_id=pid)
                 for pid in dict.fromkeys(part_ids)
