@@ -571,3 +571,36 @@ def test_check_runs_sqlites_integrity_check(demo_dir, capsys):
     assert status == 1 and "Traceback" not in out + err
     assert "SQLite integrity check" in out or "SQLite's integrity check" in out, out
     assert str(db) in out or "row" in out
+
+
+def test_0008_downgrades_and_upgrades_again(guarded):
+    """Without 0008's triggers the threshold can be rewritten by plain SQL; with them, not.
+
+    0008's own downgrade and upgrade are run (not the later migrations, which are others').
+    """
+    import importlib.util
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    path = ROOT / "coprod_nb/storage/migrations/versions/0008_record_guards.py"
+    spec = importlib.util.spec_from_file_location("guards_0008", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    store, run, errors = guarded
+    ws = store.workshops()[0]
+
+    def step(fn) -> None:
+        with store.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            fn()
+
+    step(migration.downgrade)
+    run(f"UPDATE workshop SET consensus_threshold = 0.7 WHERE id = {ws.id}")
+    run(f"UPDATE poll SET closed_at = NULL WHERE workshop_id = {ws.id}")
+    run(f"UPDATE poll SET closed_at = '2022-06-21 12:00:00' WHERE workshop_id = {ws.id}")
+    step(migration.upgrade)
+    with pytest.raises(errors):
+        run(f"UPDATE workshop SET consensus_threshold = 0.8 WHERE id = {ws.id}")
+    with pytest.raises(errors):
+        run(f"UPDATE poll SET closed_at = NULL WHERE workshop_id = {ws.id}")
+    assert store.workshop(ws.id).consensus_threshold == 0.7
