@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite drives for real: Debian's Chromium (browser
-# tests), PostgreSQL (storage tests), LibreOffice Writer (Word files open and convert), and
+# tests), PostgreSQL (storage tests), LibreOffice Writer and Calc (Word files open and
+# convert; CSV exports read as a spreadsheet would), and
 # Node.js with npm for JupyterHub's proxy. Runs apt-get only as root and only for what is
 # missing; otherwise it says what is missing and the tests that need it are skipped
 # (or fail, under CI=true).
@@ -17,6 +18,9 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-writer fonts-dejavu-core)
+# Calc reads the CSV exports as a spreadsheet would (tests/test_bad_outputs.py).
+dpkg-query -W -f='${Status}' libreoffice-calc 2>/dev/null | grep -q "ok installed" \
+  || need+=(libreoffice-calc)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 

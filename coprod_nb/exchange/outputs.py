@@ -24,6 +24,7 @@ import contextlib
 import errno
 import fnmatch
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,15 @@ from typing import IO, Any
 
 from coprod_nb.errors import InvalidInput
 
-__all__ = ["FORCE_HINT", "Outputs", "check_output", "protected_places", "write_output"]
+__all__ = [
+    "FORCE_HINT",
+    "Outputs",
+    "check_folder",
+    "check_output",
+    "os_error_of",
+    "protected_places",
+    "write_output",
+]
 
 FORCE_HINT = "it is replaced only when asked: --force on the command line, force=True in Python"
 
@@ -67,6 +76,25 @@ def _problem(path: Path, exc: OSError, *, kept: bool) -> InvalidInput:
             else "; nothing was written"
         )
     return InvalidInput(what, file=str(path))
+
+
+def os_error_of(exc: BaseException) -> OSError | None:
+    """The operating system's refusal behind ``exc``, if that is what it is.
+
+    Writers wrap it: lxml (used by openpyxl and python-docx) reports a failed write as
+    ``SerialisationError: IO_EFBIG`` or ``IO_ENOSPC``, not as an ``OSError``.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError):
+            return exc
+        named = re.search(r"\bIO_(E[A-Z]+)\b", str(exc))
+        if named and isinstance(getattr(errno, named.group(1), None), int):
+            code = getattr(errno, named.group(1))
+            return OSError(code, os.strerror(code))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _record_hit(path: Path, places: list[tuple[Path, str]]) -> str | None:
@@ -218,16 +246,14 @@ class Outputs:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, _mode_for(target))
-        except OSError as exc:
+        except BaseException as exc:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
             self.discard()
-            raise _problem(target, exc, kept=os.path.lexists(target)) from None
-        except BaseException:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-            self.discard()
-            raise
+            failed = os_error_of(exc)
+            if failed is None:
+                raise
+            raise _problem(target, failed, kept=os.path.lexists(target)) from None
         self._pending.append((tmp, target))
 
     def write(self, path: str | os.PathLike, data: bytes | str) -> Path:

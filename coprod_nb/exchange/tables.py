@@ -28,8 +28,13 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
+import io
 import json
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,7 +49,13 @@ from coprod_nb.domain.decisions import Decision
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.domain.pseudonyms import name_scrubber
 from coprod_nb.errors import InvalidInput
-from coprod_nb.exchange.outputs import Outputs, check_folder, check_output, write_output
+from coprod_nb.exchange.outputs import (
+    Outputs,
+    check_folder,
+    check_output,
+    os_error_of,
+    write_output,
+)
 from coprod_nb.storage import Store, access
 from coprod_nb.storage.models import (
     DecisionRow,
@@ -836,9 +847,9 @@ def export_tables(
             if (folder / name).exists():
                 check_output(folder / name, store, force=force)
     else:
+        check_output(out, store, force=force)
         if Path(out).suffix.lower() != ".xlsx":
             raise InvalidInput("an XLSX workbook's name ends in .xlsx", file=str(out))
-        check_output(out, store, force=force)
     got = _collect(store, viewer, real_names)
     with Outputs(store, force=force) as written:
         if kind == "csv":
@@ -849,7 +860,7 @@ def export_tables(
                 written.write(folder / f"{name}.csv", table_csv(df))
             return folder
         with written.open(out) as fh:
-            _write_xlsx(store, got, fh)
+            _write_xlsx(store, got, fh, Path(out).absolute().parent)
     return Path(out).absolute()
 
 
@@ -906,12 +917,20 @@ def table_csv(df: pd.DataFrame) -> str:
     return _guarded(df).to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
 
 
-def table_xlsx(sheets: dict[str, pd.DataFrame], fh: BinaryIO, readme: list[str] = ()) -> int:
+def table_xlsx(
+    sheets: dict[str, pd.DataFrame],
+    fh: BinaryIO,
+    readme: list[str] = (),
+    *,
+    scratch: Path | None = None,
+) -> int:
     """THE XLSX form of tables: one sheet each (after a ``README`` sheet if given).
 
     The formula guard is applied as in :func:`table_csv`; characters a workbook cannot
-    hold are dropped and a cell longer than Excel holds is cut (marked). Returns the
-    number of cells cut.
+    hold are dropped and a cell longer than Excel holds is cut (marked). openpyxl writes
+    each sheet to a temporary file first: with ``scratch`` (the output's folder) those
+    go there instead of the system's temporary folder, so no study text lands in /tmp.
+    Returns the number of cells cut.
     """
     cut = 0
 
@@ -928,14 +947,48 @@ def table_xlsx(sheets: dict[str, pd.DataFrame], fh: BinaryIO, readme: list[str] 
     lines = list(readme)
     if cut and lines:
         lines.append(f"{cut} cell(s) longer than Excel allows were cut (marked [cut: ...]).")
-    with pd.ExcelWriter(fh, engine="openpyxl") as writer:
-        if lines:
-            pd.DataFrame({"README": [guard_formula(fit(x)[0]) for x in lines]}).to_excel(
-                writer, sheet_name="README", index=False, header=False
-            )
-        for name, df in fitted.items():
-            df.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+    # Built in memory, then copied: a write that fails half-way (a full disk) then leaves
+    # openpyxl's zip archive on a buffer that is still open, not on a closed file.
+    buffer = io.BytesIO()
+    saved_hook, failed = sys.unraisablehook, None
+    try:
+        with _scratch_in(scratch), pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            if lines:
+                pd.DataFrame({"README": [guard_formula(fit(x)[0]) for x in lines]}).to_excel(
+                    writer, sheet_name="README", index=False, header=False
+                )
+            for name, df in fitted.items():
+                df.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+    except Exception as exc:
+        failed = os_error_of(exc)
+        if failed is None:
+            raise
+        # openpyxl's half-written sheets complain again when they are collected; the
+        # failure is reported once, as the error raised below.
+        sys.unraisablehook = lambda _unraisable: None
+    try:
+        if failed is not None:
+            gc.collect()
+            raise failed
+    finally:
+        sys.unraisablehook = saved_hook
+    fh.write(buffer.getbuffer())
     return cut
+
+
+@contextlib.contextmanager
+def _scratch_in(folder: Path | None):
+    # openpyxl names its temporary files with tempfile's default folder; there is no
+    # argument for it. Pointed at the output's folder for the length of one workbook.
+    if folder is None:
+        yield
+        return
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
 
 
 def write_table(
@@ -949,12 +1002,12 @@ def write_table(
         raise InvalidInput(f"unknown table format {fmt!r}: choose csv or xlsx")
     target = check_output(out, store, force=force)
     with Outputs(store, force=force) as written, written.open(target) as fh:
-        table_xlsx({"table": df}, fh)
+        table_xlsx({"table": df}, fh, scratch=target.parent)
     return target
 
 
-def _write_xlsx(store: Store, got: _Collected, fh: BinaryIO) -> None:
-    table_xlsx(got.tables, fh, _readme(store, got, "xlsx"))
+def _write_xlsx(store: Store, got: _Collected, fh: BinaryIO, scratch: Path) -> None:
+    table_xlsx(got.tables, fh, _readme(store, got, "xlsx"), scratch=scratch)
 
 
 def _guarded(df: pd.DataFrame) -> pd.DataFrame:

@@ -239,8 +239,8 @@ def _backup(engine: Engine, study_dir: Path | None, rev: str) -> Path | None:
     return dest
 
 
-#: Folders inside the study folder that hold nothing but backups (none is written today; a
-#: restore command may keep its copies there). Outputs are never written into them.
+#: Folders inside the study folder that hold nothing but backups (``coprod-nb restore``
+#: keeps the file it replaced there). Outputs are never written into them.
 BACKUP_FOLDERS = ("backups",)
 
 
