@@ -5,6 +5,10 @@ in the real build). Floor: the same turn rows (transcript id, seq, speaker, text
 start/end) inserted with raw ``sqlite3`` ``executemany`` into an equivalent table in a
 fresh WAL file. Reported for information: the same floor with an FTS5 index kept by a
 trigger (as the study's schema does), and parsing the files alone.
+
+Also WebVTT voice tags: a file of cues full of voice tags, some never closed (which took
+quadratic time: 150 KB in 42-102 s), read at two sizes; the figure is the larger file's
+time against ten times the smaller's, so 1.0 is linear and a quadratic reader shows ~10.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import sqlite3
 import statistics
 from pathlib import Path
 
-from benchmarks._util import Context, Figure, profile_to_file, timed
+from benchmarks._util import Context, Figure, median_time, profile_to_file, timed
 
 TARGET = 3.0
+VOICE_TARGET = 2.0  # the 10x file in at most twice ten times the small one's time
 
 _TABLE = """
 CREATE TABLE turn (
@@ -123,6 +128,44 @@ def ensure_corpus(ctx: Context) -> list[Path]:
     return sorted(ctx.corpus.glob("*.txt"))
 
 
+def _voice_tag_vtt(path: Path, kb: int) -> Path:
+    """About ``kb`` KB: half cues of closed voice spans, half one line of unclosed tags."""
+    cue = "".join(f"<v.loud Speaker {i % 3}>word {i} </v>" for i in range(8))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("WEBVTT\n\n")
+        second = 0
+        while fh.tell() < kb * 512:
+            clock = f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+            fh.write(f"{clock}.000 --> {clock}.500\n{cue}\n\n")
+            second += 1
+        clock = f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+        fh.write(f"{clock}.000 --> {clock}.500\n" + "<v Speaker " * (kb * 512 // 11) + "\n")
+    return path
+
+
+def voice_tag_figures(ctx: Context) -> list[Figure]:
+    """Reading voice-tagged WebVTT at 150 KB and 1.5 MB: linear, not quadratic."""
+    from coprod_nb.ingest import read_transcript
+
+    small = _voice_tag_vtt(ctx.workdir / "voices-150k.vtt", 150)
+    large = _voice_tag_vtt(ctx.workdir / "voices-1500k.vtt", 1500)
+    t_small = median_time(lambda: read_transcript(small), repeat=5)
+    t_large = median_time(lambda: read_transcript(large), repeat=3)
+    return [
+        Figure(
+            "ingest",
+            "WebVTT voice tags, 1.5 MB file",
+            t_large,
+            "s",
+            10 * t_small,
+            "10 x the 150 KB file's time (linear)",
+            "ratio",
+            VOICE_TARGET,
+            detail={"small_s": round(t_small, 4)},
+        ),
+    ]
+
+
 def run(ctx: Context) -> list[Figure]:
     from coprod_nb.ingest import import_transcripts, read_transcript
 
@@ -184,5 +227,6 @@ def run(ctx: Context) -> list[Figure]:
             "sqlite3 executemany, same rows, WAL",
         ),
     ]
+    figures += voice_tag_figures(ctx)
     ctx.add(*figures)
     return figures
