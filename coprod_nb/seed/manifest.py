@@ -323,8 +323,8 @@ def load_workshop(
     base = store.framework(ws.base_version)
     _replay_poll(store, ws.id, "opening", data.get("poll"), base.codes)
     with as_lead(store):
-        for decision in read_decision_log(text, source=path.name):
-            store.record_decision(ws.id, decision)
+        # The whole log at once: checked whole, written in one transaction, linear in length.
+        store.record_decisions(ws.id, read_decision_log(text, source=path.name))
     _replay_poll(store, ws.id, "revote", data.get("revote"), store.current_framework(ws.id).codes)
     if not freeze:
         return ws.id
