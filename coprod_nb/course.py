@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coprod_nb.domain.toml_text import toml_basic
+from coprod_nb.domain.toml_text import load_toml, toml_basic
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, access
 from coprod_nb.storage.database import GROUP_FILE_MODE
@@ -219,12 +219,16 @@ def read_roster(
         that is not a user name.
     """
     path = Path(path)
+    from coprod_nb.ingest.limits import MAX_TEXT_BYTES, read_capped
+
+    if not path.exists():
+        raise InvalidInput("no such file", file=str(path))
+    if path.is_dir():
+        raise InvalidInput("a roster is a .csv file, not a folder", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8-sig")  # spreadsheets often add a BOM
-    except FileNotFoundError:
-        raise InvalidInput("no such file", file=str(path)) from None
-    except IsADirectoryError:
-        raise InvalidInput("a roster is a .csv file, not a folder", file=str(path)) from None
+        # Read with a cap (a FIFO or /dev/zero is refused, not read to exhaustion).
+        raw = read_capped(path, MAX_TEXT_BYTES, what="roster")
+        text = raw.decode("utf-8-sig")  # spreadsheets often add a BOM
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             f"not UTF-8 text (byte {exc.start}); save the roster as CSV UTF-8", file=path.name
@@ -349,7 +353,9 @@ def load_course(course_dir: str | os.PathLike) -> Course:
             f"no course in {course_dir} (create one with `coprod-nb course DIR --students N`)"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        from coprod_nb.ingest.limits import read_text_capped
+
+        data = load_toml(read_text_capped(path, what="course file"), file=path.name)
         info = data["course"]
         students = tuple(
             Student(str(s["name"]), str(s["login"]), int(s["group"]))

@@ -15,7 +15,9 @@ from typing import Any
 
 from coprod_nb.domain.toml_text import load_toml
 from coprod_nb.errors import InvalidInput
+from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.importer import ImportReport, import_transcripts
+from coprod_nb.ingest.limits import read_capped, read_text_capped
 from coprod_nb.ingest.readers import read_transcript
 from coprod_nb.storage import Store, access
 from coprod_nb.storage.access import as_lead
@@ -155,7 +157,7 @@ def _check_transcripts(store: Store, path: Path, data: dict) -> list[date | None
                 file=path.name,
                 place=place,
             ) from None
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = hashlib.sha256(read_capped(file, MAX_FILE_BYTES, what="transcript")).hexdigest()
         if digest in seen or digest in known:
             where = f"entry {seen[digest]}" if digest in seen else f"the study ({known[digest]})"
             raise InvalidInput(
@@ -169,8 +171,6 @@ def _check_transcripts(store: Store, path: Path, data: dict) -> list[date | None
 def _read_toml(path: Path, what: str = "manifest") -> dict:
     # Read with a cap and parsed under size and depth limits: a FIFO, /dev/zero or a
     # deeply nested file is a clear refusal, not a MemoryError or RecursionError.
-    from coprod_nb.ingest.limits import read_text_capped
-
     try:
         return load_toml(read_text_capped(path, what=what), file=path.name)
     except tomllib.TOMLDecodeError as exc:
@@ -293,8 +293,6 @@ def load_workshop(
     from coprod_nb.domain.decisions import read_decision_log
 
     path = Path(path)
-    from coprod_nb.ingest.limits import read_text_capped
-
     text = read_text_capped(path, what="workshop file")
     data = _read_toml(path, "workshop file")
     info = data.get("workshop") or {}
