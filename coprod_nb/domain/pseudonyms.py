@@ -209,7 +209,7 @@ def name_scrubber(mapping: dict[str, str]) -> Callable[[str], tuple[str, int]]:
     body = "|".join(
         name_regex(real, r"[\s_.\-]+") for real in sorted(mapping, key=len, reverse=True)
     )
-    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_{_MARKS}])", re.IGNORECASE)
+    pattern = re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_]|[{_MARKS}])", re.IGNORECASE)
 
     def pseudonym_of(m: re.Match) -> str:
         found = lookup.get(canonical(" ".join(re.split(r"[\s_.\-]+", m.group(0)))))
