@@ -435,3 +435,28 @@ def test_the_notes_export_and_the_report_escape_and_pseudonymise(study, tmp_path
     status, _, err, _ = run_cli(_argv("notes-csv", folder, login, csv_out), capsys)
     assert status == 0, err
     assert real not in csv_out.read_text(encoding="utf-8")
+
+
+def test_the_markdown_report_shows_typed_text_as_text(demo_template, tmp_path):
+    from dataclasses import replace
+
+    from coprod_nb.exchange.report import build_report, render_markdown
+    from coprod_nb.storage import Store
+
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_template, folder)
+    with Store(folder, actor="tester") as st:
+        report = build_report(st)
+    hostile = "\n".join(TYPED)
+    tension = replace(report.tensions[0], name=TYPED[0], description=hostile)
+    report = replace(report, description=hostile, notes=tuple(TYPED), tensions=(tension,))
+    rendered = _render(render_markdown(report, "figures"))
+    assert not re.search(r"<(a|script)\b", rendered)
+    # the report's own figures are its only images
+    assert len(re.findall(r"<img\b", rendered)) == len(
+        [f for f in (tension.spectrum, report.lineage_figure) if f is not None]
+    )
+    assert all('src="figures/' in i for i in re.findall(r"<img[^>]*>", rendered))
+    visible = _visible(rendered)
+    for typed in TYPED:
+        assert typed.strip() in visible

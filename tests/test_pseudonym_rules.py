@@ -183,3 +183,15 @@ def test_a_decomposed_name_in_an_imported_transcript_is_replaced(study, capsys, 
             text = s.get(Transcript, tr.id).text
     assert canonical("José") not in canonical(text) and canonical("Núñez") not in canonical(text)
     assert "Pat Orme" in text
+
+
+def test_the_pseudonym_editor_shows_a_refused_entry_as_an_error(tmp_path):
+    from coprod_nb.widgets.setup import PseudonymEditor
+
+    with Store(tmp_path / "s", actor="tester", create=True) as st:
+        st.set_pseudonym("Ann Lee", "Bo Kay")
+        editor = PseudonymEditor(st)
+        editor.real_name.value, editor.pseudonym.value = "Bo Kay", "Ann Lee"
+        editor.button.click()
+        assert "cp-error" in editor.status.value and "cycle" in editor.status.value
+        assert st.pseudonym_key().mapping == {"Ann Lee": "Bo Kay"}
