@@ -546,6 +546,10 @@ def test_check_reports_each_broken_invariant(demo_dir, capsys):
             "WHERE version = 2"
         )
         con.execute('UPDATE excerpt SET "end" = 10000000 WHERE id = 1')
+        con.execute(  # same codes, another name: only the freeze event's digest tells
+            "UPDATE framework_version SET tensions = json_set(tensions, '$[0].name', 'Other') "
+            "WHERE version = 1"
+        )
     finally:
         con.close()
     status, out, err, _ = run_cli(["check", str(demo_dir)], capsys)
@@ -554,6 +558,7 @@ def test_check_reports_each_broken_invariant(demo_dir, capsys):
         "framework v2 was changed after it was frozen",
         "not to framework v2",
         "excerpt 1: offsets",
+        "framework v1: its content was changed after it was frozen",
     ):
         assert finding in out, out
 

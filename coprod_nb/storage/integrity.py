@@ -12,6 +12,7 @@ keeping the file it replaces aside in the study's ``backups`` folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,7 +38,18 @@ from coprod_nb.storage.database import (
     newest_backup,
 )
 
-__all__ = ["check_study", "restore_backup"]
+__all__ = ["check_study", "restore_backup", "tensions_digest"]
+
+
+def tensions_digest(tensions: list) -> str:
+    """A SHA-256 of a frozen version's stored tensions, kept in its freeze event.
+
+    Computed over the JSON in a canonical form (sorted keys), so that SQLite and
+    PostgreSQL, which return the same JSON, give the same digest; :func:`check_study`
+    compares it with the version as stored now.
+    """
+    canonical = json.dumps(tensions, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _json(value):
@@ -132,7 +144,9 @@ def _invariants(conn) -> list[str]:
     for code in sorted({c for c in codes if codes.count(c) > 1}):
         out.append(f"tension code {code} is used twice in the working set")
     frozen: dict[int, Framework] = {}
+    digests: dict[int, str] = {}
     for version, tensions in conn.execute(text("SELECT version, tensions FROM framework_version")):
+        digests[version] = tensions_digest(_json(tensions))
         items = [Tension.from_dict(t) for t in _json(tensions) if "code" in t]
         seen = [t.code for t in items]
         for code in sorted({c for c in seen if seen.count(c) > 1}):
@@ -144,6 +158,8 @@ def _invariants(conn) -> list[str]:
     ).scalars():
         after = _json(after) or {}
         version = after.get("version")
+        if version in frozen and after.get("digest") not in (None, digests[version]):
+            out.append(f"framework v{version}: its content was changed after it was frozen")
         if version in frozen and "tensions" in after:
             if list(after["tensions"]) != frozen[version].codes:
                 out.append(

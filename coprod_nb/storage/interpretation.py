@@ -14,6 +14,7 @@ from coprod_nb.domain.decisions import Decision, decision_codes
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
+from coprod_nb.storage.integrity import tensions_digest
 from coprod_nb.storage.models import (
     DecisionRow,
     Dissent,
@@ -419,7 +420,11 @@ class InterpretationRepository:
                 "freeze",
                 "framework",
                 fv.id,
-                after={"version": version, "tensions": [r.code for r in rows]},
+                after={
+                    "version": version,
+                    "tensions": [r.code for r in rows],
+                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
+                },
             )
             return fv
 

@@ -21,6 +21,7 @@ from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
 from coprod_nb.storage.database import retry_on_conflict
+from coprod_nb.storage.integrity import tensions_digest
 from coprod_nb.storage.models import (
     Ballot,
     CardResponse,
@@ -717,7 +718,12 @@ class WorkshopRepository:
                 "freeze",
                 "framework",
                 fv.id,
-                after={"version": version, "tensions": framework.codes, "workshop": ws.id},
+                after={
+                    "version": version,
+                    "tensions": framework.codes,
+                    "workshop": ws.id,
+                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
+                },
             )
             return fv
 
