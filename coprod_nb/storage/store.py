@@ -74,6 +74,15 @@ def default_actor() -> str:
     )
 
 
+def _fts_trigger(s: Session) -> bool:
+    # A study stamped 0011 while that revision was still an empty placeholder keeps the
+    # per-row trigger of 0001; it must not be indexed twice.
+    found = s.execute(
+        sql("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'turn_fts_ai'")
+    ).first()
+    return found is not None
+
+
 def _check_attributes(attributes: Any) -> dict:
     """A partnership's attributes: a table with text keys (values as given)."""
     if not isinstance(attributes, dict) or not all(
@@ -997,7 +1006,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                     )
                 ],
             )
-            if s.bind.dialect.name == "sqlite":
+            if s.bind.dialect.name == "sqlite" and not _fts_trigger(s):
                 # In bulk rather than a trigger per turn (migration 0011).
                 s.connection().execute(
                     sql(
