@@ -11,11 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from alembic import command
+from sqlalchemy import inspect, update
 
 from coprod_nb.domain import RawTurn
 from coprod_nb.errors import InvalidInput, NotFound
-from coprod_nb.storage import Store
+from coprod_nb.storage import Store, head_revision
+from coprod_nb.storage.database import _alembic_config, current_revision
 from coprod_nb.storage.media import attach_media, media_file
 from coprod_nb.storage.models import Transcript
 from coprod_nb.storage.pages import query_spans
@@ -371,3 +373,32 @@ def test_no_export_carries_the_recording(second_study, tmp_path):
         blobs = b"".join(z.read(n) for n in names)
     assert not any(n.endswith(".wav") for n in names)
     assert b"gull-recording" not in blobs and wav.read_bytes()[:44] not in blobs
+
+
+def test_migration_0010_downgrades_and_upgrades_again(second_study, tmp_path):
+    st = second_study("recall", "rowan")
+    tid = st.transcripts()[0].id
+    attach_media(st, tid, write_wav(tmp_path / "a.wav", seconds=0.2))
+    cfg = _alembic_config()
+
+    def columns() -> tuple[set, set]:
+        insp = inspect(st.engine)
+        return (
+            {c["name"] for c in insp.get_columns("transcript")},
+            {i["name"] for i in insp.get_indexes("note_excerpt")},
+        )
+
+    with st.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    cols, indexes = columns()
+    assert "media_path" not in cols and "ix_note_excerpt_excerpt_id" not in indexes
+    with st.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert current_revision(st.engine) == head_revision()
+    cols, indexes = columns()
+    assert "media_path" in cols and "ix_note_excerpt_excerpt_id" in indexes
+    assert media_file(st, tid) is None  # the column came back empty
+    view = TranscriptView(st)
+    assert view.page_turns and [m for m in view.page_marks if m.notes]

@@ -218,8 +218,10 @@ class NoteExcerpt(Base):
     note_id: Mapped[int] = mapped_column(
         ForeignKey("note.id", ondelete="CASCADE"), primary_key=True
     )
+    # Indexed on its own (migration 0010): a transcript page asks which notes anchor the
+    # excerpts on it, and the primary key leads with note_id.
     excerpt_id: Mapped[int] = mapped_column(
-        ForeignKey("excerpt.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("excerpt.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 
