@@ -64,6 +64,7 @@ BUILD = {
     "ReportView": lambda st, ctx: widgets.ReportView(st),
     "WorksheetEditor": lambda st, ctx: widgets.WorksheetEditor(st),
     "CircleSortView": lambda st, ctx: widgets.CircleSortView(st, ctx.get("workshop")),
+    "CodingView": lambda st, ctx: widgets.CodingView(st, ctx["me"]),
     "CourseSetup": lambda st, ctx: widgets.CourseSetup(ctx["tmp"] / "new-course"),
     "InstructorDashboard": lambda st, ctx: widgets.InstructorDashboard(ctx["course"]),
     "DecisionLog": lambda st, ctx: widgets.DecisionLog(st, ctx.get("workshop")),
@@ -98,6 +99,7 @@ _NO_WS = dict.fromkeys(STEP3_VIEWS, NO_WORKSHOP)
 EXPECTED: dict[str, dict[str, str]] = {
     "empty": {
         "TranscriptView": NO_TRANSCRIPTS,
+        "CodingView": NO_TRANSCRIPTS,
         "NoteEditor": NOBODY,
         "ResearcherPicker": NOBODY,
         "TensionBoard": STEP1_OPEN,
@@ -110,6 +112,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "no_researchers": {
         "TranscriptView": NOBODY,
+        "CodingView": NOBODY,
         "NoteEditor": NOBODY,
         "ResearcherPicker": NOBODY,
         "TensionBoard": STEP1_OPEN,
@@ -118,6 +121,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "stranger": {
         "TranscriptView": STRANGER,
+        "CodingView": STRANGER,
         "NoteEditor": STRANGER,
         "ResearcherPicker": STRANGER,
         "TensionBoard": STEP1_OPEN,
