@@ -21,13 +21,16 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 
-from coprod_nb.analysis.interpretation import _team_notes, overlaps  # noqa: E402
-from coprod_nb.analysis.recall import (  # noqa: E402
+from coprod_nb.analysis.interpretation import (  # noqa: E402
     MAX_FIGSIZE,
     MAX_NAMED_COLUMNS,
-    plot_progress,
-    progress_table,
+    _team_notes,
+    compare_counts,
+    overlaps,
+    plot_compare,
+    side_by_side,
 )
+from coprod_nb.analysis.recall import plot_progress, progress_table  # noqa: E402
 from coprod_nb.domain import canonical_text, word_count  # noqa: E402
 from coprod_nb.seed.synth import build_synthetic_study  # noqa: E402
 from coprod_nb.storage import Store, events  # noqa: E402
@@ -127,6 +130,48 @@ def test_overlaps_are_those_of_every_pair_on_the_second_study_and_the_demo(
 ):
     _same_overlaps(second_study("joint"))
     _same_overlaps(joint_demo)
+
+
+def old_side_by_side(store: Store, viewer: str | None, partnership: str) -> pd.DataFrame:
+    """The implementation before: every note loaded, one partnership kept."""
+    notes = _team_notes(store, viewer)
+    notes = notes[notes.partnership == store.partnership(partnership).short]
+    columns = {}
+    for r in store.researchers():
+        mine = notes[notes.researcher == r.name]
+        columns[r.name] = [f"[{c}] {t}" for c, t in zip(mine.category, mine.text, strict=True)]
+    depth = max((len(v) for v in columns.values()), default=0)
+    return pd.DataFrame({k: v + [""] * (depth - len(v)) for k, v in columns.items()})
+
+
+def test_side_by_side_loads_one_partnership_and_gives_the_same_table(second_study, joint_demo):
+    for store in (second_study("joint"), joint_demo):
+        for p in store.partnerships():
+            got = side_by_side(store, None, p.short)
+            pd.testing.assert_frame_equal(got, old_side_by_side(store, None, p.short))
+
+
+def test_plot_compare_of_a_large_grid_is_bounded():
+    counts = pd.DataFrame(
+        [
+            {"researcher": f"R{r:02}", "partnership": f"P{p:02}", "category": c, "notes": r + p}
+            for r in range(30)
+            for p in range(20)
+            for c in ("a", "b", "c", "d")
+        ]
+    )
+    ax = plot_compare(counts)
+    ax.figure.canvas.draw()
+    width, height = ax.figure.get_size_inches()
+    assert width <= MAX_FIGSIZE[0] and height <= MAX_FIGSIZE[1]
+    assert len(ax.texts) == 0 and 0 < len(ax.get_xticklabels()) <= MAX_NAMED_COLUMNS
+
+
+def test_plot_compare_of_the_second_study_names_every_column(second_study):
+    counts = compare_counts(second_study("joint"))
+    ax = plot_compare(counts)
+    assert len(ax.get_xticklabels()) == 3 * 3  # partnerships x categories
+    assert len(ax.texts) == 3 * 3 * 3  # small: every cell labelled
 
 
 # -- pseudonyms: set-based rewrites, the same study as through the ORM ----------------

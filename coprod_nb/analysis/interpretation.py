@@ -72,6 +72,17 @@ def compare_counts(store: Store, viewer: str | None = None) -> pd.DataFrame:
 #: Above this many cells the heatmap carries no numbers: they would be unreadable, and
 #: thousands of Text artists take seconds to lay out and draw (docs/performance.md).
 MAX_LABELLED_CELLS = 300
+#: The largest heatmap in inches (width, height): a grid of a large study would otherwise
+#: ask for a figure of tens of inches, seconds and hundreds of MB to draw.
+MAX_FIGSIZE = (16.0, 12.0)
+#: Above this many columns (or rows) a heatmap names every k-th one only: more names
+#: would overlap on a figure of capped size.
+MAX_NAMED_COLUMNS = 60
+
+
+def every_kth(n: int) -> int:
+    """The step between named ticks for ``n`` columns (1 up to MAX_NAMED_COLUMNS)."""
+    return -(-n // MAX_NAMED_COLUMNS)
 
 
 def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None):
@@ -93,12 +104,14 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
         index="researcher", columns=["partnership", "category"], values="notes", aggfunc="sum"
     )
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(6, 0.38 * wide.shape[1] + 2), 1.2 + 0.5 * len(wide)))
+        size = (max(6, 0.38 * wide.shape[1] + 2), 1.2 + 0.5 * len(wide))
+        _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
     image = ax.imshow(wide.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
-    ax.set_yticks(range(len(wide)), wide.index)
+    ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
+    ax.set_yticks(range(0, len(wide), ystep), wide.index[::ystep])
     ax.set_xticks(
-        range(wide.shape[1]),
-        [f"{p} · {c}" for p, c in wide.columns],
+        range(0, wide.shape[1], xstep),
+        [f"{p} · {c}" for p, c in wide.columns[::xstep]],
         rotation=60,
         ha="right",
         fontsize=8,
@@ -116,12 +129,14 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
 
 def side_by_side(store: Store, viewer: str | None, partnership: str) -> pd.DataFrame:
     """One partnership's notes, one column per researcher ("category: text" per cell)."""
-    notes = _team_notes(store, viewer)
-    notes = notes[notes.partnership == store.partnership(partnership).short]
+    if not store.step_closed():
+        raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
+    # Only this partnership's notes: loading all of them to keep one in twenty took
+    # seconds in a large study (docs/performance.md).
+    notes = store.notes(viewer, partnership=store.partnership(partnership).short)
     columns = {}
     for r in store.researchers():
-        mine = notes[notes.researcher == r.name]
-        columns[r.name] = [f"[{c}] {t}" for c, t in zip(mine.category, mine.text, strict=True)]
+        columns[r.name] = [f"[{n.category}] {n.text}" for n in notes if n.researcher_id == r.id]
     depth = max((len(v) for v in columns.values()), default=0)
     return pd.DataFrame({k: v + [""] * (depth - len(v)) for k, v in columns.items()})
 

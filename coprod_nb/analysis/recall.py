@@ -6,7 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from coprod_nb.analysis.interpretation import MAX_LABELLED_CELLS
+from coprod_nb.analysis.interpretation import (
+    MAX_FIGSIZE,
+    MAX_LABELLED_CELLS,
+    every_kth,
+)
 from coprod_nb.domain.markdown import md_line, md_text
 from coprod_nb.storage import Store, access
 
@@ -58,14 +62,6 @@ def progress_table(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["researcher", "transcript", "partnership", "read", "notes"])
 
 
-#: Above this many columns the progress heatmap names every k-th transcript only (the
-#: figure's width is capped, so more names would overlap).
-MAX_NAMED_COLUMNS = 60
-#: The figure's largest size in inches (width, height): a 200-transcript study would
-#: otherwise ask for a 221-inch figure that takes seconds and hundreds of MB to draw.
-MAX_FIGSIZE = (16.0, 12.0)
-
-
 def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = None):
     """Heatmap of notes per researcher and transcript; ✓ (or a dot) marks transcripts read.
 
@@ -93,7 +89,7 @@ def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = No
             )
         )
     image = ax.imshow(notes.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
-    step = -(-cols // MAX_NAMED_COLUMNS)  # ceiling: every step-th transcript named
+    step = every_kth(cols)  # a 200-transcript study names every 4th transcript
     ax.set_xticks(
         range(0, cols, step),
         notes.columns[::step],
@@ -101,7 +97,7 @@ def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = No
         ha="right" if step == 1 else "center",
         fontsize=None if step == 1 else 6,
     )
-    ystep = -(-rows // MAX_NAMED_COLUMNS)
+    ystep = every_kth(rows)
     ax.set_yticks(range(0, rows, ystep), notes.index[::ystep])
     if annotate is None:
         annotate = notes.size <= MAX_LABELLED_CELLS
