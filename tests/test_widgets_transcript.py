@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import wave
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -402,3 +403,35 @@ def test_migration_0010_downgrades_and_upgrades_again(second_study, tmp_path):
     assert media_file(st, tid) is None  # the column came back empty
     view = TranscriptView(st)
     assert view.page_turns and [m for m in view.page_marks if m.notes]
+
+
+def test_attach_a_recording_in_the_set_up(second_study, tmp_path):
+    from coprod_nb.widgets import StudySetupEditor
+
+    st = second_study("transcripts", "rowan")
+    form = StudySetupEditor(st).transcripts
+    tid = form.pick.value
+    raw = write_wav(tmp_path / "up.wav", seconds=0.3).read_bytes()
+
+    def upload(name: str, data: bytes) -> None:
+        form.recording.value = (
+            {
+                "name": name,
+                "type": "",
+                "size": len(data),
+                "content": memoryview(data),
+                "last_modified": datetime(2022, 4, 2, tzinfo=UTC),
+            },
+        )
+
+    upload("../evil name.txt", b"not audio")
+    form.attach_button.click()
+    assert "not an audio or video file" in form.status.value
+    assert not (st.study_dir / "media").exists() and media_file(st, tid) is None
+    upload("../Quay talk.wav", raw)
+    form.attach_button.click()
+    assert "recording saved as media/" in form.status.value
+    path = media_file(st, tid)
+    assert path.read_bytes() == raw and path.name == "Quay talk.wav"
+    assert path.is_relative_to((st.study_dir / "media").resolve())
+    assert "Quay talk.wav" in form.table.value
