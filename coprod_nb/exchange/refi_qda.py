@@ -60,6 +60,7 @@ from coprod_nb.domain.transcript import RawTurn, canonical_text
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
 from coprod_nb.exchange._names import typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
+from coprod_nb.ingest._decode import check_characters
 from coprod_nb.ingest.limits import read_member
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
 from coprod_nb.storage.interpretation import tension_of
@@ -655,6 +656,8 @@ def _decode(data: bytes, source: str, member: str, file: str) -> str:
         raise InvalidInput(
             f"source {source!r}: {member} is not UTF-8 text (byte {exc.start})", file=file
         ) from None
+    check_characters(text, file, within=member)  # NUL and other controls, as transcripts
+    return text
 
 
 def _source_text(el: etree._Element, name: str, archive: _Archive) -> tuple[str, str] | None:

@@ -162,7 +162,9 @@ def _line_of(data: bytes, offset: int, encoding: str) -> str:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
-def check_characters(text: str, name: str, *, place: str | None = None) -> None:
+def check_characters(
+    text: str, name: str, *, place: str | None = None, within: str | None = None
+) -> None:
     """Refuse a control character, naming its line and column (or ``place``).
 
     Parameters
@@ -174,6 +176,8 @@ def check_characters(text: str, name: str, *, place: str | None = None) -> None:
     place : str, optional
         Where ``text`` is in the file when it is not the whole file (``"paragraph 3"``);
         the column is then counted within it.
+    within : str, optional
+        The part of the file (an archive member) the lines are counted in, put before them.
 
     Raises
     ------
@@ -187,6 +191,8 @@ def check_characters(text: str, name: str, *, place: str | None = None) -> None:
     line_start = text.rfind("\n", 0, at) + 1
     column = at - line_start + 1
     where = place or f"line {text.count(chr(10), 0, at) + 1}"
+    if within:
+        where = f"{within}, {where}"
     code = ord(match.group())
     surrogate = 0xD800 <= code <= 0xDFFF
     label = "a lone surrogate" if surrogate else _CONTROL_NAMES.get(code, "a control character")
