@@ -651,7 +651,7 @@ def _read_codes(root: etree._Element) -> list[_Code]:
 
 def _decode(data: bytes, source: str, member: str, file: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             f"source {source!r}: {member} is not UTF-8 text (byte {exc.start})", file=file
