@@ -379,6 +379,18 @@ def _lying_docx(folder: Path) -> Path:
     return lying_zip(folder / "lying_header.docx", "word/document.xml", 512 * MiB, parts=DOCX_PARTS)
 
 
+def _lying_qdpx(folder: Path) -> Path:
+    project = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="Lie" origin="HandMade 1.0"><Sources>'
+        '<TextSource guid="00000005-0000-4000-8000-000000000001" name="Big" '
+        'plainTextPath="internal://big.txt"/></Sources></Project>\n'
+    )
+    # The 1,000 bytes the header admits to are zeros: refused as NUL characters.
+    path = folder / "lying_header.qdpx"
+    return lying_zip(path, "Sources/big.txt", 512 * MiB, parts=[("project.qde", project)])
+
+
 def _member_bomb_qdpx(folder: Path) -> Path:
     path = folder / "member_bomb.qdpx"
     project = (
@@ -408,6 +420,7 @@ BIG = {
     "zip-bomb.docx": (_zip_bomb_docx, ["unpacks to"]),
     "lying-header.docx": (_lying_docx, ["not a Word .docx file"]),
     "member-bomb.qdpx": (_member_bomb_qdpx, ["larger than 50 MB"]),
+    "lying-header.qdpx": (_lying_qdpx, ["U+0000", "Sources/big.txt, line 1"]),
     "billion-laughs.qdpx": (_billion_laughs, ["DTD or entities"]),
 }
 BIG_XFAIL: dict[str, str] = {}  # name -> the bug, for a case the library does not pass yet
