@@ -41,4 +41,7 @@ def test_cli_writes_html_and_a_docx_that_reads_back(demo_dir, tmp_path, capsys):
     assert response.participant == "Jo Linden"
     assert [r.code for r in response.responses] == ["T1", "T2", "T3", "T4", "T5", "T6"]
     assert main(["resource-pack", str(demo_dir), "--version", "7", str(html)]) == 1
+    assert "already exists" in capsys.readouterr().err  # replaced only with --force
+    assert main(["resource-pack", str(demo_dir), "--version", "7", "--force", str(html)]) == 1
     assert "no framework version 7" in capsys.readouterr().err
+    assert "Idealistic, tokenistic vs realistic narratives" in html.read_text()  # kept
