@@ -247,7 +247,7 @@ import json, os, resource, sys, traceback
 # Load what the import command loads, once; each case then runs in a forked child, so that
 # only the command's own work is measured (VmHWM starts at the child's RSS at fork).
 import coprod_nb.cli, coprod_nb.ingest, coprod_nb.exchange.refi_qda
-import docx, lxml.etree, charset_normalizer, webvtt, srt
+import docx, lxml.etree, webvtt, srt
 
 def status_kb(key):
     for line in open("/proc/self/status"):
