@@ -810,34 +810,34 @@ class WorkshopRepository:
         )
         check_decisions(current, named, taken_refs=[r.ref for r in rows])
         now = events.utcnow()
-        out = []
-        for i, decision in enumerate(named, 1):
-            payload = replace(decision, reverted=False).to_dict()
-            row = DecisionRow(
+        out = [
+            DecisionRow(
                 workshop_id=ws.id,
                 seq=seq + i,
                 ref=decision.ref,
                 kind=decision.kind,
-                payload=payload,
+                payload=replace(decision, reverted=False).to_dict(),
                 recorded_by=self.actor,
                 recorded_at=now,
                 reverted_at=now if decision.reverted else None,
             )
-            s.add(row)
-            s.flush()
+            for i, decision in enumerate(named, 1)
+        ]
+        s.add_all(out)
+        s.flush()  # one flush for the rows (their ids name the events), not one per row
+        for decision, row in zip(named, out, strict=True):
             events.log(
                 s,
                 self.actor,
                 "decide",
                 "decision",
                 row.id,
-                after=payload,
+                after=row.payload,
                 detail=decision.summary(),
             )
             if decision.reverted:
                 why = "reverted in the decision log"
                 events.log(s, self.actor, "revert", "decision", row.id, detail=why)
-            out.append(row)
         return out
 
     def _revert(self, s, ws: Workshop, ref: str, rationale: str) -> DecisionRow:
