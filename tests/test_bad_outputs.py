@@ -302,6 +302,20 @@ def test_a_carriage_return_stays_inside_its_cell_in_every_csv(study, tmp_path, c
     for path in tables.glob("*.csv"):
         cells = [c for r in _rows(path) for c in r]
         assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], path.name
+    book = tmp_path / "tables.xlsx"
+    status, _, err, _ = run_cli(_argv("export-xlsx", folder, login, book), capsys)
+    assert status == 0, err
+    import openpyxl
+
+    values = [
+        c.value
+        for ws in openpyxl.load_workbook(book).worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
+    assert HOSTILE in values and {"'" + f for f in FORMULAS} <= set(values)
+    assert not [v for v in values if v.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
 
 def test_libreoffice_reads_the_hostile_cell_as_one_cell(study, tmp_path, capsys):
