@@ -179,9 +179,15 @@ def restored_zip(
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(out, "w") as copy:
             total = 0
+            names: set[str] = set()
             for info in archive.infolist():
                 if info.is_dir():
                     continue
+                if info.filename in names:  # which copy a reader takes is anyone's guess
+                    raise InvalidInput(
+                        f"{not_zip} (archive member {info.filename!r} appears twice)", file=name
+                    )
+                names.add(info.filename)
                 left = max_unpacked - total
                 try:
                     content = read_member(archive, info, left, file=name)
