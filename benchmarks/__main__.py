@@ -24,15 +24,18 @@ from benchmarks._util import FULL, QUICK, RESULTS, Context, Figure, machine, tim
 #: In the order they run: the subprocess and I/O ones first, the study-mutating last.
 BENCHES = (
     "import",
+    "cli",
     "ingest",
     "search",
     "compare",
+    "plots",
     "transcript_view",
     "memory",
+    "pseudonyms",
     "notebooks",
     "decisions",
 )
-NEEDS_STUDY = {"search", "compare", "transcript_view", "memory"}
+NEEDS_STUDY = {"compare", "transcript_view", "memory", "plots", "notebooks", "cli", "pseudonyms"}
 
 
 def _fmt(x: float | None, unit: str = "") -> str:
@@ -88,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--transcripts", type=int, help="override the number of transcripts")
     p.add_argument("--notes", type=int, help="override the number of notes")
     p.add_argument("--researchers", type=int, help="override the size of the team")
+    p.add_argument(
+        "--search-sizes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="transcripts at which search is measured (default: 50 200 800)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--profile",
@@ -126,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     workdir = Path(tempfile.mkdtemp(prefix="coprod-bench-"))
     ctx = Context(
-        sizes=sizes, seed=args.seed, quick=args.quick, workdir=workdir, profile=args.profile
+        sizes=sizes,
+        seed=args.seed,
+        quick=args.quick,
+        workdir=workdir,
+        profile=args.profile,
+        search_sizes=tuple(args.search_sizes) if args.search_sizes else None,
     )
     print(
         f"coprod_nb benchmarks ({'quick' if args.quick else 'full'}): {sizes}, seed {args.seed}\n"

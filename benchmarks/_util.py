@@ -86,6 +86,7 @@ class Context:
     study_dir: Path | None = None  # the large synthetic study, once built
     corpus: Path | None = None  # its transcripts as files (written by bench_ingest)
     profile: bool = False
+    search_sizes: tuple[int, ...] | None = None  # bench_search's growth (default: 50, 200, 800)
     figures: list[Figure] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
 

@@ -1,88 +1,167 @@
-"""Executing the step notebooks (00 to 03) on the demo study, as ``make notebooks`` does.
+"""The working notebooks (00 to 06) run on the large study, cell by cell, as a user runs them.
 
-Each notebook runs with nbclient in a fresh kernel, ``COPROD_STUDY`` unset (so each
-opens its temporary demo study), exactly as ``scripts/execute_notebooks.py`` does;
-nothing is written back. The demo studies are copied from the user's cache of built
-demos (``coprod_nb.seed.demo_cache``), which is filled before timing: a notebook pays the
-build only the first time after the package changes. Floor: a notebook that only
-imports pandas, ipywidgets and matplotlib, executed the same way (kernel start-up
-included in both).
+Each notebook runs in a fresh kernel (nbclient) with ``COPROD_STUDY`` set to a copy of
+the large study and ``COPROD_USER`` its lead, every code cell timed on its own; inline
+figures are rendered by the kernel before a cell's reply arrives, so drawing is in the
+cell's time. Kernel start-up is outside every figure (it is the same for any notebook).
+After the last cell the kernel reports its own peak resident memory (``VmHWM``).
+
+Floor: the import-only notebook, run the same way on the same study: ``%matplotlib
+inline``, pandas, matplotlib.pyplot, ipywidgets and SQLAlchemy imported, the study's
+database opened and its turns counted. Targets: each notebook within 2x the floor, no
+cell over 1 s, kernel peak memory under 300 MB.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
+import time
 from pathlib import Path
 
-from benchmarks._util import Context, Figure, timed
+from benchmarks._util import Context, Figure
 
-TARGET = 2.0
+TARGET_RATIO = 2.0
+TARGET_CELL_S = 1.0
+TARGET_MB = 300.0
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-STEPS = ("00_", "01_", "02_", "03_")
+STEPS = ("00_", "01_", "02_", "03_", "04_", "05_", "06_")
+
+FLOOR_CELLS = [
+    "%matplotlib inline\nimport pandas as pd\nimport matplotlib.pyplot as plt\n"
+    "import ipywidgets\nimport sqlalchemy",
+    "import os, sqlite3\n"
+    "con = sqlite3.connect(os.path.join(os.environ['COPROD_STUDY'], 'study.db'))\n"
+    "con.execute('SELECT count(*) FROM turn').fetchone()",
+]
+_HWM = (
+    "with open('/proc/self/status') as _f:\n"
+    "    print([l.split()[1] for l in _f if l.startswith('VmHWM:')][0])"
+)
 
 
-def execute(path: Path) -> float:
-    """Seconds to execute a notebook (read fresh, outputs cleared) in a new kernel."""
+def floor_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in FLOOR_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    return nb
+
+
+def execute(nb, cwd: Path) -> dict:
+    """Run ``nb`` cell by cell in a new kernel: seconds per code cell, peak MB, errors."""
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
-    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     client = NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     )
-    return timed(client.execute)[0]
+    cells: list[tuple[int, float]] = []
+    errors: list[str] = []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            start = time.perf_counter()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                errors.append(f"cell {index}: {str(exc).strip().splitlines()[-1][:200]}")
+            cells.append((index, time.perf_counter() - start))
+        probe = nbformat.v4.new_code_cell(_HWM)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+        text = "".join(o.get("text", "") for o in probe.outputs)
+    peak_mb = int(text.strip()) / 1024 if text.strip().isdigit() else None
+    return {"cells": cells, "peak_mb": peak_mb, "errors": errors}
 
 
-def floor_notebook(folder: Path) -> Path:
+def run(ctx: Context) -> list[Figure]:
     import nbformat
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import pandas, ipywidgets, matplotlib")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    path = folder / "floor.ipynb"
-    nbformat.write(nb, path)
-    return path
+    from coprod_nb.storage import Store
 
-
-def run(ctx: Context, repeat: int | None = None) -> list[Figure]:
-    repeat = repeat or (1 if ctx.quick else 3)
-    os.environ.pop("COPROD_STUDY", None)
-    os.environ.pop("COPROD_DB", None)  # no study named: each notebook opens its demo
     steps = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(STEPS))
-    folder = ctx.workdir / "floor-notebook"
-    folder.mkdir(exist_ok=True)
-    floor_path = floor_notebook(folder)
-    execute(floor_path)  # warm-up: kernel and library files in the cache
-    from coprod_nb.seed.demo import STAGES
-    from coprod_nb.seed.demo_cache import demo_template
-
-    for stage in STAGES:  # built once per package version, as a user's first run does
-        demo_template(stage)
-    times: dict[str, list[float]] = {p.name: [] for p in [floor_path, *steps]}
-    for _ in range(repeat):
-        for path in [floor_path, *steps]:
-            times[path.name].append(execute(path))
-    floor = statistics.median(times[floor_path.name])
-    figures = [
-        Figure(
-            "notebooks",
-            f"execute {path.name}",
-            statistics.median(times[path.name]),
-            "s",
-            floor,
-            "notebook importing pandas, ipywidgets, matplotlib",
-            "ratio",
-            TARGET,
-            detail={"runs": times[path.name], "floor_runs": times[floor_path.name]},
-        )
-        for path in steps
-    ]
+    study = ctx.workdir / "notebook-study"
+    shutil.rmtree(study, ignore_errors=True)
+    shutil.copytree(ctx.study_dir, study, ignore=shutil.ignore_patterns("backups", "exports"))
+    store = Store(study, actor="bench")
+    lead = next(r for r in store.researchers() if r.lead)
+    store.close()
+    saved = {k: os.environ.get(k) for k in ("COPROD_STUDY", "COPROD_USER", "COPROD_DB")}
+    os.environ.update(COPROD_STUDY=str(study), COPROD_USER=lead.login or lead.name)
+    os.environ.pop("COPROD_DB", None)
+    repeat = 1 if ctx.quick else 3
+    try:
+        execute(floor_notebook(), NOTEBOOKS)  # warm-up: library files in the page cache
+        floors = [execute(floor_notebook(), NOTEBOOKS) for _ in range(repeat)]
+        runs = {}
+        for path in steps:
+            runs[path.name] = execute(nbformat.read(path, as_version=4), NOTEBOOKS)
+            print(f"  {path.name}: {sum(s for _, s in runs[path.name]['cells']):.1f} s", flush=True)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    floor_s = statistics.median(sum(s for _, s in f["cells"]) for f in floors)
+    floor_mb = statistics.median(f["peak_mb"] for f in floors if f["peak_mb"] is not None)
+    figures = []
+    for name, result in runs.items():
+        total = sum(s for _, s in result["cells"])
+        slowest_index, slowest = max(result["cells"], key=lambda c: c[1])
+        detail = {"cells_s": result["cells"], "errors": result["errors"]}
+        figures += [
+            Figure(
+                "notebooks",
+                f"{name}, every cell",
+                total,
+                "s",
+                floor_s,
+                "import-only notebook on the same study",
+                "ratio",
+                TARGET_RATIO,
+                note="; ".join(result["errors"]),
+                detail=detail,
+            ),
+            Figure(
+                "notebooks",
+                f"  slowest cell (#{slowest_index})",
+                slowest,
+                "s",
+                target_on="value",
+                limit=TARGET_CELL_S,
+            ),
+            Figure(
+                "notebooks",
+                "  kernel peak memory (VmHWM)",
+                result["peak_mb"] or 0.0,
+                "MB",
+                floor_mb,
+                "import-only notebook's kernel",
+                "value",
+                TARGET_MB,
+            ),
+        ]
+        if result["errors"]:
+            figures.append(
+                Figure(
+                    "notebooks",
+                    "  cells that raised",
+                    len(result["errors"]),
+                    "cells",
+                    target_on="value",
+                    limit=0,
+                    note="; ".join(result["errors"]),
+                )
+            )
+    ctx.notes["notebook_floor"] = {"seconds": floor_s, "peak_mb": floor_mb, "runs": floors}
     ctx.add(*figures)
     return figures

@@ -1,0 +1,107 @@
+"""Every plot of the analysis on the large study, timed with its rendering.
+
+Each figure is what a widget shows: the table read from the study, the plot drawn, and
+the PNG written as ``widgets._common.FigureBox.draw`` writes it (``savefig``, dpi 90,
+tight bounding box) on the Agg backend; median of 3 after a warm-up, figures closed.
+Floor: a bare ``imshow`` of a 30 x 200 array saved the same way. Target: each under 1 s
+(a notebook cell that waits longer feels stuck).
+"""
+
+from __future__ import annotations
+
+import io
+
+from benchmarks._util import Context, Figure, median_time, profile_to_file
+
+TARGET_S = 1.0
+
+
+def _save(ax) -> int:
+    buffer = io.BytesIO()
+    ax.figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return len(buffer.getvalue())
+
+
+def plots(store) -> dict:
+    """name -> a callable drawing and rendering that plot from the study."""
+    from coprod_nb import analysis as a
+    from coprod_nb.analysis import sensemaking as sm
+    from coprod_nb.analysis.workshop import plot_circles, plot_poll, plot_ring_counts, plot_spectra
+
+    workshops = store.workshops()
+    ws = workshops[0].id if workshops else None
+
+    def spectra():
+        table = sm.spectra(store)
+        return _save(plot_spectra(table, poles=sm.poles(store.framework())))
+
+    return {
+        "plot_progress (step 1 progress)": lambda: _save(a.plot_progress(a.progress_table(store))),
+        "plot_compare (step 2 comparison)": lambda: _save(a.plot_compare(a.compare_counts(store))),
+        "plot_evidence (evidence per tension)": lambda: _save(
+            a.plot_evidence(a.evidence_matrix(store))
+        ),
+        "plot_poll (opening poll)": lambda: _save(plot_poll(sm.poll_results(store, "opening", ws))),
+        "plot_circles + plot_ring_counts": lambda: (
+            _save(plot_circles(table := sm.circle_results(store, ws)))
+            + _save(plot_ring_counts(table))
+        ),
+        "plot_lineage (framework lineage)": lambda: _save(
+            sm.plot_lineage(sm.lineage_table(store, ws))
+        ),
+        "plot_spectra (positions on the poles)": spectra,
+    }
+
+
+def run(ctx: Context, repeat: int = 3) -> list[Figure]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from coprod_nb.storage import Store
+
+    store = Store(ctx.study_dir, actor="bench")
+    lead = next(r for r in store.researchers() if r.lead)
+    store.actor = lead.login or lead.name
+
+    def floor_plot():
+        _, ax = plt.subplots(figsize=(12, 8))
+        ax.imshow(np.arange(30 * 200).reshape(30, 200), aspect="auto")
+        _save(ax)
+        plt.close("all")
+
+    floor = median_time(floor_plot, repeat=repeat)
+    figures = []
+    for name, draw in plots(store).items():
+
+        def once(draw=draw):
+            try:
+                draw()
+            finally:
+                plt.close("all")
+
+        try:
+            seconds = median_time(once, repeat=repeat)
+            note = ""
+        except Exception as exc:  # a plot the study cannot give is reported, not fatal
+            seconds, note = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
+        figures.append(
+            Figure(
+                "plots",
+                name,
+                seconds,
+                "s",
+                floor,
+                "bare imshow 30x200 + savefig",
+                "value",
+                TARGET_S,
+                note=note,
+            )
+        )
+    profile_to_file(ctx, "plots", lambda: [d() for d in plots(store).values()])
+    plt.close("all")
+    store.close()
+    ctx.add(*figures)
+    return figures
