@@ -144,8 +144,8 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
             raise InvalidInput(_binary_problem(data), file=name) from None
         raise InvalidInput(
             f"the file is not UTF-8: byte 0x{data[exc.start]:02X} is not valid UTF-8 "
-            "(often a Windows quote, apostrophe or accent); save the file as UTF-8, or "
-            "give its encoding (e.g. --encoding cp1252)",
+            "(often a Windows quote, apostrophe or accent); save the file as UTF-8, or give "
+            'its encoding: --encoding cp1252 on the command line, encoding="cp1252" in Python',
             file=name,
             place=_line_of(data, exc.start, "utf-8"),
         ) from None
