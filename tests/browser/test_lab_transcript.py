@@ -3,7 +3,8 @@
 A span selected with the mouse (after emoji, which JS counts twice) becomes an excerpt
 with exactly those offsets and is drawn highlighted; Shift+arrows and ``a`` do the same
 from the keyboard; clicking a turn's time sets the recording's ``currentTime`` to the
-turn's start. The recording is a WAV written here with Python's ``wave`` module.
+turn's start. The recording is a WAV written here with Python's ``wave`` module. A
+transcript of HTML and script is shown as text.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ pytestmark = pytest.mark.browser
 TITLE = "Recorded talk about the pier"
 EMOJI_TEXT = "Party 🎉🎉 then the pier 🙂 was ours, we said."
 SPAN = "the pier"
+HOSTILE_TITLE = "Hostile talk"
+HOSTILE = (
+    '<script>window.__xss = "script"</script> <img src=x onerror="window.__xss = \'img\'"> '
+    "<a href=\"javascript:window.__xss = 'link'\">click</a>"
+)
 START_S = 4.2  # the second turn's start in the recording
 
 
@@ -48,6 +54,15 @@ def _seed(study_dir) -> None:
             out.writeframes(b"\x00\x00" * 8000 * 10)
         attach_media(study, tr.id, wav)
         wav.unlink()
+        study.add_transcript(
+            [RawTurn("Kit Moreland", f"About the card: {HOSTILE}", 1000)],
+            title=HOSTILE_TITLE,
+            source_name="hostile-talk.vtt",
+            source_format="vtt",
+            content_hash="browser-hostile-talk",
+            partnership="TCP",
+            date=date(2030, 1, 2),
+        )
 
 
 def _excerpts(study_dir, text: str) -> list:
@@ -126,3 +141,11 @@ def test_select_to_code_and_play_from_a_turn(lab, open_notebook, page):
         arg=START_S,
         timeout=10_000,
     )
+
+    # Hostile text is drawn as text: no script runs, no element is made from it.
+    view.locator("select").nth(1).select_option(label=HOSTILE_TITLE)
+    hostile = view.locator(".cp-turn-text", has_text="About the card")
+    hostile.wait_for()
+    assert hostile.text_content() == f"About the card: {HOSTILE}"
+    assert hostile.locator("script, img, a").count() == 0
+    assert page.evaluate("() => window.__xss === undefined")

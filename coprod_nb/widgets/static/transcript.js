@@ -96,6 +96,7 @@ function render({ model, el }) {
   let pending = []; // the last spans selected here (sent again with Anchor)
   let focus = -1; // index of the focused turn on the page
   let kb = null; // keyboard selection: {index, anchor, head} in code points
+  let shownCurrent = -1; // the current turn last scrolled to
 
   function colourOf(code) {
     const c = (model.get("codes") || {})[code];
@@ -170,10 +171,12 @@ function render({ model, el }) {
     kb = null;
     focus = Math.min(focus, rows.length - 1);
     const cur = list.querySelector(".cp-turn-current");
-    if (cur) {
+    if (cur && current !== shownCurrent) {
+      // only when the kernel moved to another turn (a search hit), not on every redraw
       focus = rows.indexOf(cur);
       cur.scrollIntoView({ block: "nearest" });
     }
+    shownCurrent = current;
     showSelection();
   }
 
@@ -301,6 +304,9 @@ function render({ model, el }) {
 
   function onKey(ev) {
     const k = ev.key;
+    if ((k === "Enter" || k === " ") && ev.target !== list && ev.target.closest("button")) {
+      return; // Enter on a turn's time plays it, as on any button
+    }
     if (ev.shiftKey && ["ArrowRight", "ArrowLeft", "Home", "End"].includes(k)) {
       extend(k, ev.ctrlKey || ev.altKey || ev.metaKey);
     } else if (ev.ctrlKey || ev.metaKey || ev.altKey) {
