@@ -174,6 +174,24 @@ def test_plot_compare_of_the_second_study_names_every_column(second_study):
     assert len(ax.texts) == 3 * 3 * 3  # small: every cell labelled
 
 
+def test_plot_evidence_is_bounded_and_labels_a_small_study(second_study):
+    from coprod_nb.analysis.interpretation import evidence_matrix, plot_evidence
+
+    big = pd.DataFrame(
+        [
+            {"tension": f"T{t:02}", "partnership": f"P{p:02}", "total": t * p}
+            for t in range(40)
+            for p in range(20)
+        ]
+    )
+    ax = plot_evidence(big)
+    width, height = ax.figure.get_size_inches()
+    assert width <= MAX_FIGSIZE[0] and height <= MAX_FIGSIZE[1] and len(ax.texts) == 0
+    small = evidence_matrix(second_study("joint"))
+    ax = plot_evidence(small)
+    assert len(ax.texts) == small.tension.nunique() * 3  # three partnerships
+
+
 # -- pseudonyms: set-based rewrites, the same study as through the ORM ----------------
 
 

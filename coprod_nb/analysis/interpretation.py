@@ -289,13 +289,16 @@ def evidence_matrix(store: Store) -> pd.DataFrame:
     return out
 
 
-def plot_evidence(matrix: pd.DataFrame, ax=None):
+def plot_evidence(matrix: pd.DataFrame, ax=None, *, annotate: bool | None = None):
     """Heatmap of evidence items per tension (rows) and partnership (columns).
 
     Parameters
     ----------
     matrix : DataFrame from :func:`evidence_matrix`
     ax : matplotlib Axes, optional
+    annotate : bool, optional
+        Write the count in each cell; by default only up to :data:`MAX_LABELLED_CELLS`
+        cells (as :func:`plot_compare`).
 
     Returns
     -------
@@ -304,13 +307,18 @@ def plot_evidence(matrix: pd.DataFrame, ax=None):
     wide = matrix.pivot(index="tension", columns="partnership", values="total")
     wide = wide.loc[list(dict.fromkeys(matrix.tension))]
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 + 1.0 * wide.shape[1], 1.0 + 0.45 * len(wide)))
+        size = (1.5 + 1.0 * wide.shape[1], 1.0 + 0.45 * len(wide))
+        _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
     image = ax.imshow(wide.to_numpy(), cmap="Greens", aspect="auto", vmin=0)
-    ax.set_xticks(range(wide.shape[1]), wide.columns)
-    ax.set_yticks(range(len(wide)), wide.index)
-    for i in range(wide.shape[0]):
-        for j in range(wide.shape[1]):
-            ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center")
+    ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
+    ax.set_xticks(range(0, wide.shape[1], xstep), wide.columns[::xstep])
+    ax.set_yticks(range(0, len(wide), ystep), wide.index[::ystep])
+    if annotate is None:
+        annotate = wide.size <= MAX_LABELLED_CELLS
+    if annotate:
+        for i in range(wide.shape[0]):
+            for j in range(wide.shape[1]):
+                ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center")
     ax.set_title("Evidence per tension and partnership (notes + quotes)")
     ax.figure.colorbar(image, ax=ax, label="items")
     return ax
@@ -325,7 +333,7 @@ def tension_evidence(store: Store, viewer: str | None, tension: str) -> pd.DataF
     shorts = {p.id: p.short for p in store.partnerships()}
     names = {r.id: r.name for r in store.researchers()}
     excerpts = {e.id: e for e in store.excerpts()}
-    transcripts = {t.id: t for t in store.transcripts()}
+    transcripts = {t.id: t for t in store.transcripts(text=False)}
     out = []
     for e in store.evidence(row.id):
         if e.note_id:
