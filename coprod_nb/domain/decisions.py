@@ -500,7 +500,9 @@ def check_decisions(
     for d in decisions:
         ref = d.ref or d.kind
         if d.ref and d.ref in seen:
-            raise DecisionError("a decision with this id is already recorded", ref=ref)
+            raise DecisionError(
+                "a decision with this id is already recorded (or earlier in this log)", ref=ref
+            )
         if not (d.rationale or "").strip():
             raise DecisionError("a decision needs a rationale (why it was taken)", ref=ref)
         after = apply(current, d)  # raises DecisionError naming the problem
