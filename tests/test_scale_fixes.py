@@ -337,3 +337,25 @@ def test_cli_search_imports_no_pandas_or_pyplot(second_study):
     ).stdout
     assert "HEAVY [] 0" in out, out
     assert "**residents**" in out
+
+
+# -- Store.turns finds its transcript without reading the text ------------------------
+
+
+def test_turns_read_no_transcript_text(second_study):
+    from coprod_nb.errors import NotFound
+
+    store = second_study("transcripts")
+    tr = store.transcripts(text=False)[0]
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        for ref in (tr.id, str(tr.id), tr.title, tr.title.upper(), tr.source_name):
+            assert [t.seq for t in store.turns(ref, 1, 3)] == [1, 2]
+            assert store.turn_count(ref) == len(store.turns(tr.id))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    assert statements and not [q for q in statements if "transcript.text" in q]
+    with pytest.raises(NotFound, match="no transcript"):
+        store.turns("no such conversation")

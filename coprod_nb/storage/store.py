@@ -1097,9 +1097,32 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                 )
             return tr
 
+    def transcript_id(self, ref: int | str) -> int:
+        """A transcript's id by id, title or source file name, without loading its text.
+
+        Finding the id through :meth:`transcript` read the whole canonical text (10 MB
+        for a long conversation) on every page of turns (docs/performance.md).
+        """
+        if isinstance(ref, Transcript):
+            return ref.id
+        with self.session(write=False) as s:
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+                found = s.scalar(select(Transcript.id).where(Transcript.id == int(ref)))
+                if found is not None:
+                    return found
+            if isinstance(ref, str):
+                fields = (Transcript.title, Transcript.source_name)
+                for match in [f == ref for f in fields] + [
+                    func.lower(f) == ref.casefold() for f in fields
+                ]:
+                    found = s.scalars(select(Transcript.id).where(match)).first()
+                    if found is not None:
+                        return found
+        raise NotFound(f"no transcript {ref!r}")
+
     def turns(self, transcript: int | str, start: int = 0, stop: int | None = None) -> list[Turn]:
         """Turns ``start:stop`` of a transcript, in order (a window, for long transcripts)."""
-        tid = self.transcript(transcript).id
+        tid = self.transcript_id(transcript)
         with self.session(write=False) as s:
             q = select(Turn).where(Turn.transcript_id == tid, Turn.seq >= start)
             if stop is not None:
@@ -1108,7 +1131,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
 
     def turn_count(self, transcript: int | str) -> int:
         """Number of turns of a transcript (without loading them)."""
-        tid = self.transcript(transcript).id
+        tid = self.transcript_id(transcript)
         with self.session(write=False) as s:
             return s.scalar(select(func.count(Turn.id)).where(Turn.transcript_id == tid))
 
