@@ -448,3 +448,67 @@ def test_the_app_notebook_is_one_cell_calling_the_library():
 def test_addresses_that_would_break_the_links_are_refused(base_url, public_url):
     with pytest.raises(InvalidInput):
         link_root("127.0.0.1", 8866, base_url, public_url)
+
+
+# -- revocation ends a page already open ----------------------------------------------------
+
+
+def _revoked_page_cannot_submit(store, person, code, lead, how):
+    """A page open on ``person``'s link; the link is revoked (``how``); then Submit."""
+    links = as_lead(store).issue_links()
+    app = ParticipantApp(store, links[person])
+    assert app.participant == person
+    before = len(store.responses(None, person))
+    how(lead(store), person)
+    app.cards[code].comment.value = "typed after the link was revoked"
+    box = next(iter(app.approve.values()), None)
+    if box is not None:
+        box.value = True
+    app.submit.click()
+    assert "no longer valid" in app.last_status and "Traceback" not in app.last_status
+    assert "cp-participant-revoked" in app.status._dom_classes and app.submit.disabled
+    assert len(store.responses(None, person)) == before
+    poll = store.current_poll()
+    if poll is not None:
+        assert person not in store.voters(poll.id)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        lambda lead, who: lead.revoke_links(participants=[who]),
+        lambda lead, who: lead.issue_links(participants=[who]),  # a new link replaces it
+    ],
+    ids=["revoked", "replaced"],
+)
+def test_a_revoked_link_cannot_submit_from_a_page_already_open(live, how):
+    _revoked_page_cannot_submit(live, "Pat", "T1", as_lead, how)
+
+
+def test_a_revoked_link_cannot_submit_on_the_second_study(second_study):
+    st = second_study("two_workshops", "rowan")  # the follow-up workshop, its poll open
+    ws = st.workshop()
+    voted = set(st.voters(st.current_poll().id))
+    person = [
+        n for n in (ws.participants or [p.name for p in st.participants()]) if n not in voted
+    ][0]
+    code = st.framework(ws.base_version).tensions[0].code
+    _revoked_page_cannot_submit(
+        st, person, code, as_lead, lambda lead, who: lead.revoke_links(participants=[who])
+    )
+
+
+def test_a_write_through_a_link_is_checked_in_its_transaction(live):
+    links = as_lead(live).issue_links()
+    poll = live.current_poll()
+    live.set_response(live.ws.id, "Pat", "T1", comment="ok", link=links["Pat"])
+    live.cast_ballot(poll.id, "Pat", ["T1"], link=links["Pat"])
+    with pytest.raises(Forbidden, match="no longer valid"):  # Sol's key is not Pat's
+        live.set_response(live.ws.id, "Pat", "T2", comment="x", link=links["Sol"])
+    as_lead(live).revoke_links(participants=["Pat"])
+    with pytest.raises(Forbidden, match="no longer valid"):
+        live.set_response(live.ws.id, "Pat", "T1", comment="late", link=links["Pat"])
+    with pytest.raises(Forbidden, match="no longer valid"):
+        live.cast_ballot(poll.id, "Pat", ["T2"], link=links["Pat"])
+    assert [r.comment for r in live.responses(None, "Pat")] == ["ok"]
+    assert live.own_ballot_by_link(links["Sol"], poll.id) is None

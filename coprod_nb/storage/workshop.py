@@ -47,6 +47,12 @@ _BAD_LINK = (
     "ask the facilitator for your personal link"
 )
 
+#: What a page already open says when its link was revoked or replaced meanwhile.
+LINK_GONE = (
+    "this link is no longer valid (the facilitator revoked or replaced it): nothing more "
+    "is saved from this page; ask the facilitator for your new personal link"
+)
+
 
 def _decision_of(row: DecisionRow) -> Decision:
     """The Decision of a stored row, marked reverted if it was."""
@@ -182,8 +188,14 @@ class WorkshopRepository:
         circle: str | None = None,
         reason: str | None = None,
         source: str = "widget",
+        link: str | None = None,
     ) -> CardResponse:
-        """Record (or update) a participant's comment, suggestion or circle for one card."""
+        """Record (or update) a participant's comment, suggestion or circle for one card.
+
+        With ``link`` (the key of the participant's personal link, as the participant
+        app passes it) the key is checked in the same transaction as the write, so a
+        link revoked or replaced meanwhile cannot write (:class:`Forbidden`).
+        """
         if circle is not None and circle not in CIRCLES:
             raise InvalidInput(f"circle must be one of {', '.join(CIRCLES)} (got {circle!r})")
         ws = self.workshop(workshop)
@@ -191,6 +203,8 @@ class WorkshopRepository:
             raise InvalidInput(f"{code} is not a card of framework v{ws.base_version}")
         with self.session() as s:
             person = self._find(s, Participant, participant, ("name",), "participant")
+            if link is not None:
+                self._check_link(s, link, ws.id, person.id)
             row = s.scalars(
                 select(CardResponse).where(
                     CardResponse.workshop_id == ws.id,
@@ -251,6 +265,76 @@ class WorkshopRepository:
             out.setdefault(names[r.participant_id], {})[r.code] = r.circle
         return out
 
+    @retry_on_conflict
+    def undo_response(
+        self, workshop: int | None = None, participant: str | None = None
+    ) -> CardResponse | None:
+        """Undo the last card-response change made by the person working (``Store.actor``).
+
+        Only changes logged under ``Store.actor`` count, in this workshop and, when
+        ``participant`` is given, that participant's cards only; undoing again undoes the
+        change before (an undo is not itself undone). The card gets its values from
+        before the change back (a card that did not exist gets empty values and
+        ``none``: rows are never deleted). Logged as an ``undo`` event. Returns the card,
+        or None when there is nothing left to undo.
+        """
+        ws = self.workshop(workshop)
+        with self.session() as s:
+            person = None
+            if participant is not None:
+                person = self._find(s, Participant, participant, ("name",), "participant")
+            found = s.scalars(
+                select(Event)
+                .where(
+                    Event.actor == self.actor,
+                    Event.object_type == "card_response",
+                    Event.action.in_(("respond", "undo")),
+                    access.visible_events(s, access.acting(self, s)),
+                )
+                .order_by(Event.id.desc())
+            )
+            pending, target = 0, None
+            for ev in found:
+                after = ev.after or {}
+                if after.get("workshop_id") != ws.id:
+                    continue
+                if person is not None and after.get("participant_id") != person.id:
+                    continue
+                if ev.action == "undo":
+                    pending += 1  # each undo consumes the next older change
+                elif pending:
+                    pending -= 1
+                else:
+                    target = ev
+                    break
+            if target is None:
+                return None
+            row = s.get(CardResponse, target.object_id)
+            if row is None:
+                return None
+            before = events.snapshot(row)
+            old = target.before or {}
+            for key, default in (
+                ("comment", ""),
+                ("suggestion", ""),
+                ("circle", "none"),
+                ("reason", ""),
+            ):
+                setattr(row, key, old.get(key, default))
+            row.updated_at = events.utcnow()
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "undo",
+                "card_response",
+                row.id,
+                before=before,
+                after=events.snapshot(row),
+                detail=f"undo of event {target.id}",
+            )
+            return row
+
     # -- polls ----------------------------------------------------------------------------
 
     def open_poll(
@@ -297,17 +381,22 @@ class WorkshopRepository:
         return poll
 
     @retry_on_conflict
-    def cast_ballot(self, poll_id: int, participant: str, choices: Iterable[str]) -> Ballot:
+    def cast_ballot(
+        self, poll_id: int, participant: str, choices: Iterable[str], *, link: str | None = None
+    ) -> Ballot:
         """A participant's nominations (in rank order if ranked). A second ballot replaces
-        the first; once the poll is closed, ballots are refused."""
+        the first; once the poll is closed, ballots are refused. With ``link`` the key of
+        the participant's personal link is checked in the same transaction as the write."""
         choices = list(choices)
         with self.session() as s:
             poll = s.get(Poll, poll_id)
             if poll is None:
                 raise NotFound(f"no poll {poll_id}")
+            person = self._find(s, Participant, participant, ("name",), "participant")
+            if link is not None:
+                self._check_link(s, link, poll.workshop_id, person.id)
             if poll.closed_at is not None:
                 raise Forbidden(f"the poll {poll.name!r} is closed")
-            person = self._find(s, Participant, participant, ("name",), "participant")
             ws = s.get(Workshop, poll.workshop_id)
             if ws.participants and person.name not in ws.participants:
                 raise Forbidden(f"{person.name} is not a participant of this workshop")
@@ -587,6 +676,29 @@ class WorkshopRepository:
             if ws.participants and person.name not in ws.participants:
                 raise Forbidden(_BAD_LINK)
             return ws, person
+
+    @staticmethod
+    def _check_link(s, token: str, workshop_id: int, participant_id: int) -> None:
+        """Refuse a write through a link that is no longer the participant's working one.
+
+        Runs inside the writing transaction, so a revocation committed before the write
+        stops it (``serve-workshop --revoke``, new links, taken off the workshop).
+        """
+        row = s.scalars(
+            select(ParticipantToken).where(
+                ParticipantToken.token_hash == token_hash((token or "").strip())
+            )
+        ).first()
+        ws = s.get(Workshop, workshop_id)
+        person = s.get(Participant, participant_id)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.workshop_id != workshop_id
+            or row.participant_id != participant_id
+            or (ws.participants and person.name not in ws.participants)
+        ):
+            raise Forbidden(LINK_GONE)
 
     def own_ballot_by_link(self, token: str | None, poll_id: int) -> list[str] | None:
         """The ballot of the participant whose personal link ``token`` is (None before they

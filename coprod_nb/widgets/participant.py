@@ -25,6 +25,7 @@ from coprod_nb.analysis.live import live_progress, live_responses
 from coprod_nb.analysis.sensemaking import poll_results
 from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
+from coprod_nb.storage.workshop import LINK_GONE
 from coprod_nb.widgets._common import escape, message, table_html
 from coprod_nb.widgets._stage import chosen_workshop, finished_note
 
@@ -310,12 +311,22 @@ class ParticipantApp(w.VBox):
                         suggestion=suggestion,
                         circle=circle,
                         source="participant app",
+                        link=self._token,  # re-checked as it writes: revocation ends the page
                     )
+                except Forbidden as exc:
+                    if self._link_gone(exc):
+                        return
+                    problems.append(f"{code}: {exc}")
                 except CoprodError as exc:
                     problems.append(f"{code}: {exc}")
                 else:
                     saved.append(code)
             ballot = self._submit_ballot(problems)
+        except Forbidden as exc:
+            if self._link_gone(exc):
+                return
+            self._say(f"Nothing more could be saved: {exc}", kind="error")
+            return
         except CoprodError as exc:  # e.g. the study became unreachable
             self._say(f"Nothing more could be saved: {exc}", kind="error")
             return
@@ -342,13 +353,33 @@ class ParticipantApp(w.VBox):
         if choices == mine:
             return choices
         try:
-            self.store.cast_ballot(poll.id, self.participant, choices)
+            self.store.cast_ballot(poll.id, self.participant, choices, link=self._token)
+        except Forbidden as exc:
+            if self._link_gone(exc):
+                raise
+            problems.append(f"poll: {exc}")
+            self.refresh_poll()  # closed meanwhile: show it as closed
+            return None
         except CoprodError as exc:
             problems.append(f"poll: {exc}")
             if isinstance(exc, Forbidden):  # closed meanwhile: show it as closed
                 self.refresh_poll()
             return None
         return choices
+
+    def _link_gone(self, exc: Forbidden) -> bool:
+        """Whether ``exc`` says this page's link was revoked; if so the page says so
+        and stops offering to submit."""
+        if str(exc) != LINK_GONE:
+            try:  # a refusal for another reason (a closed poll) leaves the link working
+                self.store.participant_for_token(self._token, self.workshop.id)
+                return False
+            except Forbidden:
+                pass
+        self._say(f"Sorry: {LINK_GONE}.", kind="error")
+        self.status.add_class("cp-participant-revoked")
+        self.submit.disabled = self.check.disabled = True
+        return True
 
     def _on_check_click(self, _button=None) -> None:
         try:
