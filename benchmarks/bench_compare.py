@@ -26,7 +26,9 @@ def run(ctx: Context, repeat: int = 3) -> list[Figure]:
     from coprod_nb.storage import Store
 
     store = Store(ctx.study_dir, actor="bench")
-    lead = next(r.name for r in store.researchers() if r.lead)
+    lead_row = next(r for r in store.researchers() if r.lead)
+    store.actor = lead_row.login or lead_row.name  # the viewer must be the person working
+    lead = lead_row.name
 
     def ours(draw: bool = False):
         counts = compare_counts(store, lead)
