@@ -323,9 +323,7 @@ def cmd_resource_pack(args) -> int:
     from coprod_nb.exchange.pack_builder import write_resource_pack
 
     with _store(args) as store:
-        path = write_resource_pack(
-            store, args.format, args.out, args.version, force=args.force
-        )
+        path = write_resource_pack(store, args.format, args.out, args.version, force=args.force)
     print(f"resource pack written to {path}")
     return 0
 
@@ -425,8 +423,44 @@ def cmd_course(args) -> int:
         table = course.course_progress(args.dir)
         print(table.to_string(index=False))
         return 0
+    if args.setup_home:
+        login, dest = args.setup_home
+        written = course.setup_home(args.dir, login, dest, force=args.force)
+        env = course.student_environment(args.dir, login)
+        print(
+            f"{len(written)} notebooks copied into {dest} for {login}; their server's "
+            "environment: " + " ".join(f"{k}={v}" for k, v in env.items())
+        )
+        return 0
+    if args.materials:
+        from coprod_nb.teaching.materials import write_materials
+
+        for path in write_materials(args.dir, args.materials, force=args.force):
+            print(f"written {path}")
+        return 0
+    acts = {
+        "close_recall": lambda: course.close_recall_groups(args.dir, args.group, actor=args.actor),
+        "freeze": lambda: course.freeze_groups(
+            args.dir, args.group, label=args.label or "", actor=args.actor
+        ),
+    }
+    for act, run in acts.items():
+        if getattr(args, act):
+            for row in run().itertuples():
+                print(f"group {row.group} ({row.study}): {row.status}")
+            return 0
+    if args.links:
+        table = course.roleplay_links(args.dir, args.links, args.group, actor=args.actor)
+        if not len(table):
+            print("no role-play workshop set up yet (coprod-nb course DIR --roleplay)")
+        for row in table.itertuples():
+            print(
+                f"group {row.group}: {row.participant} (played by {row.student}, "
+                f"login {row.login}): {row.link}"
+            )
+        return 0
     if args.roleplay:
-        result = course.roleplay_workshop(args.dir, args.date)
+        result = course.roleplay_workshop(args.dir, args.date, args.group, actor=args.actor)
         for row in result.itertuples():
             print(f"group {row.group} ({row.study}): {row.status}")
         cast = course.course_cast(args.dir)
@@ -783,6 +817,37 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="set up role-play workshops for groups that froze framework v1; print the cast",
     )
+    what.add_argument(
+        "--close-recall", action="store_true", help="close step 1 (all groups, or --group N)"
+    )
+    what.add_argument(
+        "--freeze",
+        action="store_true",
+        help="freeze the agreed tensions as the next framework version (all groups or --group N)",
+    )
+    what.add_argument(
+        "--links",
+        metavar="HUB_URL",
+        help="issue the role-players' personal links through the hub (HUB_URL/services/...)",
+    )
+    what.add_argument(
+        "--setup-home",
+        nargs=2,
+        metavar=("LOGIN", "DEST"),
+        help="copy the working notebooks into a course member's home folder DEST",
+    )
+    what.add_argument(
+        "--materials", metavar="OUT", help="write answer keys, facilitator scripts and slides"
+    )
+    p.add_argument("--group", type=_positive, metavar="N", help="act on group N only")
+    p.add_argument("--label", help="freeze: the version's label (default vN)")
+    p.add_argument(
+        "--as",
+        dest="actor",
+        help="who is acting (default: $COPROD_USER, $JUPYTERHUB_USER or the login name); "
+        "the instructor's acts need the course's instructor login",
+    )
+    p.add_argument("--force", action="store_true", help="replace files that exist")
     p.add_argument("--group-size", type=_positive, default=4, help="create: largest group (4)")
     p.add_argument("--instructor", default="Instructor", help="create: the instructor's name")
     p.add_argument("--name", help="create: the course's name (default: the folder's name)")

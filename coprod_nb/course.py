@@ -44,14 +44,21 @@ __all__ = [
     "Student",
     "course_cast",
     "course_progress",
+    "close_recall_groups",
     "course_summary",
     "create_course",
+    "freeze_groups",
+    "hub_services",
+    "is_course",
     "form_groups",
     "load_course",
     "move_student",
     "plot_course_progress",
     "read_roster",
+    "roleplay_links",
     "roleplay_workshop",
+    "setup_home",
+    "student_environment",
 ]
 
 COURSE_FILE = "course.toml"
@@ -671,8 +678,14 @@ def _performers(course: Course, group: int) -> list[Student]:
     return []
 
 
-def roleplay_workshop(course_dir: str | os.PathLike, date: dt.date | None = None) -> pd.DataFrame:
-    """Set up a role-play workshop for every group whose framework v1 is frozen.
+def roleplay_workshop(
+    course_dir: str | os.PathLike,
+    date: dt.date | None = None,
+    group: int | None = None,
+    *,
+    actor: str | None = None,
+) -> pd.DataFrame:
+    """Set up a role-play workshop for one group (``group``) or every group with a frozen v1.
 
     The workshop is recorded in the group's study on framework v1, facilitated by the
     instructor, with the demo's partnership leaders as participants. Each leader is
@@ -684,15 +697,19 @@ def roleplay_workshop(course_dir: str | os.PathLike, date: dt.date | None = None
     Groups without a frozen v1 are reported and skipped; a group already set up is left
     as it is, so running this again after more groups froze v1 sets up only those.
 
+    The person working (``actor``, default ``$COPROD_USER``, ``$JUPYTERHUB_USER``) must
+    be the course's instructor (:class:`Forbidden` otherwise).
+
     Returns
     -------
     DataFrame
         group, study (relative folder), status, workshop (id or None), roles.
     """
     course = load_course(course_dir)
+    login = _instructor_acting(course, actor)
     when = date or dt.date.today()
     rows = []
-    for g in range(1, course.groups + 1):
+    for g in _chosen_groups(course, group):
         row = {"group": g, "study": course.group_path(g), "workshop": None, "roles": 0}
         done = [r for r in course.cast if r.group == g]
         if done:
@@ -706,7 +723,7 @@ def roleplay_workshop(course_dir: str | os.PathLike, date: dt.date | None = None
             )
             continue
         performers = _performers(course, g)
-        with course.open_group(g) as store:
+        with course.open_group(g, actor=login) as store:
             if 1 not in {v.version for v in store.framework_versions()}:
                 rows.append({**row, "status": "skipped: framework v1 is not frozen yet"})
                 continue
@@ -786,3 +803,221 @@ def course_summary(course: Course) -> str:
         f"COPROD_STUDY={course.group_dir(1)}; on JupyterHub their user name is their login."
     )
     return "\n".join(lines)
+
+
+# -- the instructor's acts, for one group or all ------------------------------------------
+
+#: The hub service of group N's participant app is ``workshop-N`` (``/services/workshop-N/``).
+SERVICE_PREFIX = "workshop-"
+ACT_COLUMNS = ["group", "study", "status"]
+
+
+def is_course(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a course (its ``course.toml``)."""
+    return (Path(folder) / COURSE_FILE).is_file()
+
+
+def _instructor_acting(course: Course, actor: str | None) -> str:
+    """The instructor's login if the person working is the instructor, else Forbidden."""
+    from coprod_nb.storage.store import default_actor
+
+    who = (actor or default_actor()).strip()
+    if who.casefold() != course.instructor_login.casefold():
+        raise Forbidden(
+            f"you are {who}: only the course's instructor ({course.instructor_login}) acts for "
+            "the groups (log in as them, or set COPROD_USER / --as on a SQLite course)"
+        )
+    return course.instructor_login
+
+
+def _chosen_groups(course: Course, group: int | None) -> list[int]:
+    if group is None:
+        return list(range(1, course.groups + 1))
+    if (
+        isinstance(group, bool)
+        or not isinstance(group, int)
+        or group not in range(1, course.groups + 1)
+    ):
+        raise InvalidInput(f"no group {group!r}: the course has groups 1 to {course.groups}")
+    return [group]
+
+
+def close_recall_groups(
+    course_dir: str | os.PathLike, group: int | None = None, *, actor: str | None = None
+) -> pd.DataFrame:
+    """Close step 1 in one group's study (``group``) or in every group's.
+
+    The person working (``actor``, default ``$COPROD_USER``, ``$JUPYTERHUB_USER``) must be
+    the course's instructor, who leads every group study; the store checks it again.
+    A group already closed is reported and left as it is.
+
+    Returns
+    -------
+    DataFrame
+        group, study, status.
+    """
+    course = load_course(course_dir)
+    login = _instructor_acting(course, actor)
+    rows = []
+    for g in _chosen_groups(course, group):
+        with course.open_group(g, actor=login) as store:
+            if store.step_closed():
+                status = "step 1 was already closed"
+            else:
+                store.close_recall()
+                status = "step 1 closed: notes are now visible to the group"
+        rows.append({"group": g, "study": course.group_path(g), "status": status})
+    return pd.DataFrame(rows, columns=ACT_COLUMNS)
+
+
+def freeze_groups(
+    course_dir: str | os.PathLike,
+    group: int | None = None,
+    *,
+    label: str = "",
+    actor: str | None = None,
+) -> pd.DataFrame:
+    """Freeze each chosen group's agreed tensions as its next framework version.
+
+    Uses the store's own freeze (:meth:`Store.freeze_framework`), acting as the
+    instructor (see :func:`close_recall_groups`). A group whose step 1 is open or that
+    has agreed no tension is skipped, with the reason.
+
+    Returns
+    -------
+    DataFrame
+        group, study, status.
+    """
+    course = load_course(course_dir)
+    login = _instructor_acting(course, actor)
+    rows = []
+    for g in _chosen_groups(course, group):
+        with course.open_group(g, actor=login) as store:
+            agreed = store.tensions("agreed")
+            if not store.step_closed():
+                status = "skipped: step 1 is still open (close it first)"
+            elif not agreed:
+                status = "skipped: no agreed tension on the group's board"
+            else:
+                fv = store.freeze_framework(label)
+                status = f"froze framework v{fv.version} ({len(agreed)} agreed tensions)"
+        rows.append({"group": g, "study": course.group_path(g), "status": status})
+    return pd.DataFrame(rows, columns=ACT_COLUMNS)
+
+
+def student_environment(course_dir: str | os.PathLike, hub_user: str) -> dict[str, str]:
+    """The environment of a hub user's server in a course (for ``pre_spawn_hook``).
+
+    A student gets ``COPROD_STUDY`` (their group's study folder) and ``COPROD_USER``
+    (their login); the instructor gets ``COPROD_COURSE`` (the course folder, which
+    notebook 05 opens) and ``COPROD_USER``.
+
+    Raises
+    ------
+    NotFound
+        ``hub_user`` is neither the instructor nor a student of the course.
+    """
+    course = load_course(course_dir)
+    user = str(hub_user).strip().casefold()
+    if user == course.instructor_login.casefold():
+        return {"COPROD_COURSE": str(course.dir), "COPROD_USER": course.instructor_login}
+    for s in course.students:
+        if s.login.casefold() == user:
+            return {"COPROD_STUDY": str(course.group_dir(s.group)), "COPROD_USER": s.login}
+    raise NotFound(f"hub user {hub_user!r} is not in the course {course.name!r}")
+
+
+def setup_home(
+    course_dir: str | os.PathLike, login: str, dest: str | os.PathLike, *, force: bool = False
+) -> list[Path]:
+    """Copy the working notebooks into a course member's home folder ``dest``.
+
+    ``login`` must be a student or the instructor of the course (so a typo is caught
+    before a home is filled). Returns the notebooks written.
+    """
+    from coprod_nb.seed.notebooks import copy_notebooks
+
+    student_environment(course_dir, login)  # refuses a login that is not in the course
+    return copy_notebooks(dest, force=force)
+
+
+def hub_services(
+    course_dir: str | os.PathLike, first_port: int = 8870, *, coprod_nb: str | None = None
+) -> list[dict]:
+    """``c.JupyterHub.services`` entries: one participant app per group with a workshop.
+
+    Group N's app is the service ``workshop-N`` at ``/services/workshop-N/`` through the
+    hub's proxy, listening on 127.0.0.1 port ``first_port + N - 1`` and started by the hub
+    as ``coprod-nb serve-workshop`` acting as the instructor.
+    """
+    import sys
+
+    course = load_course(course_dir)
+    program = coprod_nb or str(Path(sys.executable).with_name("coprod-nb"))
+    out = []
+    for g in sorted({r.group for r in course.cast}):
+        port = first_port + g - 1
+        out.append(
+            {
+                "name": f"{SERVICE_PREFIX}{g}",
+                "url": f"http://127.0.0.1:{port}",
+                "command": [
+                    program,
+                    "serve-workshop",
+                    str(course.group_dir(g)),
+                    "--port",
+                    str(port),
+                    "--base-url",
+                    f"/services/{SERVICE_PREFIX}{g}/",
+                    "--as",
+                    course.instructor_login,
+                ],
+            }
+        )
+    return out
+
+
+def roleplay_links(
+    course_dir: str | os.PathLike,
+    hub_url: str,
+    group: int | None = None,
+    *,
+    actor: str | None = None,
+) -> pd.DataFrame:
+    """Issue each role-player's personal link through the hub, for one group or all.
+
+    The link is ``HUB/services/workshop-N/?key=...`` (see :func:`hub_services`); it is
+    shown once, here, and earlier links of the same leaders stop working. Acting as the
+    instructor (see :func:`close_recall_groups`).
+
+    Returns
+    -------
+    DataFrame
+        group, participant, student, login, link.
+    """
+    from urllib.parse import urlencode
+
+    course = load_course(course_dir)
+    login = _instructor_acting(course, actor)
+    hub = str(hub_url).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", hub):
+        raise InvalidInput(f"the hub's address starts with http:// or https:// (got {hub_url!r})")
+    rows = []
+    for g in _chosen_groups(course, group):
+        roles = [r for r in course.cast if r.group == g]
+        if not roles:
+            continue
+        with course.open_group(g, actor=login) as store:
+            keys = store.issue_links(roles[0].workshop, [r.participant for r in roles])
+        root = f"{hub}/services/{SERVICE_PREFIX}{g}/"
+        rows += [
+            {
+                "group": g,
+                "participant": r.participant,
+                "student": r.student,
+                "login": r.login,
+                "link": f"{root}?{urlencode({'key': keys[r.participant]})}",
+            }
+            for r in roles
+        ]
+    return pd.DataFrame(rows, columns=["group", "participant", "student", "login", "link"])

@@ -397,7 +397,7 @@ def test_progress_counts_follow_reading_writing_and_closing(course_dir):
 def test_roleplay_workshop_next_group_plays_the_leaders(course_dir):
     course = load_course(course_dir)
     _freeze_v1(course, 1)
-    result = roleplay_workshop(course_dir, WHEN)
+    result = roleplay_workshop(course_dir, WHEN, actor="instructor")
     assert result["group"].tolist() == [1, 2]
     assert result["status"].tolist() == [
         "set up: leaders played by group 2",
@@ -443,7 +443,7 @@ def test_roleplay_workshop_next_group_plays_the_leaders(course_dir):
 
     # group 2 catches up: set up now, group 1 untouched
     _freeze_v1(course, 2)
-    again = roleplay_workshop(course_dir, WHEN)
+    again = roleplay_workshop(course_dir, WHEN, actor="instructor")
     assert again["status"].tolist() == ["already set up", "set up: leaders played by group 1"]
     cast = course_cast(course_dir)
     assert cast.loc[cast["group"] == 2, "student_group"].unique().tolist() == [1]
@@ -455,7 +455,7 @@ def test_roleplay_with_one_group_casts_its_own_students(tmp_path):
     create_course(tmp_path / "c", ["Ada", "Bo"], group_size=4)
     course = load_course(tmp_path / "c")
     _freeze_v1(course, 1)
-    result = roleplay_workshop(tmp_path / "c", WHEN)
+    result = roleplay_workshop(tmp_path / "c", WHEN, actor="instructor")
     assert result["status"].tolist() == ["set up: leaders played by group 1"]
     assert course_cast(tmp_path / "c")["student"].tolist() == ["Ada", "Bo", "Ada", "Bo", "Ada"]
 
@@ -463,7 +463,8 @@ def test_roleplay_with_one_group_casts_its_own_students(tmp_path):
 # -- widgets -----------------------------------------------------------------------------
 
 
-def test_dashboard_renders_counts_and_escapes_names(tmp_path):
+def test_dashboard_renders_counts_and_escapes_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("COPROD_USER", "instructor")  # the instructor's server (hub environment)
     d = tmp_path / "c"
     create_course(d, [HOSTILE, "Bea Okoro", "Cal Varga"], name="<b>Seminar</b>")
     view = InstructorDashboard(d)
@@ -504,7 +505,12 @@ def test_course_setup_creates_and_reports(tmp_path):
     assert "COPROD_STUDY=" in view.status.value
     assert view.course.groups == 2 and load_course(tmp_path / "new").groups == 2
 
-    view.create.click()  # the folder is no longer empty
+    view.create.click()  # the folder now holds a course: it is opened, not refused
+    assert "cp-ok" in view.status.value and "Opened the existing course" in view.status.value
+    (tmp_path / "notacourse").mkdir()
+    (tmp_path / "notacourse" / "x.txt").write_text("x")
+    view.folder.value = str(tmp_path / "notacourse")
+    view.create.click()  # a folder with other files is still refused
     assert "cp-error" in view.status.value and "not empty" in view.status.value
 
     roster = tmp_path / "list.csv"
@@ -535,7 +541,7 @@ def test_cli_create_progress_roleplay(tmp_path, capsys):
     assert lines[3].split() == ["Student", "03", "student03", "2", "0", "5", "1", "False", "0", "0"]
 
     _freeze_v1(load_course(d), 2)
-    assert main(["course", str(d), "--roleplay", "--date", "2025-03-14"]) == 0
+    assert main(["course", str(d), "--roleplay", "--date", "2025-03-14", "--as", "instructor"]) == 0
     out = capsys.readouterr().out
     assert "group 1 (groups/group-1): skipped: framework v1 is not frozen yet" in out
     assert "group 2 (groups/group-2): set up: leaders played by group 1" in out

@@ -18,6 +18,7 @@ from coprod_nb.course import (
     course_progress,
     course_summary,
     create_course,
+    is_course,
     load_course,
     plot_course_progress,
     roleplay_workshop,
@@ -30,6 +31,9 @@ __all__ = ["CourseSetup", "InstructorDashboard"]
 
 class CourseSetup(w.VBox):
     """Create a course: a number of students or a roster CSV, a group size, "Create".
+
+    Given a folder that already holds a course, "Create" opens it instead (the message
+    lists its groups).
 
     The message lists the group folders and how students open their group's study.
     ``course`` holds the :class:`~coprod_nb.course.Course` once created. CSS class
@@ -81,6 +85,18 @@ class CourseSetup(w.VBox):
             message(self.status, "Give the course folder (a new or empty folder).", kind="error")
             return
         roster = self.roster.value.strip()
+        if is_course(folder):  # an existing course is opened, not refused as "not empty"
+            try:
+                self.course = load_course(folder)
+            except CoprodError as exc:
+                message(self.status, str(exc), kind="error")
+                return
+            message(
+                self.status,
+                "Opened the existing course.\n" + course_summary(self.course),
+                kind="ok",
+            )
+            return
         try:
             self.course = create_course(
                 folder,
