@@ -36,6 +36,7 @@ from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
+from coprod_nb.widgets.circle_board import CircleBoard
 from coprod_nb.widgets._stage import (
     NO_FRAMEWORK,
     NO_WORKSHOP,
@@ -831,7 +832,13 @@ class CircleSortView(Quiet, w.VBox):
         self.store = store
         self._ref = workshop
         self.header = w.HTML()
-        self.participant = w.Dropdown(description="Participant", layout=w.Layout(width="420px"))
+        self.participant = w.Dropdown(
+            description="Participant", layout=w.Layout(width="auto", min_width="16em")
+        )
+        # The board stores each placement as it is dropped; the form below sets the
+        # reasons (and the rings too), both through Store.set_response.
+        self.board = CircleBoard(store, workshop, participant=self.participant)
+        self.board.on_change(self._on_board_change)
         self.rows_box = w.VBox()
         self.rings: dict[str, w.ToggleButtons] = {}
         self.reasons: dict[str, w.Text] = {}
@@ -850,6 +857,8 @@ class CircleSortView(Quiet, w.VBox):
             [
                 self.header,
                 self.participant,
+                self.board,
+                w.HTML("<b>Reasons</b> (and the circles as a form)"),
                 self.rows_box,
                 self.save,
                 self.status,
@@ -882,24 +891,43 @@ class CircleSortView(Quiet, w.VBox):
         framework = self.store.framework(ws.base_version)
         if list(self.rings) != framework.codes:
             self.rings = {
-                t.code: w.ToggleButtons(options=CIRCLES, value="none") for t in framework.tensions
-            }
-            self.reasons = {
-                t.code: w.Text(placeholder="why here?", layout=w.Layout(width="320px"))
+                t.code: w.ToggleButtons(
+                    options=CIRCLES,
+                    value="none",
+                    style={"button_width": "auto"},
+                    layout=w.Layout(width="auto", flex="0 0 auto"),
+                )
                 for t in framework.tensions
             }
+            self.reasons = {
+                t.code: w.Text(
+                    placeholder="why here?",
+                    layout=w.Layout(width="auto", flex="1 1 14em", min_width="10em"),
+                )
+                for t in framework.tensions
+            }
+            # A row wraps instead of running past the edge; the name wraps, never cut.
             self.rows_box.children = [
                 w.HBox(
                     [
-                        w.Label(_tension_label(t, 45), layout=w.Layout(width="360px")),
+                        w.HTML(
+                            f"{escape(t.code)}: {escape(t.name)}",
+                            layout=w.Layout(flex="1 1 16em", min_width="12em"),
+                        ),
                         self.rings[t.code],
                         self.reasons[t.code],
-                    ]
+                    ],
+                    layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
                 )
                 for t in framework.tensions
             ]
         with self._filling():
             _keep(self.participant, _people(self.store, ws))
+        self.board.refresh()
+        self._load()
+        self._show_results()
+
+    def _on_board_change(self) -> None:
         self._load()
         self._show_results()
 
@@ -970,6 +998,7 @@ class CircleSortView(Quiet, w.VBox):
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
+        self.board.refresh()
         self._show_results()
         message(self.status, f"placements of {who} saved", kind="ok")
 

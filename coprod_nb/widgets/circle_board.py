@@ -1,0 +1,239 @@
+"""CircleBoard: the workshop's cards placed on an inner and an outer circle by dragging.
+
+The board is drawn by a small custom widget (:class:`CirclePane`, an anywidget; its front
+end is ``static/circle_board.js``): concentric circles with the cards on them and a tray
+for the cards not placed. A card is dragged with the mouse or a finger (pointer
+events), or focused and moved with keys. The front end only reports what was done; the
+placement is stored here through the same store function as the form
+(:meth:`~coprod_nb.storage.Store.set_response`), for the participant the board was
+built for and nobody else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anywidget
+import ipywidgets as w
+import traitlets
+
+from coprod_nb.errors import CoprodError
+from coprod_nb.storage import Store
+from coprod_nb.storage.workshop import CIRCLES
+from coprod_nb.widgets._common import Quiet, message
+from coprod_nb.widgets._stage import chosen_workshop
+
+__all__ = ["CircleBoard", "CirclePane"]
+
+_STATIC = Path(__file__).parent / "static"
+#: Rings from the outside in: a key that moves a card inward goes one step right.
+_ORDER = ("none", "outer", "inner")
+#: Keys of the keyboard alternative (sent by the front end) -> a ring, or a step in/out.
+KEYS: dict[str, str | int] = {
+    "i": "inner",
+    "o": "outer",
+    "n": "none",
+    "0": "none",
+    "ArrowUp": +1,
+    "ArrowRight": +1,
+    "+": +1,
+    "ArrowDown": -1,
+    "ArrowLeft": -1,
+    "-": -1,
+}
+RING_LABELS = {"inner": "the inner circle", "outer": "the outer circle", "none": "no circle"}
+
+
+class CirclePane(anywidget.AnyWidget):
+    """The circles and cards, drawn in the browser (CSS class ``cp-circle-pane``).
+
+    ``cards``: ``{"code", "label", "detail"}`` per card; ``placements``: code -> ring.
+    The front end sends ``{"kind": "place", "code", "circle"}`` after a drag and
+    ``{"kind": "key", "code", "key"}`` for a key pressed on a focused card.
+    """
+
+    _esm = _STATIC / "circle_board.js"
+    _css = _STATIC / "circle_board.css"
+
+    cards = traitlets.List([]).tag(sync=True)
+    placements = traitlets.Dict({}).tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+
+
+class CircleBoard(Quiet, w.VBox):
+    """Place a participant's cards on the inner circle, the outer one or neither.
+
+    Drag a card onto a circle (mouse or touch), or focus it with Tab and press ``i``
+    (inner), ``o`` (outer), ``n`` (neither) or the arrow keys (up: one circle in, down:
+    one out). Each placement is saved at once; "Undo last change" reverses the last change
+    made here to this participant's cards (:meth:`Store.undo_response`). CSS classes
+    ``cp-circle-board``, ``cp-circle-pane``, ``cp-circle-undo``, ``cp-circle-status``.
+
+    Parameters
+    ----------
+    store : Store
+    workshop : int, optional
+        The workshop's id (the store's default workshop otherwise).
+    participant : str or ipywidgets.Dropdown, optional
+        Whose cards: a fixed name (the participant app), or a dropdown whose value is
+        followed (the facilitator's view). By default a dropdown of the workshop's
+        participants.
+    source : str
+        Recorded with each placement ("widget", "participant app").
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        workshop: int | None = None,
+        participant: str | w.Dropdown | None = None,
+        *,
+        source: str = "widget",
+        **kwargs,
+    ):
+        self.store = store
+        self._ref = workshop
+        self.source = source
+        self._callbacks: list[Callable[[], None]] = []
+        self._ws = None
+        self.pane = CirclePane()
+        self.pane.add_class("cp-circle-pane")
+        self.undo = w.Button(
+            description="Undo last change", icon="undo", layout=w.Layout(width="auto")
+        )
+        self.undo.add_class("cp-circle-undo")
+        self.status = w.HTML()
+        self.status.add_class("cp-circle-status")
+        own_picker = participant is None
+        if own_picker:
+            participant = w.Dropdown(
+                description="Participant", layout=w.Layout(width="auto", min_width="16em")
+            )
+        self._fixed = participant if isinstance(participant, str) else None
+        self.picker = None if self._fixed is not None else participant
+        self.pane.on_msg(self._on_msg)
+        self.undo.on_click(self._on_undo_click)
+        if self.picker is not None:
+            self.picker.observe(self._on_participant_change, names="value")
+        children = [self.picker] if own_picker else []
+        super().__init__([*children, self.pane, self.undo, self.status], **kwargs)
+        self.add_class("cp-circle-board")
+        self.refresh(own_picker=own_picker)
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def participant(self) -> str | None:
+        """The participant whose cards are on the board (None if none is chosen)."""
+        return self._fixed if self._fixed is not None else (self.picker.value or None)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each placement or undo that was saved."""
+        self._callbacks.append(callback)
+
+    def refresh(self, *, own_picker: bool = False) -> None:
+        """Reload the workshop's cards and the participant's placements."""
+        ws = self._ws = chosen_workshop(self.store, self._ref)[0]
+        if ws is None:
+            self.pane.cards, self.pane.placements, self.pane.disabled = [], {}, True
+            return
+        if own_picker:
+            from coprod_nb.widgets.workshop import _keep, _people  # noqa: PLC0415 (a cycle)
+
+            with self._filling():
+                _keep(self.picker, _people(self.store, ws))
+        self.pane.cards = [
+            {
+                "code": t.code,
+                "label": f"{t.code}: {t.name}",
+                "detail": f"{t.pole_a} ⟷ {t.pole_b}",
+            }
+            for t in self.store.framework(ws.base_version).tensions
+        ]
+        self._load()
+
+    def place(self, code: str, circle: str) -> bool:
+        """Store ``code`` on ``circle`` for the board's participant; False (and the reason
+        shown) when it was refused."""
+        who = self.participant
+        if self._ws is None or who is None:
+            message(self.status, "Choose a participant first.", kind="error")
+            self._load()
+            return False
+        if code not in {c["code"] for c in self.pane.cards}:
+            message(self.status, f"{code!r} is not a card on this board.", kind="error")
+            return False
+        try:
+            self.store.set_response(self._ws.id, who, code, circle=circle, source=self.source)
+        except CoprodError as exc:
+            message(self.status, f"not saved: {exc}", kind="error")
+            self._load()  # put the card back where the store has it
+            return False
+        self._load()
+        message(self.status, f"saved: {code} in {RING_LABELS[circle]}", kind="ok")
+        self._changed()
+        return True
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _load(self) -> None:
+        mine: dict[str, str] = {}
+        who = self.participant
+        if self._ws is not None and who:
+            try:
+                mine = {r.code: r.circle for r in self.store.responses(self._ws.id, who)}
+            except CoprodError as exc:
+                message(self.status, str(exc), kind="error")
+        self.pane.placements = {c["code"]: mine.get(c["code"], "none") for c in self.pane.cards}
+        self.pane.disabled = not who
+
+    def _changed(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict):
+            return
+        code, kind = str(content.get("code", "")), content.get("kind")
+        if kind == "place":
+            circle = content.get("circle")
+            if circle not in CIRCLES:
+                message(self.status, f"{circle!r} is not a circle.", kind="error")
+                return
+            self.place(code, circle)
+        elif kind == "key":
+            move = KEYS.get(str(content.get("key", "")))
+            if move is None:
+                return
+            if isinstance(move, int):
+                now = _ORDER.index(self.pane.placements.get(code, "none"))
+                move = _ORDER[max(0, min(len(_ORDER) - 1, now + move))]
+            if move != self.pane.placements.get(code):
+                self.place(code, move)
+
+    def _on_undo_click(self, _button=None) -> None:
+        who = self.participant
+        if self._ws is None or who is None:
+            message(self.status, "Choose a participant first.", kind="error")
+            return
+        try:
+            row = self.store.undo_response(self._ws.id, who)
+        except CoprodError as exc:
+            message(self.status, f"not undone: {exc}", kind="error")
+            return
+        if row is None:
+            message(self.status, "Nothing to undo.", kind="info")
+            return
+        self._load()
+        message(
+            self.status,
+            f"undone: the last change to {row.code} ({row.code} is in {RING_LABELS[row.circle]})",
+            kind="ok",
+        )
+        self._changed()
+
+    def _on_participant_change(self, _change=None) -> None:
+        if not self._quiet:
+            self.status.value = ""
+            self._load()
