@@ -15,8 +15,9 @@ from datetime import datetime
 import ipywidgets as w
 import pandas as pd
 import traitlets
+from sqlalchemy.exc import SQLAlchemyError
 
-from coprod_nb.errors import CoprodError, Forbidden
+from coprod_nb.errors import CoprodError, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
 from coprod_nb.widgets._stage import (
@@ -117,6 +118,10 @@ class NoteEditor(w.VBox):
         Seconds, monotonic (injected so tests control time).
     debounce : float
         Minimum seconds between two saves while typing.
+    retry : float
+        Seconds between two attempts after a failed save (the database down, locked,
+        its disk full): the status says "not saved" and why, the text stays, and the
+        save is retried by a timer and at the next change until it succeeds.
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class NoteEditor(w.VBox):
         transcript_view: TranscriptView | None = None,
         clock: Callable[[], float] = time.monotonic,
         debounce: float = 1.0,
+        retry: float = 5.0,
         **kwargs,
     ):
         self.store = store
@@ -141,6 +147,8 @@ class NoteEditor(w.VBox):
         self._pending = False
         self._last_save: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.retry = retry
+        self._failed_at: float | None = None  # when the last save failed (None: it did not)
         self._deleted_id: int | None = None
         self._loading = False
 
@@ -252,13 +260,26 @@ class NoteEditor(w.VBox):
                     partnership=self.partnership.value,
                     **fields,
                 )
+        except (InvalidInput, Forbidden, NotFound) as exc:
+            # A refusal, not a fault: retrying the same change would not help.
+            message(self.status, f"not saved: {exc}", kind="error")
+            return False
         except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+            self._save_failed(str(exc))
+            return False
+        except (SQLAlchemyError, OSError) as exc:
+            # The database is down, locked or its disk full: keep the text, say why, retry.
+            self._save_failed(_fault_reason(exc))
             return False
         self._pending = False
+        self._failed_at = None
         self._last_save = self.clock()
+        self.status.remove_class("cp-not-saved")
         message(self.status, f"saved {datetime.now():%H:%M:%S}", kind="ok")
-        self._refresh_notes()
+        try:
+            self._refresh_notes()
+        except (SQLAlchemyError, OSError) as exc:  # saved; only the list is stale
+            message(self.status, f"saved; the list of notes is not up to date: {exc}")
         return True
 
     def load(self, note_id: int) -> None:
@@ -267,7 +288,8 @@ class NoteEditor(w.VBox):
         Raises the store's NotFound for a note the researcher may not see, and
         Forbidden for a colleague's note (visible once step 1 is closed).
         """
-        self.flush()
+        if self._unsaved():
+            raise CoprodError("the note being written is not saved yet: it stays open")
         note = self.store.note(note_id, self._me)
         if note.researcher_id != self.store.researcher(self._me).id:
             raise Forbidden("only the author can edit a note")
@@ -293,11 +315,32 @@ class NoteEditor(w.VBox):
         finally:
             self._loading = before
 
+    def _unsaved(self) -> bool:
+        """Save what is pending; True when that failed (the text must then stay)."""
+        self.flush()
+        return self._pending and self._failed_at is not None
+
+    def _save_failed(self, reason: str) -> None:
+        # The text stays in the box and the change stays pending; no stale "saved".
+        self._failed_at = self.clock()
+        message(
+            self.status,
+            f"not saved: {reason}. Your text is kept here; retrying every "
+            f"{self.retry:g} s and at your next change.",
+            kind="error",
+        )
+        self.status.add_class("cp-not-saved")
+        self._schedule(self.retry)
+
     def _on_text_change(self, change) -> None:
         if self._loading:
             return
         self._pending = True
-        due = self._last_save is None or self.clock() - self._last_save >= self.debounce
+        now = self.clock()
+        if self._failed_at is not None and now - self._failed_at < self.retry:
+            self._schedule(self.retry)  # the store just failed: do not hammer it per key
+            return
+        due = self._last_save is None or now - self._last_save >= self.debounce
         if self.note_id is None or due:
             self.flush()
         else:
@@ -309,14 +352,14 @@ class NoteEditor(w.VBox):
         self._pending = True
         self.flush()
 
-    def _schedule(self) -> None:
+    def _schedule(self, delay: float | None = None) -> None:
         if self._timer is not None:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no event loop (plain Python, tests): flush() or the next change saves
-        self._timer = loop.call_later(self.debounce, self._on_timer)
+        self._timer = loop.call_later(self.debounce if delay is None else delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -344,7 +387,8 @@ class NoteEditor(w.VBox):
             self.partnership.value = short
 
     def _on_new_click(self, _button=None) -> None:
-        self.flush()
+        if self._unsaved():
+            return  # the status says why; the text must not be cleared
         self._reset()
         message(self.status, "new note: start typing, it saves itself")
 
@@ -468,6 +512,13 @@ class NoteEditor(w.VBox):
             self.open_note.value = (
                 self.note_id if any(n.id == self.note_id for n in notes) else None
             )
+
+
+def _fault_reason(exc: BaseException) -> str:
+    """The database's or the system's own words for a failed save, on one line."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return text[0] if text else type(inner).__name__
 
 
 def _choose(dropdown: w.Dropdown, value: str) -> None:
