@@ -17,11 +17,7 @@ The configuration here is the one docs/jupyterhub.md and SECURITY.md describe.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -29,8 +25,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import _wait_for_port
-from tests.conftest import ROOT, free_port, missing
+from tests.browser.hub_kit import (
+    base_config,
+    hub_ports,
+    hub_programs,
+    kernel_prints,
+    log_in,
+    quiet_lab,
+    run_all_cells,
+    running_hub,
+)
+from tests.conftest import ROOT
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -40,14 +45,6 @@ TEAM = {"Wren": ("wren", True), "Moss": ("moss", False), "Fern": ("fern", False)
 HUB_USERS = ("moss", "fern")
 PASSWORD = "blind-notes-" + uuid.uuid4().hex[:8]  # the hub's shared password (>= 8 chars)
 NOTEBOOK = "notebooks/01_individual_recall.ipynb"
-CHP_CACHE = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    / "coprod_nb"
-    / "chp"
-    / "node_modules"
-    / ".bin"
-    / "configurable-http-proxy"
-)
 TYPED = {
     "moss": "Moss, typed at the hub: the library room mattered more than the agenda",
     "fern": "Fern, typed at the hub: a parent in the chair changed who spoke",
@@ -58,16 +55,7 @@ WREN_NOTE = "Wren's reading, entered by the owner: childcare money came first"
 @pytest.fixture(scope="module")
 def programs() -> tuple[str, str, str]:
     """jupyterhub, jupyterhub-singleuser (this environment) and configurable-http-proxy."""
-    bindir = Path(sys.executable).parent
-    hub, single = bindir / "jupyterhub", bindir / "jupyterhub-singleuser"
-    if not hub.exists() or not single.exists():
-        missing("jupyterhub not installed in this environment (pip install -e '.[test]')")
-    if not shutil.which("node"):
-        missing("node not installed (scripts/install-system-deps.sh, as root)")
-    chp = shutil.which("configurable-http-proxy") or (str(CHP_CACHE) if CHP_CACHE.exists() else "")
-    if not chp:
-        missing("configurable-http-proxy not installed (scripts/install-system-deps.sh)")
-    return str(hub), str(single), chp
+    return hub_programs()
 
 
 @pytest.fixture(scope="module")
@@ -125,31 +113,17 @@ def team_db(pg_server, tmp_path_factory):
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
-def _hub_config(base: Path, host: str, chp: str, single: str, ports: dict[str, int]) -> str:
+def _hub_config(base: Path, host: str, programs, ports: dict[str, int]) -> str:
     """jupyterhub_config.py: the set-up of docs/jupyterhub.md, on 127.0.0.1 ports."""
-    args = ["--allow-root"] if os.geteuid() == 0 else []
-    args.append("--LabApp.expose_app_in_browser=True")
-    return textwrap.dedent(
+    return base_config(
+        base,
+        programs,
+        ports,
+        password=PASSWORD,
+        users=set(HUB_USERS),
+        default_url=f"/lab/tree/{NOTEBOOK}",
+    ) + textwrap.dedent(
         f"""\
-        c = get_config()  # noqa
-        c.JupyterHub.bind_url = "http://127.0.0.1:{ports["public"]}"
-        c.JupyterHub.hub_bind_url = "http://127.0.0.1:{ports["hub"]}"
-        c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports["api"]}"
-        c.ConfigurableHTTPProxy.command = [{chp!r}]
-        c.ConfigurableHTTPProxy.pid_file = {str(base / "proxy.pid")!r}
-        c.JupyterHub.db_url = "sqlite:///{base / "jupyterhub.sqlite"}"
-        c.JupyterHub.cookie_secret_file = {str(base / "cookie_secret")!r}
-
-        c.JupyterHub.authenticator_class = "shared-password"
-        c.SharedPasswordAuthenticator.user_password = {PASSWORD!r}
-        c.Authenticator.allowed_users = {set(HUB_USERS)!r}
-
-        c.JupyterHub.spawner_class = "simple"
-        c.SimpleLocalProcessSpawner.home_dir_template = {str(base / "home" / "{username}")!r}
-        c.Spawner.cmd = [{single!r}]
-        c.Spawner.args = {args!r}
-        c.Spawner.default_url = "/lab/tree/{NOTEBOOK}"
-        c.Spawner.env_keep = ["PATH", "LANG"]
         c.Spawner.environment = {{
             # the hub user name is the researcher's login and the database role
             "COPROD_DB": lambda spawner: f"postgresql://{{spawner.user.name}}@{host}",
@@ -164,69 +138,23 @@ def _make_home(home: Path) -> None:
     shutil.copytree(
         ROOT / "notebooks", home / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
     )
-    settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    quiet_lab(home)
 
 
 @pytest.fixture(scope="module")
 def hub(programs, team_db, tmp_path_factory):
     """JupyterHub on 127.0.0.1 with its proxy; yields its public URL and the users' homes."""
-    hub_bin, single, chp = programs  # looked for first: a missing one skips before the study
-    host, _ = team_db
+    host, _ = team_db  # the programs are looked for first: a missing one skips before the study
     base = tmp_path_factory.mktemp("hub")
     for user in HUB_USERS:
         _make_home(base / "home" / user)
-    ports = {"public": free_port(), "hub": free_port(), "api": free_port()}
-    config = base / "jupyterhub_config.py"
-    config.write_text(_hub_config(base, host, chp, single, ports))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "JUPYTER"))}
-    log = base / "hub.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [hub_bin, "-f", str(config)],
-            cwd=base,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # the hub, its proxy and the users' servers: one group
-        )
-    try:
-        _wait_for_port(ports["public"], proc, log)
-        _wait_for_port(ports["hub"], proc, log)
-        yield {"url": f"http://127.0.0.1:{ports['public']}", "home": base / "home", "log": log}
-    finally:
-        proc.send_signal(signal.SIGTERM)  # the hub stops the servers and the proxy it started
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # anything of this run left behind
-        except ProcessLookupError:
-            pass
+    ports = hub_ports()
+    with running_hub(programs[0], base, _hub_config(base, host, programs, ports), ports) as running:
+        yield running
 
 
 def _log_in(context, hub: dict, user: str):
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    page.goto(f"{hub['url']}/hub/login")
-    page.locator("#username_input").fill(user)
-    page.locator("#password_input").fill(PASSWORD)
-    page.locator("#login_submit").click()
-    return page
-
-
-def _run_notebook_01(page, user: str) -> None:
-    """Wait for Lab on notebook 01 (the hub's default_url) and run all its cells."""
-    page.wait_for_url(f"**/user/{user}/lab/**")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session"
-        "?.kernel?.status === 'idle'"
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    return log_in(context, hub["url"], user, PASSWORD)
 
 
 def _sql(host: str, role: str, query: str, params=()) -> list[tuple]:
@@ -241,7 +169,7 @@ def pages(hub, browser):
     try:
         opened = {user: _log_in(contexts[user], hub, user) for user in HUB_USERS}
         for user, page in opened.items():  # both servers spawn at once
-            _run_notebook_01(page, user)
+            run_all_cells(page, user)
         for page in opened.values():
             panel = page.locator(".jp-NotebookPanel:visible")
             panel.locator(".cp-recall-closure").first.wait_for(timeout=120_000)
@@ -251,23 +179,7 @@ def pages(hub, browser):
             context.close()
 
 
-def _kernel_prints(page, code: str) -> str:
-    """Run ``code`` in the notebook's kernel; return what it printed (and any error)."""
-    return page.evaluate(
-        """async (code) => {
-            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-            const future = kernel.requestExecute({code});
-            const out = [];
-            future.onIOPub = (msg) => {
-                if (msg.header.msg_type === 'stream') out.push(msg.content.text);
-                if (msg.header.msg_type === 'error')
-                    out.push(msg.content.ename + ': ' + msg.content.evalue);
-            };
-            await future.done;
-            return out.join('');
-        }""",
-        code,
-    )
+_kernel_prints = kernel_prints
 
 
 def test_each_researcher_at_the_hub_writes_notes_only_they_can_read(hub, team_db, pages):
