@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from coprod_nb.analysis.figures import annotate_counts, count_image, wrap_label
 from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 
@@ -106,7 +107,7 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
     if ax is None:
         size = (max(6, 0.38 * wide.shape[1] + 2), 1.2 + 0.5 * len(wide))
         _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
-    image = ax.imshow(wide.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
+    image = count_image(ax, wide.to_numpy(), cmap="Blues", label="notes")
     ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
     ax.set_yticks(range(0, len(wide), ystep), wide.index[::ystep])
     ax.set_xticks(
@@ -119,11 +120,9 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
     if annotate is None:
         annotate = wide.size <= MAX_LABELLED_CELLS
     if annotate:
-        for i in range(wide.shape[0]):
-            for j in range(wide.shape[1]):
-                ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center", fontsize=7)
+        texts = [[str(int(v)) for v in row] for row in wide.to_numpy()]
+        annotate_counts(ax, image, texts, fontsize=7)
     ax.set_title("Notes per researcher, partnership and category")
-    ax.figure.colorbar(image, ax=ax, label="notes")
     return ax
 
 
@@ -309,18 +308,15 @@ def plot_evidence(matrix: pd.DataFrame, ax=None, *, annotate: bool | None = None
     if ax is None:
         size = (1.5 + 1.0 * wide.shape[1], 1.0 + 0.45 * len(wide))
         _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
-    image = ax.imshow(wide.to_numpy(), cmap="Greens", aspect="auto", vmin=0)
+    image = count_image(ax, wide.to_numpy(), cmap="Greens", label="items")
     ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
     ax.set_xticks(range(0, wide.shape[1], xstep), wide.columns[::xstep])
-    ax.set_yticks(range(0, len(wide), ystep), wide.index[::ystep])
+    ax.set_yticks(range(0, len(wide), ystep), [wrap_label(t) for t in wide.index[::ystep]])
     if annotate is None:
         annotate = wide.size <= MAX_LABELLED_CELLS
     if annotate:
-        for i in range(wide.shape[0]):
-            for j in range(wide.shape[1]):
-                ax.text(j, i, int(wide.iat[i, j]), ha="center", va="center")
+        annotate_counts(ax, image, [[str(int(v)) for v in row] for row in wide.to_numpy()])
     ax.set_title("Evidence per tension and partnership (notes + quotes)")
-    ax.figure.colorbar(image, ax=ax, label="items")
     return ax
 
 

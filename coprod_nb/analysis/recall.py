@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from coprod_nb.analysis.figures import annotate_counts, count_image
 from coprod_nb.analysis.interpretation import (
     MAX_FIGSIZE,
     MAX_LABELLED_CELLS,
@@ -88,7 +89,7 @@ def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = No
                 min(MAX_FIGSIZE[1], 1.2 + 0.5 * rows),
             )
         )
-    image = ax.imshow(notes.to_numpy(), cmap="Blues", aspect="auto", vmin=0)
+    image = count_image(ax, notes.to_numpy(), cmap="Blues", label="notes")
     step = every_kth(cols)  # a 200-transcript study names every 4th transcript
     ax.set_xticks(
         range(0, cols, step),
@@ -102,25 +103,16 @@ def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = No
     if annotate is None:
         annotate = notes.size <= MAX_LABELLED_CELLS
     if annotate:
-        top = max(int(notes.to_numpy().max()), 1)
-        for i in range(rows):
-            for j in range(cols):
-                n = int(notes.iat[i, j])
-                mark = " ✓" if read.iat[i, j] else ""
-                ax.text(
-                    j,
-                    i,
-                    f"{n}{mark}",
-                    ha="center",
-                    va="center",
-                    color="white" if n > top / 2 else "black",
-                )
+        texts = [
+            [f"{int(notes.iat[i, j])}{' ✓' if read.iat[i, j] else ''}" for j in range(cols)]
+            for i in range(rows)
+        ]
+        annotate_counts(ax, image, texts)
     else:
         # One artist for every read cell, however many there are.
         ri, ci = np.nonzero(read.to_numpy(dtype=bool))
         ax.scatter(ci, ri, s=4, c="black", marker=".", linewidths=0)
     ax.set_title("Step 1: notes per transcript's partnership (✓ read)")
-    ax.figure.colorbar(image, ax=ax, label="notes")
     return ax
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
+from coprod_nb.analysis.figures import wrap_label
 from coprod_nb.analysis.workshop import circle_summary, compare_polls, poll_tally, spectra_table
 from coprod_nb.domain.decisions import Decision, lineage, replay
 from coprod_nb.domain.framework import Framework
@@ -273,11 +274,12 @@ def plot_lineage(table: pd.DataFrame, ax=None):
     }
     for s, y in left.items():
         ax.add_patch(Rectangle((x0 - 0.02, y - height / 2), 0.07, height, color="#2d3748"))
-        ax.text(x0 - 0.04, y, f"{s}  {_cut(names.get(s, ''))}", ha="right", va="center", fontsize=8)
+        label = wrap_label(f"{s}  {names.get(s, '')}".strip(), 32)
+        ax.text(x0 - 0.04, y, label, ha="right", va="center", fontsize=8)
     for t, y in right.items():
         ax.add_patch(Rectangle((x1 - 0.05, y - height / 2), 0.07, height, color="#2d3748"))
         final, name = finals.get(t, ("", ""))
-        label = f"{final} ({t})  {_cut(name)}" if final else t
+        label = wrap_label(f"{final} ({t})  {name}".strip() if final else t, 32)
         ax.text(x1 + 0.04, y, label, ha="left", va="center", fontsize=8)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
@@ -301,10 +303,6 @@ def _band_kind(path: str, kinds) -> str:
     """What happened to an origin, for its colour: receiving a fold is not being folded."""
     steps = [step for step in path.split(", ") if not step.startswith("received ")]
     return next((k for k in kinds if any(k in step for step in steps)), "kept")
-
-
-def _cut(text: str, n: int = 38) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def revote_comparison(store: Store, workshop: int | None = None) -> pd.DataFrame:

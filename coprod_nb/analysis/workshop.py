@@ -25,6 +25,8 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch
 
+from coprod_nb.analysis.figures import wrap_label
+
 __all__ = [
     "RING_SCORES",
     "circle_summary",
@@ -187,7 +189,7 @@ def plot_poll(tally: pd.DataFrame, ax=None, *, title: str = "Opening poll"):
     for yi, count, share in zip(y, tally["count"], tally["share"], strict=True):
         label = "–" if pd.isna(share) else f"{share:.0%}"
         ax.text(count + 0.02 * top, yi, label, va="center", fontsize=8)
-    ax.set_yticks(y, tally["option"])
+    ax.set_yticks(y, [wrap_label(o) for o in tally["option"]])
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.15)
     n = tally.attrs.get("ballots")
@@ -474,6 +476,46 @@ def _spread_cards(ax, cards, radii, angles, *, step: float = 1.5, rounds: int = 
             card.set_fontsize(max(6, size - 1))
 
 
+def _keep_in_rings(ax, cards) -> None:
+    """Pull each card along its ray until no ring border crosses it, where there is room.
+
+    A card whose centre lies near a ring's border would read as in both rings; it moves
+    towards the middle of the band its centre is in, unless that would make it cover
+    another card (crowded circles keep :func:`_spread_cards`' separation first).
+    """
+    if not cards or not hasattr(ax.figure.canvas, "get_renderer"):
+        return
+    bands = ((0.0, _INNER_RADIUS), (_INNER_RADIUS, _OUTER_RADIUS), (_OUTER_RADIUS, 3.0))
+    sizes = _card_sizes(ax, cards)
+    places = [card.get_position() for card in cards]
+
+    def clear_of_others(k, x, y) -> bool:
+        w, h = sizes[k]
+        return all(
+            abs(x - ox) >= (w + sizes[j][0]) / 2 or abs(y - oy) >= (h + sizes[j][1]) / 2
+            for j, (ox, oy) in enumerate(places)
+            if j != k
+        )
+
+    for k, (w, h) in enumerate(sizes):
+        x, y = places[k]
+        r = math.hypot(x, y)
+        if r == 0:
+            continue
+        low, high = next(((a, b) for a, b in bands if r < b), bands[-1])
+        middle = (low + high) / 2 if low > 0 else 0.0
+        for step in range(41):
+            t = r + (middle - r) * step / 40
+            px, py = t * x / r, t * y / r
+            near = math.hypot(max(abs(px) - w / 2, 0.0), max(abs(py) - h / 2, 0.0))
+            far = math.hypot(abs(px) + w / 2, abs(py) + h / 2)
+            if near >= low and far <= high:
+                if clear_of_others(k, px, py):
+                    places[k] = (px, py)
+                    cards[k].set_position(places[k])
+                break
+
+
 def plot_circles(summary: pd.DataFrame, ax=None):
     """The circles as a picture: each option a card placed by its mean score.
 
@@ -514,7 +556,7 @@ def plot_circles(summary: pd.DataFrame, ax=None):
         card = ax.text(
             radius * math.cos(a),
             radius * math.sin(a),
-            f"{row.option}\n{row.mean_score:.1f}",
+            f"{wrap_label(row.option, 16)}\n{row.mean_score:.1f}",
             ha="center",
             va="center",
             fontsize=9,
@@ -524,6 +566,7 @@ def plot_circles(summary: pd.DataFrame, ax=None):
         radii.append(radius)
         angles.append(angle)
     _spread_cards(ax, cards, radii, angles)
+    _keep_in_rings(ax, cards)
     w = summary.attrs.get("kendall_w")
     subtitle = "" if w is None or pd.isna(w) else f" (Kendall's W = {w:.2f})"
     ax.set_title(f"Circles by mean score{subtitle}")
@@ -550,7 +593,7 @@ def plot_ring_counts(summary: pd.DataFrame, ax=None):
         values = summary[ring].to_numpy(dtype=float)
         ax.barh(y, values, left=left, color=RING_COLOURS[ring], edgecolor="white", label=ring)
         left += values
-    ax.set_yticks(y, summary["option"])
+    ax.set_yticks(y, [wrap_label(o) for o in summary["option"]])
     ax.invert_yaxis()
     ax.set_xlabel("participants")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
@@ -661,8 +704,9 @@ def plot_spectra(
         if code in poles:
             pole_a, pole_b = poles[code]
             above = row - spread / 2 - 0.12
-            ax.text(0, above, pole_a, ha="left", va="bottom", fontsize=8, color="#4a5568")
-            ax.text(100, above, pole_b, ha="right", va="bottom", fontsize=8, color="#4a5568")
+            pole = {"va": "bottom", "fontsize": 8, "color": "#4a5568"}
+            ax.text(0, above, wrap_label(pole_a, 40), ha="left", **pole)
+            ax.text(100, above, wrap_label(pole_b, 40), ha="right", **pole)
         here = table[table["tension"] == code]
         for partnership, group in here.groupby("partnership", sort=False):
             y = row + offsets[partnership]
@@ -697,7 +741,7 @@ def plot_spectra(
                 )
     ax.set_xlim(-2, 102)
     ax.set_ylim(len(tensions) - 0.5, -0.5 - spread / 2 - 0.2)
-    ax.set_yticks(range(len(tensions)), tensions)
+    ax.set_yticks(range(len(tensions)), [wrap_label(t, 20) for t in tensions])
     ax.set_xlabel("position (0 = pole A, 100 = pole B)")
     handles = [Line2D([], [], ls="", marker="o", color=colours[p], label=p) for p in partnerships]
     if len(times) > 1:

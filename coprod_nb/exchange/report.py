@@ -207,7 +207,8 @@ def _png(fig: MplFigure) -> bytes:
     buffer = io.BytesIO()
     # No "Software" text chunk: the file should not carry a link to matplotlib's site.
     # Margins are set by hand: bbox_inches="tight" draws every figure twice.
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    # 200 dpi: sharp when a page or screen shows the figure at its size in inches.
+    fig.savefig(buffer, format="png", dpi=200, metadata={"Software": None})
     return buffer.getvalue()
 
 
@@ -221,9 +222,10 @@ def _new_figure(width: float, height: float) -> MplFigure:
 def _spectrum_figure(table: pd.DataFrame, framework: Framework, code: str, label: str):
     if table.empty or code not in set(table["tension"]):
         return None
-    fig = _new_figure(9, 2.0)
+    # Drawn at the width the document gives it (15 cm), so 8-point text stays 8 points.
+    fig = _new_figure(6.0, 2.4)
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.06, right=0.84, bottom=0.3, top=0.85)  # legend on the right
+    fig.subplots_adjust(left=0.08, right=0.8, bottom=0.25, top=0.82)  # legend on the right
     plot_spectra(table, ax, tension=code, poles=poles(framework))
     ax.set_title(f"{label}: where each partnership sits")
     return Figure(f"spectrum_{label}", f"{label}: where each partnership sits", _png(fig))
