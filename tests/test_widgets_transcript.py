@@ -435,3 +435,23 @@ def test_attach_a_recording_in_the_set_up(second_study, tmp_path):
     assert path.read_bytes() == raw and path.name == "Quay talk.wav"
     assert path.is_relative_to((st.study_dir / "media").resolve())
     assert "Quay talk.wav" in form.table.value
+
+
+def test_a_page_and_its_recording_on_both_databases(tmp_path, db_url):
+    from coprod_nb.storage.pages import turn_page
+    from tests.second_study import build_second_study
+
+    st = build_second_study(tmp_path / "second", "joint", db_url)
+    try:
+        tid = _gull(st)
+        total = st.turn_count(tid)
+        page = turn_page(st, tid, 0, total)
+        assert [t.seq for t in page.turns] == list(range(total))
+        texts = {st.transcript(tid).text[m.start : m.end] for m in page.marks}
+        assert "the trust board wants a logo on everything" in texts
+        h2 = next(m for m in page.marks if "logo" in st.transcript(tid).text[m.start : m.end])
+        assert h2.notes and "H2" in h2.tensions and page.tension_names["H2"]
+        where = attach_media(st, tid, write_wav(tmp_path / "g.wav", seconds=0.2))
+        assert media_file(st, tid) == (st.study_dir / where).resolve()
+    finally:
+        st.close()
