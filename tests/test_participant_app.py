@@ -5,11 +5,17 @@ Storage and widget tests run on SQLite and PostgreSQL (the ``store`` fixture).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import shutil
+import signal
+import subprocess
 import time
 from datetime import date
 from io import StringIO
 
+import ipywidgets as w
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -21,6 +27,7 @@ from coprod_nb.cli import main
 from coprod_nb.errors import Forbidden, InvalidInput
 from coprod_nb.participant_app import key_from_query, page
 from coprod_nb.participant_app.serve import link_root, normalise_base_url, voila_command
+from coprod_nb.storage import Store
 from coprod_nb.storage.models import Ballot, CardResponse, Event, ParticipantToken
 from coprod_nb.widgets.participant import LiveResponses, ParticipantApp, participant_link
 from tests.acting import as_, as_lead
@@ -169,8 +176,9 @@ def test_the_app_shows_the_participant_only_their_own_answers(live):
     assert "Welcome, Pat" in app.greeting.value
     assert [c.code for c in cards(app)] == ["T1", "T2", "T3"]
     assert "Sol" not in shown and "Sol's own thought" not in shown
-    assert app.cards["T2"].values() == ("Pat wrote this", "", "inner")
-    assert app.cards["T1"].values() == ("", "", "none")
+    assert app.cards["T2"].values() == ("Pat wrote this", "")
+    assert app.cards["T1"].values() == ("", "")
+    assert app.board.pane.placements == {"T1": "none", "T2": "inner", "T3": "none"}
     assert not any(box.value for box in app.approve.values())  # Sol's T3 is not Pat's
     assert "hidden" not in app.results.value and "closes the poll" in app.results.value
 
@@ -183,32 +191,39 @@ def test_hostile_text_is_escaped_in_cards_and_in_the_live_view(live):
     assert IMG not in app.cards["T2"].title.value and "&lt;img" in app.cards["T2"].title.value
     assert not app.approve["T1"].description_allow_html  # a label stays plain text
     app.cards["T1"].comment.value = IMG
-    app.submit.click()
+    app.flush()
     view = LiveResponses(as_lead(live), links=links)
     assert IMG not in view.table.value and "&lt;img src=x" in view.table.value
     assert HOSTILE not in view.tally.value + view.progress.value
 
 
-def test_a_second_submission_updates_instead_of_adding(live):
+def test_each_change_saves_itself_with_a_visible_state(live):
     links = as_lead(live).issue_links()
     poll = live.current_poll()
     app = ParticipantApp(live, links["Pat"])
+    assert not [c for c in app.children if isinstance(c, w.Button) and "Submit" in c.description]
     app.cards["T1"].comment.value = "first thought"
-    app.cards["T1"].circle.value = "inner"
+    # waiting for the debounce: shown as saving, not written yet
+    assert "cp-state-saving" in app.cards["T1"].state._dom_classes
+    assert "saving" in app.cards["T1"].state.value
+    app.flush()
+    assert "cp-state-saved" in app.cards["T1"].state._dom_classes
+    assert app.board.place("T1", "inner")
     app.approve["T1"].value = app.approve["T2"].value = True
-    app.submit.click()
-    assert "cards saved: T1" in app.last_status and "T1, T2" in app.last_status
+    app.flush()
+    assert "saved: T1, T2" in app.poll_state.value
     # untouched cards are not answers
     assert [(r.code, r.comment, r.circle) for r in live.responses(None, "Pat")] == [
         ("T1", "first thought", "inner")
     ]
     assert live.own_ballot_by_link(links["Pat"], poll.id) == ["T1", "T2"]
     app.cards["T1"].comment.value = "second thought"
-    app.cards["T3"].circle.value = "outer"
+    app.board.place("T3", "outer")
     app.approve["T2"].value = False
-    app.submit.click()
+    app.flush()
     again = ParticipantApp(live, links["Pat"])  # a reload shows what was saved
-    assert again.cards["T1"].values() == ("second thought", "", "inner")
+    assert again.cards["T1"].values() == ("second thought", "")
+    assert again.board.pane.placements["T1"] == "inner"
     assert again.approve["T1"].value and not again.approve["T2"].value
     with live.session(write=False) as s:
         rows = s.scalars(select(CardResponse).where(CardResponse.code == "T1")).all()
@@ -217,8 +232,26 @@ def test_a_second_submission_updates_instead_of_adding(live):
     assert rows[0].source == "participant app"
     assert len(ballots) == 1 and ballots[0].choices == ["T1"]
     assert {r.code for r in live.responses(None, "Pat")} == {"T1", "T3"}
-    app.submit.click()  # nothing changed: nothing written
-    assert "no change to your cards" in app.last_status
+
+
+def test_without_debounce_a_change_is_saved_at_once(live):
+    links = as_lead(live).issue_links()
+    app = ParticipantApp(live, links["Sol"], debounce=0)
+    app.cards["T2"].suggestion.value = "split it"
+    assert [(r.code, r.suggestion) for r in live.responses(None, "Sol")] == [("T2", "split it")]
+    assert "cp-state-saved" in app.cards["T2"].state._dom_classes
+
+
+def test_the_poll_text_follows_its_state(live):
+    links = as_lead(live).issue_links()
+    app = ParticipantApp(live, links["Pat"], debounce=0)
+    assert "<b>open</b>: tick up to 2 tensions" in app.poll_header.value
+    app.approve["T3"].value = True
+    as_lead(live).close_poll(live.current_poll().id)
+    app.check.click()
+    text = app.poll_header.value
+    assert "<b>closed</b>" in text and "tick" not in text and "yours: T3" in text
+    assert "cp-poll-tally-table" in app.results.value
 
 
 def test_the_store_rules_reach_the_participant_as_messages(live):
@@ -228,13 +261,14 @@ def test_the_store_rules_reach_the_participant_as_messages(live):
     app.cards["T2"].suggestion.value = "split it"
     for box in app.approve.values():
         box.value = True
-    app.submit.click()
-    assert "at most 2 nominations" in app.last_status
-    assert "cards saved: T2" in app.last_status  # the cards are kept all the same
+    app.flush()
+    assert "at most 2 nominations" in app.poll_state.value
+    assert "cp-state-failed" in app.poll_state._dom_classes
+    assert "cp-state-saved" in app.cards["T2"].state._dom_classes  # the card is kept
     assert live.own_ballot_by_link(links["Pat"], poll.id) is None
     as_lead(live).close_poll(poll.id)
     app.approve["T3"].value = False
-    app.submit.click()  # a page opened before the poll closed
+    app.flush()  # a page opened before the poll closed
     assert "closed" in app.last_status and live.own_ballot_by_link(links["Pat"], poll.id) is None
     assert all(box.disabled for box in app.approve.values())
 
@@ -245,8 +279,8 @@ def test_results_are_hidden_until_the_poll_closes_then_shown(live):
     pat, sol = ParticipantApp(live, links["Pat"]), ParticipantApp(live, links["Sol"])
     pat.approve["T1"].value = pat.approve["T3"].value = True
     sol.approve["T3"].value = True
-    pat.submit.click()
-    sol.submit.click()
+    pat.flush()
+    sol.flush()
     pat.check.click()
     assert "cp-poll-tally-table" not in pat.results.value
     as_lead(live).close_poll(poll.id)
@@ -267,12 +301,12 @@ def test_a_ranked_poll_needs_an_order(live):
     app = ParticipantApp(live, links["Sol"])
     assert [d.description for d in app.rank] == ["Choice 1", "Choice 2"]
     app.rank[1].value = "T2"
-    app.submit.click()
+    app.flush()
     assert (
         "in order" in app.last_status and live.own_ballot_by_link(links["Sol"], ranked.id) is None
     )
     app.rank[0].value = "T3"
-    app.submit.click()
+    app.flush()
     assert live.own_ballot_by_link(links["Sol"], ranked.id) == ["T3", "T2"]
 
 
@@ -303,11 +337,11 @@ def test_live_responses_counts_closes_and_reveals(live):
     assert progress["cards"].to_dict() == {"Pat": 0, "Sol": 0}
     pat, sol = ParticipantApp(live, links["Pat"]), ParticipantApp(live, links["Sol"])
     pat.cards["T1"].comment.value = "one"
-    pat.cards["T2"].circle.value = "outer"
+    pat.board.place("T2", "outer")
     pat.approve["T2"].value = True
-    pat.submit.click()
-    sol.cards["T3"].circle.value = "inner"
-    sol.submit.click()  # no nomination
+    pat.flush()
+    sol.board.place("T3", "inner")
+    sol.flush()  # no nomination
     view.refresh_button.click()
     progress = table(view.progress.value).set_index("participant")
     assert progress["cards"].to_dict() == {"Pat": 2, "Sol": 1}
@@ -464,9 +498,11 @@ def _revoked_page_cannot_submit(store, person, code, lead, how):
     box = next(iter(app.approve.values()), None)
     if box is not None:
         box.value = True
-    app.submit.click()
+    app.flush()
     assert "no longer valid" in app.last_status and "Traceback" not in app.last_status
-    assert "cp-participant-revoked" in app.status._dom_classes and app.submit.disabled
+    assert "cp-participant-revoked" in app.status._dom_classes
+    assert app.cards[code].comment.disabled and app.board.pane.disabled
+    assert not app.board.place(code, "inner")
     assert len(store.responses(None, person)) == before
     poll = store.current_poll()
     if poll is not None:
@@ -512,3 +548,144 @@ def test_a_write_through_a_link_is_checked_in_its_transaction(live):
         live.cast_ballot(poll.id, "Pat", ["T2"], link=links["Pat"])
     assert [r.comment for r in live.responses(None, "Pat")] == ["ok"]
     assert live.own_ballot_by_link(links["Sol"], poll.id) is None
+
+
+# -- the server: no kernel without a valid key ----------------------------------------------
+
+
+def kernels(server) -> list:
+    """The kernel processes the app's server runs now (its children running ipykernel)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(server["proc"].pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any("ipykernel" in part for part in child.cmdline()):
+                found.append(child)
+    return found
+
+
+def visit(server, query: str, source: str = "127.0.0.2") -> tuple[int, str]:
+    """GET the app's page from the loopback address ``source``; returns (status, body)."""
+    import http.client
+
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", server["port"], timeout=120, source_address=(source, 0)
+    )
+    try:
+        conn.request("GET", "/?" + query if query else "/")
+        reply = conn.getresponse()
+        return reply.status, reply.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, second_templates):
+    """``serve-workshop``'s server on the second study's follow-up workshop (poll open),
+    with kernels culled after 3 idle seconds; one server for the module."""
+    from coprod_nb.participant_app.serve import prepare
+    from tests.browser.conftest import _wait_for_port
+
+    base = tmp_path_factory.mktemp("app-server")
+    shutil.copytree(second_templates("two_workshops"), base / "study")
+    port = free_port()
+    plan = prepare(base / "study", port=port, new_links=True, actor="rowan")
+    with Store(base / "study", actor="rowan") as st:
+        first = st.workshops()[0]
+        other = as_lead(st).issue_links(first.id)  # keys of the other workshop
+        revoked = as_lead(st).issue_links(participants=[sorted(plan.links)[0]])
+        links = dict(plan.links)
+        dead = links.pop(sorted(plan.links)[0])  # replaced just now
+        links.update(revoked)
+    cmd = voila_command(port=port, cull_idle=3, bad_key_burst=10, bad_key_refill=600)
+    log = base / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd,
+            env=plan.env,
+            cwd=plan.cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for_port(port, proc, log)
+        yield {
+            "proc": proc,
+            "port": port,
+            "links": links,
+            "dead": dead,
+            "other": next(iter(other.values())),
+            "log": log,
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_thirty_bad_keys_start_no_kernel_and_are_rate_limited(app_server):
+    bad = [
+        "",
+        "key=",
+        "key=abc",
+        "key=" + "W" * 43,
+        "key=../../etc/passwd",
+        f"key={app_server['dead']}",
+        f"key={app_server['other']}",
+        "token=zzz",
+    ]
+    statuses = []
+    for i in range(30):
+        status, body = visit(app_server, bad[i % len(bad)])
+        statuses.append(status)
+        assert "Traceback" not in body and "cp-participant-refused" in body
+        assert "<script" not in body and "://" not in body  # nothing from another host
+    assert statuses == [403] * 10 + [429] * 20  # 10 bad keys, then refused unchecked
+    assert kernels(app_server) == []
+    # rate-limited: even a valid key from that address is refused (the limit is no oracle)
+    assert visit(app_server, f"key={next(iter(app_server['links'].values()))}")[0] == 429
+    assert kernels(app_server) == []
+    assert "Too many wrong links" in visit(app_server, "key=x")[1]
+
+
+def test_one_kernel_per_link_and_idle_kernels_are_culled(app_server):
+    (a, key_a), (b, key_b) = sorted(app_server["links"].items())[:2]
+    status, body = visit(app_server, f"key={key_a}", source="127.0.0.3")
+    assert status == 200 and "cp-participant-refused" not in body
+    assert "cdn.jsdelivr.net" not in body and "font-awesome" not in body.lower()
+    [first] = kernels(app_server)
+    # the same link again (a reload, another device): the new page's kernel replaces it
+    assert visit(app_server, f"key={key_a}", source="127.0.0.3")[0] == 200
+    [second] = kernels(app_server)
+    assert second.pid != first.pid
+    assert visit(app_server, f"key={key_b}", source="127.0.0.4")[0] == 200
+    assert len(kernels(app_server)) == 2  # one per link
+    deadline = time.time() + 90  # no page holds them: culled after 3 idle seconds
+    while kernels(app_server) and time.time() < deadline:
+        time.sleep(0.5)
+    assert kernels(app_server) == []
+    assert "Culling 'idle' kernel" in app_server["log"].read_text()
+
+
+def test_the_rate_limit_refills(monkeypatch):
+    from coprod_nb.participant_app.server import TokenBucket
+
+    now = [0.0]
+    bucket = TokenBucket(burst=3, refill=10.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert bucket.allows("a")
+        bucket.take("a")
+    assert not bucket.allows("a") and bucket.allows("b")  # per address
+    assert bucket.retry_after("a") == 10
+    now[0] = 9.0
+    assert not bucket.allows("a")
+    now[0] = 10.0
+    assert bucket.allows("a")
+    now[0] = 1000.0
+    bucket.take("a")
+    assert bucket.allows("a")  # never more than the burst: two left

@@ -81,6 +81,9 @@ class CircleBoard(Quiet, w.VBox):
         participants.
     source : str
         Recorded with each placement ("widget", "participant app").
+    link : str, optional
+        The key of the participant's personal link (the participant app): checked with
+        each placement as it is written, and before an undo.
     """
 
     def __init__(
@@ -90,9 +93,11 @@ class CircleBoard(Quiet, w.VBox):
         participant: str | w.Dropdown | None = None,
         *,
         source: str = "widget",
+        link: str | None = None,
         **kwargs,
     ):
         self.store = store
+        self._link = link
         self._ref = workshop
         self.source = source
         self._callbacks: list[Callable[[], None]] = []
@@ -165,7 +170,9 @@ class CircleBoard(Quiet, w.VBox):
             message(self.status, f"{code!r} is not a card on this board.", kind="error")
             return False
         try:
-            self.store.set_response(self._ws.id, who, code, circle=circle, source=self.source)
+            self.store.set_response(
+                self._ws.id, who, code, circle=circle, source=self.source, link=self._link
+            )
         except CoprodError as exc:
             message(self.status, f"not saved: {exc}", kind="error")
             self._load()  # put the card back where the store has it
@@ -218,6 +225,8 @@ class CircleBoard(Quiet, w.VBox):
             message(self.status, "Choose a participant first.", kind="error")
             return
         try:
+            if self._link is not None:  # a revoked link undoes nothing either
+                self.store.participant_for_token(self._link, self._ws.id)
             row = self.store.undo_response(self._ws.id, who)
         except CoprodError as exc:
             message(self.status, f"not undone: {exc}", kind="error")

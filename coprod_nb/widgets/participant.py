@@ -28,6 +28,7 @@ from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import LINK_GONE
 from coprod_nb.widgets._common import escape, message, table_html
 from coprod_nb.widgets._stage import chosen_workshop, finished_note
+from coprod_nb.widgets.circle_board import CircleBoard
 
 __all__ = ["LiveResponses", "ParticipantApp", "participant_link"]
 
@@ -64,15 +65,18 @@ def _tally_html(store: Store, poll, ws) -> str:
 
 
 class _Card(w.VBox):
-    """One tension card: the tension, then the participant's comment, suggestion, circle."""
+    """One tension card: the tension, then the participant's comment and suggestion, and
+    the card's save state (``cp-card-state``)."""
 
     def __init__(self, tension, **kwargs):
         self.code = tension.code
         poles = f"{escape(tension.pole_a)} ⟷ {escape(tension.pole_b)}"
         text = f"<p>{escape(tension.description)}</p>" if tension.description else ""
         self.title = w.HTML(
-            f"<h4>{escape(tension.code)}: {escape(tension.name)}</h4><p><i>{poles}</i></p>{text}"
+            f"<h4>{escape(tension.code)}: {escape(tension.name)}</h4><p><i>{poles}</i></p>{text}",
+            layout=_WIDE,
         )
+        self.title.add_class("cp-card-title")
         self.comment = w.Textarea(
             placeholder="Your comment on this tension", layout=w.Layout(width="100%", height="5em")
         )
@@ -82,10 +86,8 @@ class _Card(w.VBox):
             layout=w.Layout(width="100%", height="3.5em"),
         )
         self.suggestion.add_class("cp-card-suggestion")
-        self.circle = w.ToggleButtons(
-            options=[(label, value) for value, label in CIRCLE_LABELS.items()], value="none"
-        )
-        self.circle.add_class("cp-card-circle")
+        self.state = w.HTML()
+        self.state.add_class("cp-card-state")
         super().__init__(
             [
                 self.title,
@@ -93,21 +95,34 @@ class _Card(w.VBox):
                 self.comment,
                 w.HTML("Suggestion"),
                 self.suggestion,
-                w.HTML("Where does it sit for your partnership now?"),
-                self.circle,
+                self.state,
             ],
-            layout=w.Layout(border="1px solid #ccc", padding="0.5em", margin="0 0 1em 0"),
+            layout=w.Layout(
+                border="1px solid #ccc",
+                padding="0.5em",
+                margin="0 0 1em 0",
+                width="auto",
+                max_width="100%",
+                overflow="hidden",
+            ),
             **kwargs,
         )
         self.add_class("cp-card")
         self.add_class(f"cp-card-{_css(tension.code)}")
 
-    def values(self) -> tuple[str, str, str]:
-        return self.comment.value.strip(), self.suggestion.value.strip(), self.circle.value
+    def values(self) -> tuple[str, str]:
+        return self.comment.value.strip(), self.suggestion.value.strip()
 
-    def fill(self, comment: str, suggestion: str, circle: str) -> None:
+    def fill(self, comment: str, suggestion: str) -> None:
         self.comment.value, self.suggestion.value = comment or "", suggestion or ""
-        self.circle.value = circle or "none"
+
+
+def _state(widget: w.HTML, kind: str, text: str) -> None:
+    """A save state ("saving…", "saved", "not saved: …") in a card or the poll."""
+    message(widget, text, kind={"saving": "info", "saved": "ok", "failed": "error"}[kind])
+    for k in ("saving", "saved", "failed"):
+        widget.remove_class(f"cp-state-{k}")
+    widget.add_class(f"cp-state-{kind}")
 
 
 class ParticipantApp(w.VBox):
@@ -115,12 +130,15 @@ class ParticipantApp(w.VBox):
 
     An invalid key shows a refusal and nothing of the study. A valid one greets the
     participant by their study name and shows a card per tension of the workshop's
-    framework (comment, suggestion, circle), the open poll, a Submit button and, once
-    the facilitator has closed the poll, its tally ("Check for results"). Only the
-    participant's own responses are ever shown; submitting again updates them.
-    CSS classes ``cp-participant-app``, ``cp-participant-refused``, ``cp-card``,
-    ``cp-nominate-CODE``, ``cp-submit``, ``cp-participant-status``,
-    ``cp-check-results``, ``cp-results``.
+    framework (comment, suggestion), the circle board (:class:`CircleBoard`, the
+    participant's own placements only), the poll while it is open and, once the
+    facilitator has closed it, its tally ("Check for results"). Each card and the
+    nominations save as they change (after ``debounce`` seconds without typing), with
+    their state shown beside them: "saving…", "saved", or "not saved: " and the reason.
+    Only the participant's own responses are ever shown. CSS classes
+    ``cp-participant-app``, ``cp-participant-refused``, ``cp-card``, ``cp-card-state``,
+    ``cp-nominate-CODE``, ``cp-poll-state``, ``cp-participant-status``,
+    ``cp-check-results``, ``cp-results``, and the board's ``cp-circle-board``.
 
     Parameters
     ----------
@@ -129,17 +147,31 @@ class ParticipantApp(w.VBox):
         The key of the participant's link.
     workshop : int, optional
         Accept only keys of this workshop (the server sets it).
+    debounce : float
+        Seconds of quiet after a change before it is saved (0: at once).
     """
 
-    def __init__(self, store: Store, token: str | None, workshop: int | None = None, **kwargs):
+    def __init__(
+        self,
+        store: Store,
+        token: str | None,
+        workshop: int | None = None,
+        *,
+        debounce: float = 0.8,
+        **kwargs,
+    ):
         self.store = store
         self._token = token
+        self.debounce = debounce
         self.workshop = None
         self.participant: str | None = None
         self.last_status = ""
+        self._gone = False
+        self._lock = threading.RLock()
+        self._timers: dict[str, threading.Timer] = {}
         self.status = w.HTML()
         self.status.add_class("cp-participant-status")
-        super().__init__(**kwargs)
+        super().__init__(layout=w.Layout(width="auto", max_width="100%"), **kwargs)
         self.add_class("cp-participant-app")
         try:
             ws, person = store.participant_for_token(token, workshop)
@@ -153,24 +185,30 @@ class ParticipantApp(w.VBox):
         self.greeting = w.HTML(
             f"<h3>Welcome, {escape(person.name)}</h3>"
             f"<p>Workshop of {ws.date:%d %B %Y}. For each tension, add a comment or a "
-            "suggestion if you wish, and place it in the <b>inner circle</b> (most important "
-            "or relevant to your partnership now), the <b>outer circle</b> (less) or neither. "
-            "Then nominate the tensions you find most important in the poll and press "
-            "<b>Submit</b>. You can change your answers and submit again.</p>"
+            "suggestion if you wish, then place the cards on the circles: the <b>inner "
+            "circle</b> (most important or relevant to your partnership now), the <b>outer "
+            "circle</b> (less) or neither. While the poll is open, tick the tensions you "
+            "find most important. Everything is saved as you go; each card says whether it "
+            "is saved.</p>"
             "<p><i>Only you see your answers here. The poll's results are shown to everyone "
-            "when the facilitator closes it.</i></p>"
+            "when the facilitator closes it.</i></p>",
+            layout=_WIDE,
         )
         self.cards = {t.code: _Card(t) for t in framework.tensions}
-        self.poll_header = w.HTML()
-        self.picks = w.VBox()
+        self.board = CircleBoard(
+            store, ws.id, participant=person.name, source="participant app", link=token
+        )
+        self.poll_header = w.HTML(layout=_WIDE)
+        self.picks = w.VBox(layout=w.Layout(width="auto", max_width="100%"))
         self.picks.add_class("cp-poll-picks")
-        self.submit = w.Button(description="Submit", button_style="primary", icon="check")
-        self.submit.add_class("cp-submit")
-        self.check = w.Button(description="Check for results", icon="refresh")
+        self.poll_state = w.HTML()
+        self.poll_state.add_class("cp-poll-state")
+        self.check = w.Button(
+            description="Check for results", icon="refresh", layout=w.Layout(width="auto")
+        )
         self.check.add_class("cp-check-results")
-        self.results = w.HTML()
+        self.results = w.HTML(layout=w.Layout(width="auto", max_width="100%", overflow="auto"))
         self.results.add_class("cp-results")
-        self.submit.on_click(self._on_submit_click)
         self.check.on_click(self._on_check_click)
         self._poll = None
         self._poll_key: tuple | None = None
@@ -181,16 +219,21 @@ class ParticipantApp(w.VBox):
             self.greeting,
             w.HTML("<h4>The cards</h4>"),
             *self.cards.values(),
+            w.HTML("<h4>The circles</h4>"),
+            self.board,
             w.HTML("<h4>Poll</h4>"),
             self.poll_header,
             self.picks,
-            self.submit,
+            self.poll_state,
             self.status,
             w.HTML("<h4>Results</h4>"),
             self.check,
             self.results,
         ]
         self._load_own()
+        for code, card in self.cards.items():
+            for box in (card.comment, card.suggestion):
+                box.observe(lambda _c, code=code: self._changed(f"card:{code}"), names="value")
         self.refresh_poll()
 
     # -- public -------------------------------------------------------------------------
@@ -216,6 +259,16 @@ class ParticipantApp(w.VBox):
                 "nobody votes with the crowd. Press “Check for results” then.</i>"
             )
 
+    def flush(self) -> None:
+        """Save every change still waiting for its debounce, now."""
+        with self._lock:
+            pending = list(self._timers)
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+        for what in pending:
+            self._save(what)
+
     # -- internals ---------------------------------------------------------------------
 
     def _say(self, text: str, *, kind: str = "info") -> None:
@@ -231,50 +284,146 @@ class ParticipantApp(w.VBox):
     def _load_own(self) -> None:
         for r in self.store.responses(self.workshop.id, self.participant):
             if r.code in self.cards:
-                self.cards[r.code].fill(r.comment, r.suggestion, r.circle)
+                self.cards[r.code].fill(r.comment, r.suggestion)
+                if r.comment or r.suggestion:
+                    _state(self.cards[r.code].state, "saved", "saved")
+
+    def _state_widget(self, what: str) -> w.HTML:
+        return self.poll_state if what == "poll" else self.cards[what[5:]].state
+
+    def _changed(self, what: str) -> None:
+        """A card or the nominations changed: save after the debounce."""
+        if self._gone:
+            return
+        _state(self._state_widget(what), "saving", "saving…")
+        if self.debounce <= 0:
+            self._save(what)
+            return
+        with self._lock:
+            old = self._timers.pop(what, None)
+            if old is not None:
+                old.cancel()
+            timer = self._timers[what] = threading.Timer(self.debounce, self._due, (what,))
+            timer.daemon = True
+            timer.start()
+
+    def _due(self, what: str) -> None:
+        with self._lock:
+            if self._timers.pop(what, None) is None:
+                return  # flushed meanwhile
+        try:
+            self._save(what)
+        except Exception as exc:  # noqa: BLE001
+            # An error in a timer thread would vanish: show it on the card.
+            _state(self._state_widget(what), "failed", f"not saved: {exc}")
+
+    def _save(self, what: str) -> None:
+        with self._lock:  # a timer and a flush must not save the same change twice
+            if self._gone:
+                return
+            state = self._state_widget(what)
+            try:
+                text = self._save_poll() if what == "poll" else self._save_card(what[5:])
+            except Forbidden as exc:
+                if self._link_gone(exc):
+                    _state(state, "failed", "not saved: this link is no longer valid")
+                    return
+                text, ok = f"not saved: {exc}", False
+            except CoprodError as exc:
+                text, ok = f"not saved: {exc}", False
+            else:
+                ok = not text.startswith("not saved")
+            _state(state, "saved" if ok else "failed", text)
+            label = "your nominations" if what == "poll" else what[5:]
+            self._say(f"{label}: {text}", kind="ok" if ok else "error")
+
+    def _save_card(self, code: str) -> str:
+        comment, suggestion = self.cards[code].values()
+        old = next(
+            (r for r in self.store.responses(self.workshop.id, self.participant) if r.code == code),
+            None,
+        )
+        if old is None and not (comment or suggestion):
+            return "saved"  # an untouched card is not an answer
+        if old is not None and (old.comment, old.suggestion) == (comment, suggestion):
+            return "saved"
+        self.store.set_response(
+            self.workshop.id,
+            self.participant,
+            code,
+            comment=comment,
+            suggestion=suggestion,
+            source="participant app",
+            link=self._token,  # re-checked as it writes: revocation ends the page
+        )
+        return "saved"
+
+    def _save_poll(self) -> str:
+        poll = self._poll
+        if poll is None:
+            return "not saved: no poll is open"
+        choices = self._choices()
+        if choices is None:
+            return "not saved: fill the choices in order, from choice 1"
+        mine = self.store.own_ballot_by_link(self._token, poll.id)
+        if choices != mine and (choices or mine is not None):
+            try:
+                self.store.cast_ballot(poll.id, self.participant, choices, link=self._token)
+            except Forbidden as exc:
+                if self._link_gone(exc):
+                    raise
+                self.refresh_poll()  # closed meanwhile: show it as closed
+                return f"not saved: {exc}"
+        return f"saved: {', '.join(choices) if choices else '(none)'}"
 
     def _build_picks(self, poll) -> None:
         names = self._names()
         labels = [(f"{c}: {names.get(c, '')}", c) for c in poll.options]
         closed = poll.closed_at is not None
         mine = self.store.own_ballot_by_link(self._token, poll.id) or []
+        self.approve, self.rank = {}, []
         if poll.ranked:
             k = poll.max_choices or len(poll.options)
             how = f"rank up to {k} tensions, most important first"
-            self.approve = {}
-            self.rank = []
             for p in range(1, k + 1):
                 d = w.Dropdown(
                     description=f"Choice {p}",
                     options=[("(none)", None), *labels],
                     value=mine[p - 1] if p <= len(mine) else None,
                     disabled=closed,
-                    layout=w.Layout(width="600px"),
+                    layout=w.Layout(width="auto", max_width="100%"),
                 )
                 d.add_class(f"cp-rank-{p}")
+                d.observe(lambda _c: self._changed("poll"), names="value")
                 self.rank.append(d)
             self.picks.children = self.rank
         else:
             most = f"up to {poll.max_choices}" if poll.max_choices else "any number of"
             how = f"tick {most} tensions"
-            self.rank = []
-            self.approve = {}
             for label, code in labels:
                 box = w.Checkbox(
                     description=label,
                     value=code in mine,
                     disabled=closed,
                     indent=False,
-                    layout=_WIDE,
+                    layout=w.Layout(width="auto", max_width="100%"),
                 )
                 box.add_class(f"cp-nominate-{_css(code)}")
+                box.observe(lambda _c: self._changed("poll"), names="value")
                 self.approve[code] = box
             self.picks.children = list(self.approve.values())
-        state = "closed" if closed else "open"
-        self.poll_header.value = (
-            f"<p>Which tensions are most important or relevant to you? The poll is "
-            f"<b>{state}</b>; {escape(how)}.</p>"
-        )
+        # One text per state: what to do while the poll is open, where to look once closed.
+        if closed:
+            mine_text = ", ".join(mine) if mine else "none"
+            self.poll_header.value = (
+                "<p>The poll is <b>closed</b>: nominations can no longer change (yours: "
+                f"{escape(mine_text)}). Its results are under Results below.</p>"
+            )
+        else:
+            self.poll_header.value = (
+                "<p>Which tensions are most important or relevant to you? The poll is "
+                f"<b>open</b>: {escape(how)}. Your choice is saved as you make it.</p>"
+            )
 
     def _choices(self) -> list[str] | None:
         """The nominations in the form, in rank order; None for a gap in a ranking."""
@@ -286,99 +435,24 @@ class ParticipantApp(w.VBox):
             return filled
         return [code for code, box in self.approve.items() if box.value]
 
-    def _on_submit_click(self, _button=None) -> None:
-        ws, who = self.workshop, self.participant
-        saved, problems = [], []
-        try:
-            existing = {r.code: r for r in self.store.responses(ws.id, who)}
-            for code, card in self.cards.items():
-                comment, suggestion, circle = card.values()
-                old = existing.get(code)
-                if old is None and not (comment or suggestion or circle != "none"):
-                    continue  # an untouched card is not an answer
-                if old is not None and (old.comment, old.suggestion, old.circle) == (
-                    comment,
-                    suggestion,
-                    circle,
-                ):
-                    continue
-                try:
-                    self.store.set_response(
-                        ws.id,
-                        who,
-                        code,
-                        comment=comment,
-                        suggestion=suggestion,
-                        circle=circle,
-                        source="participant app",
-                        link=self._token,  # re-checked as it writes: revocation ends the page
-                    )
-                except Forbidden as exc:
-                    if self._link_gone(exc):
-                        return
-                    problems.append(f"{code}: {exc}")
-                except CoprodError as exc:
-                    problems.append(f"{code}: {exc}")
-                else:
-                    saved.append(code)
-            ballot = self._submit_ballot(problems)
-        except Forbidden as exc:
-            if self._link_gone(exc):
-                return
-            self._say(f"Nothing more could be saved: {exc}", kind="error")
-            return
-        except CoprodError as exc:  # e.g. the study became unreachable
-            self._say(f"Nothing more could be saved: {exc}", kind="error")
-            return
-        parts = [f"cards saved: {', '.join(saved)}" if saved else "no change to your cards"]
-        if ballot is not None:
-            parts.append(f"your nominations: {', '.join(ballot) if ballot else '(none)'}")
-        text = "Saved. " + "; ".join(parts) + "."
-        if problems:
-            text += " Not saved: " + "; ".join(problems)
-        self._say(text, kind="error" if problems else "ok")
-
-    def _submit_ballot(self, problems: list[str]) -> list[str] | None:
-        """Cast the ballot of the form; returns what was cast (None if nothing was)."""
-        poll = self._poll
-        if poll is None:
-            return None
-        choices = self._choices()
-        if choices is None:
-            problems.append("poll: fill the choices in order, from choice 1")
-            return None
-        mine = self.store.own_ballot_by_link(self._token, poll.id)
-        if not choices and mine is None:
-            return None  # nothing nominated yet: no empty ballot that lowers every share
-        if choices == mine:
-            return choices
-        try:
-            self.store.cast_ballot(poll.id, self.participant, choices, link=self._token)
-        except Forbidden as exc:
-            if self._link_gone(exc):
-                raise
-            problems.append(f"poll: {exc}")
-            self.refresh_poll()  # closed meanwhile: show it as closed
-            return None
-        except CoprodError as exc:
-            problems.append(f"poll: {exc}")
-            if isinstance(exc, Forbidden):  # closed meanwhile: show it as closed
-                self.refresh_poll()
-            return None
-        return choices
-
     def _link_gone(self, exc: Forbidden) -> bool:
         """Whether ``exc`` says this page's link was revoked; if so the page says so
-        and stops offering to submit."""
+        and stops offering to save."""
         if str(exc) != LINK_GONE:
             try:  # a refusal for another reason (a closed poll) leaves the link working
                 self.store.participant_for_token(self._token, self.workshop.id)
                 return False
             except Forbidden:
                 pass
+        self._gone = True
         self._say(f"Sorry: {LINK_GONE}.", kind="error")
         self.status.add_class("cp-participant-revoked")
-        self.submit.disabled = self.check.disabled = True
+        self.check.disabled = True
+        for card in self.cards.values():
+            card.comment.disabled = card.suggestion.disabled = True
+        for control in [*self.approve.values(), *self.rank]:
+            control.disabled = True
+        self.board.pane.disabled = self.board.undo.disabled = True
         return True
 
     def _on_check_click(self, _button=None) -> None:

@@ -36,7 +36,6 @@ from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
-from coprod_nb.widgets.circle_board import CircleBoard
 from coprod_nb.widgets._stage import (
     NO_FRAMEWORK,
     NO_WORKSHOP,
@@ -45,6 +44,7 @@ from coprod_nb.widgets._stage import (
     framework_problem,
     say_no_workshop,
 )
+from coprod_nb.widgets.circle_board import CircleBoard
 
 __all__ = [
     "CircleSortView",
