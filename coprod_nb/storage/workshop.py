@@ -267,7 +267,11 @@ class WorkshopRepository:
 
     @retry_on_conflict
     def undo_response(
-        self, workshop: int | None = None, participant: str | None = None
+        self,
+        workshop: int | None = None,
+        participant: str | None = None,
+        *,
+        since: datetime | None = None,
     ) -> CardResponse | None:
         """Undo the last card-response change made by the person working (``Store.actor``).
 
@@ -275,8 +279,9 @@ class WorkshopRepository:
         ``participant`` is given, that participant's cards only; undoing again undoes the
         change before (an undo is not itself undone). The card gets its values from
         before the change back (a card that did not exist gets empty values and
-        ``none``: rows are never deleted). Logged as an ``undo`` event. Returns the card,
-        or None when there is nothing left to undo.
+        ``none``: rows are never deleted). With ``since`` (a view's opening time), only
+        changes made from then on are undone. Logged as an ``undo`` event. Returns the
+        card, or None when there is nothing left to undo.
         """
         ws = self.workshop(workshop)
         with self.session() as s:
@@ -289,6 +294,7 @@ class WorkshopRepository:
                     Event.actor == self.actor,
                     Event.object_type == "card_response",
                     Event.action.in_(("respond", "undo")),
+                    Event.at >= (since or datetime.min),
                     access.visible_events(s, access.acting(self, s)),
                 )
                 .order_by(Event.id.desc())

@@ -19,7 +19,7 @@ import ipywidgets as w
 import traitlets
 
 from coprod_nb.errors import CoprodError
-from coprod_nb.storage import Store
+from coprod_nb.storage import Store, events
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import Quiet, message
 from coprod_nb.widgets._stage import chosen_workshop
@@ -67,7 +67,8 @@ class CircleBoard(Quiet, w.VBox):
     Drag a card onto a circle (mouse or touch), or focus it with Tab and press ``i``
     (inner), ``o`` (outer), ``n`` (neither) or the arrow keys (up: one circle in, down:
     one out). Each placement is saved at once; "Undo last change" reverses the last change
-    made here to this participant's cards (:meth:`Store.undo_response`). CSS classes
+    made by the person working to this participant's cards since the board opened
+    (:meth:`Store.undo_response`; a comment changed meanwhile in the app counts too). CSS classes
     ``cp-circle-board``, ``cp-circle-pane``, ``cp-circle-undo``, ``cp-circle-status``.
 
     Parameters
@@ -98,6 +99,8 @@ class CircleBoard(Quiet, w.VBox):
     ):
         self.store = store
         self._link = link
+        # Undo reaches the changes made since this board opened, not older work.
+        self._opened = events.utcnow()
         self._ref = workshop
         self.source = source
         self._callbacks: list[Callable[[], None]] = []
@@ -227,7 +230,7 @@ class CircleBoard(Quiet, w.VBox):
         try:
             if self._link is not None:  # a revoked link undoes nothing either
                 self.store.participant_for_token(self._link, self._ws.id)
-            row = self.store.undo_response(self._ws.id, who)
+            row = self.store.undo_response(self._ws.id, who, since=self._opened)
         except CoprodError as exc:
             message(self.status, f"not undone: {exc}", kind="error")
             return
