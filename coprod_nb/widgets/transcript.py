@@ -378,6 +378,7 @@ class TranscriptView(w.VBox):
                 return
             self.page_turns, self.page_marks = page.turns, page.marks
         if tid != self._media_for:
+            self._codes = self._code_colours()  # tensions named since the last transcript
             self._load_media(tid)
             self._sync_read()
         self._render()
