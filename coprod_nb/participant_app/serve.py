@@ -97,12 +97,20 @@ def voila_command(
     base_url: str = "/",
     *,
     python: str | None = None,
+    cull_idle: int = 600,
+    bad_key_burst: int = 10,
+    bad_key_refill: float = 60.0,
 ) -> list[str]:
-    """The Voilà command line that serves the app's notebook and nothing else."""
+    """The Voilà command line that serves the app's notebook and nothing else.
+
+    The server is Voilà with the app's gate (:mod:`coprod_nb.participant_app.server`):
+    no kernel for a visit without a valid key, bad keys rate-limited, one kernel per
+    link, and kernels whose page has gone culled after ``cull_idle`` seconds.
+    """
     return [
         python or sys.executable,
         "-m",
-        "voila",
+        "coprod_nb.participant_app.server",
         str(NOTEBOOK),
         "--no-browser",
         f"--port={port}",
@@ -116,6 +124,13 @@ def voila_command(
         # Serve no static files from the notebook's folder (the default allows images).
         "--VoilaConfiguration.file_allowlist=^$",
         "--VoilaConfiguration.file_denylist=.*",
+        # A kernel whose page is gone (closed without notice, network lost) is shut down
+        # after cull_idle seconds without activity; an open page keeps its kernel.
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
+        f"--MappingKernelManager.cull_interval={max(1, min(60, cull_idle // 2))}",
+        "--MappingKernelManager.cull_connected=False",
+        f"--ParticipantVoila.bad_key_burst={bad_key_burst}",
+        f"--ParticipantVoila.bad_key_refill={bad_key_refill:g}",
     ]
 
 
