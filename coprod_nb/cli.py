@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, InvalidInput
 
 
@@ -58,10 +59,16 @@ def cmd_import(args) -> int:
 
         if len(projects) != len(args.paths):
             raise CoprodError("import a .qdpx project on its own, not with transcripts")
+        skipped = False
         with _store(args) as store:
             for project in projects:
-                print(import_qdpx(store, project, actor=args.actor))
-        return 0
+                summary = import_qdpx(
+                    store, project, actor=args.actor, lead=args.lead, skip_bad=args.skip_bad
+                )
+                print(summary)
+                skipped |= "(--skip-bad)" in str(summary)
+        # --skip-bad: the good sources are in, but a skipped one still fails the run
+        return 1 if skipped else 0
     media = getattr(args, "media", None)
     if media:
         from coprod_nb.storage.media import media_type
@@ -112,7 +119,8 @@ def cmd_notebooks(args) -> int:
     dest = Path(args.dir)
     tour = sum(1 for p in written if p.parent.name == TOUR and p.parent.parent == dest)
     print(
-        f"{len(written) - tour} notebook(s) copied to {dest}, the tour ({tour}) to {dest / TOUR}; "
+        f"{plural(len(written) - tour, 'notebook')} copied to {dest}, "
+        f"the tour ({tour}) to {dest / TOUR}; "
         f"open them with: COPROD_STUDY=STUDY jupyter lab {dest}"
     )
     return 0
@@ -142,7 +150,7 @@ def cmd_check(args) -> int:
     if not problems:
         print(f"{args.dir}: the record is sound (integrity, schema, offsets, codes, decisions)")
         return 0
-    print(f"{args.dir}: {len(problems)} problem(s) found:")
+    print(f"{args.dir}: {plural(len(problems), 'problem')} found:")
     for problem in problems:
         print(f"- {problem}")
     return 1
@@ -255,7 +263,7 @@ def _resolve(store, kind: str, ident: str) -> int:
 def cmd_pseudonym(args) -> int:
     with _store(args) as store:
         n = store.set_pseudonym(args.real_name, args.pseudonym)
-    print(f"pseudonym set; {n} turn(s) changed")
+    print(f"pseudonym set; {plural(n, 'turn')} changed")
     return 0
 
 
@@ -264,7 +272,7 @@ def cmd_speakers(args) -> int:
         if args.map:
             label, person = args.map
             n = store.map_speaker(label, person)
-            print(f"{n} turn(s) of {label!r} linked to {person!r}")
+            print(f"{plural(n, 'turn')} of {label!r} linked to {person!r}")
             return 0
         unmatched = store.unmatched_speakers()
     if not unmatched:
@@ -297,7 +305,7 @@ def cmd_notes(args) -> int:
             category=args.category,
             force=args.force,
         )
-    print(f"{len(made.notes)} note(s) written to {out}")
+    print(f"{plural(len(made.notes), 'note')} written to {out}")
     return 0
 
 
@@ -306,7 +314,7 @@ def cmd_close_recall(args) -> int:
         closure = store.close_recall()  # the person working must be the lead
     print(
         f"step 1 closed on {closure.closed_at:%Y-%m-%d} by {closure.closed_by}; "
-        f"{len(closure.snapshot['notes'])} notes are now visible to the team"
+        f"{plural(len(closure.snapshot['notes']), 'note')} now visible to the team"
     )
     return 0
 
@@ -346,7 +354,7 @@ def cmd_decisions(args) -> int:
                 # record_decisions checks the whole log, then writes it in one
                 # transaction: a refusal means that not one decision was written.
                 raise CoprodError(f"{path.name}: {exc} (nothing was applied)") from exc
-            print(f"{len(refs)} decision(s) applied: {', '.join(refs)}")
+            print(f"{plural(len(refs), 'decision')} applied: {', '.join(refs)}")
         elif args.action == "revert":
             if not args.arg:
                 raise CoprodError("give the decision to revert: decisions DIR revert D3")
@@ -585,6 +593,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-bad",
         action="store_true",
         help="import the good files even if some are bad (exit status still 1)",
+    )
+    p.add_argument(
+        "--lead",
+        metavar="NAME",
+        help="a .qdpx project: the user who becomes the study's lead (default: the first "
+        "user with a note)",
     )
     p.add_argument(
         "--media",

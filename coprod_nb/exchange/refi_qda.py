@@ -57,6 +57,7 @@ from defusedxml.common import DefusedXmlException
 from lxml import etree
 
 from coprod_nb.domain.transcript import RawTurn, canonical_text
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
 from coprod_nb.exchange._names import typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
@@ -96,6 +97,7 @@ _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udff
 _TENSION_CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,19}): (.+)", re.S)
 _RECORDED = re.compile(r"^Recorded: (\d{4}-\d{2}-\d{2})$", re.M)
 _POLES = re.compile(r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\n\n(.*))?\Z", re.S)
+_SET_FIELDS = ("code", "name", "pole_a", "pole_b", "description", "subthemes", "status", "origin")
 _NOTE_DESC = re.compile(r"^category: (?P<category>[^;\n]*); kind: (?P<kind>[^\n]*)$", re.M)
 
 
@@ -211,10 +213,27 @@ class _Export:
     category_guid: dict[str, str] = field(default_factory=dict)
     note_guid: dict[int, str] = field(default_factory=dict)
 
-    def codings(self, parent: etree._Element, owner: str, targets: list[str]) -> None:
-        for target in dict.fromkeys(targets):
-            coding = _sub(parent, "Coding", guid=self.guid("coding", f"{owner}\x1f{target}"))
+    lead: str | None = None  # user GUID of the study lead (the team's codings)
+    team_time: str | None = None  # when the tensions were recorded (framework frozen)
+    user_by_name: dict[str, str] = field(default_factory=dict)
+
+    def codings(
+        self, parent: etree._Element, owner: str, targets: list[tuple[str, str | None, str | None]]
+    ) -> None:
+        """One ``Coding`` per (code, coder): each researcher's coding stays their own."""
+        for target, user, when in dict.fromkeys(targets):
+            coding = _sub(
+                parent,
+                "Coding",
+                guid=self.guid("coding", f"{owner}\x1f{target}\x1f{user or ''}"),
+                creatingUser=user,
+                creationDateTime=when,
+            )
             _sub(coding, "CodeRef", targetGUID=target)
+
+    def user_named(self, name: str | None) -> str | None:
+        """The user GUID of a researcher's name or login (the lead when unknown)."""
+        return self.user_by_name.get((name or "").casefold(), self.lead)
 
 
 def _add_codebook(project: etree._Element, ctx: _Export, root_name: str) -> None:
@@ -270,7 +289,12 @@ def _add_cases(
 def _add_sources(
     project: etree._Element, ctx: _Export, transcripts: list, excerpts: list, notes: list
 ) -> list[tuple[str, str]]:
-    """Transcripts with their excerpts as coded selections; returns the source files."""
+    """Transcripts with their coded excerpts as selections; returns the source files.
+
+    An excerpt nothing codes and no note is anchored to is not exported (another tool
+    would show it as an empty annotation). Each note anchored in a source is also
+    referenced from the ``TextSource`` itself, where QualCoder looks for annotations.
+    """
     notes_on: dict[int, list] = {}
     for n in notes:
         for ex in n.excerpts:
@@ -291,42 +315,87 @@ def _add_sources(
         if tr.date:
             _sub(src, "Description", f"Recorded: {tr.date.isoformat()}")
         members.append((f"Sources/{sguid}.txt", tr.text))
+        on_source: list = []
         for ex in by_transcript.get(tr.id, []):
+            anchored = notes_on.get(ex.id, [])
+            targets = [
+                (ctx.tension_guid[t.code], ctx.lead, ctx.team_time)
+                for t, exs, _ in ctx.tensions
+                if ex.id in exs
+            ]
+            targets += [
+                (ctx.category_guid[n.category], ctx.user_of[n.researcher_id], _stamp(n.created_at))
+                for n in anchored
+                if n.category in ctx.categories
+            ]
+            if not targets and not anchored:
+                continue
             sel = _sub(src, "PlainTextSelection", guid=ctx.guid("excerpt", ex.id))
             sel.set("startPosition", str(ex.start))
             sel.set("endPosition", str(ex.end))
+            user = ctx.user_named(ex.created_by)
+            if user:
+                sel.set("creatingUser", user)
             if ex.created_at:
                 sel.set("creationDateTime", _stamp(ex.created_at))
-            anchored = notes_on.get(ex.id, [])
-            targets = [ctx.tension_guid[t.code] for t, exs, _ in ctx.tensions if ex.id in exs]
-            targets += [
-                ctx.category_guid[n.category] for n in anchored if n.category in ctx.categories
-            ]
             ctx.codings(sel, f"excerpt {ex.id}", targets)
             for n in anchored:
                 _sub(sel, "NoteRef", targetGUID=ctx.note_guid[n.id])
+                if n not in on_source:
+                    on_source.append(n)
+        for n in on_source:
+            _sub(src, "NoteRef", targetGUID=ctx.note_guid[n.id])
     return members
 
 
 def _add_notes(
     project: etree._Element, ctx: _Export, notes: list, shorts: dict, names: dict
-) -> None:
-    """The notes, coded with their category and tensions, and linked to their case."""
+) -> list[tuple[str, str]]:
+    """The notes, coded with their category and tensions, and linked to their case.
+
+    A note anchored to excerpts holds its text (``PlainTextContent``) and one
+    ``PlainTextSelection`` per excerpt, at the excerpt's positions in its source: the
+    shape of an annotation. A note anchored to nothing is a journal: its text is a file
+    of the archive (``plainTextPath``), as the standard wants one or the other. Returns
+    the journal files.
+    """
+    members: list[tuple[str, str]] = []
     if not notes:
-        return
+        return members
     notes_el = _sub(project, "Notes")
     for n in notes:
         title = (
             f"{n.category}: {shorts.get(n.partnership_id, '?')} ({names.get(n.researcher_id, '?')})"
         )
-        note = _sub(notes_el, "Note", guid=ctx.note_guid[n.id], name=title)
-        note.set("creatingUser", ctx.user_of[n.researcher_id])
+        nguid = ctx.note_guid[n.id]
+        note = _sub(notes_el, "Note", guid=nguid, name=title)
+        author = ctx.user_of[n.researcher_id]
+        note.set("creatingUser", author)
         note.set("creationDateTime", _stamp(n.created_at))
         note.set("modifiedDateTime", _stamp(n.updated_at))
+        if not n.excerpts:
+            note.set("plainTextPath", f"internal://{nguid}.txt")
+            members.append((f"Sources/{nguid}.txt", n.text or ""))
         _sub(note, "Description", f"category: {n.category}; kind: {n.kind}")
-        _sub(note, "PlainTextContent", n.text or "")
-        targets = [ctx.category_guid[n.category]] if n.category in ctx.categories else []
-        targets += [ctx.tension_guid[t.code] for t, _, ns in ctx.tensions if n.id in ns]
+        if n.excerpts:
+            _sub(note, "PlainTextContent", n.text or "")
+        for ex in sorted(n.excerpts, key=lambda e: (e.transcript_id, e.start, e.id)):
+            sel = _sub(
+                note, "PlainTextSelection", guid=ctx.guid("note-anchor", f"{n.id}\x1f{ex.id}")
+            )
+            sel.set("startPosition", str(ex.start))
+            sel.set("endPosition", str(ex.end))
+            sel.set("creatingUser", author)
+            sel.set("creationDateTime", _stamp(n.created_at))
+        when = _stamp(n.created_at)
+        targets = (
+            [(ctx.category_guid[n.category], author, when)] if n.category in ctx.categories else []
+        )
+        targets += [
+            (ctx.tension_guid[t.code], ctx.lead, ctx.team_time)
+            for t, _, ns in ctx.tensions
+            if n.id in ns
+        ]
         ctx.codings(note, f"note {n.id}", targets)
     linked = [n for n in notes if n.partnership_id in ctx.case_of]
     if linked:
@@ -336,6 +405,47 @@ def _add_notes(
             link.set("direction", "OneWay")
             link.set("originGUID", ctx.note_guid[n.id])
             link.set("targetGUID", ctx.case_of[n.partnership_id])
+    return members
+
+
+def _add_sets(project: etree._Element, ctx: _Export, versions: list, closure: Any) -> None:
+    """One ``Set`` per frozen framework version (our convention inside the standard).
+
+    The set's members are the codes of its tensions present in the code book; its
+    ``Description`` is JSON (``{"coprod_nb": "framework", "version", "label",
+    "frozen_at", "frozen_by", "tensions"}``, each tension with its poles, status,
+    sub-themes and description) so coprod_nb reads every version back.
+    """
+    if not versions and closure is None:
+        return
+    sets = _sub(project, "Sets")
+    if closure is not None:
+        el = _sub(sets, "Set", guid=ctx.guid("closure", "step1"), name="Step 1 closed")
+        meta = {
+            "coprod_nb": "step1-closed",
+            "closed_at": _stamp(closure.closed_at),
+            "closed_by": closure.closed_by,
+        }
+        _sub(el, "Description", json.dumps(meta, ensure_ascii=False, sort_keys=True))
+    for fv in versions:
+        el = _sub(
+            sets, "Set", guid=ctx.guid("framework", fv.version), name=f"Framework v{fv.version}"
+        )
+        meta = {
+            "coprod_nb": "framework",
+            "version": fv.version,
+            "label": fv.label or "",
+            "frozen_at": _stamp(fv.frozen_at),
+            "frozen_by": fv.frozen_by,
+            "tensions": [
+                {k: t.get(k) for k in _SET_FIELDS if k in t} for t in fv.tensions if "code" in t
+            ],
+        }
+        _sub(el, "Description", json.dumps(meta, ensure_ascii=False, sort_keys=True))
+        for t in fv.tensions:
+            g = ctx.tension_guid.get(t.get("code"))
+            if g:
+                _sub(el, "MemberCode", targetGUID=g)
 
 
 def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[bytes, list]:
@@ -357,6 +467,14 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
         {p.id: guid("partnership", p.id) for p in partnerships},
         note_guid={n.id: guid("note", n.id) for n in notes},
     )
+    leads = [r for r in researchers if r.lead] or researchers[:1]
+    ctx.lead = ctx.user_of[leads[0].id] if leads else None
+    versions = store.framework_versions()
+    ctx.team_time = _stamp(versions[-1].frozen_at) if versions else None
+    for r in researchers:
+        ctx.user_by_name[r.name.casefold()] = ctx.user_of[r.id]
+        if r.login:
+            ctx.user_by_name.setdefault(r.login.casefold(), ctx.user_of[r.id])
 
     project = etree.Element(_Q + "Project", nsmap={None: NAMESPACE})
     project.set("name", _xml_text(study.name))
@@ -371,9 +489,13 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
     _add_cases(project, ctx, partnerships, transcripts)
     members = _add_sources(project, ctx, transcripts, excerpts, notes)
     shorts = {p.id: p.short for p in partnerships}
-    _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
+    journals = _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
+    _add_sets(project, ctx, versions, store.step_closure())
     if not real_names:
-        _scrub_tree(project, typed_name_scrubber(store)[0])
+        scrub = typed_name_scrubber(store)[0]
+        _scrub_tree(project, scrub)
+        journals = [(name, scrub(text)[0]) for name, text in journals]
+    members += [(name, _xml_text(text)) for name, text in journals]
     description = study.description or ""
     if real_names:
         description = "REAL NAMES\n\n" + description if description else "REAL NAMES"
@@ -517,6 +639,23 @@ class _Archive:
                 file=self.file,
             )
         return data
+
+
+def _qde_member(archive: _Archive) -> str:
+    """``project.qde``, else the one ``*.qde`` of the archive (ATLAS.ti names it after
+    the project); several, or none, is refused."""
+    member = archive.find("project.qde")
+    if member is not None:
+        return member
+    found = sorted(n for n in archive.members if n.casefold().endswith(".qde"))
+    top = [n for n in found if "/" not in n]
+    if len(top or found) == 1:
+        return (top or found)[0]
+    if not found:
+        raise InvalidInput(f"{NOT_REFI} (no .qde project file in the archive)", file=archive.file)
+    raise InvalidInput(
+        f"{NOT_REFI} (several .qde project files: {', '.join(found[:5])})", file=archive.file
+    )
 
 
 def _parse_xml(data: bytes, file: str) -> etree._Element:
@@ -669,18 +808,21 @@ def _source_text(el: etree._Element, name: str, archive: _Archive) -> tuple[str,
     if not ref:
         return None
     file = archive.file
-    if not ref.startswith("internal://"):
+    inner = ref.removeprefix("internal://")
+    # A path relative to the archive, with or without internal:// (tools differ); any
+    # other scheme (file://, absolute://) points outside it.
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", inner):
         raise InvalidInput(
             f"source {name!r}: plainTextPath {ref!r} is outside the archive "
-            "(only internal:// sources are read)",
+            "(only paths inside the archive are read)",
             file=file,
         )
-    inner = ref[len("internal://") :]
     if _unsafe_path(inner):
         raise InvalidInput(
             f"source {name!r}: plainTextPath {ref!r} points outside the archive", file=file
         )
-    member = archive.find(f"Sources/{inner.replace(chr(92), '/')}")
+    inner = inner.replace(chr(92), "/")
+    member = archive.find(f"Sources/{inner}") or archive.find(inner)
     if member is None:
         raise InvalidInput(
             f"source {name!r}: plainTextPath {ref!r} names no file in the archive", file=file
@@ -708,6 +850,15 @@ def _variable_value(vv: etree._Element) -> tuple[bool, Any]:
     return (el.text or "").strip() if el is not None else None, el is not None
 
 
+def _json_meta(text: str) -> dict:
+    """The JSON object of one of our own Set descriptions ({} for anything else)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass
 class _Project:
     name: str
@@ -718,9 +869,20 @@ class _Project:
     sources: list[_Source]
     notes: dict[str, _NoteIn]
     links: list[tuple[str, str]]
+    sets: list[tuple[str, str]] = field(default_factory=list)  # (name, description)
+
+    def closure(self) -> dict | None:
+        """Step 1's closure as our own export records it (a ``Set``), if any."""
+        for _, desc in self.sets if self.origin.startswith(ORIGIN) else ():
+            meta = _json_meta(desc)
+            if meta.get("coprod_nb") == "step1-closed":
+                return meta
+        return None
 
 
-def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) -> _Project:
+def _read_project(
+    root: etree._Element, archive: _Archive, warnings: list[str], skip_bad: bool = False
+) -> _Project:
     users = {
         _guid(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
         for u in _kids(root, "q:Users/q:User")
@@ -759,7 +921,13 @@ def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) 
         if el.tag != _Q + "TextSource":
             warnings.append(f"source {name!r}: {etree.QName(el).localname} skipped (text only)")
             continue
-        found = _source_text(el, name, archive)
+        try:
+            found = _source_text(el, name, archive)
+        except InvalidInput as exc:
+            if not skip_bad:
+                raise
+            warnings.append(f"{exc}; skipped (--skip-bad)")
+            continue
         if found is None:
             warnings.append(f"source {name!r}: no plain text (PlainTextContent or path); skipped")
             continue
@@ -786,10 +954,18 @@ def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) 
         )
     notes = {}
     for n in _kids(root, "q:Notes/q:Note"):
+        label = f"note {n.get('name') or ''}".strip()
+        try:
+            found = _source_text(n, n.get("name") or "", archive)
+        except InvalidInput as exc:
+            if not skip_bad:
+                raise
+            warnings.append(f"{label}: {exc}; skipped (--skip-bad)")
+            continue
         note = _NoteIn(
             _guid(n.get("guid")),
             n.get("name") or "",
-            _text_of(n, "PlainTextContent"),
+            found[0] if found else "",
             _guid(n.get("creatingUser")),
             _codings(n),
             _text_of(n, "Description"),
@@ -798,6 +974,9 @@ def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) 
     links = [
         (_guid(link.get("originGUID")), _guid(link.get("targetGUID")))
         for link in _kids(root, "q:Links/q:Link")
+    ]
+    sets = [
+        (st.get("name") or "", _text_of(st, "Description")) for st in _kids(root, "q:Sets/q:Set")
     ]
     return _Project(
         root.get("name") or "",
@@ -808,6 +987,7 @@ def _read_project(root: etree._Element, archive: _Archive, warnings: list[str]) 
         sources,
         notes,
         links,
+        sets,
     )
 
 
@@ -935,13 +1115,16 @@ class ImportSummary:
     researchers: list[str] = field(default_factory=list)
     partnerships: list[str] = field(default_factory=list)
     tensions: list[str] = field(default_factory=list)
+    lead: str | None = None
+    step1_closed: bool = False
 
     def __str__(self) -> str:
         stored = sum(1 for n in self.notes if n.get("note_id"))
         lines = [
-            f"imported {len(self.sources)} source(s), {self.selections} selection(s), "
-            f"{len(self.codes)} code(s), {len(self.codings)} coding(s), "
-            f"{stored} of {len(self.notes)} note(s)",
+            f"imported {plural(len(self.sources), 'source')}, "
+            f"{plural(self.selections, 'selection')}, "
+            f"{plural(len(self.codes), 'code')}, {plural(len(self.codings), 'coding')}, "
+            f"{stored} of {plural(len(self.notes), 'note')}",
         ]
         for label, items in (
             ("researchers added", self.researchers),
@@ -950,6 +1133,10 @@ class ImportSummary:
         ):
             if items:
                 lines.append(f"{label}: {', '.join(items)}")
+        if self.lead:
+            lines.append(f"lead: {self.lead}")
+        if self.step1_closed:
+            lines.append("step 1 closed, as in the exported study")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -1043,6 +1230,9 @@ def _plan_transcripts(
             where = f"source {src.name!r}: selection {sel.start}-{sel.end}"
             if not 0 <= sel.start < sel.end <= len(src.text):
                 warnings.append(f"{where} is outside the text (0-{len(src.text)}); skipped")
+                continue
+            if not src.text[sel.start : sel.end].strip():
+                warnings.append(f"{where} covers only blank text; skipped")
                 continue
             start, end = turns.move(sel.start), turns.move(sel.end)
             if start >= end:
@@ -1141,6 +1331,17 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
     for owner, g in refs:
         if g not in codes:
             warnings.append(f"{owner}: a coding refers to an unknown code {g}")
+    unkept = [name for name, desc in project.sets if _json_meta(desc).get("coprod_nb") is None]
+    if unkept:
+        warnings.append(f"{len(unkept)} Set(s) not kept: {', '.join(unkept[:10])}")
+    versions = [
+        name for name, desc in project.sets if _json_meta(desc).get("coprod_nb") == "framework"
+    ]
+    if versions:
+        warnings.append(
+            f"{len(versions)} framework version(s) ({', '.join(versions)}) not re-frozen: "
+            "the newest comes back as candidate tensions"
+        )
     plan = _Plan()
     _plan_people(store, project, plan, warnings)
     _plan_transcripts(store, project, plan, file, warnings)
@@ -1237,7 +1438,14 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
     )
 
 
-def import_qdpx(store: Any, path: str | os.PathLike, *, actor: str | None = None) -> ImportSummary:
+def import_qdpx(
+    store: Any,
+    path: str | os.PathLike,
+    *,
+    actor: str | None = None,
+    lead: str | None = None,
+    skip_bad: bool = False,
+) -> ImportSummary:
     """Seed a study from a REFI-QDA project (``.qdpx``) written by any QDA tool.
 
     What becomes what:
@@ -1281,6 +1489,14 @@ def import_qdpx(store: Any, path: str | os.PathLike, *, actor: str | None = None
     path : path to the ``.qdpx`` file
     actor : str, optional
         Recorded as who imported (default: the store's actor).
+    lead : str, optional
+        The user who becomes the study's lead when it has none (default: the author of
+        the first note, else the first user), so that no note is stranded. When the
+        project records step 1 as closed (our own export), step 1 is closed again if the
+        person importing is that lead; otherwise a warning says who must close it.
+    skip_bad : bool
+        Skip a source or note whose text cannot be read (with a warning) instead of
+        refusing the whole file.
 
     Returns
     -------
@@ -1299,9 +1515,7 @@ def import_qdpx(store: Any, path: str | os.PathLike, *, actor: str | None = None
     summary = ImportSummary()
     archive = _Archive(path)
     try:
-        member = archive.find("project.qde")
-        if member is None:
-            raise InvalidInput(f"{NOT_REFI} (no project.qde in the archive)", file=file)
+        member = _qde_member(archive)
         root = _parse_xml(archive.read(member), file)
         schema = project_schema()
         if not schema.validate(root):
@@ -1310,15 +1524,58 @@ def import_qdpx(store: Any, path: str | os.PathLike, *, actor: str | None = None
                 f"project.qde does not follow the REFI-QDA schema (line {err.line}: "
                 f"{err.message}); read as far as possible"
             )
-        project = _read_project(root, archive, summary.warnings)
+        project = _read_project(root, archive, summary.warnings, skip_bad)
     finally:
         archive.close()
     plan = _plan(store, project, file, summary)
+    lead_name = _plan_lead(store, project, plan, lead)
     previous = store.actor
     if actor:
         store.actor = actor
     try:
         _write(store, plan, file, summary)
+        _write_lead(store, project, lead_name, summary)
     finally:
         store.actor = previous
     return summary
+
+
+def _plan_lead(store: Any, project: _Project, plan: _Plan, lead: str | None) -> str | None:
+    """The researcher who becomes lead (None when the study has one already)."""
+    if any(r.lead for r in store.researchers()):
+        if lead:
+            raise InvalidInput(f"the study already has a lead; --lead {lead!r} is not used")
+        return None
+    names = {n.casefold(): n for n in [*plan.researchers.values(), *plan.new_researchers]}
+    names.update({r.name.casefold(): r.name for r in store.researchers()})
+    if lead:
+        if lead.strip().casefold() not in names:
+            raise InvalidInput(
+                f"--lead {lead!r} names no user of the project "
+                f"(users: {', '.join(sorted(names.values())) or 'none'})"
+            )
+        return names[lead.strip().casefold()]
+    authors = [a for _, a, *_ in plan.notes if a]
+    if authors:
+        return authors[0]
+    return next(iter(plan.researchers.values()), None)
+
+
+def _write_lead(store: Any, project: _Project, lead: str | None, summary: ImportSummary) -> None:
+    """Name the lead; close step 1 again when the project says it was closed."""
+    if lead:
+        store.update_researcher(lead, lead=True)
+        summary.lead = lead
+    closure = project.closure()
+    if closure is None or store.step_closure() is not None:
+        return
+    me = next((r for r in store.researchers() if store.actor in (r.name, r.login)), None)
+    if me is not None and me.lead:
+        store.close_recall()
+        summary.step1_closed = True
+    else:
+        who = next((r.name for r in store.researchers() if r.lead), "the lead")
+        summary.warnings.append(
+            f"step 1 was closed in the exported study; {who} must close it here "
+            "so the imported notes are visible to the team"
+        )
