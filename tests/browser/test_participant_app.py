@@ -162,3 +162,66 @@ def test_a_wrong_or_replaced_link_is_refused(served, browser, which):
         expect(page.locator(".cp-submit")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_the_page_asks_nothing_of_any_other_host_and_its_icons_render(served, browser):
+    from urllib.parse import urlsplit
+
+    own = urlsplit(served["url"]).netloc
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.on("websocket", lambda ws: asked.append(ws.url))
+    try:
+        page.goto(f"{served['url']}?key={served['jo']}", wait_until="commit")
+        expect(page.locator(".cp-participant-app")).to_contain_text("Welcome", timeout=TIMEOUT)
+        icon = page.locator(".cp-check-results i.fa").first
+        expect(icon).to_be_visible()
+        page.wait_for_function(
+            "() => [...document.fonts].some(f => /Font Awesome/.test(f.family)"
+            " && f.status === 'loaded')"
+        )
+        family = icon.evaluate("el => getComputedStyle(el, '::before').fontFamily")
+        glyph = icon.evaluate("el => getComputedStyle(el, '::before').content")
+        assert "Font Awesome" in family and glyph not in ("none", "normal", "")
+        assert icon.bounding_box()["width"] > 4  # the glyph takes room: the font is there
+        page.locator(".cp-check-results").click()  # a round trip through the kernel
+        expect(page.locator(".cp-results")).to_contain_text("closes the poll")
+    finally:
+        context.close()
+    others = sorted(
+        {
+            u
+            for u in asked
+            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != own
+        }
+    )
+    assert others == [], others
+    assert any(urlsplit(u).scheme == "ws" for u in asked)  # the kernel's socket, on our host
+
+
+def test_a_page_open_when_its_link_is_revoked_cannot_save(served, browser):
+    """Runs last: it revokes Sam's link."""
+    from coprod_nb.storage import Store
+
+    context, page = _open(browser, f"{served['url']}?key={served['sam']}")
+    try:
+        expect(page.locator(".cp-participant-app")).to_contain_text(
+            "Welcome, Sam Arrow", timeout=TIMEOUT
+        )
+        with Store(served["study"], actor="alder") as store:
+            before = {(r.code, r.comment) for r in store.responses(None, "Sam Arrow")}
+            assert store.revoke_links(participants=["Sam Arrow"]) == 1
+        comment = page.locator(".cp-card-T1 .cp-card-comment textarea")
+        comment.fill("Written after the link was revoked.")  # saves itself after a pause
+        expect(page.locator(".cp-participant-status")).to_contain_text("no longer valid")
+        expect(page.locator(".cp-card-T1 .cp-card-state")).to_contain_text("not saved")
+        expect(comment).to_be_disabled()
+        expect(page.locator("body")).not_to_contain_text("Traceback")
+        with Store(served["study"], actor="alder") as store:
+            after = {(r.code, r.comment) for r in store.responses(None, "Sam Arrow")}
+        assert after == before
+    finally:
+        context.close()
