@@ -1,8 +1,9 @@
 """The live participant app of the workshop, served with Voilà.
 
 ``coprod-nb serve-workshop DIR`` serves ``participant.ipynb``, whose one cell calls
-:func:`page`. Each participant opens their personal link (``...?key=KEY``); Voilà
-starts a kernel per visit and hands it the link's query string as ``QUERY_STRING``.
+:func:`page`. Each participant opens their personal link (``...?key=KEY``); the server
+(:mod:`coprod_nb.participant_app.server`) checks the key before Voilà starts a kernel for
+the page, and Voilà hands the kernel the link's query string as ``QUERY_STRING``.
 """
 
 from __future__ import annotations
