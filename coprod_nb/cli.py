@@ -312,6 +312,9 @@ def cmd_notes(args) -> int:
 def cmd_close_recall(args) -> int:
     with _store(args) as store:
         closure = store.close_recall()  # the person working must be the lead
+        from coprod_nb.exchange.refi_qda import finish_qdpx_import
+
+        finish_qdpx_import(store)  # notes of an imported project become evidence
     print(
         f"step 1 closed on {closure.closed_at:%Y-%m-%d} by {closure.closed_by}; "
         f"{plural(len(closure.snapshot['notes']), 'note')} now visible to the team"

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from coprod_nb.domain.toml_text import load_toml, toml_basic
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, access
 from coprod_nb.storage.database import GROUP_FILE_MODE
@@ -792,8 +793,9 @@ def course_cast(course_dir: str | os.PathLike) -> pd.DataFrame:
 def course_summary(course: Course) -> str:
     """What was created and how students open their group's study (plain text)."""
     lines = [
-        f"Course {course.name!r}: {len(course.students)} students in {course.groups} "
-        f"group(s), led by {course.instructor} (login {course.instructor_login}).",
+        f"Course {course.name!r}: {plural(len(course.students), 'student')} in "
+        f"{plural(course.groups, 'group')}, led by {course.instructor} "
+        f"(login {course.instructor_login}).",
     ]
     for g in range(1, course.groups + 1):
         names = ", ".join(s.name for s in course.members(g)) or "(no student)"

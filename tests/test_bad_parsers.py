@@ -261,7 +261,7 @@ def test_tracked_changes_are_read_as_accepted(study, tmp_path, capsys):
     path = _tracked_docx(tmp_path / "tracked.docx")
     status, out, err, _ = run_cli(["import", str(folder), str(path), "--as", login], capsys)
     assert status == 0, err
-    assert "5 tracked change(s) accepted" in out
+    assert "5 tracked changes accepted" in out
     with Store(folder, actor=login, create=False) as store:
         (tr,) = [t for t in store.transcripts() if t.source_name == "tracked.docx"]
         turns = [t.text for t in store.turns(tr.id)]

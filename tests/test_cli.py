@@ -63,7 +63,7 @@ def test_search_history_pseudonym_and_speakers(demo_dir, capsys):
     assert main(["history", str(demo_dir), "partnership:LAHRP"]) == 0
     assert "create partnership:" in capsys.readouterr().out
     assert main(["pseudonym", str(demo_dir), "Tuesday", "Weekday", "--as", "lead"]) == 0
-    assert "turn(s) changed" in capsys.readouterr().out
+    assert "turns changed" in capsys.readouterr().out
     assert main(["search", str(demo_dir), "Tuesday"]) == 0
     assert capsys.readouterr().out.strip() == "no match"
     assert main(["speakers", str(demo_dir)]) == 0

@@ -104,7 +104,7 @@ def test_a_log_with_a_blank_rationale_applies_nothing_then_the_fixed_log_applies
         ["decisions", str(folder), "apply", str(log), "--as", lead], capsys
     )
     assert (status, err) == (0, "")
-    assert "2 decision(s) applied: R1, R2" in out
+    assert "2 decisions applied: R1, R2" in out
     with Store(folder, actor=lead) as st:
         assert [d.ref for d in st.decisions()] == [*before, "R1", "R2"]
 

@@ -19,6 +19,7 @@ from coprod_nb.analysis.audit import (
     step1_visibility,
 )
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS, check_topic, topic_title
+from coprod_nb.domain.wording import prompt_source
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store, head_revision
 from coprod_nb.storage.database import _alembic_config, current_revision
@@ -244,7 +245,7 @@ def test_audit_trail_lists_step_2_and_3_acts_with_rationale_and_evidence(demo):
     assert list(decided.object) == [f"D{i}" for i in range(1, 7)]
     for d, row in zip(demo.decisions(), decided.itertuples(), strict=True):
         assert row.rationale == d.rationale and row.proposer == d.proposer
-        assert row.evidence == "; ".join(d.prompted_by)
+        assert row.evidence == "; ".join(prompt_source(p) for p in d.prompted_by)
         assert str(row.date) == "2021-11-10" and row.step == 3
     attach = trail[(trail.action == "attach") & (trail.object == "T1")].iloc[0]
     assert attach.evidence == "notes 1, 16, 4, 29, 7, 10, 13, 39; excerpts 34, 35, 36"

@@ -15,6 +15,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from coprod_nb.domain.wording import prompt_source
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.exchange.report import (
     FORMATS,
@@ -198,7 +199,8 @@ def test_the_audit_appendix_lists_every_decision_with_rationale(study, outputs):
         )
         assert row, d.ref
         assert html.escape(d.rationale, quote=True) in row.group(1)
-        assert html.escape("; ".join(d.prompted_by), quote=True) in row.group(1)
+        words = "; ".join(prompt_source(p) for p in d.prompted_by)
+        assert html.escape(words, quote=True) in row.group(1)
         assert f"{d.ref}: " in md_audit and html.escape(d.rationale, quote=False) in md_audit
         assert d.rationale in outputs["docx"]
     assert "framework v1: froze v1: T1, T2, T3, T4, T5, T6" in audit
@@ -342,7 +344,7 @@ def test_a_report_during_the_workshop_says_at_its_top_that_it_shows_v1(workshop_
     assert report.banner == (
         "This report shows framework v1 (v1: agreed at the joint interpretation meeting); "
         "the current framework is v1 (v1: agreed at the joint interpretation meeting) with "
-        "6 decision(s) of the workshop of 2021-11-10 recorded after it (D1, D2, D3, D4, D5, "
+        "6 decisions of the workshop of 2021-11-10 recorded after it (D1, D2, D3, D4, D5, "
         "D6), not yet frozen. Those decisions are not in this report."
     )
     assert [t.code for t in report.tensions] == ["T1", "T2", "T3", "T4", "T5", "T6"]
@@ -429,7 +431,7 @@ def test_choosing_the_version_and_the_workshop(demo, tmp_path):
     )
     now = build_report(demo)
     assert now.banner.startswith("This report shows framework v2 (v2: the framework after ")
-    assert "with 1 decision(s) of the workshop of 2022-11-09 recorded after it (D1)" in now.banner
+    assert "with 1 decision of the workshop of 2022-11-09 recorded after it (D1)" in now.banner
     assert [t.name for t in now.tensions][-1] == "Individual motivation vs structural issues"
     _says_the_same(now)
     first = build_report(demo, workshop=1)  # the workshop v2 was frozen from

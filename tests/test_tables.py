@@ -139,7 +139,7 @@ def test_no_real_name_by_default(demo, tmp_path, fmt, name):
     assert "name_key" not in text
     assert REAL_NAMES_NOTICE.casefold() not in text
     assert "jo linden and cedar.docx" in text
-    assert "real name(s) found in stored text were replaced" in text
+    assert "found in stored text, each replaced by its pseudonym" in text
 
 
 def test_real_names_on_request_with_the_notice_first(demo, tmp_path):

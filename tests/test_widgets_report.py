@@ -29,7 +29,7 @@ def test_worksheet_editor_saves_answers_and_shows_them_escaped(demo):
     view.answers[2].value = "Budget <b>shared</b> & agreed"
     view.answers[5].value = "Every spring, with the council."
     view.save.click()
-    assert "2 answer(s) saved" in view.status.value
+    assert "2 answers saved" in view.status.value
     stored = {a.topic: a.answer for a in demo.answers("TCP")}
     assert stored == {3: "Budget <b>shared</b> & agreed", 6: "Every spring, with the council."}
     assert [e.actor for e in demo.history("reflective_answer")] == ["tester", "tester"]
@@ -37,7 +37,7 @@ def test_worksheet_editor_saves_answers_and_shows_them_escaped(demo):
     assert "<b>shared</b>" not in view.table.value
     assert view.table.value.count("not answered yet") == 6 * 5 - 2
     view.save.click()  # nothing changed: nothing logged
-    assert "0 answer(s) saved" in view.status.value and len(demo.history("reflective_answer")) == 2
+    assert "0 answers saved" in view.status.value and len(demo.history("reflective_answer")) == 2
     view.partnership.value = "AVC"
     assert [a.value for a in view.answers] == [""] * 6
     view.partnership.value = "TCP"

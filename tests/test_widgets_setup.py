@@ -424,7 +424,7 @@ def test_my_notes_view_downloads_my_notes_only(store):
     assert (name, mime) == ("notes_Rowan_Vey.md", "text/markdown")
     # typed text shows as itself: HTML is escaped (coprod_nb/domain/markdown.py)
     assert b"Rowan's &lt;own&gt; reading" in data and b"Sorrel" not in data
-    assert data == view.last_bytes and "1 note(s)" in view.status.value
+    assert data == view.last_bytes and "1 note of" in view.status.value
     view.format.value = "csv"
     assert view.download.value == ""  # a link for other choices does not stay
     view.button.click()

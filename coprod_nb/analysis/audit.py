@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from coprod_nb.domain.notes import RECALL
+from coprod_nb.domain.wording import plural, prompt_source
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import HistoryEntry, Store
 from coprod_nb.storage.models import (
@@ -389,7 +390,7 @@ def _describe(e: HistoryEntry, ctx: _Context) -> dict:
             items = after if e.action == "attach" else before
             n, x = len(_ids(items, "notes")), len(_ids(items, "excerpts"))
             verb = "attached" if e.action == "attach" else "detached"
-            out["summary"] = f"{verb} {n} note(s) and {x} excerpt(s) as evidence"
+            out["summary"] = f"{verb} {plural(n, 'note')} and {plural(x, 'excerpt')} as evidence"
             out["evidence"] = _evidence_text(items)
     elif kind == "tension_link":
         a, b = ctx.tensions.get(after.get("source_id")), ctx.tensions.get(after.get("target_id"))
@@ -437,7 +438,7 @@ def _describe(e: HistoryEntry, ctx: _Context) -> dict:
             out["summary"] = f"personal links issued to: {', '.join(after.get('to') or [])}"
         else:
             out["summary"] = (
-                f"{after.get('revoked', 0)} personal link(s) revoked: "
+                f"{plural(after.get('revoked', 0), 'personal link')} revoked: "
                 f"{', '.join(after.get('of') or [])}"
             )
     elif kind == "workshop":
@@ -471,7 +472,7 @@ def _describe(e: HistoryEntry, ctx: _Context) -> dict:
             out["date"] = _as_date(payload.get("date")) or out["date"]
             out["proposer"] = payload.get("proposer") or ""
             out["rationale"] = payload.get("rationale") or ""
-            out["evidence"] = "; ".join(payload.get("prompted_by") or [])
+            out["evidence"] = "; ".join(prompt_source(p) for p in payload.get("prompted_by") or [])
         else:
             out["summary"] = f"reverted {payload.get('ref', '')}"
             out["rationale"] = e.detail

@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import func, inspect, select, text
 
 from coprod_nb.domain import format_time
+from coprod_nb.domain.wording import plural
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Participant, Partnership, Researcher, Transcript, Turn
 from coprod_nb.storage.search import HIT_END, HIT_START, marked_to_text
@@ -168,8 +169,8 @@ def study_status(store: Store) -> pd.DataFrame:
     leads = [r.name for r in researchers if r.lead]
     rows = []
     setup = (
-        f"{len(partnerships)} partnership(s), {len(researchers)} researcher(s)"
-        f" (lead: {', '.join(leads) or 'none'}), {len(participants)} participant(s)"
+        f"{plural(len(partnerships), 'partnership')}, {plural(len(researchers), 'researcher')}"
+        f" (lead: {', '.join(leads) or 'none'}), {plural(len(participants), 'participant')}"
     )
     todo = []
     if not partnerships:
@@ -211,7 +212,7 @@ def study_status(store: Store) -> pd.DataFrame:
     if workshops:
         newest = workshops[-1]
         workshop = (
-            f"{len(workshops)} workshop(s); the newest on {newest.date:%Y-%m-%d}, "
+            f"{plural(len(workshops), 'workshop')}; the newest on {newest.date:%Y-%m-%d}, "
             f"on framework v{newest.base_version}"
         )
         workshop_next = ""

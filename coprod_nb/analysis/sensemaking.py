@@ -18,6 +18,7 @@ from coprod_nb.analysis.figures import wrap_label
 from coprod_nb.analysis.workshop import circle_summary, compare_polls, poll_tally, spectra_table
 from coprod_nb.domain.decisions import Decision, lineage, replay
 from coprod_nb.domain.framework import Framework
+from coprod_nb.domain.wording import prompt_source
 from coprod_nb.errors import InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.storage.models import Workshop
@@ -97,7 +98,7 @@ def decisions_table(store: Store, workshop: int | None = None) -> pd.DataFrame:
             "rationale": d.rationale,
             "proposer": d.proposer,
             "date": d.date,
-            "prompted_by": "; ".join(d.prompted_by),
+            "prompted_by": "; ".join(prompt_source(p) for p in d.prompted_by),
             "reverted": d.reverted,
         }
         for d in store.decisions(workshop)

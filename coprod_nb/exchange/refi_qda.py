@@ -73,6 +73,7 @@ __all__ = [
     "ORIGIN",
     "ImportSummary",
     "export_qdpx",
+    "finish_qdpx_import",
     "import_qdpx",
     "project_schema",
 ]
@@ -84,6 +85,8 @@ MAX_MEMBER_BYTES = 50 * 2**20
 MAX_TOTAL_BYTES = 200 * 2**20
 """Most bytes :func:`import_qdpx` reads from one archive in all."""
 MAX_MEMBERS = 100_000
+PENDING_EVIDENCE = "qdpx_pending_note_evidence"  # study setting: {tension code: [note ids]}
+PENDING_CLOSURE = "qdpx_pending_closure"  # study setting: the project had step 1 closed
 UNKNOWN_SPEAKER = "Unknown"
 NOT_REFI = "not a REFI-QDA project"
 TENSION_ROOT = "Tensions"
@@ -870,6 +873,7 @@ class _Project:
     notes: dict[str, _NoteIn]
     links: list[tuple[str, str]]
     sets: list[tuple[str, str]] = field(default_factory=list)  # (name, description)
+    description: str = ""
 
     def closure(self) -> dict | None:
         """Step 1's closure as our own export records it (a ``Set``), if any."""
@@ -988,6 +992,7 @@ def _read_project(
         notes,
         links,
         sets,
+        _text_of(root, "Description"),
     )
 
 
@@ -1529,15 +1534,69 @@ def import_qdpx(
         archive.close()
     plan = _plan(store, project, file, summary)
     lead_name = _plan_lead(store, project, plan, lead)
+    empty = not store.transcripts() and not store.researchers()
     previous = store.actor
     if actor:
         store.actor = actor
     try:
+        if empty and project.name.strip():  # a new study takes the project's name
+            store.update_study(name=project.name, description=project.description)
         _write(store, plan, file, summary)
         _write_lead(store, project, lead_name, summary)
+        _write_note_evidence(store, plan, summary)
     finally:
         store.actor = previous
     return summary
+
+
+def _write_note_evidence(store: Any, plan: _Plan, summary: ImportSummary) -> None:
+    """Notes coded with a tension code become its evidence (only once step 1 is closed,
+    when notes may be evidence; before, the coding is reported)."""
+    stored = {n["guid"]: n["note_id"] for n in summary.notes if n.get("note_id")}
+    pending: dict[str, list[int]] = {}
+    for t in plan.tensions:
+        for note, *_ in plan.notes:
+            if t["guid"] in note.codes and note.guid in stored:
+                pending.setdefault(t["code"], []).append(stored[note.guid])
+    if not pending:
+        return
+    if store.step_closure() is None:
+        # Notes become evidence once step 1 is closed: kept until the lead closes it
+        # (finish_qdpx_import).
+        settings = store.study().settings or {}
+        kept = dict(settings.get(PENDING_EVIDENCE) or {})
+        for code, ids in pending.items():
+            kept[code] = list(dict.fromkeys([*kept.get(code, []), *ids]))
+        store.update_study(settings={PENDING_EVIDENCE: kept})
+        return
+    for code, ids in pending.items():
+        store.attach_evidence(code, notes=ids)
+
+
+def finish_qdpx_import(store: Any) -> int:
+    """The lead's part of an import: close step 1 when the project recorded it closed,
+    and make the notes coded with a tension its evidence (notes may be evidence only
+    once step 1 is closed). Done by ``coprod-nb close-recall`` too.
+
+    Returns
+    -------
+    int
+        Notes attached as evidence.
+
+    Raises
+    ------
+    Forbidden
+        The person working is not the study lead.
+    """
+    settings = store.study().settings or {}
+    if settings.get(PENDING_CLOSURE) and store.step_closure() is None:
+        store.close_recall()
+    pending = settings.get(PENDING_EVIDENCE) or {}
+    if not pending or store.step_closure() is None:
+        return 0
+    n = sum(store.attach_evidence(code, notes=ids) for code, ids in pending.items())
+    store.update_study(settings={PENDING_EVIDENCE: {}, PENDING_CLOSURE: False})
+    return n
 
 
 def _plan_lead(store: Any, project: _Project, plan: _Plan, lead: str | None) -> str | None:
@@ -1575,7 +1634,8 @@ def _write_lead(store: Any, project: _Project, lead: str | None, summary: Import
         summary.step1_closed = True
     else:
         who = next((r.name for r in store.researchers() if r.lead), "the lead")
+        store.update_study(settings={PENDING_CLOSURE: True})
         summary.warnings.append(
             f"step 1 was closed in the exported study; {who} must close it here "
-            "so the imported notes are visible to the team"
+            "(coprod-nb close-recall) so the imported notes are visible to the team"
         )

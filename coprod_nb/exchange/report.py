@@ -57,6 +57,7 @@ from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.domain.markdown import md_cell, md_line, md_text
 from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
@@ -415,7 +416,7 @@ def version_banner(store: Store, version: int) -> str:
             refs = ", ".join(d.ref for d in active)
             return (
                 f"{here}; the current framework is v{base.version} ({base.label}) with "
-                f"{len(active)} decision(s) of the workshop of {open_ws.date:%Y-%m-%d} "
+                f"{plural(len(active), 'decision')} of the workshop of {open_ws.date:%Y-%m-%d} "
                 f"recorded after it ({refs}), not yet frozen. Those decisions are not in "
                 "this report."
             )
@@ -545,7 +546,7 @@ def build_report(
         ),
         (
             "2. Joint interpretation meeting",
-            f"{len(meetings)} meeting(s); framework v{versions[0].version} frozen"
+            f"{plural(len(meetings), 'meeting')}; framework v{versions[0].version} frozen"
             if meetings
             else "no meeting recorded",
             ", ".join(_date(m.date) for m in meetings) or "not yet",

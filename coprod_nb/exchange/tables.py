@@ -48,6 +48,7 @@ from sqlalchemy import func, select
 from coprod_nb.domain.decisions import Decision
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.domain.pseudonyms import name_scrubber
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import InvalidInput
 from coprod_nb.exchange.outputs import (
     Outputs,
@@ -885,8 +886,8 @@ def _readme(store: Store, got: _Collected, kind: str, extra: tuple[str, ...] = (
         )
     if got.names_replaced:
         lines.append(
-            f"{got.names_replaced} real name(s) found in stored text were replaced by their "
-            "pseudonyms."
+            f"{plural(got.names_replaced, 'real name')} found in stored text, each replaced "
+            "by its pseudonym."
         )
     lines += [
         "Times are UTC. Lists of names, codes or ids are joined with '; '; settings, "
@@ -946,7 +947,9 @@ def table_xlsx(
         cut += n
     lines = list(readme)
     if cut and lines:
-        lines.append(f"{cut} cell(s) longer than Excel allows were cut (marked [cut: ...]).")
+        lines.append(
+            f"{plural(cut, 'cell')} longer than Excel allows were cut (marked [cut: ...])."
+        )
     # Built in memory, then copied: a write that fails half-way (a full disk) then leaves
     # openpyxl's zip archive on a buffer that is still open, not on a closed file.
     buffer = io.BytesIO()

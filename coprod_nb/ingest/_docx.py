@@ -13,6 +13,7 @@ from docx.opc.exceptions import OpcError
 from lxml import etree
 
 from coprod_nb.domain.transcript import ParsedTranscript, RawTurn
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import InvalidInput
 from coprod_nb.ingest.limits import restored_zip
 
@@ -53,7 +54,7 @@ def read_docx(path: Path, *, speaker_re: re.Pattern[str]) -> ParsedTranscript:
     changes = accept_tracked_changes(document.element.body)
     if changes:
         warnings.append(
-            f"{changes} tracked change(s) accepted: inserted text is read, deleted text "
+            f"{plural(changes, 'tracked change')} accepted: inserted text is read, deleted text "
             "left out, as Word shows the document with all changes accepted"
         )
     turns = _table_turns(document, warnings)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from coprod_nb.domain.transcript import ParsedTranscript, RawTurn
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import InvalidInput
 
 __all__ = [
@@ -176,7 +177,7 @@ def turns_from_lines(
     close()
     if skipped and turns:
         warnings.append(
-            f"{skipped[0]}: skipped {len(skipped)} line(s) before the first speaker turn "
+            f"{skipped[0]}: skipped {plural(len(skipped), 'line')} before the first speaker turn "
             "(a title or a date?)"
         )
     return turns

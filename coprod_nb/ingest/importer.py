@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.limits import read_capped
@@ -53,12 +54,12 @@ class ImportReport:
     unmatched_speakers: dict[str, list[str]] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        lines = [f"imported {len(self.imported)} transcript(s)"]
+        lines = [f"imported {plural(len(self.imported), 'transcript')}"]
         lines += [f"  {f.title}: {f.turns} turns, {f.words} words" for f in self.imported]
         for f in self.imported:
             lines += [f"  warning: {f.path}: {w}" for w in f.warnings]
         if self.errors:
-            lines.append(f"skipped {len(self.errors)} file(s):")
+            lines.append(f"skipped {plural(len(self.errors), 'file')}:")
             lines += [f"  {e}" for e in self.errors]
         if self.unmatched_speakers:
             lines.append("speakers not matched to a participant or researcher (map them):")

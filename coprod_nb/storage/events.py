@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -12,10 +15,33 @@ from sqlalchemy.orm import Session
 
 from coprod_nb.storage.models import Event
 
+# Set only while the fictional demo is built (coprod_nb.seed.demo): its events then fall
+# on the story's dates. Real studies always read the real clock.
+_FICTIONAL_CLOCK: ContextVar[list[datetime] | None] = ContextVar("fictional_clock", default=None)
+
 
 def utcnow() -> datetime:
     """Naive UTC time, as stored in every timestamp column."""
+    clock = _FICTIONAL_CLOCK.get()
+    if clock is not None:
+        # One second per reading: the story's events stay in the order they were made.
+        clock[0] += timedelta(seconds=1)
+        return clock[0]
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def fictional_clock(start: datetime) -> Iterator[None]:
+    """Timestamps from ``start`` (one second apart) instead of now, inside the block.
+
+    For the demo builder only, whose study tells of 2021: a workshop of 2021 must not
+    say it was closed on the day the demo was built.
+    """
+    token = _FICTIONAL_CLOCK.set([start])
+    try:
+        yield
+    finally:
+        _FICTIONAL_CLOCK.reset(token)
 
 
 def _plain(value: Any) -> Any:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.domain.pseudonyms import check_entry
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
 from coprod_nb.storage.database import (
@@ -824,7 +825,21 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             .where(turn.c.transcript_id == tid)
             .order_by(turn.c.seq)
         ).all()
-        pairs = [(key.apply(r.speaker), key.apply(r.text)) for r in rows]
+        # Only turns whose line ("Speaker: text\n") holds one of the edits can change:
+        # the others are not passed through the key again (a name in 2,000 turns of a
+        # 44,000-turn transcript). The key's boundaries are non-word characters, which the
+        # line's ": " and newline are, so a name found in a field is found in the text.
+        edits = moved.edits
+        pairs, e, line_start = [], 0, 0
+        for r in rows:
+            line_end = r.char_end + 1
+            while e < len(edits) and edits[e][1] <= line_start:
+                e += 1
+            if e < len(edits) and edits[e][0] < line_end:
+                pairs.append((key.apply(r.speaker), key.apply(r.text)))
+            else:
+                pairs.append((r.speaker, r.text))
+            line_start = line_end
         text, spans = canonical_text(pairs)
         content, offsets, words = [], [], 0
         for r, (speaker, body), span in zip(rows, pairs, spans, strict=True):
@@ -869,7 +884,12 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
             update(tr).where(tr.c.id == tid).values(text=text, word_count=tr.c.word_count + words)
         )
         events.log(
-            s, self.actor, "pseudonymise", "transcript", tid, detail=f"{len(content)} turns changed"
+            s,
+            self.actor,
+            "pseudonymise",
+            "transcript",
+            tid,
+            detail=f"{plural(len(content), 'turn')} changed",
         )
         return len(content)
 
@@ -1032,7 +1052,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                 "transcript",
                 tr.id,
                 after=after,
-                detail=f"{len(turns)} turns from {source_format}",
+                detail=f"{plural(len(turns), 'turn')} from {source_format}",
             )
             return tr
 

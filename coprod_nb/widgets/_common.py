@@ -22,8 +22,24 @@ def escape(text: object) -> str:
 
 
 def table_html(df: pd.DataFrame, *, css_class: str = "cp-table") -> str:
-    """A DataFrame as an HTML table with every cell escaped."""
-    return df.to_html(escape=True, index=False, classes=css_class, border=0, na_rep="")
+    """A DataFrame as an HTML table with every cell escaped; headings in words.
+
+    Line breaks inside a cell become ``<br>`` (pandas would print them as ``\\n``).
+    """
+    from coprod_nb.domain.wording import column_heading
+
+    shown = df.rename(columns=column_heading)
+    text_columns = shown.select_dtypes(include=["object", "string"]).columns
+    if len(text_columns):
+        shown = shown.copy()
+        for c in text_columns:
+            shown[c] = shown[c].map(lambda v: v.replace("\n", _BREAK) if isinstance(v, str) else v)
+    out = shown.to_html(escape=True, index=False, classes=css_class, border=0, na_rep="")
+    return out.replace(_BREAK, "<br>")
+
+
+# Stands for a line break through pandas' escaping (a private-use character, never typed).
+_BREAK = "\ue000"
 
 
 def message(widget: w.HTML, text: str, *, kind: str = "info") -> None:

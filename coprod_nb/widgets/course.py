@@ -23,6 +23,7 @@ from coprod_nb.course import (
     plot_course_progress,
     roleplay_workshop,
 )
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.widgets._common import FigureBox, escape, message, table_html
 
@@ -128,8 +129,8 @@ class InstructorDashboard(w.VBox):
         self.course_dir = Path(course_dir)
         course = load_course(self.course_dir)
         self.title = w.HTML(
-            f"<b>{escape(course.name)}</b>: {len(course.students)} students in "
-            f"{course.groups} group(s), instructor {escape(course.instructor)}"
+            f"<b>{escape(course.name)}</b>: {plural(len(course.students), 'student')} in "
+            f"{plural(course.groups, 'group')}, instructor {escape(course.instructor)}"
         )
         self.table = w.HTML()
         self.figure = FigureBox()

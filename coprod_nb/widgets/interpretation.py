@@ -13,6 +13,7 @@ import ipywidgets as w
 import pandas as pd
 
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, compare_frameworks
+from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import Quiet, escape, message, researcher_source, short, table_html
@@ -596,12 +597,12 @@ class TensionBoard(Quiet, w.VBox):
 
     def _attach(self, *, notes=(), excerpts=()) -> None:
         t = self._current()
-        what = "notes" if notes else "excerpts"
+        what = "note" if notes else "excerpt"
         if t is None:
             message(self.evidence_status, "Choose (or save) a tension first.", kind="error")
             return
         if not notes and not excerpts:
-            message(self.evidence_status, f"Select {what} to attach.", kind="error")
+            message(self.evidence_status, f"Select {what}s to attach.", kind="error")
             return
         try:
             added = self.store.attach_evidence(t.id, notes=notes, excerpts=excerpts)
@@ -614,7 +615,9 @@ class TensionBoard(Quiet, w.VBox):
         self._refresh_map()
         again = len(notes) + len(excerpts) - added
         more = f" ({again} already attached)" if again else ""
-        message(self.evidence_status, f"{added} {what} attached to {t.code}{more}", kind="ok")
+        message(
+            self.evidence_status, f"{plural(added, what)} attached to {t.code}{more}", kind="ok"
+        )
 
     def _on_attach_notes_click(self, _button=None) -> None:
         self._attach(notes=list(self.notes.value))
@@ -639,7 +642,7 @@ class TensionBoard(Quiet, w.VBox):
             return
         self._refresh_evidence()
         self._refresh_map()
-        message(self.evidence_status, f"{gone} item(s) detached from {t.code}", kind="ok")
+        message(self.evidence_status, f"{plural(gone, 'item')} detached from {t.code}", kind="ok")
 
     # -- links and map -------------------------------------------------------------------
 
@@ -711,7 +714,7 @@ class TensionBoard(Quiet, w.VBox):
             if rows
             else "<i>no framework agreed yet</i>"
         )
-        options = [(f"v{v.version}: {v.label}", v.version) for v in versions]
+        options = [(version_title(v.version, v.label), v.version) for v in versions]
         with self._filling():
             self.compare_old.options = options
             self.compare_new.options = options

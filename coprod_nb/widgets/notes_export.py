@@ -13,6 +13,7 @@ import re
 
 import ipywidgets as w
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import download_link, message, researcher_source
@@ -120,4 +121,4 @@ class MyNotesView(w.VBox):
         slug = re.sub(r"[^\w-]+", "_", me).strip("_") or "researcher"
         self.last_bytes = made.data
         self.download.value = download_link(made.data, f"notes_{slug}.{fmt}")
-        message(self.status, f"{len(made.notes)} note(s) of {me} in the file", kind="ok")
+        message(self.status, f"{plural(len(made.notes), 'note')} of {me} in the file", kind="ok")

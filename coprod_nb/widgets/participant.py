@@ -23,6 +23,7 @@ import pandas as pd
 
 from coprod_nb.analysis.live import live_progress, live_responses
 from coprod_nb.analysis.sensemaking import poll_results
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import LINK_GONE
@@ -648,7 +649,7 @@ class LiveResponses(w.VBox):
             self.links_list.value = ""
             message(
                 self.status,
-                f"{len(active)} participant(s) have a working link. Keys are shown once and "
+                f"Participants with a working link: {len(active)}. Keys are shown once and "
                 "not stored, so they cannot be shown again: “New links for everyone” "
                 "replaces them (the old links stop working).",
             )
@@ -661,7 +662,7 @@ class LiveResponses(w.VBox):
             "<p><i>Send each participant their own link, privately: the link is who they "
             "are.</i></p>" + table_html(pd.DataFrame(rows), css_class="cp-table cp-links-table")
         )
-        message(self.status, f"{len(rows)} link(s) shown")
+        message(self.status, f"{plural(len(rows), 'link')} shown")
 
     def _on_new_links_click(self, _button=None) -> None:
         try:
@@ -671,4 +672,6 @@ class LiveResponses(w.VBox):
             return
         self._on_links_click()
         self.refresh()
-        message(self.status, f"{len(self.links)} new link(s) issued; earlier links stop working")
+        message(
+            self.status, f"{plural(len(self.links), 'new link')} issued; earlier links stop working"
+        )

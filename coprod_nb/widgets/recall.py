@@ -17,6 +17,7 @@ import pandas as pd
 import traitlets
 from sqlalchemy.exc import SQLAlchemyError
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
@@ -399,8 +400,8 @@ class NoteEditor(w.VBox):
             return
         try:
             self.store.delete_note(self.note_id, self._me)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+        except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
+            message(self.status, _fault_reason(exc), kind="error")
             return
         self._deleted_id = self.note_id
         self.undo.disabled = False
@@ -416,8 +417,8 @@ class NoteEditor(w.VBox):
             self.store.restore_note(self._deleted_id, self._me)
             self._refresh_notes()
             self.load(self._deleted_id)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+        except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
+            message(self.status, _fault_reason(exc), kind="error")
             return
         message(self.status, f"note #{self._deleted_id} restored", kind="ok")
         self._deleted_id = None
@@ -438,19 +439,19 @@ class NoteEditor(w.VBox):
                 return
             existing = [e.id for e in self.store.note(self.note_id, self._me).excerpts]
             self.store.update_note(self.note_id, self._me, excerpts=existing + new)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+        except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
+            message(self.status, _fault_reason(exc), kind="error")
             return
         self._refresh_notes()
-        message(self.status, f"anchored to {len(new)} more excerpt(s)", kind="ok")
+        message(self.status, f"anchored to {plural(len(new), 'more excerpt')}", kind="ok")
 
     def _on_open_note_change(self, change) -> None:
         if self._loading or change.new is None or change.new == self.note_id:
             return
         try:
             self.load(change.new)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+        except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
+            message(self.status, _fault_reason(exc), kind="error")
 
     def _on_researcher_change(self, change) -> None:
         self.flush()  # saved as the author who typed it
@@ -480,8 +481,8 @@ class NoteEditor(w.VBox):
             return
         try:
             notes = self.store.notes(viewer=self._me, researcher=self._me)
-        except CoprodError as exc:
-            message(self.status, str(exc), kind="error")
+        except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
+            message(self.status, _fault_reason(exc), kind="error")
             notes = []
         rows = [
             {
@@ -515,7 +516,10 @@ class NoteEditor(w.VBox):
 
 
 def _fault_reason(exc: BaseException) -> str:
-    """The database's or the system's own words for a failed save, on one line."""
+    """What went wrong, on one line: the store's message, or the database's or the
+    system's own words for a fault (the database down or locked, a full disk)."""
+    if isinstance(exc, CoprodError):
+        return str(exc)
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip().splitlines()
     return text[0] if text else type(inner).__name__

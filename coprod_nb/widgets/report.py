@@ -21,6 +21,7 @@ from coprod_nb.analysis.audit import (
     step1_visibility,
 )
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
+from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import (
@@ -128,7 +129,9 @@ class WorksheetEditor(w.VBox):
         after = {a.topic: a.answer for a in self._stored()}
         changed = sum(before.get(n, "") != after.get(n, "") for n in range(1, 7))
         self.refresh()
-        message(self.status, f"{self.partnership.value}: {changed} answer(s) saved", kind="ok")
+        message(
+            self.status, f"{self.partnership.value}: {plural(changed, 'answer')} saved", kind="ok"
+        )
 
 
 def _history_view(table: pd.DataFrame) -> pd.DataFrame:
@@ -254,7 +257,10 @@ class ReportView(w.VBox):
         self.version = w.Dropdown(
             description="Framework",
             options=[("(newest)", None)]
-            + [(f"v{v.version}: {short(v.label, 40)}", v.version) for v in reversed(versions)],
+            + [
+                (short(version_title(v.version, v.label), 44), v.version)
+                for v in reversed(versions)
+            ],
         )
         self.workshop = w.Dropdown(
             description="Workshop",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from coprod_nb.analysis import marked_to_html
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message
@@ -52,7 +53,7 @@ class SearchView(w.VBox):
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
-        message(self.status, f"{len(self.hits)} matching turn(s)")
+        message(self.status, plural(len(self.hits), "matching turn"))
         rows = []
         for hit in self.hits:
             html = (

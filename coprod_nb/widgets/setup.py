@@ -6,6 +6,7 @@ import shutil
 
 import ipywidgets as w
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.ingest import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES
@@ -206,7 +207,9 @@ class SpeakerMapEditor(w.VBox):
             return
         label = self.speaker.value
         self.refresh()
-        message(self.status, f"{n} turn(s) of {label} linked to {self.person.value}.", kind="ok")
+        message(
+            self.status, f"{plural(n, 'turn')} of {label} linked to {self.person.value}.", kind="ok"
+        )
 
 
 class PseudonymEditor(w.VBox):
@@ -232,4 +235,4 @@ class PseudonymEditor(w.VBox):
             return
         shown = self.pseudonym.value.strip()
         self.real_name.value = ""  # do not leave the real name on screen
-        message(self.status, f"Pseudonym {shown} set; {n} turn(s) changed.", kind="ok")
+        message(self.status, f"Pseudonym {shown} set; {plural(n, 'turn')} changed.", kind="ok")

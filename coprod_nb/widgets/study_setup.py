@@ -15,6 +15,7 @@ import re
 import ipywidgets as w
 import pandas as pd
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import download_link, message, table_html
@@ -579,7 +580,7 @@ class _VocabularyForm(_Section):
         wanted = _lines(self.prompts.value) or None
         self._run(
             lambda: len(self.store.set_prompts(wanted)),
-            (lambda n: f"{n} prompt(s) saved") if wanted else "back to the shipped prompts",
+            (lambda n: f"{plural(n, 'prompt')} saved") if wanted else "back to the shipped prompts",
         )
 
 

@@ -32,6 +32,7 @@ from coprod_nb.analysis.sensemaking import (
 from coprod_nb.analysis.workshop import plot_circles, plot_poll, plot_ring_counts, plot_spectra
 from coprod_nb.domain.decisions import DECISION_KINDS, Decision
 from coprod_nb.domain.framework import Tension
+from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
@@ -221,7 +222,7 @@ class WorkshopEditor(w.VBox):
         versions = self.store.framework_versions()
         _keep(
             self.base_version,
-            [(f"v{v.version}: {short(v.label, 70)}", v.version) for v in reversed(versions)],
+            [(short(version_title(v.version, v.label), 74), v.version) for v in reversed(versions)],
             default=versions[-1].version if versions else None,
         )
         self.record.disabled = not versions
@@ -1137,7 +1138,7 @@ class DecisionLog(Quiet, w.VBox):
         active = [d for d in decisions if not d.reverted]
         self.header.value = (
             f"Workshop of {ws.date:%Y-%m-%d}: framework v{ws.base_version} with "
-            f"{len(active)} active decision(s) applied ({len(current)} tensions)"
+            f"{plural(len(active), 'active decision')} applied ({plural(len(current), 'tension')})"
         ) + _finished_html(self.store, ws)
         # A finished workshop's decisions can no longer change (the store refuses).
         finished = self.store.workshop_frozen_as(ws.id) is not None
