@@ -190,6 +190,11 @@ def test_postgresql_restarted_while_autosaving_loses_nothing(tmp_path):
                 ed.text.value = typed
                 assert_not_saved(ed, "connect")
                 assert ed.text.value == typed
+            ed._on_new_click()  # kept: a new note would clear the unsaved text
+            ed._on_delete_click()  # the database is down: said, not raised
+            ed._on_anchor_click()
+            assert ed.text.value == typed and ed.note_id == note_id
+            assert "cp-error" in ed.status.value and "Traceback" not in ed.status.value
             pg_ctl("start")
             clock.advance(6)
             typed += " Back."
