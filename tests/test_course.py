@@ -530,7 +530,7 @@ def test_cli_create_progress_roleplay(tmp_path, capsys):
     d = tmp_path / "c"
     assert main(["course", str(d), "--students", "4", "--group-size", "2", "--name", "Sem"]) == 0
     out = capsys.readouterr().out
-    assert "Course 'Sem': 4 students in 2 group(s)" in out
+    assert "Course 'Sem': 4 students in 2 groups" in out
     assert "group 2 (groups/group-2): Student 03, Student 04" in out
 
     with load_course(d).open_group(2, actor="student03") as store:
