@@ -24,6 +24,7 @@ from tests.acting import all_excerpts, as_
 
 ROOT = Path(__file__).resolve().parents[1]
 NS = {"q": "urn:QDA-XML:project:1.0"}
+SEL = "q:Sources/q:TextSource/q:PlainTextSelection"  # notes hold selections too
 XSD = Path(coprod_nb.exchange.__file__).parent / "schemas" / "Project.xsd"
 
 
@@ -89,7 +90,7 @@ def test_export_holds_the_study(demo, tmp_path):
     sources = root.findall("q:Sources/q:TextSource", NS)
     transcripts = {t.title: t for t in demo.transcripts()}
     assert sorted(s.get("name") for s in sources) == sorted(transcripts)
-    selections = root.findall("q:Sources/q:TextSource/q:PlainTextSelection", NS)
+    selections = root.findall(SEL, NS)
     assert len(selections) == len(demo.excerpts())
     for src in sources:
         path = src.get("plainTextPath")
@@ -144,10 +145,10 @@ def test_export_holds_the_study(demo, tmp_path):
     rid = {r.id: r.name for r in demo.researchers()}
     assert authors == Counter(guid_of[rid[n.researcher_id]] for n in as_(demo, lead.name).notes())
     note_guids = {n.get("guid") for n in notes}
-    refs = {r.get("targetGUID") for r in root.iterfind("q:Sources/q:TextSource/q:PlainTextSelection/q:NoteRef", NS)}
+    refs = {r.get("targetGUID") for r in root.iterfind(SEL + "/q:NoteRef", NS)}
     assert refs and refs <= note_guids
     # Selections are coded with the tensions whose evidence holds their excerpt.
-    coded = root.findall("q:Sources/q:TextSource/q:PlainTextSelection/q:Coding/q:CodeRef", NS)
+    coded = root.findall(SEL + "/q:Coding/q:CodeRef", NS)
     n_evidence = sum(len(t.evidence.get("excerpts", ())) for t in demo.framework().tensions)
     tension_guids = {c["guid"] for c in _xml_codes(root) if re.match(r"T\d+: ", c["name"] or "")}
     assert sum(r.get("targetGUID") in tension_guids for r in coded) == n_evidence
@@ -180,7 +181,7 @@ def test_export_while_step_1_is_open_shows_only_the_viewers_notes(recall_demo, t
         notes = root.findall("q:Notes/q:Note", NS)
         assert len(notes) == len(as_(st, who).notes()) > 0
         assert {n.get("creatingUser") for n in notes} == {users[who]}
-        assert len(root.findall("q:Sources/q:TextSource/q:PlainTextSelection", NS)) == len(as_(st, who).excerpts())
+        assert len(root.findall(SEL, NS)) == len(as_(st, who).excerpts())
         assert len(as_(st, who).excerpts()) < len(all_excerpts(st))
 
 
@@ -199,7 +200,7 @@ def test_export_before_any_framework_codes_the_working_set(store, tmp_path):
     assert etree.XMLSchema(etree.parse(str(XSD))).validate(root)
     paths = _code_paths(_xml_codes(root))
     assert ("Tensions (working set)", "T1: Power", "money") in paths
-    (sel,) = root.findall("q:Sources/q:TextSource/q:PlainTextSelection", NS)
+    (sel,) = root.findall(SEL, NS)
     tension = next(c for c in _xml_codes(root) if c["name"] == "T1: Power")
     assert [r.get("targetGUID") for r in sel.iterfind("q:Coding/q:CodeRef", NS)] == [
         tension["guid"]
@@ -221,7 +222,7 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
         "2 framework version(s) (Framework v1, Framework v2) not re-frozen: "
         "the newest comes back as candidate tensions",
         f"step 1 was closed in the exported study; {lead_name} must close it here "
-        "so the imported notes are visible to the team",
+        "(coprod-nb close-recall) so the imported notes are visible to the team",
     ]
 
     assert sorted(t.text for t in store.transcripts()) == sorted(t.text for t in demo.transcripts())
@@ -257,7 +258,7 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
             source_text[s.get("guid")] = zf.read(member).decode()
     xml_names = {c["guid"]: c["name"] for c in _xml_codes(root)}
     exported = Counter()
-    for sel in root.iterfind("q:Sources/q:TextSource/q:PlainTextSelection", NS):
+    for sel in root.iterfind(SEL, NS):
         text = source_text[sel.getparent().get("guid")]
         for ref in sel.iterfind("q:Coding/q:CodeRef", NS):
             exported[(text, int(sel.get("startPosition")), xml_names[ref.get("targetGUID")])] += 1
