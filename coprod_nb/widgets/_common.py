@@ -39,7 +39,7 @@ def table_html(df: pd.DataFrame, *, css_class: str = "cp-table") -> str:
 
 
 # Stands for a line break through pandas' escaping (a private-use character, never typed).
-_BREAK = "\ue000"
+_BREAK = "\ue010"
 
 
 def message(widget: w.HTML, text: str, *, kind: str = "info") -> None:
