@@ -15,6 +15,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +98,22 @@ def quiet_lab(home: Path) -> None:
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
 
 
+def _wait_for_login_page(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """Wait until the proxy routes to the hub (it adds the route after starting services)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the hub stopped; its log:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the hub's log-in page never answered; its log:\n{log.read_text()[-3000:]}")
+
+
 @contextmanager
 def running_hub(hub_bin: str, base: Path, config: str, ports: dict[str, int]) -> Iterator[dict]:
     """Start JupyterHub with ``config``; yields its public URL, the homes and the log."""
@@ -114,6 +133,7 @@ def running_hub(hub_bin: str, base: Path, config: str, ports: dict[str, int]) ->
     try:
         _wait_for_port(ports["public"], proc, log)
         _wait_for_port(ports["hub"], proc, log)
+        _wait_for_login_page(f"http://127.0.0.1:{ports['public']}/hub/login", proc, log)
         yield {"url": f"http://127.0.0.1:{ports['public']}", "home": base / "home", "log": log}
     finally:
         proc.send_signal(signal.SIGTERM)  # the hub stops the servers and the proxy it started
