@@ -51,7 +51,14 @@ def private_postgres() -> Iterator[str | None]:
         subprocess.run([*prefix, *cmd], check=True, capture_output=True, text=True)
 
     run(
-        str(bindir / "initdb"), "-D", str(data), "-U", "coprod", "--auth=trust", "-E", "UTF8",
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "coprod",
+        "--auth=trust",
+        "-E",
+        "UTF8",
         "--locale=C.UTF-8",
     )
     opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
