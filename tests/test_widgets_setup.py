@@ -50,6 +50,7 @@ def test_import_view_shows_errors_and_adds_nothing(demo, tmp_path):
     view.paths.value = str(bad)
     view.button.click()
     assert "bad.vtt" in view.status.value and "cp-error" in view.status.value
+    assert view.progress.children == ()  # no stale bar left above the error
     assert study_info(demo)["transcripts"] == before
     view.paths.value = ""
     view.button.click()

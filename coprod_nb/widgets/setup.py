@@ -87,13 +87,18 @@ class ImportView(w.VBox):
 
     def _import(self, paths: list) -> ImportReport:
         """Import ``paths`` with this view's choices (partnership, skip bad files, bar)."""
-        return import_transcripts(
-            self.store,
-            paths,
-            partnership=self.partnership.value,
-            skip_bad=self.skip_bad.value,
-            progress=self._progress_bar,
-        )
+        try:
+            return import_transcripts(
+                self.store,
+                paths,
+                partnership=self.partnership.value,
+                skip_bad=self.skip_bad.value,
+                progress=self._progress_bar,
+            )
+        except CoprodError:
+            # A half-filled bar above the error would say the import is still going.
+            self.progress.children = ()
+            raise
 
     def _on_upload_change(self, change) -> None:
         files = uploaded_files(change["new"])
