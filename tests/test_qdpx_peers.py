@@ -431,3 +431,69 @@ def test_lead_must_be_a_user(store, tmp_path):
     summary = import_qdpx(store, path)
     assert summary.lead == "Mara"
     assert [r.name for r in store.researchers() if r.lead] == ["Mara"]
+
+
+# -- fixtures in the shapes other tools write (tests/data/qdpx, fictional) -----------------
+
+DATA = Path(__file__).parent / "data" / "qdpx"
+NOT_KEPT = {
+    "qualcoder": None,
+    "maxqda": "not kept: 2 Description on PlainTextSelection, 1 VariableValue on TextSource",
+    "nvivo": "not kept: 1 NoteRef on Project",
+    "atlasti": "not kept: 1 Graph on Graphs",
+}
+
+
+def _zip_folder(folder: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(dest, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(folder).as_posix())
+    return dest
+
+
+@pytest.mark.parametrize("tool", sorted(NOT_KEPT))
+def test_a_peer_projects_elements_are_kept_or_reported(store, tmp_path, tool):
+    folder = DATA / tool
+    (qde,) = folder.glob("*.qde")
+    root = etree.parse(str(qde)).getroot()
+    assert XSD.validate(root), XSD.error_log
+    summary = import_qdpx(store, _zip_folder(folder, tmp_path / f"{tool}.qdpx"))
+
+    sources = root.findall("q:Sources/q:TextSource", NS)
+    assert sorted(summary.sources) == sorted(s.get("name") for s in sources)
+    assert summary.selections == len(root.findall(SEL, NS))
+    codes = root.findall("q:CodeBook//q:Code", NS)
+    assert len(summary.codes) == len(codes)
+    colours = {c.get("guid").lower(): c.get("color") for c in codes if c.get("color")}
+    assert {c["guid"]: c["color"] for c in summary.codes if "color" in c} == colours
+    assert len(summary.codings) == len(root.findall(SEL + "/q:Coding", NS))
+    notes = root.findall("q:Notes/q:Note", NS)
+    assert len(summary.notes) == len(notes) and all(n["text"] for n in summary.notes)
+    users = {u.get("name") for u in root.iterfind("q:Users/q:User", NS)}
+    assert {r.name for r in store.researchers()} == users
+    assert summary.lead in users
+    sets = root.findall("q:Sets/q:Set", NS)
+    reported = [w for w in summary.warnings if w.startswith(("not kept", f"{len(sets)} Set"))]
+    want = [NOT_KEPT[tool]] if NOT_KEPT[tool] else []
+    if sets:
+        want.append(f"{len(sets)} Set(s) not kept: " + ", ".join(s.get("name") for s in sets))
+    assert sorted(reported) == sorted(want)
+    # every imported selection lands on the same words
+    texts = {}
+    with zipfile.ZipFile(tmp_path / f"{tool}.qdpx") as zf:
+        for s in sources:
+            texts[s.get("name")] = zf.read(
+                "Sources/" + s.get("plainTextPath").removeprefix("internal://")
+            ).decode()
+    stored = {t.title: t.text for t in store.transcripts()}
+    got = Counter(
+        stored[t.title][e.start : e.end]
+        for t in store.transcripts()
+        for e in as_(store, None).excerpts(t.id)
+    )
+    want_words = Counter(
+        texts[s.getparent().get("name")][int(s.get("startPosition")) : int(s.get("endPosition"))]
+        for s in root.iterfind(SEL, NS)
+    )
+    assert got == want_words

@@ -644,6 +644,39 @@ class _Archive:
         return data
 
 
+# (element, parent) pairs the importer does not keep; each found is reported by count.
+_UNKEPT = (
+    ("Description", "PlainTextSelection"),
+    ("VariableValue", "TextSource"),
+    ("NoteRef", "Project"),
+    ("NoteRef", "Code"),
+    ("NoteRef", "Coding"),
+    ("NoteRef", "Case"),
+    ("CodeRef", "Case"),
+    ("SelectionRef", "Case"),
+    ("Graph", "Graphs"),
+    ("MemberSource", "Set"),
+    ("MemberNote", "Set"),
+)
+
+
+def _unkept_report(root: etree._Element) -> str | None:
+    """ "not kept: 3 Description on PlainTextSelection, ..." for what the import drops."""
+    counts: dict[tuple[str, str], int] = {}
+    wanted = set(_UNKEPT)
+    for el in root.iter():
+        parent = el.getparent()
+        if parent is None or not isinstance(el.tag, str) or not isinstance(parent.tag, str):
+            continue
+        pair = (etree.QName(el).localname, etree.QName(parent).localname)
+        if pair in wanted:
+            counts[pair] = counts.get(pair, 0) + 1
+    if not counts:
+        return None
+    parts = [f"{n} {el} on {parent}" for (el, parent), n in sorted(counts.items())]
+    return "not kept: " + ", ".join(parts)
+
+
 def _qde_member(archive: _Archive) -> str:
     """``project.qde``, else the one ``*.qde`` of the archive (ATLAS.ti names it after
     the project); several, or none, is refused."""
@@ -717,6 +750,7 @@ class _Code:
     name: str
     parent: str | None
     description: str
+    color: str | None = None
 
 
 @dataclass
@@ -726,6 +760,7 @@ class _Selection:
     end: int
     codes: list[str]
     notes: list[str]
+    coders: list[tuple[str, str]] = field(default_factory=list)  # (code guid, user guid)
 
 
 @dataclass
@@ -781,7 +816,9 @@ def _read_codes(root: etree._Element) -> list[_Code]:
         for el in _kids(parent_el, "q:Code"):
             # A code without a GUID cannot be referenced, but keeps its place in the tree.
             g = _guid(el.get("guid")) or str(uuid.uuid5(_GUID_NS, f"unnamed code {len(out)}"))
-            code = _Code(g, el.get("name") or "", parent, _text_of(el, "Description"))
+            code = _Code(
+                g, el.get("name") or "", parent, _text_of(el, "Description"), el.get("color")
+            )
             out.append(code)
             walk(el, code.guid)
 
@@ -942,7 +979,17 @@ def _read_project(
                 warnings.append(f"source {name!r}: a selection without positions; skipped")
                 continue
             selections.append(
-                _Selection(_guid(sel.get("guid")), start, end, _codings(sel), _noterefs(sel))
+                _Selection(
+                    _guid(sel.get("guid")),
+                    start,
+                    end,
+                    _codings(sel),
+                    _noterefs(sel),
+                    [
+                        (_guid(ref.get("targetGUID")), _guid(ref.getparent().get("creatingUser")))
+                        for ref in _kids(sel, "q:Coding/q:CodeRef")
+                    ],
+                )
             )
         sources.append(
             _Source(
@@ -1100,8 +1147,9 @@ class ImportSummary:
     selections : int
         Excerpts added (one per usable text selection).
     codings : list of dict
-        ``{"excerpt_id", "code_guid"}`` (or ``transcript_id`` for a code on a whole
-        source); also stored in the study setting ``qdpx_codings``.
+        ``{"excerpt_id", "code_guid", "coder"}`` (``coder`` the researcher, when the coding
+        names its ``creatingUser``; ``transcript_id`` for a code on a whole source), one per
+        coder of a span; also stored in the study setting ``qdpx_codings``.
     notes : list of dict
         Every project note: ``guid``, ``name``, ``text``, ``author``, ``partnership``,
         ``note_id`` (the stored researcher note, or None when it could not be stored).
@@ -1326,7 +1374,13 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
     if len(codes) != len(project.codes):
         warnings.append("some codes share a GUID; the first of each is used")
     summary.codes = [
-        {"guid": c.guid, "name": c.name, "parent": c.parent, "description": c.description}
+        {
+            "guid": c.guid,
+            "name": c.name,
+            "parent": c.parent,
+            "description": c.description,
+            **({"color": c.color} if c.color else {}),
+        }
         for c in project.codes
     ]
     refs = [(f"note {n.name!r}", g) for n in project.notes.values() for g in n.codes]
@@ -1389,8 +1443,12 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
         ex = store.add_excerpt(ids[index], start, end)
         summary.selections += 1
         excerpt_of.setdefault(sel.guid, []).append(ex.id)
-        for g in dict.fromkeys(sel.codes):
-            codings.append({"excerpt_id": ex.id, "code_guid": g})
+        # each coder's coding of the span stays its own
+        for g, user in dict.fromkeys(sel.coders):
+            coder = plan.researchers.get(user)
+            codings.append(
+                {"excerpt_id": ex.id, "code_guid": g, **({"coder": coder} if coder else {})}
+            )
     codes = {c["guid"] for c in summary.codes}
     for (src, *_), tid in zip(plan.transcripts, ids, strict=True):
         for g in dict.fromkeys(src.codes):
@@ -1530,6 +1588,9 @@ def import_qdpx(
                 f"{err.message}); read as far as possible"
             )
         project = _read_project(root, archive, summary.warnings, skip_bad)
+        unkept = _unkept_report(root)
+        if unkept:
+            summary.warnings.append(unkept)
     finally:
         archive.close()
     plan = _plan(store, project, file, summary)
