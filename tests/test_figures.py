@@ -97,6 +97,9 @@ def test_every_figure_shows_full_labels_and_readable_numbers(store):
             assert not t.get_text().rstrip().endswith(("...", "…")), (name, t.get_text())
         for label in labels:
             assert words(str(label)) in shown, (name, label)
+        if name in ("poll", "rings"):
+            ticks = [t for t in ax.get_xticks() if 0 <= t <= ax.get_xlim()[1]]
+            assert all(float(t).is_integer() for t in ticks), (name, ticks)
         if name in COUNT_HEATMAPS:
             image = ax.images[0]
             ticks = image.colorbar.get_ticks()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.ticker import MaxNLocator
 
 from coprod_nb.analysis.figures import wrap_label
 
@@ -194,6 +195,7 @@ def plot_poll(tally: pd.DataFrame, ax=None, *, title: str = "Opening poll"):
     ax.set_xlim(0, top * 1.15)
     n = tally.attrs.get("ballots")
     ax.set_xlabel("nominations" + (f" (of {n} ballots)" if n is not None else ""))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 nominations
     ax.set_title(title)
     return ax
 
@@ -596,6 +598,7 @@ def plot_ring_counts(summary: pd.DataFrame, ax=None):
     ax.set_yticks(y, [wrap_label(o) for o in summary["option"]])
     ax.invert_yaxis()
     ax.set_xlabel("participants")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_title("Circles: placements per card")
     return ax
