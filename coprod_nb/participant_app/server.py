@@ -92,9 +92,9 @@ def refusal_page(title: str, text: str) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em}"
-        "</style></head><body>"
+        "</style></head><body><div class='cp-participant-app'>"
         f"<h1>{html.escape(title)}</h1><p class='cp-participant-refused'>{html.escape(text)}</p>"
-        "</body></html>"
+        "</div></body></html>"
     )
 
 
