@@ -490,6 +490,7 @@ def cmd_course(args) -> int:
         group_size=args.group_size,
         instructor=args.instructor,
         name=args.name,
+        db=args.db,
     )
     print(course.course_summary(created))
     return 0
@@ -868,6 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-size", type=_positive, default=4, help="create: largest group (4)")
     p.add_argument("--instructor", default="Instructor", help="create: the instructor's name")
     p.add_argument("--name", help="create: the course's name (default: the folder's name)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="create: a PostgreSQL course, postgresql://OWNER@HOST/BASE (one database per group)",
+    )
     p.add_argument(
         "--date", type=date.fromisoformat, help="role-play: workshop date, YYYY-MM-DD (today)"
     )

@@ -8,9 +8,10 @@ researchers (their login is their JupyterHub user name, so the researcher picker
 on them). A group does step 1 blind in its own study, compares exactly its own notes in
 step 2, freezes its own framework and runs its own workshop.
 
-Course studies are always SQLite files inside the course folder, whatever
-``$COPROD_DB`` says: a team that works in PostgreSQL runs a course per database by
-creating the group studies itself with ``coprod-nb init --db URL``.
+Course studies are SQLite files inside the course folder, whatever ``$COPROD_DB`` says,
+unless the course is created with ``db=postgresql://OWNER@HOST/BASE``: then group N's
+study is the PostgreSQL database ``BASE_gN`` with the team roles of storage/team.py, so
+that the database itself keeps step 1 blind and other groups out.
 
 Nothing here shows note text: the instructor follows counts only.
 """
@@ -54,6 +55,7 @@ __all__ = [
     "form_groups",
     "load_course",
     "move_student",
+    "note_counts",
     "plot_course_progress",
     "read_roster",
     "roleplay_links",
@@ -122,6 +124,17 @@ class Course:
     groups: int
     students: tuple[Student, ...]
     cast: tuple[CastRole, ...] = field(default=())
+    #: A PostgreSQL course: the owner's URL of the base database (group N's study is the
+    #: database ``BASE_gN``); None for SQLite files in the course folder.
+    db: str | None = None
+
+    def group_url(self, group: int, role: str | None = None) -> str:
+        """The group study's database URL, connecting as ``role`` (PostgreSQL course)."""
+        if not self.db:
+            return _sqlite_url(self.group_dir(group))
+        url = _server_url(self.db)
+        url = url.set(database=f"{url.database}_g{group}", username=role or url.username)
+        return url.render_as_string(hide_password=False)
 
     def group_path(self, group: int) -> str:
         """The group study's folder relative to the course folder (``groups/group-N``)."""
@@ -148,9 +161,10 @@ class Course:
         if group not in range(1, self.groups + 1):
             raise InvalidInput(f"no group {group}: the course has groups 1 to {self.groups}")
         folder = self.group_dir(group)
-        return Store(
-            folder, _sqlite_url(folder), actor=actor or self.instructor_login, create=False
-        )
+        who = actor or self.instructor_login
+        if self.db:  # the role is who is working: the database checks it
+            return Store(folder, self.group_url(group, who), create=False)
+        return Store(folder, _sqlite_url(folder), actor=who, create=False)
 
 
 # -- the roster ------------------------------------------------------------------------
@@ -316,6 +330,23 @@ def _sqlite_url(folder: Path) -> str:
     return f"sqlite:///{Path(folder).resolve() / 'study.db'}"
 
 
+def _server_url(db: str):
+    """A PostgreSQL URL (``postgresql://owner@host/base``) with the psycopg driver."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(db)
+    except ArgumentError:
+        raise InvalidInput(f"not a database URL: {db!r}") from None
+    if url.get_backend_name() != "postgresql" or not url.database or not url.username:
+        raise InvalidInput(
+            f"a course database is postgresql://OWNER@HOST/BASE (got {db!r}): the owner "
+            "creates one database per group, BASE_g1, BASE_g2, ..."
+        )
+    return url.set(drivername="postgresql+psycopg")
+
+
 def _q(value: object) -> str:
     return toml_basic(str(value))
 
@@ -332,6 +363,8 @@ def _write_course(course: Course) -> None:
         f"group_size = {course.group_size}",
         f"groups = {course.groups}",
     ]
+    if course.db:
+        lines.append(f"db = {_q(course.db)}")
     for s in course.students:
         lines += ["", "[[students]]", f"name = {_q(s.name)}", f"login = {_q(s.login)}"]
         lines.append(f"group = {s.group}")
@@ -394,6 +427,7 @@ def load_course(course_dir: str | os.PathLike) -> Course:
             groups=int(info["groups"]),
             students=students,
             cast=cast,
+            db=str(info["db"]) if "db" in info else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"not a course file ({exc})", file=str(path)) from None
@@ -444,14 +478,58 @@ def _build_group(course: Course, group: int, manifest: dict) -> None:
     }
     # Students of a group write into its study on a shared hub: the file is shared with
     # the course's Unix group (0660, never other accounts); see docs/teaching/course-mode.md.
-    with Store(
-        folder, _sqlite_url(folder), actor=course.instructor_login, file_mode=GROUP_FILE_MODE
-    ) as store:
+    if course.db:
+        _create_group_database(course, group)
+    url = course.group_url(group)  # on PostgreSQL: as the owner, who builds the study
+    with Store(folder, url, actor=course.instructor_login, file_mode=GROUP_FILE_MODE) as store:
         load_manifest(store, demo_data_dir() / "study.toml", progress=False, data=data)
         # The team joins after the import, so that no student is matched as a speaker.
         store.add_researcher(course.instructor, course.instructor_login, lead=True)
         for s in course.members(group):
             store.add_researcher(s.name, s.login)
+        if course.db:
+            # Each member a LOGIN role with the method's rights and row-level security
+            # (storage/team.py); CONNECT only to their own group's database.
+            from coprod_nb.storage.team import apply_team_roles
+
+            apply_team_roles(store)
+
+
+def _owner_engine(course: Course, database: str | None = None):
+    from sqlalchemy import create_engine
+
+    url = _server_url(course.db)
+    return create_engine(url.set(database=database or url.database), isolation_level="AUTOCOMMIT")
+
+
+def _create_group_database(course: Course, group: int) -> None:
+    """CREATE DATABASE BASE_gN, closed to PUBLIC (another group's study is not reachable)."""
+    from sqlalchemy.exc import DBAPIError
+
+    name = _server_url(course.group_url(group)).database
+    engine = _owner_engine(course)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+    except DBAPIError as exc:
+        raise InvalidInput(
+            f"cannot create the group database {name} ({exc.orig}); the owner needs "
+            "CREATEDB and CREATEROLE"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _drop_group_databases(course: Course) -> None:
+    engine = _owner_engine(course)
+    try:
+        with engine.connect() as conn:
+            for g in range(1, course.groups + 1):
+                name = _server_url(course.group_url(g)).database
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()
 
 
 def create_course(
@@ -461,6 +539,7 @@ def create_course(
     instructor: str = "Instructor",
     *,
     name: str | None = None,
+    db: str | None = None,
 ) -> Course:
     """Create a course: a roster, balanced groups and one demo study per group.
 
@@ -477,6 +556,12 @@ def create_course(
         The instructor's name; they lead every group study (login made from the name).
     name : str, optional
         The course's name (default: the folder's name).
+    db : str, optional
+        A PostgreSQL course: ``postgresql://OWNER@HOST/BASE``, a role with CREATEDB and
+        CREATEROLE. Group N's study is the database ``BASE_gN`` (REVOKE ALL FROM PUBLIC),
+        with the team roles of :func:`coprod_nb.storage.team.apply_team_roles`: each
+        member a LOGIN role named by their login, step 1 blind by row-level security.
+        Without it, each group study is a SQLite file in the course folder.
 
     Returns
     -------
@@ -507,6 +592,7 @@ def create_course(
         group_size=group_size,
         groups=max(numbers),
         students=tuple(Student(n, login, g) for (n, login), g in zip(roster, numbers, strict=True)),
+        db=_server_url(db).render_as_string(hide_password=False) if db else None,
     )
     created = not course_dir.exists()
     try:
@@ -516,6 +602,8 @@ def create_course(
             _build_group(course, g, manifest)
         _write_course(course)  # last: a course without its file is not a course
     except BaseException as exc:
+        if course.db:
+            _drop_group_databases(course)
         # The folder was new or empty: leave it as it was.
         if created:
             shutil.rmtree(course_dir, ignore_errors=True)
@@ -545,6 +633,11 @@ def move_student(course_dir: str | os.PathLike, student: str, group: int) -> Cou
         No such group, or the student is already in it.
     """
     course = load_course(course_dir)
+    if course.db:
+        raise InvalidInput(
+            "moving a student is for a SQLite course; on a PostgreSQL course their role "
+            "would need the other group's database (create the course again)"
+        )
     st = course.student(student)
     if isinstance(group, bool) or not isinstance(group, int) or group < 1:
         raise InvalidInput(f"a group is a number from 1 (got {group!r})")
@@ -579,6 +672,24 @@ def move_student(course_dir: str | os.PathLike, student: str, group: int) -> Cou
 # -- progress --------------------------------------------------------------------------
 
 
+def note_counts(store: Store) -> dict[str, int]:
+    """Live notes per researcher's name in a group study: counts only, never text.
+
+    On PostgreSQL the connected role reads only its own notes before step 1 closes, so
+    the database counts everyone's (``coprod_note_counts()``, storage/team.py), as
+    :func:`coprod_nb.analysis.recall.progress_table` does.
+    """
+    with store.session(write=False) as s:
+        if store.connected_as:
+            from coprod_nb.storage.team import note_counts_in_db
+
+            out: Counter[str] = Counter()
+            for name, _pid, n in note_counts_in_db(s):
+                out[name] += n
+            return dict(out)
+        return dict(access.note_counts_by_author(s))
+
+
 def course_progress(course_dir: str | os.PathLike) -> pd.DataFrame:
     """One row per student: counts only, never the text of a note.
 
@@ -592,8 +703,7 @@ def course_progress(course_dir: str | os.PathLike) -> pd.DataFrame:
     responses: Counter[str] = Counter()
     for g in range(1, course.groups + 1):
         with course.open_group(g) as store:
-            with store.session(write=False) as s:
-                notes = dict(access.note_counts_by_author(s))
+            notes = note_counts(store)
             per_group[g] = {
                 "transcripts": len(store.transcripts()),
                 "read": Counter(who for who, _ in store.readings()),
@@ -804,6 +914,11 @@ def course_summary(course: Course) -> str:
         "Each student opens their group's study with COPROD_STUDY set to its folder, e.g. "
         f"COPROD_STUDY={course.group_dir(1)}; on JupyterHub their user name is their login."
     )
+    if course.db:
+        lines.append(
+            f"PostgreSQL course: group N's study is the database {course.group_url(1)[:-1]}N; "
+            "each member connects as their own role (COPROD_DB, see student_environment)."
+        )
     return "\n".join(lines)
 
 
@@ -910,8 +1025,9 @@ def freeze_groups(
 def student_environment(course_dir: str | os.PathLike, hub_user: str) -> dict[str, str]:
     """The environment of a hub user's server in a course (for ``pre_spawn_hook``).
 
-    A student gets ``COPROD_STUDY`` (their group's study folder) and ``COPROD_USER``
-    (their login); the instructor gets ``COPROD_COURSE`` (the course folder, which
+    A student gets ``COPROD_STUDY`` (their group's study folder), ``COPROD_USER``
+    (their login) and, on a PostgreSQL course, ``COPROD_DB`` (their role on their group's
+    database); the instructor gets ``COPROD_COURSE`` (the course folder, which
     notebook 05 opens) and ``COPROD_USER``.
 
     Raises
@@ -925,7 +1041,10 @@ def student_environment(course_dir: str | os.PathLike, hub_user: str) -> dict[st
         return {"COPROD_COURSE": str(course.dir), "COPROD_USER": course.instructor_login}
     for s in course.students:
         if s.login.casefold() == user:
-            return {"COPROD_STUDY": str(course.group_dir(s.group)), "COPROD_USER": s.login}
+            env = {"COPROD_STUDY": str(course.group_dir(s.group)), "COPROD_USER": s.login}
+            if course.db:  # connecting as their own role, to their own group's database
+                env["COPROD_DB"] = course.group_url(s.group, s.login)
+            return env
     raise NotFound(f"hub user {hub_user!r} is not in the course {course.name!r}")
 
 

@@ -147,12 +147,11 @@ def facilitator_script_html(course: Course, group: int, store: Store) -> str:
 
 def slides_html(course: Course, stores: dict[int, Store]) -> str:
     """Printable slides for the three sessions, one slide per section, with group counts."""
-    from coprod_nb.storage import access
+    from coprod_nb.course import note_counts
 
     rows = []
     for g, store in stores.items():
-        with store.session(write=False) as s:
-            notes = sum(n for _, n in access.note_counts_by_author(s))
+        notes = sum(note_counts(store).values())
         rows.append(
             [
                 g,
