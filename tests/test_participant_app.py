@@ -399,6 +399,9 @@ def test_the_voila_command_listens_on_localhost_by_default():
     cmd = voila_command()
     assert "--Voila.ip=127.0.0.1" in cmd and "--show_tracebacks=False" in cmd
     assert cmd[3].endswith("participant.ipynb") and "--no-browser" in cmd
+    assert cmd[1:3] == ["-m", "coprod_nb.participant_app.server"]  # the gated server
+    assert "--MappingKernelManager.cull_idle_timeout=600" in cmd
+    assert "--MappingKernelManager.cull_connected=False" in cmd
     assert not any("0.0.0.0" in part for part in cmd)
     assert "--Voila.base_url=/user/alder/proxy/absolute/8866/" in voila_command(
         base_url="user/alder/proxy/absolute/8866"

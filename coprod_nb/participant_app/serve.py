@@ -119,7 +119,8 @@ def voila_command(
         # Participants see a friendly page, never a traceback or the cell's code.
         "--show_tracebacks=False",
         "--strip_sources=True",
-        # A fresh kernel per visit: Voilà hands it the link's query string at start.
+        # A fresh kernel per page with a valid key (the gate checks first): Voilà hands
+        # it the link's query string at start.
         "--preheat_kernel=False",
         # Serve no static files from the notebook's folder (the default allows images).
         "--VoilaConfiguration.file_allowlist=^$",
