@@ -17,6 +17,7 @@ from coprod_nb.errors import InvalidInput
 from coprod_nb.exchange.refi_qda import export_qdpx, finish_qdpx_import, import_qdpx
 from coprod_nb.storage import Store
 from tests.acting import as_
+from tests.badinput import assert_refused, run_cli
 
 NS = {"q": "urn:QDA-XML:project:1.0"}
 SEL = "q:Sources/q:TextSource/q:PlainTextSelection"
@@ -497,3 +498,50 @@ def test_a_peer_projects_elements_are_kept_or_reported(store, tmp_path, tool):
         for s in root.iterfind(SEL, NS)
     )
     assert got == want_words
+
+
+# -- on the command line ------------------------------------------------------------------------
+
+
+def test_cli_refuses_a_lead_who_is_no_user_and_skips_bad_sources(tmp_path, capsys):
+    study = tmp_path / "study"
+    assert run_cli(["init", str(study), "--name", "Harbour"], capsys)[0] == 0
+    fixture = _zip_folder(DATA / "nvivo", tmp_path / "van.qdpx")
+    assert_refused(
+        ["import", str(study), str(fixture), "--lead", "Nobody"],
+        study,
+        capsys,
+        names=("van.qdpx", "--lead 'Nobody'", "names no user"),
+    )
+    sources = f"""<TextSource guid="{G(3, 1)}" name="Good">
+<PlainTextContent>Boats came in.</PlainTextContent></TextSource>
+<TextSource guid="{G(3, 2)}" name="Bad" plainTextPath="internal://missing.txt"/>"""
+    bad = _qdpx(tmp_path / "bad.qdpx", {"project.qde": _project_xml(sources)})
+    assert_refused(
+        ["import", str(study), str(bad)], study, capsys, names=("bad.qdpx", "Bad", "names no file")
+    )
+    status, out, err, _ = run_cli(["import", str(study), str(bad), "--skip-bad"], capsys)
+    assert status == 1 and "Traceback" not in out + err
+    assert "imported 1 source," in out and "'Bad'" in out and "--skip-bad" in out
+    assert "lead: Mara" in out
+
+
+def test_a_late_second_study_round_trips_on_the_command_line(second_study, tmp_path, capsys):
+    st = second_study("workshop", actor="rowan")
+    first = export_qdpx(st, tmp_path / "gull.qdpx")
+    st.close()
+    fresh = tmp_path / "fresh"
+    assert run_cli(["init", str(fresh), "--name", "x"], capsys)[0] == 0
+    status, out, err, _ = run_cli(
+        ["import", str(fresh), str(first), "--lead", "Rowan", "--as", "owner"], capsys
+    )
+    assert status == 0, err
+    assert "lead: Rowan" in out and "Rowan must close it here" in out
+    status, out, err, _ = run_cli(["close-recall", str(fresh), "--as", "Rowan"], capsys)
+    assert status == 0, err
+    with Store(fresh, actor="Rowan") as again:
+        second = export_qdpx(again, tmp_path / "again.qdpx")
+    before, after = _canon(first, True), _canon(second, True)
+    for key in set(before) - {"sets"}:
+        assert after[key] == before[key], key
+    assert before["notes"] and before["selections"]

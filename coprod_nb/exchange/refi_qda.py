@@ -1208,6 +1208,9 @@ class _Plan:
     selections: list[tuple[int, _Selection, int, int]] = field(default_factory=list)
     tensions: list[dict] = field(default_factory=list)  # add_tension arguments and "guid"
     notes: list[tuple[_NoteIn, str | None, str | None, str, str]] = field(default_factory=list)
+    # an empty study seeded from our own export takes its note categories and kinds
+    categories: list[str] | None = None
+    kinds: list[str] | None = None
 
 
 def _plan_people(store: Any, project: _Project, plan: _Plan, warnings: list[str]) -> None:
@@ -1331,8 +1334,23 @@ def _plan_notes(store: Any, project: _Project, plan: _Plan, warnings: list[str])
     """Notes with an author and exactly one case (a Link, or the cases of the sources
     they are anchored in) become researcher notes; the others stay in the summary."""
     codes = {c.guid: c for c in project.codes}
-    categories = {c.casefold(): c for c in store.note_categories()}
-    kinds = {k.casefold(): k for k in store.data_kinds()}
+    if project.origin.startswith(ORIGIN) and not store.transcripts() and not store.notes():
+        roots = [c.guid for c in project.codes if c.parent is None and c.name == CATEGORY_ROOT]
+        plan.categories = [c.name for c in project.codes if roots and c.parent == roots[0]] or None
+        found = [
+            m.group("kind").strip()
+            for n in project.notes.values()
+            for m in [_NOTE_DESC.search(n.description)]
+            if m and m.group("kind").strip()
+        ]
+        extra = [
+            k
+            for k in dict.fromkeys(found)
+            if k.casefold() not in {d.casefold() for d in store.data_kinds()}
+        ]
+        plan.kinds = [*store.data_kinds(), *extra] if extra else None
+    categories = {c.casefold(): c for c in plan.categories or store.note_categories()}
+    kinds = {k.casefold(): k for k in plan.kinds or store.data_kinds()}
     default_category = categories.get("reflection") or next(iter(categories.values()))
     default_kind = kinds.get("self-reflection") or next(iter(kinds.values()))
     anchors: dict[str, list[str]] = {}
@@ -1412,6 +1430,10 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
 def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
     """Write a checked plan. Each store call is its own transaction except the
     transcripts, which go in one; see :func:`import_qdpx`."""
+    if plan.categories:
+        store.set_note_categories(plan.categories)
+    if plan.kinds:
+        store.update_study(settings={"data_kinds": plan.kinds})
     for name in plan.new_researchers:
         store.add_researcher(name)
         summary.researchers.append(name)
@@ -1594,7 +1616,7 @@ def import_qdpx(
     finally:
         archive.close()
     plan = _plan(store, project, file, summary)
-    lead_name = _plan_lead(store, project, plan, lead)
+    lead_name = _plan_lead(store, project, plan, lead, file)
     empty = not store.transcripts() and not store.researchers()
     previous = store.actor
     if actor:
@@ -1660,11 +1682,15 @@ def finish_qdpx_import(store: Any) -> int:
     return n
 
 
-def _plan_lead(store: Any, project: _Project, plan: _Plan, lead: str | None) -> str | None:
+def _plan_lead(
+    store: Any, project: _Project, plan: _Plan, lead: str | None, file: str
+) -> str | None:
     """The researcher who becomes lead (None when the study has one already)."""
     if any(r.lead for r in store.researchers()):
         if lead:
-            raise InvalidInput(f"the study already has a lead; --lead {lead!r} is not used")
+            raise InvalidInput(
+                f"the study already has a lead; --lead {lead!r} is not used", file=file
+            )
         return None
     names = {n.casefold(): n for n in [*plan.researchers.values(), *plan.new_researchers]}
     names.update({r.name.casefold(): r.name for r in store.researchers()})
@@ -1672,7 +1698,8 @@ def _plan_lead(store: Any, project: _Project, plan: _Plan, lead: str | None) -> 
         if lead.strip().casefold() not in names:
             raise InvalidInput(
                 f"--lead {lead!r} names no user of the project "
-                f"(users: {', '.join(sorted(names.values())) or 'none'})"
+                f"(users: {', '.join(sorted(names.values())) or 'none'})",
+                file=file,
             )
         return names[lead.strip().casefold()]
     authors = [a for _, a, *_ in plan.notes if a]
