@@ -240,15 +240,15 @@ def test_ranked_poll_hides_results_until_closed(ws):
     assert "cp-poll-tally" in view.tally._dom_classes
     tally = table(view.tally.value)
     t2, t1, t4 = (row_of(tally, "option", c) for c in ("T2", "T1", "T4"))
-    assert (t2["count"], t2["share"], t2["rank_1"], t2["borda"], t2["order"]) == (
+    assert (t2["count"], t2["share"], t2["rank 1"], t2["borda"], t2["order"]) == (
         2,
         "100%",
         2,
         6,
         1,
     )
-    assert (t1["count"], t1["rank_2"], t1["rank_3"], t1["borda"]) == (2, 1, 1, 3)
-    assert (t4["count"], t4["rank_2"], t4["borda"]) == (1, 1, 2)
+    assert (t1["count"], t1["rank 2"], t1["rank 3"], t1["borda"]) == (2, 1, 1, 3)
+    assert (t4["count"], t4["rank 2"], t4["borda"]) == (1, 1, 2)
     assert tally.option.iloc[0] == "T2"
     assert "2 of 5 participants voted" in view.count.value
 
@@ -307,7 +307,7 @@ def test_circle_results_with_the_fixed_threshold(demo):
     assert "75%" in view.threshold.value and "before any result" in view.threshold.value
     results = table(view.results.value)
     t1 = row_of(results, "option", "T1")
-    assert (t1["inner"], t1["outer"], t1["none"], t1["share_inner"]) == (4, 1, 0, "80%")
+    assert (t1["inner"], t1["outer"], t1["none"], t1["share inner"]) == (4, 1, 0, "80%")
     assert t1["consensus"] == "inner"
     assert pd.isna(row_of(results, "option", "T3")["consensus"])
     assert "Kendall's W (tie-corrected) = <b>0.37</b>" in view.agreement.value
@@ -351,7 +351,7 @@ def test_record_a_rename_with_its_rationale(workshop_open):
     assert "Motivated people vs structures" in log.framework_table.value
     assert "&lt;script&gt;" in log.log_table.value and "<script>" not in log.log_table.value
     assert log.name.value == "" and log.rationale.value == ""
-    assert "Motivated people vs structures" in table(log.lineage.value).target_name.tolist()
+    assert "Motivated people vs structures" in table(log.lineage.value)["target name"].tolist()
 
 
 def test_a_decision_needs_a_rationale_and_must_apply(workshop_open):
