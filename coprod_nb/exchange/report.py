@@ -57,7 +57,7 @@ from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.domain.markdown import md_cell, md_line, md_text
 from coprod_nb.domain.pseudonyms import scrub_fields
 from coprod_nb.domain.reflection import REFLECTIVE_TOPICS
-from coprod_nb.domain.wording import plural
+from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
@@ -407,7 +407,7 @@ def version_banner(store: Store, version: int) -> str:
     recorded so far, not frozen yet) or, with no workshop open, the newest frozen version.
     """
     shown = store.framework(version)
-    here = f"This report shows framework v{version} ({shown.label})"
+    here = f"This report shows framework {_version_named(shown)}"
     open_ws = store.open_workshop()
     if open_ws is not None:
         active = store.decisions(open_ws.id, include_reverted=False)
@@ -415,14 +415,14 @@ def version_banner(store: Store, version: int) -> str:
         if active:
             refs = ", ".join(d.ref for d in active)
             return (
-                f"{here}; the current framework is v{base.version} ({base.label}) with "
+                f"{here}; the current framework is {_version_named(base)} with "
                 f"{plural(len(active), 'decision')} of the workshop of {open_ws.date:%Y-%m-%d} "
                 f"recorded after it ({refs}), not yet frozen. Those decisions are not in "
                 "this report."
             )
         if base.version != version:
             return (
-                f"{here}; the current framework is v{base.version} ({base.label}), which "
+                f"{here}; the current framework is {_version_named(base)}, which "
                 f"the workshop of {open_ws.date:%Y-%m-%d} is working on (no decision "
                 "recorded yet)."
             )
@@ -430,10 +430,17 @@ def version_banner(store: Store, version: int) -> str:
     newest = store.framework()
     if newest.version != version:
         return (
-            f"{here}; the current framework is v{newest.version} ({newest.label}), "
+            f"{here}; the current framework is {_version_named(newest)}, "
             f"frozen after v{version}."
         )
     return ""
+
+
+def _version_named(fv) -> str:
+    """``"v1 (agreed at the meeting)"``: the label without a version it already names."""
+    title = version_title(fv.version, fv.label)
+    rest = title.removeprefix(f"v{fv.version}").lstrip(":").strip()
+    return f"v{fv.version} ({rest})" if rest else f"v{fv.version}"
 
 
 def build_report(
