@@ -1092,6 +1092,9 @@ def hub_services(
                     f"/services/{SERVICE_PREFIX}{g}/",
                     "--as",
                     course.instructor_login,
+                    # The app reads the workshop's ballots, which no member's role may:
+                    # on a PostgreSQL course it connects as the owner (serve-workshop --db).
+                    *(["--db", course.group_url(g)] if course.db else []),
                 ],
             }
         )

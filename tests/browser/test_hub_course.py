@@ -1,14 +1,16 @@
 """A PhD class on a real JupyterHub: the set-up of docs/jupyterhub.md, "A PhD class".
 
-The instructor creates a course of six students in three groups of two; the hub's
+The instructor creates a PostgreSQL course of six students in three groups of two (group N's
+study is the database BASE_gN, each member a LOGIN role, storage/team.py); the hub's
 ``pre_spawn_hook`` gives each hub user's server :func:`coprod_nb.course.student_environment`
 (a student: their group's study and login; the instructor: the course), each home holds the
 notebooks copied by ``coprod-nb course COURSE --setup-home LOGIN DEST``, and group 3's
 role-play workshop runs as the hub service ``workshop-3`` (:func:`coprod_nb.course.hub_services`).
 
 Ada (group 1) and Cy (group 2) log in with Chromium, run notebook 01 on their own group's
-study and type a note each; Bo, Ada's partner, has a note already. Each page and each
-student's own store shows only their own note; the instructor's notebook 05 counts both.
+study and type a note each; Bo, Ada's partner, has a note already. Each page, each
+student's own store and plain SQL as each role show only their own note, and no role
+reaches another group's database; the instructor's notebook 05 counts both.
 A role-player (Ada plays a leader of group 3) opens her personal link through the hub's
 proxy, ``/services/workshop-3/?key=...``, and fills in a card: it is in group 3's study.
 One hub for the module.
@@ -45,7 +47,9 @@ from tests.browser.hub_kit import (
 )
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.browser
+psycopg = pytest.importorskip("psycopg")
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 STUDENTS = [
     ("Ada Fenwick", "ada"),
@@ -67,12 +71,40 @@ TIMEOUT = 120_000
 
 
 @pytest.fixture(scope="module")
-def classroom(tmp_path_factory):
+def course_db(pg_server):
+    """An owner role with CREATEDB and CREATEROLE and its base database; dropped after."""
+    admin = pg_server.replace("postgresql+psycopg://", "postgresql://")
+    tag = uuid.uuid4().hex[:6]
+    owner, base = f"owner_{tag}", f"class_{tag}"
+    host = admin.split("@", 1)[1]
+    with psycopg.connect(admin + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{owner}" LOGIN CREATEDB CREATEROLE')
+        conn.execute(f'CREATE DATABASE "{base}" OWNER "{owner}"')
+    try:
+        yield {"url": f"postgresql://{owner}@{host}/{base}", "host": host, "base": base}
+    finally:
+        with psycopg.connect(admin + "/postgres", autocommit=True) as conn:
+            for db in [base] + [f"{base}_g{g}" for g in (1, 2, 3)]:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            for role in [*(login for _, login in STUDENTS), "instructor", owner]:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def _sql(db: dict, role: str, group: int, query: str) -> list[tuple]:
+    """Plain SQL as a member's role on group ``group``'s database."""
+    with psycopg.connect(f"postgresql://{role}@{db['host']}/{db['base']}_g{group}") as conn:
+        return conn.execute(query).fetchall()
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory, course_db):
     """The course (group 3 at the role-play stage), the homes and the hub's configuration."""
     programs = hub_programs()  # a missing program skips before anything is built
     base = tmp_path_factory.mktemp("hub-class")
     course_dir = base / "course"
-    course = create_course(course_dir, STUDENTS, group_size=2, name="Methods seminar")
+    course = create_course(
+        course_dir, STUDENTS, group_size=2, name="Methods seminar", db=course_db["url"]
+    )
     with course.open_group(1, actor="bo") as store:
         store.add_note("bo", "AVC", BO_NOTE)
     with course.open_group(3, actor="ed") as store:
@@ -144,7 +176,7 @@ def _own_notes(course, group: int, login: str) -> list[str]:
         return [n.text for n in store.notes()]
 
 
-def test_each_student_writes_in_their_group_study_blind(classroom, students):
+def test_each_student_writes_in_their_group_study_blind(classroom, students, course_db):
     course = classroom["course"]
     names = {"ada": "Ada Fenwick", "cy": "Cy Moor"}
     for user, page in students.items():
@@ -167,8 +199,13 @@ def test_each_student_writes_in_their_group_study_blind(classroom, students):
             texts = _own_notes(course, group, user)
         assert texts == [TYPED[user]], f"{user} reads {texts}"
     assert _own_notes(course, 1, "bo") == [BO_NOTE]  # Ada's partner: only his own
-    with course.open_group(2, actor="cy") as store:  # the other group's note is not there
-        assert all(TYPED["ada"] not in n.text for n in store.notes())
+    # the database itself, to plain SQL as each role: own notes only, no other group at all
+    assert _sql(course_db, "ada", 1, "SELECT text FROM note") == [(TYPED["ada"],)]
+    assert _sql(course_db, "bo", 1, "SELECT text FROM note") == [(BO_NOTE,)]
+    assert _sql(course_db, "cy", 2, "SELECT text FROM note") == [(TYPED["cy"],)]
+    for role, group in (("cy", 1), ("ada", 2), ("bo", 2)):
+        with pytest.raises(psycopg.OperationalError, match="permission denied"):
+            _sql(course_db, role, group, "SELECT text FROM note")
 
     for user, page in students.items():  # in the page and in each student's own kernel
         mine = page.locator(".jp-NotebookPanel:visible .cp-note-editor .cp-my-notes").first
