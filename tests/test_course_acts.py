@@ -108,6 +108,12 @@ def test_only_the_instructor_acts_and_a_refusal_changes_nothing(course12, capsys
         roleplay_links(course12, HUB, actor="student01")
 
 
+@pytest.mark.parametrize("url", ["hub.example.org", "ftp://hub", "https://hub/?x=1", "https://h#a"])
+def test_links_need_the_hubs_address(course12, capsys, url):
+    argv = ["course", str(course12), "--links", url, "--as", "instructor"]
+    assert_refused(argv, course12 / "groups" / "group-1", capsys, names=("hub's address", url))
+
+
 def test_a_group_that_does_not_exist_is_a_clear_error(course12, capsys):
     argv = ["course", str(course12), "--freeze", "--group", "4", "--as", "instructor"]
     assert_refused(argv, course12 / "groups" / "group-1", capsys, names=("no group 4", "1 to 3"))
