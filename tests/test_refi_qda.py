@@ -214,13 +214,14 @@ def test_export_before_any_framework_codes_the_working_set(store, tmp_path):
 def test_round_trip_into_an_empty_study(demo, store, tmp_path):
     out = export_qdpx(demo, tmp_path / "demo.qdpx")
     summary = import_qdpx(store, out, actor="importer")
-    # Reported, not silent: the frozen versions are not re-frozen, and only the lead
-    # (named at import: the first note's author) may close step 1 again.
+    # Reported, not silent: the frozen versions are frozen again, and step 1 closed, by the
+    # lead (named at import: the first note's author) when they finish the import.
     lead_name = summary.lead
     assert lead_name in {r.name for r in demo.researchers()}
     assert summary.warnings == [
-        "2 framework version(s) (Framework v1, Framework v2) not re-frozen: "
-        "the newest comes back as candidate tensions",
+        "2 framework version(s) (Framework v1, Framework v2) are frozen again when the lead "
+        "finishes the import (coprod-nb close-recall), without the tensions' origins "
+        "(merges); until then the newest is candidate tensions",
         f"step 1 was closed in the exported study; {lead_name} must close it here "
         "(coprod-nb close-recall) so the imported notes are visible to the team",
     ]

@@ -87,6 +87,7 @@ MAX_TOTAL_BYTES = 200 * 2**20
 MAX_MEMBERS = 100_000
 PENDING_EVIDENCE = "qdpx_pending_note_evidence"  # study setting: {tension code: [note ids]}
 PENDING_CLOSURE = "qdpx_pending_closure"  # study setting: the project had step 1 closed
+PENDING_FRAMEWORKS = "qdpx_pending_frameworks"  # study setting: framework Sets to re-freeze
 UNKNOWN_SPEAKER = "Unknown"
 NOT_REFI = "not a REFI-QDA project"
 TENSION_ROOT = "Tensions"
@@ -1416,8 +1417,9 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
     ]
     if versions:
         warnings.append(
-            f"{len(versions)} framework version(s) ({', '.join(versions)}) not re-frozen: "
-            "the newest comes back as candidate tensions"
+            f"{len(versions)} framework version(s) ({', '.join(versions)}) are frozen again "
+            "when the lead finishes the import (coprod-nb close-recall), without the "
+            "tensions' origins (merges); until then the newest is candidate tensions"
         )
     plan = _Plan()
     _plan_people(store, project, plan, warnings)
@@ -1624,6 +1626,12 @@ def import_qdpx(
     try:
         if empty and project.name.strip():  # a new study takes the project's name
             store.update_study(name=project.name, description=project.description)
+        frameworks = sorted(
+            (m for _, d in project.sets if (m := _json_meta(d)).get("coprod_nb") == "framework"),
+            key=lambda m: m.get("version") or 0,
+        )
+        if frameworks and project.origin.startswith(ORIGIN) and empty:
+            store.update_study(settings={PENDING_FRAMEWORKS: frameworks})
         _write(store, plan, file, summary)
         _write_lead(store, project, lead_name, summary)
         _write_note_evidence(store, plan, summary)
@@ -1679,7 +1687,38 @@ def finish_qdpx_import(store: Any) -> int:
         return 0
     n = sum(store.attach_evidence(code, notes=ids) for code, ids in pending.items())
     store.update_study(settings={PENDING_EVIDENCE: {}, PENDING_CLOSURE: False})
+    _refreeze(store, settings.get(PENDING_FRAMEWORKS) or [])
     return n
+
+
+def _refreeze(store: Any, versions: list[dict]) -> None:
+    """Freeze each exported framework version again, oldest first: its tensions are set
+    to their state in that version (the others out of the agreed set), then frozen with
+    its label. Evidence is what the import attached; a tension's origin (merges) is not
+    kept. The tensions end as the newest version has them."""
+    if not versions or store.framework_versions() or store.step_closure() is None:
+        return
+    fields = ("name", "pole_a", "pole_b", "description", "subthemes", "status")
+    for meta in versions:
+        wanted = {t["code"]: t for t in meta.get("tensions") or [] if t.get("code")}
+        have = {t.code: t for t in store.tensions()}
+        for code, t in wanted.items():
+            values = {f: t[f] for f in fields if f in t}
+            if code not in have:
+                store.add_tension(
+                    values.pop("name"),
+                    values.pop("pole_a"),
+                    values.pop("pole_b"),
+                    code=code,
+                    **values,
+                )
+            else:
+                store.update_tension(code, **values)
+        for code, row in have.items():
+            if code not in wanted and row.status == "agreed":
+                store.update_tension(code, status="parked")
+        store.freeze_framework(meta.get("label") or "")
+    store.update_study(settings={PENDING_FRAMEWORKS: []})
 
 
 def _plan_lead(
