@@ -388,8 +388,13 @@ def test_revert_d2_restores_t4_to_t6(workshop_open):
     assert "cp-error" in log.revert_status.value and "reason" in log.revert_status.value
     assert not demo.decisions()[1].reverted
     log.revert_reason.value = "the group wants to keep them apart"
+    log.revert.click()  # not confirmed yet: nothing reverted
+    assert "cp-error" in log.revert_status.value and "confirm" in log.revert_status.value
+    assert not demo.decisions()[1].reverted
+    log.revert_confirm.value = True
     log.revert.click()
     assert "cp-ok" in log.revert_status.value and demo.decisions()[1].reverted
+    assert not log.revert_confirm.value  # the next revert asks again
     assert demo.current_framework().codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
     codes = table(log.framework_table.value).code.tolist()
     assert codes == ["T1", "T2", "T3", "T4", "T5", "T6"]
@@ -440,3 +445,26 @@ def test_spectrum_editor_saves_a_position(demo):
     ed.when.value = " "
     ed.save.click()
     assert "cp-error" in ed.status.value
+
+
+@pytest.mark.parametrize("study", ["demo", "second"])
+def test_the_decision_form_shows_the_fields_of_the_chosen_kind_only(
+    study, workshop_open, second_study
+):
+    from coprod_nb.domain.decisions import DECISION_KINDS, decision_fields
+
+    st = workshop_open if study == "demo" else second_study("workshop", "rowan")
+    log = DecisionLog(as_lead(st))
+    for kind in DECISION_KINDS:
+        log.kind.value = kind
+        shown = {k for k, wdg in log._fields().items() if wdg.layout.display != "none"}
+        assert shown == set(decision_fields(kind)), kind
+    log.kind.value = "add"
+    assert log.targets.layout.display == "none"
+    log.kind.value = "rename"
+    assert log.name.layout.display is None and log.pole_a.layout.display == "none"
+    # a value typed for another kind, now hidden, is not part of the decision
+    log.kind.value = "add"
+    log.pole_a.value = "left over"
+    log.kind.value = "rename"
+    assert log._decision().pole_a is None

@@ -70,6 +70,14 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _CONTENT = ("code", "name", "pole_a", "pole_b", "description", "subthemes", "into", "subtheme")
 
 
+def decision_fields(kind: str) -> tuple[str, ...]:
+    """The content fields a decision of ``kind`` uses (required first, then optional)."""
+    if kind not in _FIELDS:
+        raise DecisionError(f"unknown decision kind {kind!r}")
+    required, optional = _FIELDS[kind]
+    return required + optional
+
+
 class DecisionError(InvalidInput):
     """A decision that cannot be read or applied.
 

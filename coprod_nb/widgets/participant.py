@@ -28,6 +28,7 @@ from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import LINK_GONE
 from coprod_nb.widgets._common import escape, message, table_html
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import chosen_workshop, finished_note
 from coprod_nb.widgets.circle_board import CircleBoard
 
@@ -236,6 +237,7 @@ class ParticipantApp(w.VBox):
             for box in (card.comment, card.suggestion):
                 box.observe(lambda _c, code=code: self._changed(f"card:{code}"), names="value")
         self.refresh_poll()
+        fit(self)
 
     # -- public -------------------------------------------------------------------------
 
@@ -549,6 +551,7 @@ class LiveResponses(w.VBox):
             **kwargs,
         )
         self.add_class("cp-live-responses")
+        fit(self)
         self.refresh()
 
     # -- public -------------------------------------------------------------------------

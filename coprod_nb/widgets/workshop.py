@@ -30,13 +30,14 @@ from coprod_nb.analysis.sensemaking import (
     spectra,
 )
 from coprod_nb.analysis.workshop import plot_circles, plot_poll, plot_ring_counts, plot_spectra
-from coprod_nb.domain.decisions import DECISION_KINDS, Decision
+from coprod_nb.domain.decisions import DECISION_KINDS, Decision, decision_fields
 from coprod_nb.domain.framework import Tension
 from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import (
     NO_FRAMEWORK,
     NO_WORKSHOP,
@@ -62,6 +63,13 @@ WORKSHOP_MODES: tuple[str, ...] = ("online", "in person", "hybrid")
 
 _WIDE = w.Layout(width="100%")
 _NO_WORKSHOP = NO_WORKSHOP
+
+
+#: A row of controls that wraps instead of running past the edge.
+def _wrap() -> w.Layout:
+    return w.Layout(flex_flow="row wrap", width="100%")
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -213,6 +221,7 @@ class WorkshopEditor(w.VBox):
             **kwargs,
         )
         self.add_class("cp-workshop-editor")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -357,6 +366,7 @@ class ResponsesView(Quiet, w.VBox):
             **kwargs,
         )
         self.add_class("cp-responses-view")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -611,6 +621,7 @@ class PollView(Quiet, w.VBox):
         self.close_button.on_click(self._on_close_click)
         super().__init__([self.header], **kwargs)
         self.add_class("cp-poll-view")
+        fit(self)
         self.refresh()
 
     # -- public -------------------------------------------------------------------------
@@ -872,6 +883,7 @@ class CircleSortView(Quiet, w.VBox):
             **kwargs,
         )
         self.add_class("cp-circle-sort")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -1031,13 +1043,15 @@ class DecisionLog(Quiet, w.VBox):
         self.framework_table = w.HTML()
         self.framework_table.add_class("cp-current-framework")
 
-        wide = w.Layout(width="100%")
+        def wide() -> w.Layout:  # one each: hiding a field must not hide its neighbours
+            return w.Layout(width="100%")
+
         self.kind = w.Dropdown(description="Kind", options=DECISION_KINDS)
         self.targets = w.SelectMultiple(description="Targets", rows=5)
         self.code = w.Text(description="Code", placeholder="new code (add, merge)")
-        self.name = w.Text(description="Name", layout=wide)
-        self.pole_a = w.Text(description="Pole A", layout=wide)
-        self.pole_b = w.Text(description="Pole B", layout=wide)
+        self.name = w.Text(description="Name", layout=wide())
+        self.pole_a = w.Text(description="Pole A", layout=wide())
+        self.pole_b = w.Text(description="Pole B", layout=wide())
         self.desc = w.Textarea(description="Description", layout=w.Layout(width="100%"))
         self.subthemes = w.Textarea(description="Sub-themes", placeholder="one per line")
         self.into = w.Dropdown(description="Into")
@@ -1045,7 +1059,7 @@ class DecisionLog(Quiet, w.VBox):
         self.parts = w.Textarea(
             description="Parts",
             placeholder="split: one per line, CODE | name | pole A | pole B",
-            layout=wide,
+            layout=wide(),
         )
         self.rationale = w.Textarea(
             description="Rationale",
@@ -1057,14 +1071,19 @@ class DecisionLog(Quiet, w.VBox):
         self.prompted_by = w.Textarea(
             description="Prompted by",
             placeholder="one per line, e.g. poll, circles, response:PARTICIPANT:CODE",
-            layout=wide,
+            layout=wide(),
         )
         self.record = w.Button(description="Record decision", button_style="primary", icon="save")
         self.record.add_class("cp-record-decision")
         self.status = w.HTML()
 
         self.revert_choice = w.Dropdown(description="Decision", layout=w.Layout(width="600px"))
-        self.revert_reason = w.Text(description="Reason", layout=wide)
+        self.revert_reason = w.Text(description="Reason", layout=wide())
+        # A revert changes the framework for everyone: it needs a tick to confirm.
+        self.revert_confirm = w.Checkbox(
+            description="Yes, revert this decision", value=False, indent=False
+        )
+        self.revert_confirm.add_class("cp-revert-confirm")
         self.revert = w.Button(description="Revert", icon="undo")
         self.revert.add_class("cp-revert-decision")
         self.revert_status = w.HTML()
@@ -1089,8 +1108,8 @@ class DecisionLog(Quiet, w.VBox):
                 w.HTML("<b>Current framework</b>"),
                 self.framework_table,
                 w.HTML("<b>Record a decision</b>"),
-                w.HBox([self.kind, self.targets]),
-                w.HBox([self.code, self.into, self.subtheme]),
+                w.HBox([self.kind, self.targets], layout=_wrap()),
+                w.HBox([self.code, self.into, self.subtheme], layout=_wrap()),
                 self.name,
                 self.pole_a,
                 self.pole_b,
@@ -1105,6 +1124,7 @@ class DecisionLog(Quiet, w.VBox):
                 w.HTML("<b>Revert a decision</b>"),
                 self.revert_choice,
                 self.revert_reason,
+                self.revert_confirm,
                 self.revert,
                 self.revert_status,
                 w.HTML("<b>Freeze the framework</b>"),
@@ -1117,7 +1137,30 @@ class DecisionLog(Quiet, w.VBox):
             **kwargs,
         )
         self.add_class("cp-decision-log")
+        fit(self)
+        self.kind.observe(lambda _c: self._show_fields(), names="value")
+        self._show_fields()
         self.refresh()
+
+    def _fields(self) -> dict[str, w.Widget]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "pole_a": self.pole_a,
+            "pole_b": self.pole_b,
+            "description": self.desc,
+            "subthemes": self.subthemes,
+            "into": self.into,
+            "subtheme": self.subtheme,
+            "parts": self.parts,
+        }
+
+    def _show_fields(self) -> None:
+        """Show only the fields the chosen kind uses (the rule is the domain's)."""
+        used = set(decision_fields(self.kind.value))
+        for key, widget in self._fields().items():
+            widget.layout.display = None if key in used else "none"
+        self.targets.layout.display = "none" if self.kind.value == "add" else None
 
     def refresh(self) -> None:
         """Reload the decisions, the current framework, the choices and the lineage."""
@@ -1194,10 +1237,17 @@ class DecisionLog(Quiet, w.VBox):
         self.plot.draw(lambda: plot_lineage(table))
 
     def _decision(self) -> Decision:
-        def text(widget: w.ValueWidget) -> str | None:
-            return widget.value.strip() or None
+        used = set(decision_fields(self.kind.value))
 
-        parts = tuple(_parse_part(line, n) for n, line in enumerate(_lines(self.parts.value), 1))
+        def text(widget: w.ValueWidget) -> str | None:
+            # A hidden field of another kind is not part of this decision.
+            hidden = widget.layout.display == "none"
+            return None if hidden else (widget.value.strip() or None)
+
+        parts = tuple(
+            _parse_part(line, n)
+            for n, line in enumerate(_lines(self.parts.value if "parts" in used else ""), 1)
+        )
         return Decision(
             kind=self.kind.value,
             targets=tuple(self.targets.value),
@@ -1206,8 +1256,8 @@ class DecisionLog(Quiet, w.VBox):
             pole_a=text(self.pole_a),
             pole_b=text(self.pole_b),
             description=text(self.desc),
-            subthemes=_lines(self.subthemes.value) or None,
-            into=self.into.value,
+            subthemes=(_lines(self.subthemes.value) if "subthemes" in used else []) or None,
+            into=self.into.value if "into" in used else None,
             subtheme=text(self.subtheme),
             parts=parts,
             rationale=self.rationale.value.strip(),
@@ -1263,6 +1313,14 @@ class DecisionLog(Quiet, w.VBox):
         if not reason:
             message(self.revert_status, "Give the reason for reverting it.", kind="error")
             return
+        if not self.revert_confirm.value:
+            message(
+                self.revert_status,
+                f"Tick “Yes, revert this decision” to confirm reverting {ref}.",
+                kind="error",
+            )
+            return
+        self.revert_confirm.value = False
         try:
             self.store.revert_decision(self._ws.id, ref, rationale=reason)
         except CoprodError as exc:
@@ -1337,6 +1395,7 @@ class SpectrumEditor(Quiet, w.VBox):
             **kwargs,
         )
         self.add_class("cp-spectrum-editor")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:

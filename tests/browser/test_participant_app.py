@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -77,10 +78,39 @@ def _open(browser, url: str):
     return context, page
 
 
-def _answer(page, code: str, comment: str, circle: str) -> None:
+def _answer(page, code: str, comment: str, circle: str, how: str = "keys") -> None:
+    """Comment on a card (saved as typed), then place it on the board: with the keys, or
+    by dragging it with the mouse onto the circle."""
     card = page.locator(f".cp-card-{code}")
     card.locator(".cp-card-comment textarea").fill(comment)
-    card.locator(".cp-card-circle").get_by_role("button", name=circle, exact=True).click()
+    expect(card.locator(".cp-card-state")).to_contain_text("saved")
+    ring = circle.split()[0]
+    chip = page.locator(f".cp-circle-pane .cp-cb-card[data-code='{code}']")
+    if how == "keys":
+        chip.focus()
+        page.keyboard.press(ring[0])  # i(nner), o(uter)
+    else:
+        chip.scroll_into_view_if_needed()
+        box = chip.bounding_box()
+        zone = page.locator(f".cp-circle-pane .cp-cb-{ring}").bounding_box()
+        x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        # the inner circle's centre, or the outer ring just inside its top edge
+        x1 = zone["x"] + zone["width"] / 2
+        y1 = zone["y"] + zone["height"] * (0.5 if ring == "inner" else 0.06)
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
+        page.mouse.up()
+    zone = page.locator(f".cp-circle-pane .cp-cb-zone-{ring}")
+    expect(zone.locator(f".cp-cb-card[data-code='{code}']")).to_have_count(1)
+
+
+def _has_comment(study, who: str, text: str) -> bool:
+    from coprod_nb.storage import Store
+
+    with Store(study, actor="alder") as store:
+        return any(r.comment == text for r in store.responses(None, who))
 
 
 def test_two_participants_at_once_and_the_facilitators_tally(served, browser):
@@ -97,27 +127,34 @@ def test_two_participants_at_once_and_the_facilitators_tally(served, browser):
             )
             expect(page.locator(".cp-card")).to_have_count(4)
         # the two fill in their cards side by side
-        _answer(jo, "T1", "Our ladder of involvement still helps.", "inner circle")
+        _answer(jo, "T1", "Our ladder of involvement still helps.", "inner circle", "drag")
         _answer(sam, "T8", "Structures first, then motivation.", "inner circle")
         _answer(jo, "T3", "Papers sent too late exclude people.", "outer circle")
         _answer(sam, "T2", "Budgets show where power sits.", "outer circle")
         jo.locator(".cp-nominate-T1 input[type=checkbox]").check()
         jo.locator(".cp-nominate-T3 input[type=checkbox]").check()
         sam.locator(".cp-nominate-T8 input[type=checkbox]").check()
-        jo.locator(".cp-submit").click()
-        sam.locator(".cp-submit").click()
-        expect(jo.locator(".cp-participant-status")).to_contain_text("your nominations: T1, T3")
-        expect(sam.locator(".cp-participant-status")).to_contain_text("your nominations: T8")
-        # a second submission updates Sam's ballot and card, it adds nothing
+        # each change saves itself (no Submit), and says so
+        expect(jo.locator(".cp-poll-state")).to_contain_text("saved: T1, T3")
+        expect(sam.locator(".cp-poll-state")).to_contain_text("saved: T8")
+        expect(jo.locator(".cp-poll-picks")).to_be_visible()
+        assert jo.locator(".cp-submit").count() == 0
+        # a change later updates Sam's ballot and card, it adds nothing
         sam.locator(".cp-nominate-T2 input[type=checkbox]").check()
         _answer(sam, "T8", "Structures first; motivation follows.", "inner circle")
-        sam.locator(".cp-submit").click()
-        expect(sam.locator(".cp-participant-status")).to_contain_text("your nominations: T2, T8")
+        expect(sam.locator(".cp-poll-state")).to_contain_text("saved: T2, T8")
+        t8 = sam.locator(".cp-card-T8 .cp-card-state")
+        expect(t8).to_contain_text("saved")
         # nobody sees others' answers, nor the results while the poll is open
         expect(jo.locator(".cp-participant-app")).not_to_contain_text("Structures first")
         sam.locator(".cp-check-results").click()
         expect(sam.locator(".cp-results")).to_contain_text("once the facilitator closes")
 
+        deadline = time.time() + 30  # the last comment's debounce
+        while time.time() < deadline and not _has_comment(
+            served["study"], "Sam Arrow", "Structures first; motivation follows."
+        ):
+            time.sleep(0.3)
         with Store(served["study"], actor="alder") as store:  # the lead facilitates
             poll = store.current_poll()
             assert poll.id == served["poll"] and poll.closed_at is None
@@ -223,5 +260,23 @@ def test_a_page_open_when_its_link_is_revoked_cannot_save(served, browser):
         with Store(served["study"], actor="alder") as store:
             after = {(r.code, r.comment) for r in store.responses(None, "Sam Arrow")}
         assert after == before
+    finally:
+        context.close()
+
+
+def test_nothing_is_cut_at_390_px(served, browser):
+    from tests.browser.layout import overflowing, save_screenshot
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(f"{served['url']}?key={served['jo']}", wait_until="commit")
+        expect(page.locator(".cp-participant-app")).to_contain_text("Welcome", timeout=TIMEOUT)
+        page.locator(".cp-circle-pane .cp-cb-card").first.wait_for()
+        expect(page.locator(".cp-poll-picks")).to_be_visible()
+        shot = save_screenshot(page, "participant-app-390px")
+        bad = overflowing(page)
+        assert not bad, f"content cut at 390 px (screenshot {shot}):\n" + "\n".join(map(str, bad))
     finally:
         context.close()

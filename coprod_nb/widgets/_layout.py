@@ -1,0 +1,37 @@
+"""Controls that fit their content: no button or label cut with an ellipsis.
+
+ipywidgets gives a button a fixed width (148 px) and a description a fixed 80 px, and
+cuts longer text with an ellipsis. :func:`fit` walks a view's controls once built and
+lets those grow with their text instead (``width: auto``, ``description_width:
+initial``); rows that must wrap say so with their own ``flex-flow``.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+__all__ = ["fit"]
+
+#: Descriptions up to this many characters fit in ipywidgets' 80 px.
+_SHORT = 9
+
+
+def fit(root: w.Widget) -> w.Widget:
+    """Let every button, toggle and description under ``root`` take the room its text
+    needs; returns ``root``."""
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, w.Button | w.ToggleButton | w.Checkbox) and not x.layout.width:
+            x.layout.width = "auto"
+            x.layout.max_width = "100%"
+        description = getattr(x, "description", "") or ""
+        style = getattr(x, "style", None)
+        if (
+            len(description) > _SHORT
+            and hasattr(style, "description_width")
+            and not isinstance(x, w.Button | w.ToggleButton)
+        ):
+            style.description_width = "initial"
+        stack.extend(getattr(x, "children", ()) or ())
+    return root
