@@ -3,7 +3,8 @@
 ipywidgets gives a button a fixed width (148 px) and a description a fixed 80 px, and
 cuts longer text with an ellipsis. :func:`fit` walks a view's controls once built and
 lets those grow with their text instead (``width: auto``, ``description_width:
-initial``); rows that must wrap say so with their own ``flex-flow``.
+initial``), and a width of 100% leaves room for the widget's margins; rows that must
+wrap say so with their own ``flex-flow``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ def fit(root: w.Widget) -> w.Widget:
     stack = [root]
     while stack:
         x = stack.pop()
+        layout = getattr(x, "layout", None)
+        if layout is not None and layout.width == "100%":
+            # 100% plus ipywidgets' 2 px margins would run 4 px past the parent's edge
+            layout.width = "calc(100% - 4px)"
         if isinstance(x, w.Button | w.ToggleButton | w.Checkbox) and not x.layout.width:
             x.layout.width = "auto"
             x.layout.max_width = "100%"

@@ -36,7 +36,9 @@ __all__ = ["LiveResponses", "ParticipantApp", "participant_link"]
 
 #: Labels of the circles on a participant's card (value -> label).
 CIRCLE_LABELS = {"inner": "inner circle", "outer": "outer circle", "none": "neither"}
-_WIDE = w.Layout(width="100%")
+_WIDE = w.Layout(width="auto")
+# The full width less a widget's 2 px margins, so that nothing runs past the card's edge.
+_FULL = "calc(100% - 4px)"
 _CSS_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -80,12 +82,13 @@ class _Card(w.VBox):
         )
         self.title.add_class("cp-card-title")
         self.comment = w.Textarea(
-            placeholder="Your comment on this tension", layout=w.Layout(width="100%", height="5em")
+            placeholder="Your comment on this tension",
+            layout=w.Layout(width=_FULL, height="5em"),
         )
         self.comment.add_class("cp-card-comment")
         self.suggestion = w.Textarea(
             placeholder="A suggestion: reword, split, merge, add ...",
-            layout=w.Layout(width="100%", height="3.5em"),
+            layout=w.Layout(width=_FULL, height="3.5em"),
         )
         self.suggestion.add_class("cp-card-suggestion")
         self.state = w.HTML()

@@ -67,7 +67,7 @@ _NO_WORKSHOP = NO_WORKSHOP
 
 #: A row of controls that wraps instead of running past the edge.
 def _wrap() -> w.Layout:
-    return w.Layout(flex_flow="row wrap", width="100%")
+    return w.Layout(flex_flow="row wrap")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -913,8 +913,10 @@ class CircleSortView(Quiet, w.VBox):
                 for t in framework.tensions
             }
             self.reasons = {
-                t.code: w.Text(
+                # a Textarea wraps a long reason; a Text would hide its end
+                t.code: w.Textarea(
                     placeholder="why here?",
+                    rows=2,
                     layout=w.Layout(width="auto", flex="1 1 14em", min_width="10em"),
                 )
                 for t in framework.tensions
@@ -930,7 +932,7 @@ class CircleSortView(Quiet, w.VBox):
                         self.rings[t.code],
                         self.reasons[t.code],
                     ],
-                    layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
+                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 )
                 for t in framework.tensions
             ]

@@ -34,6 +34,8 @@ _FIND = """
       const cs = getComputedStyle(el);
       if (cs.display === 'inline' || cs.visibility === 'hidden') continue;
       if (el.clientWidth === 0) continue;
+      // a slider's handle track is wider than its box by design (noUiSlider)
+      if (el.closest('.noUi-base')) continue;
       const over = el.scrollWidth > el.clientWidth + 1;
       const cut = over && cs.textOverflow !== 'clip' && cs.overflowX !== 'visible';
       if (over) {
