@@ -7,6 +7,7 @@ import ipywidgets as w
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import download_link, message, study_relative
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import NO_FRAMEWORK
 
 
@@ -27,10 +28,17 @@ class ResourcePackView(w.VBox):
         self.last_path = None
         self.button.on_click(self._on_write_click)
         super().__init__(
-            [w.HBox([self.version, self.format, self.button, self.status]), self.download],
+            [
+                w.HBox(
+                    [self.version, self.format, self.button, self.status],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
+                self.download,
+            ],
             **kwargs,
         )
         self.add_class("cp-resource-pack")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
