@@ -90,8 +90,16 @@ class Blind:
                 out = export_qdpx(
                     as_(self.store, viewer), self.folder.parent / f"{viewer}.qdpx", viewer=viewer
                 )
+                # Notes anchored to nothing travel as journal files (plainTextPath) beside
+                # project.qde: every member of the archive counts.
                 with zipfile.ZipFile(out) as zf:
-                    self._exports[key] = _text_of_xml(zf.read("project.qde"))
+                    parts = [_text_of_xml(zf.read("project.qde"))]
+                    parts += [
+                        zf.read(n).decode("utf-8", "replace")
+                        for n in zf.namelist()
+                        if n != "project.qde" and n.endswith(".txt")
+                    ]
+                    self._exports[key] = "\n".join(parts)
         return self._exports[key]
 
 
