@@ -680,14 +680,7 @@ def note_counts(store: Store) -> dict[str, int]:
     :func:`coprod_nb.analysis.recall.progress_table` does.
     """
     with store.session(write=False) as s:
-        if store.connected_as:
-            from coprod_nb.storage.team import note_counts_in_db
-
-            out: Counter[str] = Counter()
-            for name, _pid, n in note_counts_in_db(s):
-                out[name] += n
-            return dict(out)
-        return dict(access.note_counts_by_author(s))
+        return dict(access.note_counts(s, on_server=bool(store.connected_as)))
 
 
 def course_progress(course_dir: str | os.PathLike) -> pd.DataFrame:

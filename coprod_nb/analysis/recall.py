@@ -40,14 +40,9 @@ def progress_table(store: Store) -> pd.DataFrame:
     shorts = {p.id: p.short for p in store.partnerships()}
     read = set(store.readings())
     with store.session(write=False) as s:
-        if getattr(store, "connected_as", None):
-            # A researcher's database role reads only their own notes before step 1
-            # closes; the database counts everyone's (storage/team.py).
-            from coprod_nb.storage.team import note_counts_in_db
-
-            found = note_counts_in_db(s)
-        else:
-            found = access.note_counts_by_author(s, per_partnership=True)
+        found = access.note_counts(
+            s, on_server=bool(getattr(store, "connected_as", None)), per_partnership=True
+        )
         counts = {(name, pid): n for name, pid, n in found}
     rows = [
         {

@@ -49,6 +49,7 @@ __all__ = [
     "LEAD_ACTS",
     "acting",
     "as_lead",
+    "note_counts",
     "note_counts_by_author",
     "may_read_ballots",
     "recall_closed",
@@ -295,6 +296,27 @@ def as_lead(store: Any) -> Iterator[Any]:
 
 
 # -- counts (not blind) ---------------------------------------------------------------
+
+
+def note_counts(s: Session, *, on_server: bool, per_partnership: bool = False) -> list[tuple]:
+    """Live notes per researcher (and partnership), counted where the rows can be seen.
+
+    The one place that chooses how to count: a researcher's database role reads only
+    their own notes before step 1 closes, so on a server (``on_server``: the store is
+    connected as a role) the database counts everyone's (``coprod_note_counts()``);
+    otherwise :func:`note_counts_by_author` counts the rows.
+    """
+    if not on_server:
+        return note_counts_by_author(s, per_partnership=per_partnership)
+    from coprod_nb.storage.team import note_counts_in_db
+
+    found = note_counts_in_db(s)
+    if per_partnership:
+        return [tuple(r) for r in found]
+    totals: dict[str, int] = {}
+    for name, _pid, n in found:
+        totals[name] = totals.get(name, 0) + n
+    return list(totals.items())
 
 
 def note_counts_by_author(s: Session, *, per_partnership: bool = False) -> list[tuple]:
