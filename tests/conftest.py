@@ -6,17 +6,15 @@ them the tests that need them are skipped with the reason.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from coprod_nb.storage.local_server import local_server, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -40,61 +38,18 @@ def missing(reason: str):
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if found:
-        return Path(found[-1]).parent
-    which = shutil.which("pg_ctl")
-    return Path(which).parent if which else None
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """A throwaway PostgreSQL server on 127.0.0.1 for the whole test session.
 
     pytest-postgresql's ``postgresql_proc`` cannot start a server as root (initdb
-    refuses), and CI runs as root; so the server runs as the ``postgres`` system
-    user when we are root.
+    refuses), and CI runs as root; coprod_nb.storage.local_server runs it as the
+    ``postgres`` system user then.
     """
-    bindir = _pg_bindir()
-    if bindir is None:
+    if pg_bindir() is None:
         missing("PostgreSQL server binaries (pg_ctl) not found")
-    base = Path(tempfile.mkdtemp(prefix="coprod-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    run = lambda *cmd: subprocess.run(  # noqa: E731
-        [*prefix, *cmd], check=True, capture_output=True, text=True
-    )
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "coprod",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-    )
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "start")
-    try:
-        yield f"postgresql+psycopg://coprod@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with local_server(options="-c max_connections=60") as server:
+        yield server.url
 
 
 @pytest.fixture

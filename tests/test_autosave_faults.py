@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import sqlite3
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
 from coprod_nb.storage import Store
+from coprod_nb.storage.local_server import local_server, pg_bindir
 from coprod_nb.widgets.recall import NoteEditor
 from tests.acting import as_
-from tests.conftest import _pg_bindir, free_port, missing
+from tests.conftest import missing
 
 
 class Clock:
@@ -139,34 +138,14 @@ def private_postgres():
 
     Yields ``(url, pg_ctl)`` where ``pg_ctl("stop")`` / ``pg_ctl("start")`` act on it.
     """
-    bindir = _pg_bindir()
-    if bindir is None:
+    if pg_bindir() is None:
         missing("PostgreSQL server binaries (pg_ctl) not found")
-    base = Path(tempfile.mkdtemp(prefix="coprod-pg-restart-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*prefix, *cmd], check=True, capture_output=True, text=True)
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "coprod", "--auth=trust", "-E", "UTF8")
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-
-    def pg_ctl(action: str) -> None:
-        extra = ["-o", opts, "-l", str(base / "log")] if action == "start" else ["-m", "fast"]
-        run(str(bindir / "pg_ctl"), "-D", str(data), *extra, "-w", action)
-
-    pg_ctl("start")
-    try:
-        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "coprod", "study")
-        yield f"postgresql+psycopg://coprod@127.0.0.1:{port}/study", pg_ctl
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl("stop")
-        shutil.rmtree(base, ignore_errors=True)
+    with local_server(prefix="coprod-pg-restart-") as server:
+        port = server.url.rsplit(":", 1)[1]
+        server.run(
+            str(server.bindir / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "coprod", "study"
+        )
+        yield f"{server.url}/study", lambda action: getattr(server, action)()
 
 
 def test_postgresql_restarted_while_autosaving_loses_nothing(tmp_path):

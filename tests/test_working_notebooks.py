@@ -9,7 +9,6 @@ series 00 to 06 runs twice in a row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -18,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from sqlalchemy import create_engine, inspect, text
 
+from tests.badinput import table_checksums
 from tests.conftest import ROOT
 
 WORKING = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -41,22 +40,6 @@ DEMO_NAMES = (
     "demo_data_dir",
     "2021",
 )
-
-
-def table_checksums(db: Path) -> dict[str, str]:
-    """One checksum per table of a SQLite study: its rows, in any order."""
-    engine = create_engine(f"sqlite:///{db}")
-    try:
-        with engine.connect() as conn:
-            sums = {}
-            for table in sorted(inspect(conn).get_table_names()):
-                rows = sorted(
-                    repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{table}"'))
-                )
-                sums[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            return sums
-    finally:
-        engine.dispose()
 
 
 def _widget_texts(nb) -> list[str]:
