@@ -4,6 +4,7 @@ participants at once, then the facilitator's tally; wrong and replaced links ref
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -225,7 +226,10 @@ def test_the_page_asks_nothing_of_any_other_host_and_its_icons_render(served, br
         assert "Font Awesome" in family and glyph not in ("none", "normal", "")
         assert icon.bounding_box()["width"] > 4  # the glyph takes room: the font is there
         page.locator(".cp-check-results").click()  # a round trip through the kernel
-        expect(page.locator(".cp-results")).to_contain_text("closes the poll")
+        # The module's earlier tests may have closed the poll: either state's text will do.
+        expect(page.locator(".cp-results")).to_contain_text(
+            re.compile("closes the poll|share", re.IGNORECASE)
+        )
     finally:
         context.close()
     others = sorted(
