@@ -430,8 +430,7 @@ def version_banner(store: Store, version: int) -> str:
     newest = store.framework()
     if newest.version != version:
         return (
-            f"{here}; the current framework is {_version_named(newest)}, "
-            f"frozen after v{version}."
+            f"{here}; the current framework is {_version_named(newest)}, frozen after v{version}."
         )
     return ""
 
