@@ -28,10 +28,10 @@ from coprod_nb.errors import Forbidden, InvalidInput
 from coprod_nb.participant_app import key_from_query, page
 from coprod_nb.participant_app.serve import link_root, normalise_base_url, voila_command
 from coprod_nb.storage import Store
+from coprod_nb.storage.local_server import free_port
 from coprod_nb.storage.models import Ballot, CardResponse, Event, ParticipantToken
 from coprod_nb.widgets.participant import LiveResponses, ParticipantApp, participant_link
 from tests.acting import as_, as_lead
-from tests.conftest import free_port
 
 HOSTILE = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'

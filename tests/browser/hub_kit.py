@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from coprod_nb.storage.local_server import free_port
 from tests.browser.conftest import _wait_for_port
-from tests.conftest import free_port, missing
+from tests.conftest import missing
 
 CHP_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")

@@ -35,6 +35,7 @@ from coprod_nb.course import (
     roleplay_links,
     roleplay_workshop,
 )
+from coprod_nb.storage.local_server import free_port
 from tests.browser.hub_kit import (
     base_config,
     hub_ports,
@@ -45,7 +46,6 @@ from tests.browser.hub_kit import (
     run_all_cells,
     running_hub,
 )
-from tests.conftest import free_port
 
 psycopg = pytest.importorskip("psycopg")
 

@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from coprod_nb.storage.access import as_lead  # noqa: E402
+from coprod_nb.storage.local_server import free_port
 from tests.browser.conftest import _wait_for_port
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
