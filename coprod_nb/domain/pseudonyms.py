@@ -45,11 +45,12 @@ def canonical(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", folded).split())
 
 
-def name_regex(name: str, separator: str = r"\s+") -> str:
+def name_regex(name: str, separator: str = " ") -> str:
     """A regular expression (use with ``re.IGNORECASE``) matching ``name`` in NFC or NFD.
 
     Each letter that has a decomposed form matches either form; the parts of the name are
-    joined by ``separator``.
+    joined by ``separator`` (by default one space, as the key writes it: a name does not
+    run over a line break, and "Ada  Lovell" is two names, each replaced on its own).
     """
 
     def letter(c: str) -> str:
