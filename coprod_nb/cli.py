@@ -516,6 +516,7 @@ def cmd_serve_workshop(args) -> int:
         public_url=args.public_url,
         new_links=args.new_links,
         actor=args.actor,
+        behind_proxy=args.behind_proxy,
     )
     if plan.warning:
         print(f"warning: {plan.warning}", file=sys.stderr)
@@ -802,6 +803,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--new-links",
         action="store_true",
         help="issue new links for everyone (earlier links stop working)",
+    )
+    p.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="count bad keys per client address as the proxy on this machine reports it",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="issue the links and print them; do not serve"

@@ -568,7 +568,9 @@ def kernels(server) -> list:
     return found
 
 
-def visit(server, query: str, source: str = "127.0.0.2") -> tuple[int, str]:
+def visit(
+    server, query: str, source: str = "127.0.0.2", headers: dict | None = None
+) -> tuple[int, str]:
     """GET the app's page from the loopback address ``source``; returns (status, body)."""
     import http.client
 
@@ -576,24 +578,25 @@ def visit(server, query: str, source: str = "127.0.0.2") -> tuple[int, str]:
         "127.0.0.1", server["port"], timeout=120, source_address=(source, 0)
     )
     try:
-        conn.request("GET", "/?" + query if query else "/")
+        conn.request("GET", "/?" + query if query else "/", headers=headers or {})
         reply = conn.getresponse()
         return reply.status, reply.read().decode("utf-8", "replace")
     finally:
         conn.close()
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory, second_templates):
-    """``serve-workshop``'s server on the second study's follow-up workshop (poll open),
-    with kernels culled after 20 idle seconds; one server for the module."""
+@contextlib.contextmanager
+def _serving(base, study, behind_proxy: bool = False):
+    """``serve-workshop``'s server on ``study`` (a copy of the second study's follow-up
+    workshop, poll open), with kernels culled after 20 idle seconds."""
     from coprod_nb.participant_app.serve import prepare
     from tests.browser.conftest import _wait_for_port
 
-    base = tmp_path_factory.mktemp("app-server")
-    shutil.copytree(second_templates("two_workshops"), base / "study")
+    shutil.copytree(study, base / "study")
     port = free_port()
-    plan = prepare(base / "study", port=port, new_links=True, actor="rowan")
+    plan = prepare(
+        base / "study", port=port, new_links=True, actor="rowan", behind_proxy=behind_proxy
+    )
     with Store(base / "study", actor="rowan") as st:
         first = st.workshops()[0]
         other = as_lead(st).issue_links(first.id)  # keys of the other workshop
@@ -601,7 +604,9 @@ def app_server(tmp_path_factory, second_templates):
         links = dict(plan.links)
         dead = links.pop(sorted(plan.links)[0])  # replaced just now
         links.update(revoked)
-    cmd = voila_command(port=port, cull_idle=20, bad_key_burst=10, bad_key_refill=600)
+    cmd = voila_command(
+        port=port, cull_idle=20, bad_key_burst=10, bad_key_refill=600, behind_proxy=behind_proxy
+    )
     log = base / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -631,6 +636,13 @@ def app_server(tmp_path_factory, second_templates):
             proc.wait()
 
 
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, second_templates):
+    """One server for the module, as ``serve-workshop`` starts it."""
+    with _serving(tmp_path_factory.mktemp("app-server"), second_templates("two_workshops")) as s:
+        yield s
+
+
 def test_thirty_bad_keys_start_no_kernel_and_are_rate_limited(app_server):
     bad = [
         "",
@@ -654,6 +666,31 @@ def test_thirty_bad_keys_start_no_kernel_and_are_rate_limited(app_server):
     assert visit(app_server, f"key={next(iter(app_server['links'].values()))}")[0] == 429
     assert kernels(app_server) == []
     assert "Too many wrong links" in visit(app_server, "key=x")[1]
+    # without --behind-proxy a client cannot name another address to escape the limit
+    spoofed = {"X-Forwarded-For": "203.0.113.9", "X-Real-Ip": "203.0.113.9"}
+    assert visit(app_server, "key=x", headers=spoofed)[0] == 429
+
+
+def test_behind_a_proxy_bad_keys_count_per_client_address(tmp_path, second_templates):
+    """All visits arrive from the proxy's address; one stranger's bad keys must not
+    lock out the participants behind the same proxy."""
+    with _serving(tmp_path, second_templates("two_workshops"), behind_proxy=True) as server:
+        stranger = {"X-Forwarded-For": "203.0.113.7"}
+        statuses = [visit(server, "key=abc", headers=stranger)[0] for _ in range(12)]
+        assert statuses == [403] * 10 + [429] * 2
+        # another client behind the same proxy (same socket address) still gets in
+        name, key = sorted(server["links"].items())[0]
+        status, body = visit(server, f"key={key}", headers={"X-Forwarded-For": "203.0.113.8"})
+        assert status == 200 and "cp-participant-refused" not in body
+        assert visit(server, "key=abc", headers={"X-Forwarded-For": "203.0.113.8"})[0] == 403
+        assert len(kernels(server)) == 1
+
+
+def test_behind_proxy_is_refused_off_loopback(joint_demo):
+    from coprod_nb.participant_app.serve import prepare
+
+    with pytest.raises(InvalidInput, match="--behind-proxy needs --host 127.0.0.1"):
+        prepare(joint_demo, host="0.0.0.0", behind_proxy=True, actor="cedar")
 
 
 def test_one_kernel_per_link_and_idle_kernels_are_culled(app_server):

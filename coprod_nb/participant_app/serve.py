@@ -100,12 +100,14 @@ def voila_command(
     cull_idle: int = 600,
     bad_key_burst: int = 10,
     bad_key_refill: float = 60.0,
+    behind_proxy: bool = False,
 ) -> list[str]:
     """The Voilà command line that serves the app's notebook and nothing else.
 
     The server is Voilà with the app's gate (:mod:`coprod_nb.participant_app.server`):
     no kernel for a visit without a valid key, bad keys rate-limited, one kernel per
-    link, and kernels whose page has gone culled after ``cull_idle`` seconds.
+    link, and kernels whose page has gone culled after ``cull_idle`` seconds. With
+    ``behind_proxy`` bad keys are counted per address the proxy reports.
     """
     return [
         python or sys.executable,
@@ -132,6 +134,7 @@ def voila_command(
         "--MappingKernelManager.cull_connected=False",
         f"--ParticipantVoila.bad_key_burst={bad_key_burst}",
         f"--ParticipantVoila.bad_key_refill={bad_key_refill:g}",
+        *(["--ParticipantVoila.trust_xheaders=True"] if behind_proxy else []),
     ]
 
 
@@ -163,11 +166,14 @@ def prepare(
     public_url: str | None = None,
     new_links: bool = False,
     actor: str | None = None,
+    behind_proxy: bool = False,
 ) -> ServePlan:
     """Check the study and the address, issue the links needed, build the command.
 
     Links are issued for every participant with ``new_links`` (earlier links stop
-    working), otherwise only for participants without a working link.
+    working), otherwise only for participants without a working link. ``behind_proxy``
+    counts bad keys per client address as a proxy on this machine reports it; it needs
+    the app to listen on loopback, where the proxy is the one way in.
 
     Raises
     ------
@@ -179,6 +185,12 @@ def prepare(
 
     if importlib.util.find_spec("voila") is None:
         raise CoprodError("Voilà is not installed: pip install voila")
+    if behind_proxy and host not in LOCAL_HOSTS:
+        # Headers from anyone who can reach the port would name any address they like.
+        raise InvalidInput(
+            f"--behind-proxy needs --host 127.0.0.1 (got {host}): the proxy on this machine "
+            "must be the only way in"
+        )
     base_url = normalise_base_url(base_url)
     root = link_root(host, port, base_url, public_url)
     study_dir = Path(study_dir)
@@ -224,7 +236,7 @@ def prepare(
             "behind JupyterHub, an HTTPS proxy or an SSH tunnel"
         )
     return ServePlan(
-        command=voila_command(host, port, base_url),
+        command=voila_command(host, port, base_url, behind_proxy=behind_proxy),
         env=env,
         cwd=NOTEBOOK.parent,
         root=root,

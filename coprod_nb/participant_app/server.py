@@ -10,6 +10,10 @@ application with three changes) instead of plain ``voila``:
 - **Bad keys are rate-limited** per client address (:class:`TokenBucket`): after
   ``burst`` bad keys, that address gets 429 for every key, valid or not (so the limit is
   no oracle either), until the bucket refills at one key per ``refill`` seconds.
+  Behind a proxy on the same machine (JupyterHub, nginx) every visit comes from the
+  proxy's address; with ``trust_xheaders`` (``serve-workshop --behind-proxy``) the
+  client address is the one the proxy reports (``X-Real-Ip`` / ``X-Forwarded-For``, as
+  tornado reads them), so one stranger's bad keys hold back only that stranger.
 - **One kernel per link** (:class:`LinkKernelManager`): a second page opened on the
   same link (a reload, another device) replaces the first page's kernel; the newest page
   wins, so a participant is never locked out by a page they left open. Idle kernels
@@ -32,7 +36,7 @@ from pathlib import Path
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado.web import Finish
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 from voila.app import Voila
 
 from coprod_nb.errors import CoprodError, Forbidden
@@ -177,6 +181,11 @@ class ParticipantVoila(Voila):
     name = "coprod-participant-app"
     bad_key_burst = Integer(10, config=True, help="Bad keys an address may try at once.")
     bad_key_refill = Float(60.0, config=True, help="Seconds for one more bad-key try.")
+    trust_xheaders = Bool(
+        False,
+        config=True,
+        help="Take the client address from the proxy's X-Real-Ip/X-Forwarded-For headers.",
+    )
 
     def initialize(self, argv=None):
         super().initialize(argv)
@@ -194,6 +203,16 @@ class ParticipantVoila(Voila):
         self.gate = KeyGate(self.store, ref, TokenBucket(self.bad_key_burst, self.bad_key_refill))
         self.voila_configuration.prelaunch_hook = self.gate
         self.voila_configuration.multi_kernel_manager_class = LinkKernelManager
+
+    def listen(self):
+        if self.trust_xheaders:
+            # tornado's own reading of the proxy headers (HTTPServer(xheaders=True)); only
+            # meaningful when the proxy is the one way in, hence loopback only (serve.py).
+            listen = self.app.listen
+            self.app.listen = lambda port, address="", **kw: listen(
+                port, address, xheaders=True, **kw
+            )
+        super().listen()
 
     def setup_template_dirs(self):
         super().setup_template_dirs()
