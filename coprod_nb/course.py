@@ -1085,6 +1085,9 @@ def hub_services(
                     f"/services/{SERVICE_PREFIX}{g}/",
                     "--as",
                     course.instructor_login,
+                    # Every role-player arrives through the hub's proxy (which adds
+                    # X-Forwarded-For): count bad keys per role-player, not per proxy.
+                    "--behind-proxy",
                     # The app reads the workshop's ballots, which no member's role may:
                     # on a PostgreSQL course it connects as the owner (serve-workshop --db).
                     *(["--db", course.group_url(g)] if course.db else []),

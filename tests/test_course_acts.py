@@ -89,6 +89,7 @@ def test_the_acts_for_one_group_at_an_early_stage(course12, capsys):
     assert all(f"{HUB}/services/workshop-2/?key=" in line for line in out)
     assert [s["name"] for s in hub_services(course12)] == ["workshop-2"]
     assert "/services/workshop-2/" in hub_services(course12)[0]["command"]
+    assert "--behind-proxy" in hub_services(course12)[0]["command"]  # per role-player
 
 
 @pytest.mark.parametrize(
