@@ -952,6 +952,20 @@ def _chosen_groups(course: Course, group: int | None) -> list[int]:
     return [group]
 
 
+def _act_on_groups(
+    course_dir: str | os.PathLike, group: int | None, actor: str | None, act
+) -> pd.DataFrame:
+    """Run ``act(store) -> status`` in each chosen group's study, as the instructor."""
+    course = load_course(course_dir)
+    login = _instructor_acting(course, actor)
+    rows = []
+    for g in _chosen_groups(course, group):
+        with course.open_group(g, actor=login) as store:
+            status = act(store)
+        rows.append({"group": g, "study": course.group_path(g), "status": status})
+    return pd.DataFrame(rows, columns=ACT_COLUMNS)
+
+
 def close_recall_groups(
     course_dir: str | os.PathLike, group: int | None = None, *, actor: str | None = None
 ) -> pd.DataFrame:
@@ -966,18 +980,14 @@ def close_recall_groups(
     DataFrame
         group, study, status.
     """
-    course = load_course(course_dir)
-    login = _instructor_acting(course, actor)
-    rows = []
-    for g in _chosen_groups(course, group):
-        with course.open_group(g, actor=login) as store:
-            if store.step_closed():
-                status = "step 1 was already closed"
-            else:
-                store.close_recall()
-                status = "step 1 closed: notes are now visible to the group"
-        rows.append({"group": g, "study": course.group_path(g), "status": status})
-    return pd.DataFrame(rows, columns=ACT_COLUMNS)
+
+    def close(store) -> str:
+        if store.step_closed():
+            return "step 1 was already closed"
+        store.close_recall()
+        return "step 1 closed: notes are now visible to the group"
+
+    return _act_on_groups(course_dir, group, actor, close)
 
 
 def freeze_groups(
@@ -998,21 +1008,17 @@ def freeze_groups(
     DataFrame
         group, study, status.
     """
-    course = load_course(course_dir)
-    login = _instructor_acting(course, actor)
-    rows = []
-    for g in _chosen_groups(course, group):
-        with course.open_group(g, actor=login) as store:
-            agreed = store.tensions("agreed")
-            if not store.step_closed():
-                status = "skipped: step 1 is still open (close it first)"
-            elif not agreed:
-                status = "skipped: no agreed tension on the group's board"
-            else:
-                fv = store.freeze_framework(label)
-                status = f"froze framework v{fv.version} ({len(agreed)} agreed tensions)"
-        rows.append({"group": g, "study": course.group_path(g), "status": status})
-    return pd.DataFrame(rows, columns=ACT_COLUMNS)
+
+    def freeze(store) -> str:
+        agreed = store.tensions("agreed")
+        if not store.step_closed():
+            return "skipped: step 1 is still open (close it first)"
+        if not agreed:
+            return "skipped: no agreed tension on the group's board"
+        fv = store.freeze_framework(label)
+        return f"froze framework v{fv.version} ({len(agreed)} agreed tensions)"
+
+    return _act_on_groups(course_dir, group, actor, freeze)
 
 
 def student_environment(course_dir: str | os.PathLike, hub_user: str) -> dict[str, str]:
