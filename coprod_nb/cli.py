@@ -62,9 +62,7 @@ def cmd_import(args) -> int:
         skipped = False
         with _store(args) as store:
             for project in projects:
-                summary = import_qdpx(
-                    store, project, actor=args.actor, lead=args.lead, skip_bad=args.skip_bad
-                )
+                summary = import_qdpx(store, project, lead=args.lead, skip_bad=args.skip_bad)
                 print(summary)
                 skipped |= "(--skip-bad)" in str(summary)
         # --skip-bad: the good sources are in, but a skipped one still fails the run

@@ -1529,7 +1529,6 @@ def import_qdpx(
     store: Any,
     path: str | os.PathLike,
     *,
-    actor: str | None = None,
     lead: str | None = None,
     skip_bad: bool = False,
 ) -> ImportSummary:
@@ -1574,8 +1573,6 @@ def import_qdpx(
     ----------
     store : Store
     path : path to the ``.qdpx`` file
-    actor : str, optional
-        Recorded as who imported (default: the store's actor).
     lead : str, optional
         The user who becomes the study's lead when it has none (default: the author of
         the first note, else the first user), so that no note is stranded. When the
@@ -1620,23 +1617,18 @@ def import_qdpx(
     plan = _plan(store, project, file, summary)
     lead_name = _plan_lead(store, project, plan, lead, file)
     empty = not store.transcripts() and not store.researchers()
-    previous = store.actor
-    if actor:
-        store.actor = actor
-    try:
-        if empty and project.name.strip():  # a new study takes the project's name
-            store.update_study(name=project.name, description=project.description)
-        frameworks = sorted(
-            (m for _, d in project.sets if (m := _json_meta(d)).get("coprod_nb") == "framework"),
-            key=lambda m: m.get("version") or 0,
-        )
-        if frameworks and project.origin.startswith(ORIGIN) and empty:
-            store.update_study(settings={PENDING_FRAMEWORKS: frameworks})
-        _write(store, plan, file, summary)
-        _write_lead(store, project, lead_name, summary)
-        _write_note_evidence(store, plan, summary)
-    finally:
-        store.actor = previous
+    # Recorded as the person working (store.actor): nobody imports in another's name.
+    if empty and project.name.strip():  # a new study takes the project's name
+        store.update_study(name=project.name, description=project.description)
+    frameworks = sorted(
+        (m for _, d in project.sets if (m := _json_meta(d)).get("coprod_nb") == "framework"),
+        key=lambda m: m.get("version") or 0,
+    )
+    if frameworks and project.origin.startswith(ORIGIN) and empty:
+        store.update_study(settings={PENDING_FRAMEWORKS: frameworks})
+    _write(store, plan, file, summary)
+    _write_lead(store, project, lead_name, summary)
+    _write_note_evidence(store, plan, summary)
     return summary
 
 
