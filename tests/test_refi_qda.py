@@ -445,7 +445,9 @@ def test_a_project_of_another_tool_imports(store, tmp_path):
         "Unknown",
     ]
     assert trs["Focus group"].text == "Facilitator: Welcome, everyone.\nP1: Thanks for having us.\n"
-    assert trs["Field notes"].text == f"Unknown: {FIELD}\n"
+    # No line looks like "Name: text": a plain document, one turn without a speaker.
+    assert trs["Field notes"].text == f"{FIELD}\n"
+    assert [t.speaker for t in store.turns(trs["Field notes"].id)] == [""]
 
     # Selections land on the same words, even where the text was laid out anew.
     quotes = sorted(e.text for e in all_excerpts(store))

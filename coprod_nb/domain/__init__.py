@@ -19,6 +19,8 @@ from coprod_nb.domain.transcript import (
     canonical_text,
     format_time,
     merge_consecutive,
+    paragraph_spans,
+    speaker_prefix,
     word_count,
 )
 
@@ -36,5 +38,7 @@ __all__ = [
     "canonical_text",
     "format_time",
     "merge_consecutive",
+    "paragraph_spans",
+    "speaker_prefix",
     "word_count",
 ]

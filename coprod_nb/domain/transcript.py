@@ -78,7 +78,9 @@ def canonical_text(turns: list[tuple[str, str]]) -> tuple[str, list[TurnSpan]]:
 
     Excerpts are character offsets into this text, so they stay valid whatever
     widget or export displays the transcript; REFI-QDA selections use the same
-    offsets.
+    offsets. A turn without a speaker (empty label: a paragraph of a plain document,
+    see :func:`paragraph_spans`) is written as its text alone, so a plain document's
+    canonical text is the document itself.
 
     Parameters
     ----------
@@ -94,12 +96,43 @@ def canonical_text(turns: list[tuple[str, str]]) -> tuple[str, list[TurnSpan]]:
     spans: list[TurnSpan] = []
     pos = 0
     for speaker, text in turns:
-        label = f"{speaker}: "
+        label = speaker_prefix(speaker)
         start = pos + len(label)
         parts.append(f"{label}{text}\n")
         spans.append(TurnSpan(start, start + len(text)))
         pos += len(label) + len(text) + 1
     return "".join(parts), spans
+
+
+def speaker_prefix(speaker: str | None) -> str:
+    """``"Name: "`` before a turn's text, or ``""`` for a turn without a speaker."""
+    return f"{speaker}: " if speaker else ""
+
+
+def paragraph_spans(text: str) -> list[TurnSpan]:
+    """The paragraphs of a plain document, as the turns that rebuild it exactly.
+
+    A paragraph starts at the first non-blank line after a blank (whitespace-only)
+    line; the first one at the start of the text. Each span runs to the newline before
+    the next paragraph, so it holds the paragraph's own blank lines and indentation,
+    and :func:`canonical_text` of the spans' texts (without speakers) gives ``text``
+    back, with a final newline added when it had none. Empty for a blank ``text``.
+    """
+    if not text.strip():
+        return []
+    starts = [0]  # blank lines before the first paragraph belong to it
+    pos, seen, blank_before = 0, False, False
+    for line in text.split("\n"):
+        if line.strip():
+            if seen and blank_before:
+                starts.append(pos)
+            seen, blank_before = True, False
+        else:
+            blank_before = True
+        pos += len(line) + 1
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    ends = [s - 1 for s in starts[1:]] + [end]
+    return [TurnSpan(s, e) for s, e in zip(starts, ends, strict=True)]
 
 
 def word_count(text: str) -> int:

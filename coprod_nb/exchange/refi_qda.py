@@ -56,7 +56,7 @@ import defusedxml.sax
 from defusedxml.common import DefusedXmlException
 from lxml import etree
 
-from coprod_nb.domain.transcript import RawTurn, canonical_text
+from coprod_nb.domain.transcript import RawTurn, canonical_text, paragraph_spans
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
 from coprod_nb.exchange._names import typed_name_scrubber
@@ -100,6 +100,10 @@ _GUID_NS = uuid.UUID("6f1c0a52-3d7e-5b0c-9a41-c0d1b2a3f405")
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _TENSION_CODE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,19}): (.+)", re.S)
 _RECORDED = re.compile(r"^Recorded: (\d{4}-\d{2}-\d{2})$", re.M)
+# Our own export marks a plain document (turns without speakers) in its source's
+# Description, so the import keeps it plain whatever its lines look like.
+PLAIN_LAYOUT = "Layout: plain text (paragraphs without speakers)"
+_PLAIN = re.compile(r"^Layout: plain text\b", re.M)
 _POLES = re.compile(r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\n\n(.*))?\Z", re.S)
 _SET_FIELDS = ("code", "name", "pole_a", "pole_b", "description", "subthemes", "status", "origin")
 _NOTE_DESC = re.compile(r"^category: (?P<category>[^;\n]*); kind: (?P<kind>[^\n]*)$", re.M)
@@ -291,9 +295,17 @@ def _add_cases(
 
 
 def _add_sources(
-    project: etree._Element, ctx: _Export, transcripts: list, excerpts: list, notes: list
+    project: etree._Element,
+    ctx: _Export,
+    transcripts: list,
+    excerpts: list,
+    notes: list,
+    plain: set[int] = frozenset(),
 ) -> list[tuple[str, str]]:
     """Transcripts with their coded excerpts as selections; returns the source files.
+
+    A plain document (``plain``: the ids of transcripts without speakers) says so in its
+    ``Description`` (:data:`PLAIN_LAYOUT`), so that our import keeps it plain.
 
     An excerpt nothing codes and no note is anchored to is not exported (another tool
     would show it as an empty annotation). Each note anchored in a source is also
@@ -316,8 +328,11 @@ def _add_sources(
         src.set("plainTextPath", f"internal://{sguid}.txt")
         if tr.imported_at:
             src.set("creationDateTime", _stamp(tr.imported_at))
-        if tr.date:
-            _sub(src, "Description", f"Recorded: {tr.date.isoformat()}")
+        about = [f"Recorded: {tr.date.isoformat()}"] if tr.date else []
+        if tr.id in plain:
+            about.append(PLAIN_LAYOUT)
+        if about:
+            _sub(src, "Description", "\n".join(about))
         members.append((f"Sources/{sguid}.txt", tr.text))
         on_source: list = []
         for ex in by_transcript.get(tr.id, []):
@@ -491,7 +506,7 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
             _sub(users, "User", guid=ctx.user_of[r.id], name=r.name)
     _add_codebook(project, ctx, root_name)
     _add_cases(project, ctx, partnerships, transcripts)
-    members = _add_sources(project, ctx, transcripts, excerpts, notes)
+    members = _add_sources(project, ctx, transcripts, excerpts, notes, store.plain_transcripts())
     shorts = {p.id: p.short for p in partnerships}
     journals = _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
     _add_sets(project, ctx, versions, store.step_closure())
@@ -1057,14 +1072,23 @@ class _Line:
     labelled: bool = True  # the source line names its speaker
 
 
-def _split_lines(text: str, *, own: bool, speaker_re: re.Pattern[str]) -> list[_Line]:
-    """One turn per non-blank line.
+def _split_lines(
+    text: str, *, own: bool, speaker_re: re.Pattern[str], plain: bool = False
+) -> list[_Line]:
+    """The turns of a source: one per non-blank line, or one per paragraph of a plain one.
 
     A line of our own export is ``Speaker: text`` exactly as :func:`canonical_text`
     wrote it and is split at the first ``": "``, so the canonical text comes back
     identical. Other lines: a ``Name: text`` line (the ingest speaker pattern) is a
     turn of Name, any other line a turn of "Unknown"; surrounding blanks are dropped.
+
+    A plain document (``plain``: our own export says so; else fewer than half of its
+    non-blank lines look like ``Name: text``, see :func:`_is_plain`) is kept as it is:
+    one turn without a speaker per paragraph (:func:`paragraph_spans`), blank lines and
+    indentation included, so its canonical text is the source text itself.
     """
+    if plain:
+        return _paragraph_lines(text)
     lines: list[_Line] = []
     pos = 0
     for raw in text.split("\n"):
@@ -1088,7 +1112,25 @@ def _split_lines(text: str, *, own: bool, speaker_re: re.Pattern[str]) -> list[_
             )
         else:
             lines.append(_Line(start, end, offset, len(stripped), UNKNOWN_SPEAKER, False))
+    if not own and _is_plain(lines):
+        return _paragraph_lines(text)
     return lines
+
+
+def _is_plain(lines: list[_Line]) -> bool:
+    """The detection rule: a source is a plain document when fewer than half of its
+    non-blank lines are ``Name: text`` lines. A document with a few colon lines
+    ("Assertion 1: ...") stays plain; a transcript whose turns wrap over several lines
+    is plain too, which keeps its text and positions exactly (only its speakers are not
+    read)."""
+    labelled = sum(line.labelled for line in lines)
+    return bool(lines) and 2 * labelled < len(lines)
+
+
+def _paragraph_lines(text: str) -> list[_Line]:
+    return [
+        _Line(p.start, p.end, p.start, p.end - p.start, "", False) for p in paragraph_spans(text)
+    ]
 
 
 @dataclass
@@ -1108,7 +1150,8 @@ def _plan_turns(source: str, lines: list[_Line], key: Any) -> _TurnPlan:
         speaker = key.apply(line.speaker)
         pairs.append((speaker, new_body))
         movers.append(mover)
-        turns.append(RawTurn(line.speaker, body, place=f"line {n}"))
+        place = f"line {n}" if line.speaker else f"paragraph {n}"
+        turns.append(RawTurn(line.speaker, body, place=place))
     text, spans = canonical_text(pairs)
     starts = [line.src_start for line in lines]
 
@@ -1260,7 +1303,8 @@ def _plan_transcripts(
     known_text = {t.text: t.title for t in stored}
     seen: dict[str, str] = {}
     for src in project.sources:
-        lines = _split_lines(src.text, own=own, speaker_re=speaker_re)
+        plain = own and bool(_PLAIN.search(src.description))
+        lines = _split_lines(src.text, own=own, speaker_re=speaker_re, plain=plain)
         if not lines:
             warnings.append(f"source {src.name!r} has no text; skipped")
             continue

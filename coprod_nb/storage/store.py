@@ -1178,6 +1178,7 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
                 select(Turn.speaker, Transcript.title)
                 .join(Transcript)
                 .where(Turn.participant_id.is_(None), Turn.researcher_id.is_(None))
+                .where(Turn.speaker != "")  # a plain document's paragraphs have no speaker
                 .distinct()
                 .order_by(Turn.speaker, Transcript.title)
             ).all()
@@ -1185,6 +1186,16 @@ class Store(NotesRepository, InterpretationRepository, WorkshopRepository, Refle
         for speaker, title in rows:
             out.setdefault(speaker, []).append(title)
         return out
+
+    def plain_transcripts(self) -> set[int]:
+        """Ids of the plain documents: transcripts whose turns all have no speaker."""
+        with self.session(write=False) as s:
+            rows = s.scalars(
+                select(Turn.transcript_id)
+                .group_by(Turn.transcript_id)
+                .having(func.max(Turn.speaker) == "")
+            )
+            return set(rows)
 
     def map_speaker(self, label: str, person: str, *, transcript: int | str | None = None) -> int:
         """Link every turn spoken by ``label`` to a participant or researcher named ``person``.
