@@ -10,6 +10,9 @@ Floor: the import-only notebook, run the same way on the same study: ``%matplotl
 inline``, pandas, matplotlib.pyplot, ipywidgets and SQLAlchemy imported, the study's
 database opened and its turns counted. Targets: each notebook within 2x the floor, no
 cell over 1 s, kernel peak memory under 300 MB.
+
+``COPROD_BENCH_NOTEBOOKS`` (comma-separated name prefixes, e.g. ``02`` or ``00,02``)
+runs only those notebooks (the floor is always run), to measure one notebook's change.
 """
 
 from __future__ import annotations
@@ -39,6 +42,18 @@ _HWM = (
     "with open('/proc/self/status') as _f:\n"
     "    print([l.split()[1] for l in _f if l.startswith('VmHWM:')][0])"
 )
+
+
+def _chosen_steps() -> tuple[str, ...]:
+    """The notebook name prefixes to run: ``COPROD_BENCH_NOTEBOOKS``, else every step."""
+    wanted = [p.strip() for p in os.environ.get("COPROD_BENCH_NOTEBOOKS", "").split(",")]
+    wanted = [p for p in wanted if p]
+    if not wanted:
+        return STEPS
+    unknown = [p for p in wanted if not any(s.startswith(p) or p.startswith(s) for s in STEPS)]
+    if unknown:
+        raise SystemExit(f"COPROD_BENCH_NOTEBOOKS: no working notebook {', '.join(unknown)}")
+    return tuple(wanted)
 
 
 def floor_notebook():
@@ -87,7 +102,7 @@ def run(ctx: Context) -> list[Figure]:
 
     from coprod_nb.storage import Store
 
-    steps = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(STEPS))
+    steps = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(_chosen_steps()))
     study = ctx.workdir / "notebook-study"
     shutil.rmtree(study, ignore_errors=True)
     shutil.copytree(ctx.study_dir, study, ignore=shutil.ignore_patterns("backups", "exports"))

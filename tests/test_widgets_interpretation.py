@@ -221,7 +221,11 @@ def test_filtered_notes_attach_then_excerpt_then_detach(demo):
         for n in as_(demo, "Alder").notes(researcher="Birch", partnership="TCP", category="barrier")
     }
 
-    ex = demo.excerpts()[0]
+    # the excerpts listed are those of the chosen partnership's transcripts
+    tcp = demo.partnership("TCP").id
+    in_tcp = [e for e in demo.excerpts() if demo.transcript(e.transcript_id).partnership_id == tcp]
+    assert [v for _, v in board.excerpts.options] == [e.id for e in in_tcp]
+    ex = in_tcp[0]
     label = dict((v, k) for k, v in board.excerpts.options)[ex.id]
     assert demo.transcript(ex.transcript_id).title in label
     board.excerpts.value = (ex.id,)

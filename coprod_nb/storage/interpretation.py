@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,19 +14,24 @@ from sqlalchemy.orm import Session
 
 from coprod_nb.domain.decisions import Decision, decision_codes
 from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, Framework, Tension
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
 from coprod_nb.storage.integrity import tensions_digest
 from coprod_nb.storage.models import (
     DecisionRow,
     Dissent,
+    Event,
     Excerpt,
     FrameworkVersion,
     Meeting,
     Note,
+    Partnership,
+    Researcher,
     TensionEvidence,
     TensionLink,
     TensionRow,
+    Transcript,
 )
 
 #: Why a framework cannot be frozen yet, and what to do.
@@ -52,8 +59,136 @@ def tension_of(row: TensionRow, evidence: dict | None = None) -> Tension:
     )
 
 
+class NoteLine(NamedTuple):
+    """A note as the tension board lists it: no Note object, no excerpts."""
+
+    id: int
+    researcher: str
+    partnership: str
+    category: str
+    text: str
+    deleted: bool
+
+
+class ExcerptLine(NamedTuple):
+    """An excerpt as the tension board lists it, with its transcript's title and partnership."""
+
+    id: int
+    transcript: str
+    partnership: str | None
+    text: str
+
+
+class Listing(NamedTuple):
+    """The first ``limit`` rows of a list and how many rows the whole list has."""
+
+    rows: list
+    total: int
+
+
 class InterpretationRepository:
     """Mixed into :class:`~coprod_nb.storage.Store`."""
+
+    # -- what the tension board lists -------------------------------------------------
+
+    def note_lines(
+        self,
+        viewer: int | str | None = None,
+        *,
+        researcher: int | str | None = None,
+        partnership: int | str | None = None,
+        category: str | None = None,
+        ids: Iterable[int] | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+    ) -> Listing:
+        """The notes :meth:`notes` returns, as :class:`NoteLine` rows: the first ``limit``
+        of them (in the order of :meth:`notes`) and how many there are.
+
+        Plain columns and one count, so a board on a study of 20,000 notes builds no
+        Note objects (docs/performance.md). Blinding and refusals are those of
+        :meth:`notes` (the access policy); ``ids`` keeps only those notes.
+        """
+        with self.session(write=False) as s:
+            me = access.viewer_of(self, s, viewer)
+            where = [access.visible_notes(s, me)]
+            if researcher is not None:
+                author = self._researcher(s, researcher)
+                access.require_notes_visible(s, me, author)
+                where.append(Note.researcher_id == author.id)
+            if partnership is not None:
+                pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+                where.append(Note.partnership_id == pship.id)
+            if category is not None:
+                where.append(Note.category == category)
+            if ids is not None:
+                where.append(Note.id.in_(list(ids)))
+            if not include_deleted:
+                where.append(Note.deleted_at.is_(None))
+            total = s.scalar(select(func.count(Note.id)).where(*where)) or 0
+            q = (
+                select(
+                    Note.id,
+                    Researcher.name,
+                    Partnership.short,
+                    Note.category,
+                    Note.text,
+                    Note.deleted_at.is_not(None),
+                )
+                .select_from(Note)
+                .join(Researcher, Note.researcher_id == Researcher.id)
+                .join(Partnership, Note.partnership_id == Partnership.id)
+                .where(*where)
+                .order_by(Note.partnership_id, Note.created_at, Note.id)
+                .limit(limit)
+            )
+            return Listing([NoteLine(*r[:5], bool(r[5])) for r in s.execute(q)], int(total))
+
+    def excerpt_lines(
+        self,
+        viewer: int | str | None = None,
+        *,
+        partnership: int | str | None = None,
+        ids: Iterable[int] | None = None,
+        limit: int | None = None,
+    ) -> Listing:
+        """The excerpts :meth:`excerpts` returns (of one partnership's transcripts, or
+        all), as :class:`ExcerptLine` rows: the first ``limit`` and how many there are.
+
+        Blinding is that of :meth:`excerpts` (the access policy).
+        """
+        with self.session(write=False) as s:
+            me = access.viewer_of(self, s, viewer)
+            where = [access.visible_excerpts(s, me)]
+            if partnership is not None:
+                pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
+                where.append(Transcript.partnership_id == pship.id)
+            if ids is not None:
+                where.append(Excerpt.id.in_(list(ids)))
+            total = s.scalar(
+                select(func.count(Excerpt.id))
+                .select_from(Excerpt)
+                .join(Transcript, Transcript.id == Excerpt.transcript_id)
+                .where(*where)
+            )
+            q = (
+                select(Excerpt.id, Transcript.title, Partnership.short, Excerpt.text)
+                .select_from(Excerpt)
+                .join(Transcript, Transcript.id == Excerpt.transcript_id)
+                .outerjoin(Partnership, Partnership.id == Transcript.partnership_id)
+                .where(*where)
+                .order_by(Excerpt.transcript_id, Excerpt.start)
+                .limit(limit)
+            )
+            return Listing([ExcerptLine(*r) for r in s.execute(q)], int(total or 0))
+
+    def evidence_counts(self) -> dict[int, int]:
+        """Evidence items per tension id (tensions without evidence are absent)."""
+        with self.session(write=False) as s:
+            q = select(TensionEvidence.tension_id, func.count(TensionEvidence.id)).group_by(
+                TensionEvidence.tension_id
+            )
+            return {tid: int(n) for tid, n in s.execute(q)}
 
     # -- meetings -------------------------------------------------------------------
 
@@ -355,6 +490,16 @@ class InterpretationRepository:
         except IntegrityError as exc:  # pragma: no cover - _add converts it already
             raise InvalidInput(str(exc)) from exc
 
+    def unlink_tensions(self, link_id: int) -> None:
+        """Remove one link between tensions (by the link's id), logged as a delete."""
+        with self.session() as s:
+            link = s.get(TensionLink, link_id)
+            if link is None:
+                raise NotFound(f"no link {link_id} between tensions")
+            before = events.snapshot(link)
+            s.delete(link)
+            events.log(s, self.actor, "delete", "tension_link", link_id, before=before)
+
     def tension_links(self) -> list[tuple[str, str, str]]:
         """(source code, kind, target code) for every link."""
         with self.session(write=False) as s:
@@ -489,3 +634,195 @@ def _codes_in_use(s: Session) -> set[str]:
 def _code_key(code: str) -> tuple:
     m = re.fullmatch(r"([A-Za-z_.-]*)(\d+)", code)
     return (m.group(1), int(m.group(2))) if m else (code, 0)
+
+
+# -- undo at the tension board ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardChange:
+    """One change made at a tension board, with what undoing it writes back."""
+
+    kind: str  # "tension" (fields saved), "attach", "detach" or "link"
+    tension_id: int
+    code: str
+    event_id: int  # the event the change logged: later events decide whether it can be undone
+    before: dict = field(default_factory=dict)  # "tension": the fields as they were
+    notes: tuple[int, ...] = ()
+    excerpts: tuple[int, ...] = ()
+    link_id: int | None = None
+
+    def describe(self) -> str:
+        """The change in words (as the undo status names it)."""
+        if self.kind == "tension":
+            return f"the edit of {self.code}"
+        if self.kind == "link":
+            return f"the link {self.before.get('link', '')}".rstrip()
+        items = [plural(len(self.notes), "note")] if self.notes else []
+        items += [plural(len(self.excerpts), "excerpt")] if self.excerpts else []
+        verb = "attached to" if self.kind == "attach" else "detached from"
+        return f"{' and '.join(items)} {verb} {self.code}"
+
+
+class BoardUndo:
+    """The changes made at one tension board since it opened, undone newest first.
+
+    Each edit goes through the store's own write functions (:meth:`save_tension`,
+    :meth:`attach`, :meth:`detach`, :meth:`link`) and is remembered; :meth:`undo`
+    writes the previous state back through the same functions, as the person working,
+    so authority and the event log are those of any edit. A change is no longer undone
+    (:class:`~coprod_nb.errors.OutOfOrder`, nothing written) once a framework was agreed
+    or a workshop recorded after it (they hold it), or when someone else changed the
+    tension (or the link) since. Creating a tension is not undone (park it instead).
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self._changes: list[BoardChange] = []
+        self._mine: set[int] = set()  # events written here, undos included
+
+    @property
+    def changes(self) -> tuple[BoardChange, ...]:
+        """The changes that may still be undone, oldest first."""
+        return tuple(self._changes)
+
+    # -- edits ---------------------------------------------------------------------
+
+    def save_tension(self, ref: int | str | None, *, code: str | None = None, **fields):
+        """Add a tension (``ref`` None) or update one; an update is remembered."""
+        if ref is None:
+            return self.store.add_tension(code=code, **fields)
+        old = self.store.tension(ref)
+        before = {f: getattr(old, f) for f in _TENSION_FIELDS}
+        row = self.store.update_tension(old.id, **fields)
+        self._remember("tension", row.id, row.code, "tension", row.id, before=before)
+        return row
+
+    def attach(self, tension: int | str, *, notes=(), excerpts=()) -> int:
+        """:meth:`Store.attach_evidence`, remembering the items that were new."""
+        t = self.store.tension(tension)
+        had = self._evidence(t.id)
+        added = self.store.attach_evidence(t.id, notes=notes, excerpts=excerpts)
+        if added:
+            new_notes, new_excerpts = (
+                now - old for now, old in zip(self._evidence(t.id), had, strict=True)
+            )
+            self._remember(
+                "attach", t.id, t.code, "tension", t.id, notes=new_notes, excerpts=new_excerpts
+            )
+        return added
+
+    def detach(self, tension: int | str, *, notes=(), excerpts=()) -> int:
+        """:meth:`Store.detach_evidence`, remembering the items that were removed."""
+        t = self.store.tension(tension)
+        had = self._evidence(t.id)
+        gone = self.store.detach_evidence(t.id, notes=notes, excerpts=excerpts)
+        if gone:
+            old_notes, old_excerpts = (
+                old - now for now, old in zip(self._evidence(t.id), had, strict=True)
+            )
+            self._remember(
+                "detach", t.id, t.code, "tension", t.id, notes=old_notes, excerpts=old_excerpts
+            )
+        return gone
+
+    def link(self, source: int | str, target: int | str, kind: str) -> TensionLink:
+        """:meth:`Store.link_tensions`, remembered."""
+        row = self.store.link_tensions(source, target, kind)
+        a, b = self.store.tension(row.source_id), self.store.tension(row.target_id)
+        words = {"link": f"{a.code} {kind} {b.code}"}
+        self._remember("link", a.id, a.code, "tension_link", row.id, before=words, link_id=row.id)
+        return row
+
+    # -- undo ----------------------------------------------------------------------
+
+    def undo(self) -> str:
+        """Undo the newest change still remembered; returns what was undone, in words.
+
+        Raises
+        ------
+        InvalidInput
+            Nothing is left to undo.
+        OutOfOrder
+            The change can no longer be undone (the message says why); nothing changes.
+        """
+        if not self._changes:
+            raise InvalidInput("nothing to undo: no change was made at this board since it opened")
+        change = self._changes[-1]
+        self._check(change)
+        store = self.store
+        if change.kind == "tension":
+            store.update_tension(change.tension_id, **change.before)
+            self._mine.add(self._last_event("tension", change.tension_id))
+        elif change.kind == "attach":
+            store.detach_evidence(change.tension_id, notes=change.notes, excerpts=change.excerpts)
+            self._mine.add(self._last_event("tension", change.tension_id))
+        elif change.kind == "detach":
+            store.attach_evidence(change.tension_id, notes=change.notes, excerpts=change.excerpts)
+            self._mine.add(self._last_event("tension", change.tension_id))
+        else:
+            store.unlink_tensions(change.link_id)
+            self._mine.add(self._last_event("tension_link", change.link_id))
+        self._changes.pop()
+        return change.describe()
+
+    def _check(self, change: BoardChange) -> None:
+        what = change.describe()
+        with self.store.session(write=False) as s:
+            later = select(Event).where(Event.id > change.event_id).order_by(Event.id)
+            frozen = s.scalars(
+                later.where(Event.object_type == "framework", Event.action == "freeze")
+            ).first()
+            if frozen is not None:
+                version = (frozen.after or {}).get("version", "")
+                raise OutOfOrder(
+                    f"{what} can no longer be undone: framework v{version} was agreed after "
+                    "it and holds it (edit the tension instead)"
+                )
+            workshop = s.scalars(
+                later.where(Event.object_type == "workshop", Event.action == "create")
+            ).first()
+            if workshop is not None:
+                raise OutOfOrder(
+                    f"{what} can no longer be undone: step 2 is over, a workshop was recorded "
+                    "after it (its decisions change the tensions now)"
+                )
+            kind, oid = (
+                ("tension_link", change.link_id)
+                if change.kind == "link"
+                else ("tension", change.tension_id)
+            )
+            others = [
+                e
+                for e in s.scalars(later.where(Event.object_type == kind, Event.object_id == oid))
+                if e.id not in self._mine
+            ]
+            if others:
+                raise OutOfOrder(
+                    f"{what} can no longer be undone: {others[-1].actor} changed "
+                    f"{change.code if kind == 'tension' else 'the link'} since "
+                    f"({others[-1].action} at {others[-1].at:%Y-%m-%d %H:%M})"
+                )
+            if change.kind == "link" and s.get(TensionLink, change.link_id) is None:
+                raise OutOfOrder(f"{what} can no longer be undone: the link is gone")
+
+    def _remember(self, kind, tension_id, code, object_type, object_id, **parts) -> None:
+        event_id = self._last_event(object_type, object_id)
+        self._mine.add(event_id)
+        for key in ("notes", "excerpts"):
+            if key in parts:
+                parts[key] = tuple(sorted(parts[key]))
+        self._changes.append(BoardChange(kind, tension_id, code, event_id, **parts))
+
+    def _last_event(self, object_type: str, object_id: int) -> int:
+        with self.store.session(write=False) as s:
+            q = select(func.max(Event.id)).where(
+                Event.object_type == object_type, Event.object_id == object_id
+            )
+            return s.scalar(q) or 0
+
+    def _evidence(self, tension_id: int) -> tuple[set[int], set[int]]:
+        items = self.store.evidence(tension_id)
+        return {e.note_id for e in items if e.note_id}, {
+            e.excerpt_id for e in items if e.excerpt_id
+        }

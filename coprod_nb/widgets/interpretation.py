@@ -7,7 +7,7 @@ error it raises. Every text that comes from the store is escaped before it becom
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import ipywidgets as w
 import pandas as pd
@@ -16,10 +16,14 @@ from coprod_nb.domain.framework import LINK_KINDS, TENSION_STATUSES, compare_fra
 from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
+from coprod_nb.storage.interpretation import BoardUndo, Listing
 from coprod_nb.widgets._common import Quiet, escape, message, researcher_source, short, table_html
 from coprod_nb.widgets._stage import STEP1_OPEN, researcher_problem
 
 DEFAULT_MEETING_TITLE = "Joint interpretation meeting"
+#: At most this many notes (and excerpts) are listed at the board: a large study has
+#: tens of thousands, which no one scrolls through; the filters narrow the list.
+LIST_LIMIT = 200
 _WIDE = w.Layout(width="100%")
 
 
@@ -285,23 +289,35 @@ class TensionBoard(Quiet, w.VBox):
         followed); by default the researcher who is working. Notes are listed as the
         store shows them to this researcher, and a framework is frozen in their name.
 
+    list_limit : int, optional
+        At most this many notes and excerpts are listed (the first ones, in the store's
+        order); a line above each list says how many match, and the filters narrow it.
+
     While step 1 is open, or without a researcher at the board, the board says so at
-    its top (the store refuses what that forbids).
+    its top (the store refuses what that forbids). "Undo last change" undoes the
+    board's edits since it opened, newest first (:class:`BoardUndo`).
     """
 
-    def __init__(self, store: Store, viewer: str | w.ValueWidget | None = None, **kwargs):
+    def __init__(
+        self,
+        store: Store,
+        viewer: str | w.ValueWidget | None = None,
+        *,
+        list_limit: int = LIST_LIMIT,
+        **kwargs,
+    ):
         self.store = store
+        self.list_limit = list_limit
+        self.history = BoardUndo(store)
         if viewer is None:
             me = store.acting_researcher()
             viewer = me.name if me is not None else None
         self._name, self._picker = researcher_source(viewer)
         self.notice = w.HTML()
         self.notice.add_class("cp-notice")
-        team = store.researchers()
-        names = [r.name for r in team]
-        self._researchers = {r.id: r.name for r in team}
-        self._pships = {p.id: p.short for p in store.partnerships()}
+        names = [r.name for r in store.researchers()]
         self._rows: dict = {}
+        self._excerpt_labels: dict[int, str] = {}
 
         # the tension form
         self.tension = w.Dropdown(description="Tension", layout=w.Layout(width="600px"))
@@ -334,10 +350,14 @@ class TensionBoard(Quiet, w.VBox):
         self.filter_researcher = w.Dropdown(
             description="Researcher", options=[("(all)", None)] + [(n, n) for n in names]
         )
+        self.notes_count = w.HTML()
+        self.notes_count.add_class("cp-evidence-count")
         self.notes = w.SelectMultiple(description="Notes", rows=8, layout=_WIDE)
         self.notes.add_class("cp-evidence-notes")
         self.attach_notes = w.Button(description="Attach notes", icon="paperclip")
         self.attach_notes.add_class("cp-attach-notes")
+        self.excerpts_count = w.HTML()
+        self.excerpts_count.add_class("cp-evidence-count")
         self.excerpts = w.SelectMultiple(description="Excerpts", rows=8, layout=_WIDE)
         self.excerpts.add_class("cp-evidence-excerpts")
         self.attach_excerpts = w.Button(description="Attach excerpts", icon="paperclip")
@@ -368,6 +388,11 @@ class TensionBoard(Quiet, w.VBox):
         self.comparison.add_class("cp-framework-compare")
         self.freeze_status = w.HTML()
 
+        # undo
+        self.undo = w.Button(description="Undo last change", icon="undo", disabled=True)
+        self.undo.add_class("cp-board-undo")
+        self.undo_status = w.HTML()
+
         self.tension.observe(self._on_tension_change, names="value")
         for f in (self.filter_partnership, self.filter_category, self.filter_researcher):
             f.observe(self._on_filter_change, names="value")
@@ -381,6 +406,7 @@ class TensionBoard(Quiet, w.VBox):
         self.detach.on_click(self._on_detach_click)
         self.link.on_click(self._on_link_click)
         self.freeze.on_click(self._on_freeze_click)
+        self.undo.on_click(self._on_undo_click)
 
         super().__init__(
             [
@@ -394,14 +420,17 @@ class TensionBoard(Quiet, w.VBox):
                 self.description,
                 self.subthemes,
                 w.HBox([self.proposer, self.status]),
-                self.save,
+                w.HBox([self.save, self.undo]),
+                self.undo_status,
                 self.form_status,
                 w.HTML("<b>Evidence</b>"),
                 self.evidence_list,
                 w.HBox([self.detach_choice, self.detach]),
                 w.HBox([self.filter_partnership, self.filter_category, self.filter_researcher]),
+                self.notes_count,
                 self.notes,
                 self.attach_notes,
+                self.excerpts_count,
                 self.excerpts,
                 self.attach_excerpts,
                 w.HTML("<b>Links</b>"),
@@ -502,48 +531,54 @@ class TensionBoard(Quiet, w.VBox):
             "status": self.status.value,
         }
         try:
-            if self.tension.value is None:
-                row = self.store.add_tension(code=self.code.value.strip() or None, **fields)
-            else:
-                row = self.store.update_tension(self.tension.value, **fields)
+            row = self.history.save_tension(
+                self.tension.value, code=self.code.value.strip() or None, **fields
+            )
         except CoprodError as exc:
             message(self.form_status, str(exc), kind="error")
             return
         self._refresh_tensions(select=row.id)
+        self._show_undo()
         message(self.form_status, f"{row.code} saved", kind="ok")
 
     # -- evidence -------------------------------------------------------------------
 
-    def _visible_notes(self, **filters) -> list:
+    def _note_lines(self, **filters) -> Listing:
         # Nobody at the board sees no notes (the notice at the top says why).
-        return self.store.notes(self.viewer, **filters) if self.viewer is not None else []
+        if self.viewer is None:
+            return Listing([], 0)
+        return self.store.note_lines(self.viewer, **filters)
 
-    def _note_label(self, n) -> str:
-        who = self._researchers.get(n.researcher_id, "?")
-        return f"{who} · {self._pships.get(n.partnership_id, '?')} · {n.category}"
+    @staticmethod
+    def _note_label(n) -> str:
+        return f"{n.researcher} · {n.partnership} · {n.category}"
 
     def _refresh_notes(self) -> None:
         try:
-            notes = self._visible_notes(
+            found = self._note_lines(
                 researcher=self.filter_researcher.value,
                 partnership=self.filter_partnership.value,
                 category=self.filter_category.value,
+                limit=self.list_limit,
             )
         except CoprodError as exc:
             message(self.evidence_status, str(exc), kind="error")
-            notes = []
+            found = Listing([], 0)
         self.notes.options = [
-            (f"#{n.id} {self._note_label(n)} · {short(n.text, 70)}", n.id) for n in notes
+            (f"#{n.id} {self._note_label(n)} · {short(n.text, 70)}", n.id) for n in found.rows
         ]
+        self.notes_count.value = _count_line(found, "note", "Partnership, Category or Researcher")
 
-    def _excerpt_label(self, e, n: int = 80) -> str:
-        title, pship = self._transcripts.get(e.transcript_id, ("?", None))
-        return f"{self._pships.get(pship, '-')}/{title}: “{short(e.text, n)}”"
+    @staticmethod
+    def _excerpt_label(e, n: int = 80) -> str:
+        return f"{e.partnership or '-'}/{e.transcript}: “{short(e.text, n)}”"
 
     def _refresh_excerpts(self) -> None:
-        self._transcripts = {t.id: (t.title, t.partnership_id) for t in self.store.transcripts()}
-        self._excerpts = {e.id: e for e in self.store.excerpts(viewer=self.viewer)}
-        self.excerpts.options = [(self._excerpt_label(e), e.id) for e in self._excerpts.values()]
+        found = self.store.excerpt_lines(
+            viewer=self.viewer, partnership=self.filter_partnership.value, limit=self.list_limit
+        )
+        self.excerpts.options = [(self._excerpt_label(e), e.id) for e in found.rows]
+        self.excerpts_count.value = _count_line(found, "excerpt", "Partnership")
 
     def _refresh_evidence(self) -> None:
         t = self._current()
@@ -552,12 +587,19 @@ class TensionBoard(Quiet, w.VBox):
             self.detach_choice.options = []
             return
         items = self.store.evidence(t.id)
+        # Only the notes and excerpts this tension holds, never the whole study's.
+        note_ids = [e.note_id for e in items if e.note_id]
+        excerpt_ids = [e.excerpt_id for e in items if e.excerpt_id]
         try:
-            notes = {n.id: n for n in self.store.notes(self.viewer, include_deleted=True)}
+            found = self._note_lines(ids=note_ids, include_deleted=True) if note_ids else None
+            notes = {n.id: n for n in found.rows} if found else {}
         except CoprodError:
             notes = {}
-        if any(e.excerpt_id and e.excerpt_id not in self._excerpts for e in items):
-            self._refresh_excerpts()
+        excerpts = (
+            {e.id: e for e in self.store.excerpt_lines(viewer=self.viewer, ids=excerpt_ids).rows}
+            if excerpt_ids
+            else {}
+        )
         html, choices = [], []
         for e in items:
             if e.note_id:
@@ -565,11 +607,11 @@ class TensionBoard(Quiet, w.VBox):
                 if n is None:
                     text = f"note #{e.note_id} (not visible to {self.viewer})"
                 else:
-                    gone = " (deleted)" if n.deleted_at else ""
+                    gone = " (deleted)" if n.deleted else ""
                     text = f"note #{n.id}{gone} {self._note_label(n)}: {short(n.text, 300)}"
                 choices.append((f"note #{e.note_id}", ("note", e.note_id)))
             else:
-                ex = self._excerpts.get(e.excerpt_id)
+                ex = excerpts.get(e.excerpt_id)
                 label = self._excerpt_label(ex, 300) if ex else "?"
                 text = f"excerpt #{e.excerpt_id} {label}"
                 choices.append(
@@ -587,12 +629,15 @@ class TensionBoard(Quiet, w.VBox):
     def _on_filter_change(self, change) -> None:
         message(self.evidence_status, "")
         self._refresh_notes()
+        if change is None or change.owner is self.filter_partnership:
+            self._refresh_excerpts()
 
     def _on_viewer_change(self, change) -> None:
         message(self.evidence_status, "")
         who = researcher_problem(self.store, self.viewer, "work at the board")
         _step1_notice(self.notice, self.store, also=who)
         self._refresh_notes()
+        self._refresh_excerpts()
         self._refresh_evidence()
 
     def _attach(self, *, notes=(), excerpts=()) -> None:
@@ -605,7 +650,7 @@ class TensionBoard(Quiet, w.VBox):
             message(self.evidence_status, f"Select {what}s to attach.", kind="error")
             return
         try:
-            added = self.store.attach_evidence(t.id, notes=notes, excerpts=excerpts)
+            added = self.history.attach(t.id, notes=notes, excerpts=excerpts)
         except CoprodError as exc:
             message(self.evidence_status, str(exc), kind="error")
             return
@@ -613,6 +658,7 @@ class TensionBoard(Quiet, w.VBox):
         self.excerpts.value = ()
         self._refresh_evidence()
         self._refresh_map()
+        self._show_undo()
         again = len(notes) + len(excerpts) - added
         more = f" ({again} already attached)" if again else ""
         message(
@@ -632,7 +678,7 @@ class TensionBoard(Quiet, w.VBox):
             message(self.evidence_status, "Select evidence to detach.", kind="error")
             return
         try:
-            gone = self.store.detach_evidence(
+            gone = self.history.detach(
                 t.id,
                 notes=[i for kind, i in chosen if kind == "note"],
                 excerpts=[i for kind, i in chosen if kind == "excerpt"],
@@ -642,7 +688,24 @@ class TensionBoard(Quiet, w.VBox):
             return
         self._refresh_evidence()
         self._refresh_map()
+        self._show_undo()
         message(self.evidence_status, f"{plural(gone, 'item')} detached from {t.code}", kind="ok")
+
+    # -- undo -------------------------------------------------------------------------
+
+    def _show_undo(self) -> None:
+        self.undo.disabled = not self.history.changes
+        message(self.undo_status, "")
+
+    def _on_undo_click(self, _button=None) -> None:
+        try:
+            what = self.history.undo()
+        except CoprodError as exc:
+            message(self.undo_status, str(exc), kind="error")
+            return
+        self._refresh_tensions(select=self.tension.value)
+        self._show_undo()
+        message(self.undo_status, f"undone: {what}", kind="ok")
 
     # -- links and map -------------------------------------------------------------------
 
@@ -663,17 +726,18 @@ class TensionBoard(Quiet, w.VBox):
             message(self.evidence_status, "Choose two saved tensions to link.", kind="error")
             return
         try:
-            self.store.link_tensions(t.id, self.link_target.value, self.link_kind.value)
+            self.history.link(t.id, self.link_target.value, self.link_kind.value)
         except CoprodError as exc:
             message(self.evidence_status, str(exc), kind="error")
             return
         target = self._rows[self.link_target.value].code
         self._refresh_links()
         self._refresh_map()
+        self._show_undo()
         message(self.evidence_status, f"{t.code} {self.link_kind.value} {target}", kind="ok")
 
     def _refresh_map(self) -> None:
-        counts = Counter(e.tension_id for e in self.store.evidence())
+        counts = self.store.evidence_counts()
         out, into = defaultdict(list), defaultdict(list)
         for a, kind, b in self.store.tension_links():
             out[a].append(f"{kind} {b}")
@@ -765,6 +829,16 @@ class TensionBoard(Quiet, w.VBox):
         self._refresh_versions()
         n = sum("code" in t for t in fv.tensions)
         message(self.freeze_status, f"framework v{fv.version} agreed ({n} tensions)", kind="ok")
+
+
+def _count_line(found: Listing, what: str, filters: str) -> str:
+    """How many ``what`` match, and whether the list holds only the first of them."""
+    if found.total <= len(found.rows):
+        return f'<span class="cp-muted">{plural(found.total, what)}</span>'
+    return (
+        f'<span class="cp-muted">{plural(found.total, what)} match; the first '
+        f"{len(found.rows):,} are listed: choose a {escape(filters)} to narrow the list</span>"
+    )
 
 
 def _step1_notice(notice: w.HTML, store: Store, also: str | None = None) -> None:
