@@ -130,12 +130,13 @@ def side_by_side(store: Store, viewer: str | None, partnership: str) -> pd.DataF
     """One partnership's notes, one column per researcher ("category: text" per cell)."""
     if not store.step_closed():
         raise Forbidden("comparing readings needs step 1 closed (notes are blind until then)")
-    # Only this partnership's notes: loading all of them to keep one in twenty took
-    # seconds in a large study (docs/performance.md).
-    notes = store.notes(viewer, partnership=store.partnership(partnership).short)
+    # Only this partnership's notes, as plain rows: loading all of them to keep one in
+    # twenty, or Note objects with their excerpts, took seconds in a large study
+    # (docs/performance.md).
+    notes = store.note_lines(viewer, partnership=store.partnership(partnership).short).rows
     columns = {}
     for r in store.researchers():
-        columns[r.name] = [f"[{n.category}] {n.text}" for n in notes if n.researcher_id == r.id]
+        columns[r.name] = [f"[{n.category}] {n.text}" for n in notes if n.researcher == r.name]
     depth = max((len(v) for v in columns.values()), default=0)
     return pd.DataFrame({k: v + [""] * (depth - len(v)) for k, v in columns.items()})
 
