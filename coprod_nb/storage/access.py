@@ -16,6 +16,10 @@ One module decides, and every read of notes, excerpts, events and ballots asks i
 - **Lead acts** (close step 1, freeze a framework, record the workshop, record and
   revert decisions, freeze the workshop's framework, close a poll, issue and revoke
   participant links) are the study lead's: :func:`require_lead`.
+- **A codebook brought from other tools** (codes, codings, sets, memos, variables,
+  users of a REFI-QDA project) is team material, not blind step-1 notes: whoever may
+  open the study reads all of it, before and after step 1 closes
+  (:func:`visible_codebook`). Only the team writes it (:func:`require_team`).
 - **Ballots** are hidden until their poll closes (:func:`may_read_ballots`); a
   participant sees their own through their personal link (the participant app).
 
@@ -56,8 +60,10 @@ __all__ = [
     "require_ballots_readable",
     "require_lead",
     "require_notes_visible",
+    "require_team",
     "viewer_of",
     "writer_of",
+    "visible_codebook",
     "visible_events",
     "visible_excerpts",
     "visible_notes",
@@ -175,6 +181,33 @@ def require_lead_once_named(store: Any, s: Session, act: str) -> None:
     if s.scalars(select(Researcher.id).where(Researcher.lead)).first() is None:
         return
     require_lead(store, s, act)
+
+
+def require_team(store: Any, s: Session, act: str) -> Researcher | None:
+    """The acting researcher, for a write to the codebook brought from other tools.
+
+    Someone who is none of the researchers is refused once the study has a lead; before
+    any lead is named (the team being set up, a study seeded by an import) they may
+    write, as in :func:`require_lead_once_named`. Returns None for them.
+    """
+    me = acting(store, s)
+    if me is not None:
+        return me
+    if s.scalars(select(Researcher.id).where(Researcher.lead)).first() is None:
+        return None
+    raise Forbidden(
+        f"only a researcher of the study team can {act}; "
+        f"{store.actor} is not a researcher of this study"
+    )
+
+
+def visible_codebook(s: Session, me: Researcher | None) -> ColumnElement[bool]:
+    """Where-clause on the codebook tables (codes, codings, sets, memos): all of it.
+
+    Codings made in another tool are the team's shared material, not step-1 notes, so
+    step 1 does not hide them (the one rule for them; see the module docstring).
+    """
+    return true()
 
 
 # -- blinding -------------------------------------------------------------------------

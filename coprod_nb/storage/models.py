@@ -113,6 +113,10 @@ class Transcript(Base):
     text: Mapped[str] = mapped_column(Text)  # canonical text; excerpts are offsets into it
     # The recording, relative to the study folder (storage/media.py checks it stays inside).
     media_path: Mapped[str | None] = mapped_column(String(500))
+    # Digest of the name key last re-applied and the text it gave (migration 0012): a
+    # re-apply skips the transcript while both are the same. Deferred: only the re-apply
+    # reads it (and a study stamped while 0012 was a placeholder has no such column).
+    key_digest: Mapped[str | None] = mapped_column(String(64), deferred=True)
     partnership: Mapped[Partnership | None] = relationship()
     turns: Mapped[list[Turn]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", order_by="Turn.seq"
@@ -469,3 +473,128 @@ class ParticipantToken(Base):
     issued_at: Mapped[datetime] = mapped_column(DateTime)
     issued_by: Mapped[str] = mapped_column(String(120))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# -- a codebook brought from other QDA tools (REFI-QDA, migration 0009) ----------------------
+
+
+class QdaUser(Base):
+    """A user of a REFI-QDA project (a coder), mapped to the researcher of the same name."""
+
+    __tablename__ = "qda_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    researcher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("researcher.id", ondelete="SET NULL")
+    )
+
+
+class QdaCode(Base):
+    """A code of a codebook brought from another tool; ``parent_id`` makes the hierarchy."""
+
+    __tablename__ = "qda_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    color: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    codable: Mapped[bool] = mapped_column(Boolean, default=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("qda_code.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # order among its siblings
+
+
+class QdaCoding(Base):
+    """A code applied to a span ``[start, end)`` of a transcript's canonical text (code
+    points), or to the whole transcript (no span), by a coder."""
+
+    __tablename__ = "qda_coding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("qda_code.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int | None] = mapped_column(Integer)
+    end: Mapped[int | None] = mapped_column(Integer)
+    selection_guid: Mapped[str | None] = mapped_column(String(64))  # codings of one selection
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("qda_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class QdaSet(Base):
+    """A named set of codes and sources."""
+
+    __tablename__ = "qda_set"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class QdaSetMember(Base):
+    """A code or a transcript in a set."""
+
+    __tablename__ = "qda_set_member"
+    __table_args__ = (
+        CheckConstraint("(code_id IS NULL) <> (transcript_id IS NULL)", name="one_member"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("qda_set.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("qda_code.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE")
+    )
+
+
+class QdaMemo(Base):
+    """A memo on the project, a transcript (source), a selection (a span) or a code.
+
+    ``kind`` says which; a project memo that is also a researcher note points at it.
+    """
+
+    __tablename__ = "qda_memo"
+    __table_args__ = (
+        CheckConstraint("kind IN ('project', 'source', 'selection', 'code')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    transcript_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE")
+    )
+    start: Mapped[int | None] = mapped_column(Integer)
+    end: Mapped[int | None] = mapped_column(Integer)
+    selection_guid: Mapped[str | None] = mapped_column(String(64))
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("qda_code.id", ondelete="CASCADE"))
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("note.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("qda_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class QdaVariable(Base):
+    """A variable of sources or cases, with its REFI-QDA type (Text, Integer, ...)."""
+
+    __tablename__ = "qda_variable"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(20), default="Text")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class QdaVariableValue(Base):
+    """A source's value of a variable (cases keep theirs as partnership attributes)."""
+
+    __tablename__ = "qda_variable_value"
+    __table_args__ = (UniqueConstraint("variable_id", "transcript_id", name="value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variable_id: Mapped[int] = mapped_column(ForeignKey("qda_variable.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[dict] = mapped_column(JSON)  # {"value": ...}: any JSON value, None included

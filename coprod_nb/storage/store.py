@@ -30,6 +30,7 @@ from coprod_nb.domain.pseudonyms import check_entry
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
+from coprod_nb.storage.codebook import CodebookRepository
 from coprod_nb.storage.database import (
     FILE_MODE,
     check_sqlite_file,
@@ -133,7 +134,13 @@ class SpeakerMatch:
         return self.participant_id is not None or self.researcher_id is not None
 
 
-class Store(NotesRepository, InterpretationRepository, WorkshopRepository, ReflectionRepository):
+class Store(
+    NotesRepository,
+    InterpretationRepository,
+    WorkshopRepository,
+    ReflectionRepository,
+    CodebookRepository,
+):
     """An open study.
 
     Parameters

@@ -87,6 +87,15 @@ TABLE_GRANTS: dict[str, str] = {
     "spectrum_position": _TEAM,
     "reflective_answer": _TEAM,
     "participant_token": _TEAM,
+    # a codebook brought from other tools (migration 0009): team material, not blind
+    "qda_user": _TEAM,
+    "qda_code": _TEAM,
+    "qda_coding": _TEAM,
+    "qda_set": _TEAM,
+    "qda_set_member": _TEAM,
+    "qda_memo": _TEAM,
+    "qda_variable": _TEAM,
+    "qda_variable_value": _TEAM,
 }
 # The name key (real name -> pseudonym): the lead's role only.
 LEAD_ONLY_GRANTS: dict[str, str] = {"name_key": "SELECT, INSERT, UPDATE, DELETE"}
