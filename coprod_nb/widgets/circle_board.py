@@ -1,22 +1,19 @@
 """CircleBoard: the workshop's cards placed on an inner and an outer circle by dragging.
 
-The board is drawn by a small custom widget (:class:`CirclePane`, an anywidget; its front
-end is ``static/circle_board.js``): concentric circles with the cards on them and a tray
-for the cards not placed. A card is dragged with the mouse or a finger (pointer
-events), or focused and moved with keys. The front end only reports what was done; the
-placement is stored here through the same store function as the form
-(:meth:`~coprod_nb.storage.Store.set_response`), for the participant the board was
-built for and nobody else.
+The board is drawn by a small custom widget (:class:`~coprod_nb.widgets._panes.CirclePane`,
+an anywidget, loaded when a board is built; its front end is ``static/circle_board.js``):
+concentric circles with the cards on them and a tray for the cards not placed. A card is
+dragged with the mouse or a finger (pointer events), or focused and moved with keys. The
+front end only reports what was done; the placement is stored here through the same store
+function as the form (:meth:`~coprod_nb.storage.Store.set_response`), for the participant
+the board was built for and nobody else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import anywidget
 import ipywidgets as w
-import traitlets
 
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store, events
@@ -24,9 +21,8 @@ from coprod_nb.storage.workshop import CIRCLES
 from coprod_nb.widgets._common import Quiet, message
 from coprod_nb.widgets._stage import chosen_workshop
 
-__all__ = ["CircleBoard", "CirclePane"]
+__all__ = ["CircleBoard", "CirclePane"]  # noqa: F822 (CirclePane: module __getattr__)
 
-_STATIC = Path(__file__).parent / "static"
 #: Rings from the outside in: a key that moves a card inward goes one step right.
 _ORDER = ("none", "outer", "inner")
 #: Keys of the keyboard alternative (sent by the front end) -> a ring, or a step in/out.
@@ -45,20 +41,13 @@ KEYS: dict[str, str | int] = {
 RING_LABELS = {"inner": "the inner circle", "outer": "the outer circle", "none": "no circle"}
 
 
-class CirclePane(anywidget.AnyWidget):
-    """The circles and cards, drawn in the browser (CSS class ``cp-circle-pane``).
+def __getattr__(name: str):
+    # ``CirclePane`` is still reachable here, loaded (with anywidget) on first use.
+    if name == "CirclePane":
+        from coprod_nb.widgets._panes import CirclePane
 
-    ``cards``: ``{"code", "label", "detail"}`` per card; ``placements``: code -> ring.
-    The front end sends ``{"kind": "place", "code", "circle"}`` after a drag and
-    ``{"kind": "key", "code", "key"}`` for a key pressed on a focused card.
-    """
-
-    _esm = _STATIC / "circle_board.js"
-    _css = _STATIC / "circle_board.css"
-
-    cards = traitlets.List([]).tag(sync=True)
-    placements = traitlets.Dict({}).tag(sync=True)
-    disabled = traitlets.Bool(False).tag(sync=True)
+        return CirclePane
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CircleBoard(Quiet, w.VBox):
@@ -105,6 +94,9 @@ class CircleBoard(Quiet, w.VBox):
         self.source = source
         self._callbacks: list[Callable[[], None]] = []
         self._ws = None
+        # Imported here: anywidget loads when a view is built, not on import.
+        from coprod_nb.widgets._panes import CirclePane
+
         self.pane = CirclePane()
         self.pane.add_class("cp-circle-pane")
         self.undo = w.Button(

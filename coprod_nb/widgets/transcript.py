@@ -1,7 +1,8 @@
 """TranscriptView: read a transcript a page at a time and code passages in place.
 
-The turns are drawn by a small custom widget (:class:`TranscriptPane`, an anywidget; its
-front end is ``static/transcript.js``): the Python side sends one page of turns with the
+The turns are drawn by a small custom widget
+(:class:`~coprod_nb.widgets._panes.TranscriptPane`, an anywidget, loaded when a view is
+built; its front end is ``static/transcript.js``): the Python side sends one page of turns with the
 passages to highlight, the front end sends back what the researcher selected or
 clicked. Which passages are highlighted is the library's rule
 (:func:`coprod_nb.storage.pages.turn_page`, which asks the access policy): one's own
@@ -19,11 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from pathlib import Path
 
-import anywidget
 import ipywidgets as w
-import traitlets
 
 from coprod_nb.domain.transcript import format_time
 from coprod_nb.errors import CoprodError, InvalidInput
@@ -34,7 +32,6 @@ from coprod_nb.widgets._common import message, researcher_source
 from coprod_nb.widgets._stage import NO_TRANSCRIPTS, researcher_problem
 from coprod_nb.widgets.search import SearchView
 
-_STATIC = Path(__file__).parent / "static"
 # Okabe-Ito colours: told apart with the common colour-vision deficiencies.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 
@@ -47,31 +44,13 @@ def _acting(store: Store, researcher: str | w.ValueWidget | None) -> str | w.Val
     return me.name if me is not None else None
 
 
-class TranscriptPane(anywidget.AnyWidget):
-    """The turns of one page, drawn in the browser (CSS class ``cp-transcript-pane``).
+def __getattr__(name: str):
+    # ``TranscriptPane`` is still reachable here, loaded (with anywidget) on first use.
+    if name == "TranscriptPane":
+        from coprod_nb.widgets._panes import TranscriptPane
 
-    Each turn's text is in an element of class ``cp-turn-text``; anchored passages are
-    ``cp-hl`` spans, search hits ``cp-hit``, the coding stripes in ``cp-stripes``. The
-    front end sends ``{"kind": ...}`` messages: ``select`` (``spans``: turn id, start,
-    end in code points of the turn's text), ``anchor`` (the same, and make excerpts),
-    ``open`` (an excerpt's highlight was clicked), ``page`` (``step`` +1/-1).
-    """
-
-    _esm = _STATIC / "transcript.js"
-    _css = _STATIC / "transcript.css"
-
-    turns = traitlets.List([]).tag(sync=True)
-    codes = traitlets.Dict({}).tag(sync=True)
-    current = traitlets.Int(-1).tag(sync=True)
-    selection = traitlets.List([]).tag(sync=True)
-    position = traitlets.Unicode("").tag(sync=True)
-    can_prev = traitlets.Bool(False).tag(sync=True)
-    can_next = traitlets.Bool(False).tag(sync=True)
-    media = traitlets.Bytes(b"").tag(sync=True)
-    media_type = traitlets.Unicode("").tag(sync=True)
-    media_name = traitlets.Unicode("").tag(sync=True)
-    #: bumped when the same recording is sent again, so the front end rebuilds its URL
-    media_version = traitlets.Int(0).tag(sync=True)
+        return TranscriptPane
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TranscriptView(w.VBox):
@@ -119,6 +98,9 @@ class TranscriptView(w.VBox):
         self.prev = w.Button(description="Prev", icon="chevron-left")
         self.next = w.Button(description="Next", icon="chevron-right")
         self.position = w.Label()
+        # Imported here: anywidget loads when a view is built, not on import.
+        from coprod_nb.widgets._panes import TranscriptPane
+
         self.pane = TranscriptPane()
         self.pane.add_class("cp-transcript-pane")
         self.quote = w.Text(
