@@ -1,0 +1,469 @@
+"""The lossless REFI-QDA round trip (issue 16): export, import into an empty study,
+export again, compared element by element, ignoring only the GUIDs and the times that
+must change; and plain documents that keep their text and positions through other tools.
+
+Studies: the demo, the late second study, and a study built here in many scripts
+(accents, combining marks, CJK, right-to-left, emoji) that holds a plain document.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from coprod_nb.domain import RawTurn, paragraph_spans
+from coprod_nb.exchange.refi_qda import (
+    PLAIN_LAYOUT,
+    export_qdpx,
+    finish_qdpx_import,
+    import_qdpx,
+)
+from coprod_nb.storage import Store
+from tests.acting import all_excerpts, as_
+
+NS = {"q": "urn:QDA-XML:project:1.0"}
+
+TURNS = [
+    ("Inès", "Crème, cre\u0300me — à l'écoute 🎧 souvent; 🐙 resta."),
+    ("王芳", "我们合作 🧩 多年。"),
+    ("Inès", "كتبت: التعاون مفيد 🙂 دائماً"),
+    ("王芳", "Añejo 𝔄𝔩𝔭𝔥𝔞 fin."),
+]
+# A plain document: no speakers, a few colon lines, blank lines, indentation, a final
+# paragraph without a newline at its end.
+PLAIN = (
+    "Résumé 📄 du terrain\n"
+    "\n"
+    "Claim 1: la confiance vient lentement 🐢.\n"
+    "Elle se construit autour du thé.\n"
+    "\n"
+    "\n"
+    "    Un paragraphe indenté, e\u0301crit à la main.\n"
+    "    第二行 继续。\n"
+    "\n"
+    "خاتمة: النهاية 🌙 هنا\n"
+    "\t\n"
+    "Dernier mot 🧭"
+)
+
+
+def _plain_turns(text: str) -> list[RawTurn]:
+    return [RawTurn("", text[p.start : p.end]) for p in paragraph_spans(text)]
+
+
+def _scripts_study(path: Path) -> Store:
+    """Two researchers, a case with variables, a transcript and a plain document in many
+    scripts, annotations and a journal, step 1 closed, two framework versions whose
+    tensions change poles, status and sub-themes, notes and excerpts as evidence."""
+    st = Store(path, actor="ines")
+    st.update_study(name="Étude 田野 دراسة 🌾", description="Añejo — e\u0301 — 回声 — صدى 🐙")
+    st.add_researcher("Inès", login="ines", lead=True)
+    st.add_researcher("王芳", login="wang")
+    case = st.add_partnership("LUMIÈRE", "Lumière · 光 · ضوء", {"quartier": "Gare", "membres": 4})
+    tr = st.add_transcript(
+        [RawTurn(s, t) for s, t in TURNS],
+        title="Entrevue 二 مقابلة",
+        source_name="scripts.txt",
+        source_format="txt",
+        content_hash="scripts-1",
+        partnership=case.id,
+    )
+    doc = st.add_transcript(
+        _plain_turns(PLAIN),
+        title="Notes de terrain 📄",
+        source_name="terrain.qdpx",
+        source_format="qdpx",
+        content_hash="scripts-2",
+        partnership=case.id,
+    )
+    quotes = [(tr.id, q) for q in ("🐙 resta", "🧩 多年", "التعاون مفيد 🙂", "cre\u0300me")]
+    quotes += [(tr.id, "𝔄𝔩𝔭𝔥𝔞")]
+    quotes += [(doc.id, q) for q in ("la confiance vient lentement 🐢", "e\u0301crit à la main")]
+    quotes += [(doc.id, "النهاية 🌙"), (doc.id, "Dernier mot 🧭")]
+    ex = [st.excerpt_of_quote(t, q) for t, q in quotes]
+    # one excerpt across a paragraph break, blank lines and indentation included
+    start = PLAIN.index("autour du thé")
+    ex.append(st.add_excerpt(doc.id, start, PLAIN.index("indenté") + len("indenté")))
+    # nothing codes it and no note is on it: not exported (peers show empty annotations)
+    st.excerpt_of_quote(doc.id, "Résumé 📄")
+    cat = list(st.note_categories())
+    ines, wang = as_(st, "ines"), as_(st, "wang")
+    ines.add_note("Inès", "LUMIÈRE", "Le thé 🍵 d'abord.", category=cat[0], excerpts=[ex[0].id])
+    wang.add_note("王芳", "LUMIÈRE", "合作 🧩 长久", category=cat[0], excerpts=[ex[0].id])
+    on_doc = wang.add_note(
+        "王芳", "LUMIÈRE", "ملاحظة 🌙", category=cat[1], excerpts=[ex[7].id, ex[9].id]
+    )
+    journal = ines.add_note("Inès", "LUMIÈRE", "Journal : e\u0301 — 日记 🐙", category=cat[1])
+    ines.close_recall()
+    st.add_tension("Confiance 信任", "proche قريب", "loin 远", subthemes=["lenteur 🐢"])
+    st.attach_evidence("T1", excerpts=[ex[1].id, ex[5].id], notes=[journal.id])
+    st.add_tension("Rythme", "lent", "vite 🚀", description="ا ب ت")
+    st.attach_evidence("T2", excerpts=[ex[4].id, ex[9].id], notes=[on_doc.id])
+    st.add_tension("Lieu", "ici", "là-bas", proposer="王芳")
+    st.link_tensions("T3", "T1", "relates to")
+    st.update_tension("T1", status="agreed")
+    st.update_tension("T2", status="agreed")
+    st.freeze_framework("première")
+    st.update_tension("T1", pole_b="très loin 远远", subthemes=["lenteur 🐢", "thé 🍵"])
+    st.update_tension("T2", status="parked")
+    st.update_tension("T3", status="agreed")
+    st.attach_evidence("T3", excerpts=[ex[8].id])
+    st.freeze_framework("seconde")
+    return st
+
+
+# -- the comparison ------------------------------------------------------------------------------
+
+
+def _canon(path: Path) -> dict:
+    """The export as comparable values, one entry per element: every GUID replaced by
+    what it names; creation and modification times left out."""
+    with zipfile.ZipFile(path) as zf:
+        root = etree.fromstring(zf.read("project.qde"))
+        files = {n: zf.read(n) for n in zf.namelist() if n != "project.qde"}
+    user = {u.get("guid"): u.get("name") for u in root.iterfind("q:Users/q:User", NS)}
+    code: dict[str, tuple] = {}
+
+    def walk(el, prefix):
+        for c in el.iterfind("q:Code", NS):
+            code[c.get("guid")] = (*prefix, c.get("name"))
+            walk(c, code[c.get("guid")])
+
+    for top in root.iterfind("q:CodeBook/q:Codes", NS):
+        walk(top, ())
+    source = {s.get("guid"): s.get("name") for s in root.iterfind("q:Sources/q:TextSource", NS)}
+    note = {n.get("guid"): n.get("name") for n in root.iterfind("q:Notes/q:Note", NS)}
+    case = {c.get("guid"): c.get("name") for c in root.iterfind("q:Cases/q:Case", NS)}
+    variable = {v.get("guid"): v.get("name") for v in root.iterfind("q:Variables/q:Variable", NS)}
+    named = {**source, **note, **case}
+
+    def raw(el) -> bytes | None:
+        """The text as stored: the archive file's bytes, or the inline text."""
+        ref = el.get("plainTextPath")
+        if ref:
+            return files["Sources/" + ref.removeprefix("internal://")]
+        inline = el.findtext("q:PlainTextContent", None, NS)
+        return None if inline is None else inline.encode()
+
+    def desc(el):
+        return el.findtext("q:Description", None, NS)
+
+    def codings(el):
+        return tuple(
+            sorted(
+                (code[c.find("q:CodeRef", NS).get("targetGUID")], user.get(c.get("creatingUser")))
+                for c in el.iterfind("q:Coding", NS)
+            )
+        )
+
+    def values(el):
+        return sorted(
+            (
+                variable[v.find("q:VariableRef", NS).get("targetGUID")],
+                etree.QName(v[1]).localname,
+                v[1].text,
+            )
+            for v in el.iterfind("q:VariableValue", NS)
+        )
+
+    def selections(parent_path: str):
+        return Counter(
+            (
+                named[s.getparent().get("guid")],
+                int(s.get("startPosition")),
+                int(s.get("endPosition")),
+                user.get(s.get("creatingUser")),
+                tuple(sorted(note[r.get("targetGUID")] for r in s.iterfind("q:NoteRef", NS))),
+            )
+            for s in root.iterfind(f"{parent_path}/q:PlainTextSelection", NS)
+        )
+
+    def sets():
+        out = []
+        for s in root.iterfind("q:Sets/q:Set", NS):
+            meta = json.loads(desc(s) or "{}")
+            for moment in ("closed_at", "frozen_at"):  # times that must change
+                meta.pop(moment, None)
+            members = sorted(code[m.get("targetGUID")] for m in s.iterfind("q:MemberCode", NS))
+            members += sorted(named[m.get("targetGUID")] for m in s.iterfind("q:MemberSource", NS))
+            members += sorted(named[m.get("targetGUID")] for m in s.iterfind("q:MemberNote", NS))
+            out.append((s.get("name"), desc(s) is None, meta, members))
+        return sorted(out, key=lambda x: x[0])
+
+    return {
+        "project": (root.get("name"), desc(root), root.get("origin")),
+        "users": sorted(user.values()),
+        "codes": sorted(
+            (code[c.get("guid")], desc(c), c.get("isCodable"), c.get("color"))
+            for c in root.iterfind("q:CodeBook//q:Code", NS)
+        ),
+        "variables": sorted(
+            (v.get("name"), v.get("typeOfVariable"), desc(v))
+            for v in root.iterfind("q:Variables/q:Variable", NS)
+        ),
+        "cases": sorted(
+            (
+                c.get("name"),
+                desc(c),
+                values(c),
+                sorted(named[r.get("targetGUID")] for r in c.iterfind("q:SourceRef", NS)),
+            )
+            for c in root.iterfind("q:Cases/q:Case", NS)
+        ),
+        "sources": sorted(
+            (s.get("name"), desc(s), raw(s), values(s), user.get(s.get("creatingUser")))
+            for s in root.iterfind("q:Sources/q:TextSource", NS)
+        ),
+        "source notes": sorted(
+            (s.get("name"), sorted(note[r.get("targetGUID")] for r in s.iterfind("q:NoteRef", NS)))
+            for s in root.iterfind("q:Sources/q:TextSource", NS)
+        ),
+        "selections": selections("q:Sources/q:TextSource"),
+        "codings": Counter(
+            (
+                named[s.getparent().get("guid")],
+                int(s.get("startPosition")),
+                int(s.get("endPosition")),
+                codings(s),
+            )
+            for s in root.iterfind("q:Sources/q:TextSource/q:PlainTextSelection", NS)
+        )
+        + Counter((s.get("name"), codings(s)) for s in root.iterfind("q:Sources/q:TextSource", NS)),
+        "notes": Counter(
+            (n.get("name"), raw(n), user.get(n.get("creatingUser")), desc(n), codings(n))
+            for n in root.iterfind("q:Notes/q:Note", NS)
+        ),
+        "note anchors": selections("q:Notes/q:Note"),
+        "links": sorted(
+            (
+                named.get(k.get("originGUID")),
+                named.get(k.get("targetGUID")),
+                k.get("name"),
+                k.get("direction"),
+            )
+            for k in root.iterfind("q:Links/q:Link", NS)
+        ),
+        "sets": sets(),
+    }
+
+
+ELEMENTS = (
+    "project",
+    "users",
+    "codes",
+    "variables",
+    "cases",
+    "sources",
+    "source notes",
+    "selections",
+    "codings",
+    "notes",
+    "note anchors",
+    "links",
+    "sets",
+)
+
+
+def _state(st: Store) -> dict:
+    """What the study holds beyond the file: framework versions (tensions, origins,
+    links, evidence), the tensions' working state and evidence, the turns."""
+    excerpts = {e.id: (e.transcript_id, e.start, e.end) for e in all_excerpts(st)}
+    titles = {t.id: t.title for t in st.transcripts()}
+    notes = {n.id: n.text for n in st.notes()}
+
+    def items(excerpt_ids, note_ids) -> list:
+        out = [("note", notes[n]) for n in note_ids]
+        for e in excerpt_ids:
+            tid, a, b = excerpts[e]
+            out.append(("excerpt", titles[tid], a, b))
+        return sorted(out)
+
+    fields = ("code", "name", "pole_a", "pole_b", "description", "subthemes", "status")
+    versions = st.framework_versions()
+
+    def frozen(fv):
+        return [t for t in fv.tensions if "code" in t]
+
+    return {
+        "frameworks": [
+            (fv.version, fv.label, [{k: t.get(k) for k in fields} for t in frozen(fv)])
+            for fv in versions
+        ],
+        "framework proposers": [
+            (fv.version, t["code"], t.get("proposer")) for fv in versions for t in frozen(fv)
+        ],
+        "framework origins": [
+            (fv.version, t["code"], t.get("origin")) for fv in versions for t in frozen(fv)
+        ],
+        "framework links": [
+            (fv.version, [t["links"] for t in fv.tensions if "links" in t]) for fv in versions
+        ],
+        "framework evidence": [
+            (
+                fv.version,
+                t["code"],
+                items(t["evidence"].get("excerpts", ()), t["evidence"].get("notes", ())),
+            )
+            for fv in versions
+            for t in frozen(fv)
+        ],
+        "tensions": sorted(tuple(getattr(t, k) for k in fields) for t in st.tensions()),
+        "evidence": {
+            t.code: items(
+                [e.excerpt_id for e in st.evidence(t.code) if e.excerpt_id],
+                [e.note_id for e in st.evidence(t.code) if e.note_id],
+            )
+            for t in st.tensions()
+        },
+        "turns": sorted(
+            (t.title, t.text, tuple(turn.speaker for turn in st.turns(t.id)))
+            for t in st.transcripts()
+        ),
+    }
+
+
+def _round_trip(st: Store, work: Path, lead: str) -> dict:
+    """Export as the lead, import into an empty study (as its owner, naming the lead),
+    the lead finishes the import, export again as the lead."""
+    lead_login = next(r.login or r.name for r in st.researchers() if r.name == lead)
+    first = export_qdpx(as_(st, lead_login), work / "first.qdpx")
+    before_state = _state(st)
+    fresh = Store(work / "fresh", actor="owner")
+    try:
+        summary = import_qdpx(fresh, first, lead=lead)
+        finish_qdpx_import(as_(fresh, lead))
+        again = export_qdpx(as_(fresh, lead), work / "again.qdpx")
+        return {
+            "before": _canon(first),
+            "after": _canon(again),
+            "state before": before_state,
+            "state after": _state(fresh),
+            "summary": summary,
+        }
+    finally:
+        fresh.close()
+
+
+@pytest.fixture(scope="module")
+def trips(tmp_path_factory, demo_template, second_templates):
+    """The round trip of each study, made once for the module."""
+    done: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name in done:
+            return done[name]
+        work = tmp_path_factory.mktemp(f"trip-{name}")
+        if name == "scripts":
+            st = _scripts_study(work / "study")
+        else:
+            template = demo_template if name == "demo" else second_templates("workshop")
+            shutil.copytree(template, work / "study")
+            st = Store(work / "study", actor="owner")
+        try:
+            lead = next(r.name for r in st.researchers() if r.lead)
+            done[name] = _round_trip(st, work, lead)
+        finally:
+            st.close()
+        return done[name]
+
+    return get
+
+
+STUDIES = ("scripts", "demo", "second")
+
+# What the round trip still loses, each marked a strict xfail so that it fails (XPASS) the
+# day it is kept. All of it is the tensions' side of the exchange (code book and framework
+# Sets: _add_codebook, _add_sets, _plan_tensions, _refreeze), not the sources, selections,
+# codings or notes.
+_WORKING = (
+    "the working tensions are not exported: the code book holds the newest framework's "
+    "tensions only, so changes after the newest freeze, tensions outside it (parked, "
+    "merged away) and their evidence come back as that framework has them"
+)
+LOST = {
+    ("demo", "sets"): "a tension's origin (the merges it came from) is not re-created "
+    "(reported as a warning); the v2 Set's tensions lose 'origin'",
+    ("demo", "framework origins"): "a tension's origin (merges) is not re-created (reported)",
+    ("demo", "framework links"): "the links between tensions frozen in a framework version "
+    "are not exported",
+    ("scripts", "framework links"): "the links between tensions frozen in a framework "
+    "version are not exported",
+    ("demo", "framework proposers"): "a tension's proposer is not in the framework Sets",
+    ("second", "framework proposers"): "a tension's proposer is not in the framework Sets",
+    ("scripts", "framework proposers"): "a tension's proposer is not in the framework Sets",
+    ("demo", "framework evidence"): "the evidence of a tension outside the newest framework "
+    "is not exported (only the newest framework's tensions are codes)",
+    ("scripts", "framework evidence"): "the evidence of a tension outside the newest "
+    "framework is not exported (only the newest framework's tensions are codes)",
+    ("scripts", "evidence"): _WORKING,
+    ("demo", "tensions"): _WORKING,
+    ("demo", "evidence"): _WORKING,
+    ("second", "tensions"): _WORKING,
+    ("second", "evidence"): _WORKING,
+}
+# (The scripts study's working tensions do come back: they are its newest framework
+# plus one tension parked since, which the re-freeze parks again.)
+
+
+def _cases(parts: tuple[str, ...]) -> list:
+    return [
+        pytest.param(
+            study,
+            part,
+            id=f"{study}-{part}",
+            marks=[pytest.mark.xfail(strict=True, reason=LOST[study, part])]
+            if (study, part) in LOST
+            else [],
+        )
+        for study in STUDIES
+        for part in parts
+    ]
+
+
+@pytest.mark.parametrize(("study", "element"), _cases(ELEMENTS))
+def test_round_trip_keeps_each_element(trips, study, element):
+    trip = trips(study)
+    assert trip["before"][element], f"the {study} study exports no {element}: nothing compared"
+    assert trip["after"][element] == trip["before"][element]
+
+
+STATE = (
+    "frameworks",
+    "framework proposers",
+    "framework origins",
+    "framework links",
+    "framework evidence",
+    "tensions",
+    "evidence",
+    "turns",
+)
+
+
+@pytest.mark.parametrize(("study", "part"), _cases(STATE))
+def test_round_trip_keeps_the_study_state(trips, study, part):
+    trip = trips(study)
+    assert trip["state before"][part]
+    assert trip["state after"][part] == trip["state before"][part]
+
+
+def test_the_scripts_study_exercises_what_it_should(trips):
+    """The study built here really holds what the comparison is meant to cover."""
+    before = trips("scripts")["before"]
+    (doc,) = [s for s in before["sources"] if s[0] == "Notes de terrain 📄"]
+    assert PLAIN_LAYOUT in doc[1]
+    assert doc[2] == (PLAIN + "\n").encode("utf-8")  # the final newline is added, once
+    assert len(before["sets"]) == 3  # step 1 closed, v1, v2
+    spans = {
+        PLAIN[a:b]
+        for (name, a, b, *_), n in before["selections"].items()
+        if name == "Notes de terrain 📄"
+    }
+    assert "autour du thé.\n\n\n    Un paragraphe indenté" in spans
+    assert "la confiance vient lentement 🐢" in spans and "Dernier mot 🧭" in spans
+    assert "Résumé 📄" not in spans  # uncoded, without a note
