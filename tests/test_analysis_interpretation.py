@@ -177,3 +177,31 @@ def test_evidence_matrix_and_tension_evidence(small):
     ev = tension_evidence(as_(small, "Ash"), "Ash", "T1")
     assert sorted(ev.kind) == ["note", "note", "quote"]
     assert "Alpha turn words here." in set(ev.text)
+
+
+def test_plot_compare_draws_a_large_grid_as_quads_with_the_same_counts(second_study):
+    """A large grid is drawn as a mesh (no image resampled to the figure's pixels); the
+    cells, their colours and the colour bar are those of the counts."""
+    counts = pd.DataFrame(
+        [
+            {"researcher": f"R{r:02}", "partnership": f"P{p:02}", "category": c, "notes": r * p}
+            for r in range(30)
+            for p in range(20)
+            for c in ("a", "b")
+        ]
+    )
+    ax = plot_compare(counts)
+    [image], [mesh] = ax.images, ax.collections
+    wide = counts.pivot_table(
+        index="researcher", columns=["partnership", "category"], values="notes", aggfunc="sum"
+    )
+    assert not image.get_visible() and mesh.get_visible()
+    assert (mesh.get_array().reshape(wide.shape) == wide.to_numpy()).all()
+    assert mesh.norm is image.norm and mesh.get_cmap() is image.get_cmap()
+    assert ax.get_xlim() == (-0.5, wide.shape[1] - 0.5)
+    assert ax.get_ylim() == (len(wide) - 0.5, -0.5)  # first researcher on top, as the image
+    assert image.colorbar.vmax == wide.to_numpy().max()
+
+    # a small grid (the second study) keeps its image with numbers in the cells
+    small = plot_compare(compare_counts(second_study("joint")))
+    assert [im.get_visible() for im in small.images] == [True] and not small.collections

@@ -7,9 +7,15 @@ from datetime import date
 import pytest
 
 from coprod_nb.domain.framework import compare_frameworks
-from coprod_nb.errors import InvalidInput
+from coprod_nb.errors import Forbidden, InvalidInput, OutOfOrder
 from coprod_nb.seed.demo import build_demo
-from coprod_nb.widgets.interpretation import MeetingEditor, TensionBoard, parse_positions
+from coprod_nb.widgets._common import escape, short
+from coprod_nb.widgets.interpretation import (
+    LIST_LIMIT,
+    MeetingEditor,
+    TensionBoard,
+    parse_positions,
+)
 from coprod_nb.widgets.recall import ResearcherPicker
 from tests.acting import as_
 
@@ -341,3 +347,270 @@ def test_refresh_picks_up_what_others_changed(demo):
     board.show(None)
     assert board.name.value == "" and not board.code.disabled
     assert "save the tension" in board.evidence_list.value
+
+
+# -- the board at scale: the same notes and counts as the ORM listing it replaced -----------
+
+
+def old_note_options(store, viewer, **filters):
+    """The board's note list as it was built before (every Note object, through notes())."""
+    names = {r.id: r.name for r in store.researchers()}
+    pships = {p.id: p.short for p in store.partnerships()}
+    return [
+        (
+            f"#{n.id} {names[n.researcher_id]} · {pships[n.partnership_id]} · {n.category}"
+            f" · {short(n.text, 70)}",
+            n.id,
+        )
+        for n in store.notes(viewer, **filters)
+    ]
+
+
+def old_excerpt_options(store, viewer, partnership=None):
+    """The board's excerpt list as built before, kept to one partnership's transcripts."""
+    pships = {p.id: p.short for p in store.partnerships()}
+    titles = {t.id: (t.title, t.partnership_id) for t in store.transcripts()}
+    keep = None if partnership is None else store.partnership(partnership).id
+    out = []
+    for e in store.excerpts(viewer=viewer):
+        title, pid = titles[e.transcript_id]
+        if keep is None or pid == keep:
+            out.append((f"{pships.get(pid, '-')}/{title}: “{short(e.text, 80)}”", e.id))
+    return out
+
+
+def filter_choices(board):
+    """Each filter alone, all of them at '(all)', and partnership with category."""
+    pships = [v for _, v in board.filter_partnership.options if v]
+    cats = [v for _, v in board.filter_category.options if v]
+    people = [v for _, v in board.filter_researcher.options if v]
+    yield {}
+    yield from ({"partnership": p} for p in pships)
+    yield from ({"category": c} for c in cats)
+    yield from ({"researcher": r} for r in people)
+    yield from ({"partnership": p, "category": c} for p in pships for c in cats[:2])
+
+
+def choose(board, partnership=None, category=None, researcher=None):
+    board.filter_partnership.value = partnership
+    board.filter_category.value = category
+    board.filter_researcher.value = researcher
+
+
+def check_lists_as_before(store, who, limit):
+    board = TensionBoard(store, who, list_limit=limit)
+    for filters in filter_choices(board):
+        choose(board, **filters)
+        try:
+            expected = old_note_options(store, who, **filters)
+        except Forbidden:
+            assert board.notes.options == () and "cp-error" in board.evidence_status.value
+            continue
+        assert list(board.notes.options) == expected[:limit], filters
+        assert f"{len(expected)} note" in board.notes_count.value
+        assert ("are listed" in board.notes_count.value) == (len(expected) > limit)
+        excerpts = old_excerpt_options(store, who, filters.get("partnership"))
+        assert sorted(board.excerpts.options, key=lambda o: o[1]) == sorted(
+            excerpts[:limit] if len(excerpts) <= limit else board.excerpts.options,
+            key=lambda o: o[1],
+        )
+        assert len(board.excerpts.options) == min(limit, len(excerpts))
+        assert f"{len(excerpts)} excerpt" in board.excerpts_count.value
+        assert set(board.excerpts.options) <= set(excerpts)
+    return board
+
+
+@pytest.mark.parametrize("limit", [LIST_LIMIT, 3])
+def test_the_board_lists_the_notes_and_counts_it_listed_before_demo(demo, limit):
+    check_lists_as_before(as_(demo, "Alder"), "Alder", limit)
+
+
+@pytest.mark.parametrize("limit", [LIST_LIMIT, 2])
+def test_the_board_lists_the_notes_and_counts_it_listed_before_second_study(second_study, limit):
+    store = second_study("joint", actor="quill")
+    board = check_lists_as_before(store, "Quill", limit)
+    assert {o[1] for o in board.notes.options} <= {n.id for n in store.notes()}
+
+
+@pytest.mark.parametrize("stage_study", ["demo", "second"])
+def test_the_board_stays_blind_during_step_1(stage_study, open_study, second_study):
+    if stage_study == "demo":
+        store, who, colleague = as_(open_study, "Birch"), "Birch", "Cedar"
+    else:
+        store, who, colleague = second_study("recall", actor="tamsin"), "Tamsin", "Rowan"
+    board = check_lists_as_before(store, who, LIST_LIMIT)
+    choose(board)
+    mine = {n.id for n in store.notes()}
+    assert mine and {v for _, v in board.notes.options} == mine
+    assert all(f"#{i} {who} · " in label for label, i in board.notes.options)
+    choose(board, researcher=colleague)
+    assert board.notes.options == () and "step 1 is open" in board.evidence_status.value
+    assert {v for _, v in board.excerpts.options} == {e.id for e in store.excerpts()}
+
+
+def test_the_evidence_list_names_the_notes_and_excerpts_as_before(second_study):
+    store = second_study("joint", actor="rowan")
+    board = TensionBoard(store, "Rowan", list_limit=2)
+    t = store.tensions()[0]
+    board.tension.value = t.id
+    notes = store.notes()[:3]
+    excerpt = store.excerpts()[0]
+    store.attach_evidence(t.id, notes=[n.id for n in notes], excerpts=[excerpt.id])
+    board.refresh()
+    names = {r.id: r.name for r in store.researchers()}
+    for n in store.notes(include_deleted=True):
+        if n.id in {x.id for x in notes}:
+            assert f"note #{n.id}" in board.evidence_list.value
+            assert escape(short(n.text, 300)) in board.evidence_list.value
+            assert f"{names[n.researcher_id]} · " in board.evidence_list.value
+    assert escape(short(excerpt.text, 300)) in board.evidence_list.value
+    counts = {e.tension_id for e in store.evidence()}
+    assert t.id in counts and board.map.value.count("<tr") == 1 + len(store.tensions())
+
+
+# -- undo -----------------------------------------------------------------------------
+
+
+def test_undo_last_change_walks_back_edits_evidence_and_links_demo(demo):
+    alder = as_(demo, "Alder")
+    board = TensionBoard(alder, "Alder")
+    assert board.undo.disabled
+    t1, t2 = demo.tension("T1"), demo.tension("T2")
+    had_evidence = evidence_of(demo, "T1")
+    board.tension.value = t1.id
+    board.pole_a.value = "Pole changed"
+    board.status.value = "parked"
+    board.save.click()
+    assert demo.tension("T1").pole_a == "Pole changed" and not board.undo.disabled
+    note = next(n for n in alder.notes() if n.id not in had_evidence[0])
+    board.notes.options = [("n", note.id)]
+    board.notes.value = (note.id,)
+    board.attach_notes.click()
+    assert note.id in evidence_of(demo, "T1")[0]
+    board.link_target.value = t2.id
+    board.link_kind.value = "contradicts"
+    board.link.click()
+    assert ("T1", "contradicts", "T2") in demo.tension_links()
+    detached = had_evidence[0][0]
+    board.detach_choice.value = (("note", detached),)
+    board.detach.click()
+    assert detached not in evidence_of(demo, "T1")[0]
+
+    board.undo.click()
+    assert "undone: 1 note detached from T1" in board.undo_status.value
+    assert detached in evidence_of(demo, "T1")[0]
+    board.undo.click()
+    assert ("T1", "contradicts", "T2") not in demo.tension_links()
+    board.undo.click()
+    assert evidence_of(demo, "T1") == had_evidence
+    board.undo.click()
+    back = demo.tension("T1")
+    assert (back.pole_a, back.status) == (t1.pole_a, t1.status)
+    assert board.pole_a.value == t1.pole_a and board.undo.disabled
+    # each undo is an ordinary write in the log, by the person at the board
+    log = demo.history("tension", t1.id)
+    assert [(e.action, e.actor) for e in log[-6:]] == [
+        ("update", "Alder"),  # the edit
+        ("attach", "Alder"),
+        ("detach", "Alder"),
+        ("attach", "Alder"),  # undo of the detach
+        ("detach", "Alder"),  # undo of the attach
+        ("update", "Alder"),  # undo of the edit
+    ]
+    assert log[-1].before["pole_a"] == "Pole changed" and log[-1].after["pole_a"] == t1.pole_a
+    links = demo.history("tension_link")
+    assert [(e.action, e.actor) for e in links[-2:]] == [("create", "Alder"), ("delete", "Alder")]
+    assert board.history.changes == ()
+    with pytest.raises(InvalidInput, match="nothing to undo"):
+        board.history.undo()
+
+
+def test_undo_on_the_second_study_and_its_refusals(second_study):
+    store = second_study("joint", actor="quill")  # not the lead
+    board = TensionBoard(store, "Quill")
+    t = store.tensions()[0]
+    board.tension.value = t.id
+    board.name.value = "A new name"
+    board.save.click()
+    assert store.tension(t.id).name == "A new name"
+    # someone else changes the tension meanwhile: the undo is refused, nothing changes
+    as_(store, "tamsin").update_tension(t.id, description="Tamsin's words")
+    board.undo.click()
+    assert "cp-error" in board.undo_status.value and "Tamsin" in board.undo_status.value
+    assert store.tension(t.id).name == "A new name"
+    assert store.tension(t.id).description == "Tamsin's words"
+
+    # a framework agreed after a change holds it: refused
+    other = store.tensions()[1]
+    board.tension.value = other.id
+    board.excerpts.value = (board.excerpts.options[0][1],)
+    board.attach_excerpts.click()
+    attached = evidence_of(store, other.code)
+    as_(store, "rowan").freeze_framework("v2: with the new excerpt")
+    with pytest.raises(OutOfOrder, match="framework v2 was agreed after"):
+        board.history.undo()
+    assert evidence_of(store, other.code) == attached
+
+    # a change after the freeze is undone as usual
+    board2 = TensionBoard(store, "Quill")
+    board2.tension.value = other.id
+    board2.subthemes.value = "one\ntwo"
+    board2.save.click()
+    assert store.tension(other.id).subthemes == ["one", "two"]
+    board2.undo.click()
+    assert "cp-ok" in board2.undo_status.value
+    assert list(store.tension(other.id).subthemes or ()) == list(other.subthemes or ())
+    assert store.history("tension", other.id)[-1].actor == "quill"
+
+
+def test_undo_is_refused_once_a_workshop_is_recorded(second_study):
+    store = second_study("joint", actor="rowan")
+    board = TensionBoard(store, "Rowan")
+    t = store.tensions()[0]
+    board.tension.value = t.id
+    board.status.value = "parked" if t.status != "parked" else "agreed"
+    board.save.click()
+    with store.session() as s:  # a workshop recorded after the change, as the log shows it
+        from coprod_nb.storage import events
+
+        events.log(s, "rowan", "create", "workshop", 99)
+    board.undo.click()
+    assert "step 2 is over" in board.undo_status.value
+    assert store.tension(t.id).status != t.status
+
+
+# -- ComparisonView: tabs worked out when shown ------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["demo", "second"])
+def test_comparison_fills_overlaps_and_gaps_when_their_tab_is_shown(which, demo, second_study):
+    from coprod_nb.analysis import gaps, overlaps
+    from coprod_nb.widgets import ComparisonView
+
+    store, who = (
+        (as_(demo, "Alder"), "Alder")
+        if which == "demo"
+        else (
+            second_study("joint", actor="quill"),
+            "Quill",
+        )
+    )
+    view = ComparisonView(store, who)
+    assert view.overlap.value == "" and view.gap.value == ""  # not worked out yet
+    view.show_tab("Overlaps")
+    pairs = overlaps(store, who)
+    rows = 1 + len(pairs) if len(pairs) else 0
+    assert view.overlap.value.count("<tr") == rows and view.overlap.value != ""
+    assert view.gap.value == ""
+    view.show_tab("Gaps")
+    alone = gaps(store, who)
+    if len(alone):
+        assert view.gap.value.count("<tr") == 1 + len(alone)
+    else:
+        assert "one reader only" in view.gap.value
+    shown = view.overlap.value
+    view.show_tab("Counts")
+    view.show_tab("Overlaps")  # shown again: not redone, the same table
+    assert view.overlap.value == shown
+    view.refresh()  # a refresh works out the tab on screen again
+    assert view.overlap.value == shown and view.gap.value == ""

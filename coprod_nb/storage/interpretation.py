@@ -798,8 +798,12 @@ class BoardUndo:
                 if e.id not in self._mine
             ]
             if others:
+                who = others[-1].actor
+                found = s.scalars(
+                    select(Researcher.name).where(func.lower(Researcher.login) == who.casefold())
+                ).first()
                 raise OutOfOrder(
-                    f"{what} can no longer be undone: {others[-1].actor} changed "
+                    f"{what} can no longer be undone: {found or who} changed "
                     f"{change.code if kind == 'tension' else 'the link'} since "
                     f"({others[-1].action} at {others[-1].at:%Y-%m-%d %H:%M})"
                 )
