@@ -439,10 +439,10 @@ def test_lead_must_be_a_user(store, tmp_path):
 # -- fixtures in the shapes other tools write (tests/data/qdpx, fictional) -----------------
 
 DATA = Path(__file__).parent / "data" / "qdpx"
-NOT_KEPT = {
+NOT_KEPT = {  # selection descriptions, source variables, project memos, Sets are kept now
     "qualcoder": None,
-    "maxqda": "not kept: 2 Description on PlainTextSelection, 1 VariableValue on TextSource",
-    "nvivo": "not kept: 1 NoteRef on Project",
+    "maxqda": None,
+    "nvivo": None,
     "atlasti": "not kept: 1 Graph on Graphs",
 }
 
@@ -478,10 +478,8 @@ def test_a_peer_projects_elements_are_kept_or_reported(store, tmp_path, tool):
     assert summary.lead in users
     sets = root.findall("q:Sets/q:Set", NS)
     reported = [w for w in summary.warnings if w.startswith(("not kept", f"{len(sets)} Set"))]
-    want = [NOT_KEPT[tool]] if NOT_KEPT[tool] else []
-    if sets:
-        want.append(f"{len(sets)} Set(s) not kept: " + ", ".join(s.get("name") for s in sets))
-    assert sorted(reported) == sorted(want)
+    assert reported == ([NOT_KEPT[tool]] if NOT_KEPT[tool] else [])
+    assert len(store.code_sets()) == len(sets)
     # every imported selection lands on the same words
     texts = {}
     with zipfile.ZipFile(tmp_path / f"{tool}.qdpx") as zf:

@@ -240,16 +240,15 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
     assert summary.selections == len(demo.excerpts())
 
     root = _project(out)
-    settings = store.study().settings
-    assert _code_paths(settings["qdpx_codes"]) == _code_paths(_xml_codes(root))
-    assert len(settings["qdpx_codes"]) == len(_xml_codes(root))
+    assert _code_paths(summary.codes) == _code_paths(_xml_codes(root))
+    assert len(summary.codes) == len(_xml_codes(root))
 
     # The codings land on the same spans.
-    names = {c["guid"]: c["name"] for c in settings["qdpx_codes"]}
+    names = {c["guid"]: c["name"] for c in summary.codes}
     excerpt = {e.id: e for e in all_excerpts(store)}
     texts = {t.id: t.text for t in store.transcripts()}
     imported = Counter()
-    for c in settings["qdpx_codings"]:
+    for c in summary.codings:
         ex = excerpt[c["excerpt_id"]]
         imported[(texts[ex.transcript_id], ex.start, names[c["code_guid"]])] += 1
     source_text = {}
@@ -463,19 +462,27 @@ def test_a_project_of_another_tool_imports(store, tmp_path):
     )
     assert summary.selections == 6
 
-    settings = store.study().settings
-    assert _code_paths(settings["qdpx_codes"]) == {
+    stored = [
+        {
+            "guid": c.guid,
+            "name": c.name,
+            "parent": {x.id: x.guid for x in store.codes()}.get(c.parent_id),
+        }
+        for c in store.codes()
+    ]
+    assert _code_paths(stored) == _code_paths(summary.codes)  # kept in the codebook tables
+    assert _code_paths(summary.codes) == {
         ("Trust",),
         ("Trust", "Early trust"),
         ("Trust", "Early trust", "Cups of tea"),
         ("Barriers",),
     }
-    names = {c["guid"]: c["name"] for c in settings["qdpx_codes"]}
+    names = {c["guid"]: c["name"] for c in summary.codes}
     excerpt = {e.id: e.text for e in all_excerpts(store)}
     title = {t.id: title for title, t in trs.items()}
     coded = {
         (excerpt.get(c.get("excerpt_id")) or title[c.get("transcript_id")], names[c["code_guid"]])
-        for c in settings["qdpx_codings"]
+        for c in summary.codings
     }
     assert coded == {
         ("cups of tea", "Cups of tea"),
@@ -514,7 +521,7 @@ def test_dangling_references_are_warnings(store, tmp_path):
     assert any("unknown code" in w and ghost_code in w for w in summary.warnings)
     assert any("unknown note" in w and ghost_note in w for w in summary.warnings)
     assert any("outside the text" in w for w in summary.warnings)
-    codings = store.study().settings["qdpx_codings"]
+    codings = summary.codings
     assert ghost_code not in {c["code_guid"] for c in codings}
     assert summary.selections == 7  # the dangling one is kept as a plain excerpt
     assert "Interviewer" in {e.text for e in store.excerpts()}

@@ -486,6 +486,7 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
         {p.id: guid("partnership", p.id) for p in partnerships},
         note_guid={n.id: guid("note", n.id) for n in notes},
     )
+    refi_codebook.prepare_export(store, ctx)  # users of an imported project keep their GUIDs
     leads = [r for r in researchers if r.lead] or researchers[:1]
     ctx.lead = ctx.user_of[leads[0].id] if leads else None
     versions = store.framework_versions()
@@ -520,6 +521,9 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
         description = "REAL NAMES\n\n" + description if description else "REAL NAMES"
     if description:
         _sub(project, "Description", description)
+    refi_codebook.add_foreign(
+        project, store, ctx, scrub=None if real_names else typed_name_scrubber(store)[0]
+    )
     data = etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data, members
 
@@ -660,18 +664,15 @@ class _Archive:
         return data
 
 
+from coprod_nb.exchange import refi_codebook  # noqa: E402  (it reads this module's helpers)
+
 # (element, parent) pairs the importer does not keep; each found is reported by count.
 _UNKEPT = (
-    ("Description", "PlainTextSelection"),
-    ("VariableValue", "TextSource"),
-    ("NoteRef", "Project"),
-    ("NoteRef", "Code"),
     ("NoteRef", "Coding"),
     ("NoteRef", "Case"),
     ("CodeRef", "Case"),
     ("SelectionRef", "Case"),
     ("Graph", "Graphs"),
-    ("MemberSource", "Set"),
     ("MemberNote", "Set"),
 )
 
@@ -1187,13 +1188,13 @@ class ImportSummary:
         Titles of the transcripts added.
     codes : list of dict
         Every code of the project: ``guid``, ``name``, ``parent`` (a guid or None),
-        ``description``; also stored in the study setting ``qdpx_codes``.
+        ``description``; the foreign ones are stored in the codebook tables.
     selections : int
         Excerpts added (one per usable text selection).
     codings : list of dict
         ``{"excerpt_id", "code_guid", "coder"}`` (``coder`` the researcher, when the coding
         names its ``creatingUser``; ``transcript_id`` for a code on a whole source), one per
-        coder of a span; also stored in the study setting ``qdpx_codings``.
+        coder of a span; the foreign ones are stored in the codebook tables.
     notes : list of dict
         Every project note: ``guid``, ``name``, ``text``, ``author``, ``partnership``,
         ``note_id`` (the stored researcher note, or None when it could not be stored).
@@ -1255,6 +1256,7 @@ class _Plan:
     # an empty study seeded from our own export takes its note categories and kinds
     categories: list[str] | None = None
     kinds: list[str] | None = None
+    foreign: Any = None  # the codebook kept (refi_codebook.Foreign)
 
 
 def _plan_people(store: Any, project: _Project, plan: _Plan, warnings: list[str]) -> None:
@@ -1453,9 +1455,6 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
     for owner, g in refs:
         if g not in codes:
             warnings.append(f"{owner}: a coding refers to an unknown code {g}")
-    unkept = [name for name, desc in project.sets if _json_meta(desc).get("coprod_nb") is None]
-    if unkept:
-        warnings.append(f"{len(unkept)} Set(s) not kept: {', '.join(unkept[:10])}")
     versions = [
         name for name, desc in project.sets if _json_meta(desc).get("coprod_nb") == "framework"
     ]
@@ -1559,14 +1558,7 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
                 "note_id": stored,
             }
         )
-    settings = store.study().settings or {}
-    old_codes = [c for c in settings.get("qdpx_codes") or [] if c.get("guid") not in codes]
-    store.update_study(
-        settings={
-            "qdpx_codes": old_codes + summary.codes,
-            "qdpx_codings": list(settings.get("qdpx_codings") or []) + codings,
-        }
-    )
+    refi_codebook.write_foreign(store, plan, ids, summary, file)
 
 
 def import_qdpx(
@@ -1588,9 +1580,10 @@ def import_qdpx(
       and the selections keep their offsets; other texts are re-laid out as
       ``Speaker: text`` lines and the selections are moved onto the same words;
     - each ``PlainTextSelection`` an excerpt;
-    - the code book and the codings into the study settings ``qdpx_codes`` (``guid``,
-      ``name``, ``parent``, ``description``) and ``qdpx_codings`` (``excerpt_id`` or
-      ``transcript_id``, ``code_guid``); other tools' codes create nothing else. The
+    - the code book, the codings with their coder, the Sets, the memos (project and code
+      notes, source and selection descriptions), the variables and source values and the
+      users into the codebook tables, GUIDs kept (:mod:`coprod_nb.exchange.refi_codebook`;
+      exported again by :func:`export_qdpx`); other tools' codes create nothing else. The
       tension codes of coprod_nb's own export also become *candidate* tensions (with
       their sub-themes and the coded excerpts as evidence), unless the code exists;
     - ``Users`` researchers (matched by name or login, added when missing);
@@ -1653,14 +1646,17 @@ def import_qdpx(
                 f"{err.message}); read as far as possible"
             )
         project = _read_project(root, archive, summary.warnings, skip_bad)
+        foreign = refi_codebook.read_foreign(root, project.origin, summary.warnings)
         unkept = _unkept_report(root)
         if unkept:
             summary.warnings.append(unkept)
     finally:
         archive.close()
     plan = _plan(store, project, file, summary)
+    refi_codebook.attach(plan, foreign, project)
     lead_name = _plan_lead(store, project, plan, lead, file)
     empty = not store.transcripts() and not store.researchers()
+    refi_codebook.check_writable(store, foreign)  # refused before the first write
     # Recorded as the person working (store.actor): nobody imports in another's name.
     if empty and project.name.strip():  # a new study takes the project's name
         store.update_study(name=project.name, description=project.description)

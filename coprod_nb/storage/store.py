@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, inspect, literal, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
 from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.domain.pseudonyms import check_entry
+from coprod_nb.domain.transcript import speaker_prefix
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
@@ -92,6 +94,46 @@ def _check_attributes(attributes: Any) -> dict:
     ):
         raise InvalidInput("a partnership's attributes are a table of named values")
     return dict(attributes)
+
+
+@cache
+def _rewrite_statements() -> dict[str, Any]:
+    """The statements of a pseudonym re-apply, built once (a study has hundreds of
+    transcripts, and building a statement costs more than running it)."""
+    turn, excerpt, tr = Turn.__table__, Excerpt.__table__, Transcript.__table__
+    tid, d = bindparam("b_tid"), bindparam("b_d")
+    return {
+        "lines": select(turn.c.id, turn.c.seq, turn.c.char_end)
+        .where(turn.c.transcript_id == tid)
+        .order_by(turn.c.seq),
+        "fields": select(turn.c.id, turn.c.speaker, turn.c.text, turn.c.char_start).where(
+            turn.c.id.in_(bindparam("b_ids", expanding=True))
+        ),
+        "content": update(turn)
+        .where(turn.c.id == bindparam("b_id"))
+        .values(
+            speaker=bindparam("b_speaker"),
+            text=bindparam("b_text"),
+            char_start=bindparam("b_start"),
+            char_end=bindparam("b_end"),
+        ),
+        "stretch": update(turn)
+        .where(
+            turn.c.transcript_id == tid,
+            turn.c.seq > bindparam("b_lo"),
+            turn.c.seq < bindparam("b_hi"),
+        )
+        .values(char_start=turn.c.char_start + d, char_end=turn.c.char_end + d),
+        "excerpts": select(excerpt.c.id, excerpt.c.start, excerpt.c.end, excerpt.c.text).where(
+            excerpt.c.transcript_id == tid
+        ),
+        "move": update(excerpt)
+        .where(excerpt.c.id == bindparam("b_id"))
+        .values(start=bindparam("b_s"), end=bindparam("b_e"), text=bindparam("b_t")),
+        "text": update(tr)
+        .where(tr.c.id == tid)
+        .values(text=bindparam("b_text"), word_count=tr.c.word_count + bindparam("b_words")),
+    }
 
 
 def _key_pair(real_name: str, pseudonym: str) -> tuple[str, str]:
@@ -809,87 +851,113 @@ class Store(
         events.log(s, self.actor, "set", "pseudonym", row.id, after={"pseudonym": pseudonym})
 
     def reapply_pseudonyms(self) -> int:
-        """Apply the whole key to every stored turn (speaker labels and text)."""
+        """Apply the whole key to every stored turn (speaker labels and text).
+
+        A transcript whose text and key give its stored digest (``key_digest``, written
+        by the last re-apply) is skipped: the key has been applied to that text already.
+        """
         key = self.pseudonym_key()
+        key_digest = key.digest()
+        tr = Transcript.__table__
         changed = 0
         with self.session() as s:
-            # Plain rows, not ORM objects: a transcript the key leaves as it is (most of
-            # them, when one name is added) costs one regex pass over its text.
-            for tid, text in s.execute(select(Transcript.id, Transcript.text)).all():
-                changed += self._repseudonymise(s, tid, text, key)
+            conn = s.connection()
+            # A study stamped while migration 0012 was a placeholder has no digests: the
+            # key is then applied to every transcript, as before the digests.
+            digests = "key_digest" in {c["name"] for c in inspect(conn).get_columns("transcript")}
+            stored_digest = tr.c.key_digest if digests else literal(None)
+            # Plain rows, not ORM objects: a transcript the key leaves as it is costs a
+            # hash of its text, and one regex pass the first time.
+            done = []
+            for tid, text, stored in conn.execute(
+                select(tr.c.id, tr.c.text, stored_digest).order_by(tr.c.id)
+            ).all():
+                if stored is not None and stored == key.text_digest(text, key_digest):
+                    continue
+                n, text = self._repseudonymise(s, tid, text, key)
+                changed += n
+                done.append({"b_id": tid, "b_digest": key.text_digest(text, key_digest)})
+            if done and digests:
+                conn.execute(
+                    update(tr)
+                    .where(tr.c.id == bindparam("b_id"))
+                    .values(key_digest=bindparam("b_digest")),
+                    done,
+                )
         return changed
 
-    def _repseudonymise(self, s: Session, tid: int, old_text: str, key: PseudonymTable) -> int:
-        # Set-based: one executemany UPDATE of the turns that changed (text or speaker;
-        # SQLite's FTS5 trigger fires for those only), one of the turns that only moved in
-        # the canonical text, one of the excerpts that moved (docs/performance.md).
+    def _repseudonymise(
+        self, s: Session, tid: int, old_text: str, key: PseudonymTable
+    ) -> tuple[int, str]:
+        # Set-based (docs/performance.md): one executemany UPDATE of the turns that
+        # changed (SQLite's FTS5 trigger fires for those only), one executemany UPDATE
+        # shifting each stretch of turns between two changed ones (their offsets move by
+        # the same amount), one of the excerpts that moved. Returns the turns changed
+        # and the new text.
         new_text, moved = key.apply_mapped(old_text)
         if new_text == old_text:
-            return 0
-        turn = Turn.__table__
-        rows = s.execute(
-            select(turn.c.id, turn.c.speaker, turn.c.text, turn.c.char_start, turn.c.char_end)
-            .where(turn.c.transcript_id == tid)
-            .order_by(turn.c.seq)
-        ).all()
+            return 0, old_text
+        conn, sql_of = s.connection(), _rewrite_statements()
+        rows = conn.execute(sql_of["lines"], {"b_tid": tid}).all()
         # Only turns whose line ("Speaker: text\n") holds one of the edits can change:
-        # the others are not passed through the key again (a name in 2,000 turns of a
-        # 44,000-turn transcript). The key's boundaries are non-word characters, which the
-        # line's ": " and newline are, so a name found in a field is found in the text.
-        edits = moved.edits
-        pairs, e, line_start = [], 0, 0
-        for r in rows:
-            line_end = r.char_end + 1
-            while e < len(edits) and edits[e][1] <= line_start:
-                e += 1
-            if e < len(edits) and edits[e][0] < line_end:
-                pairs.append((key.apply(r.speaker), key.apply(r.text)))
-            else:
-                pairs.append((r.speaker, r.text))
-            line_start = line_end
-        text, spans = canonical_text(pairs)
-        content, offsets, words = [], [], 0
-        for r, (speaker, body), span in zip(rows, pairs, spans, strict=True):
-            place = {"b_id": r.id, "b_start": span.start, "b_end": span.end}
-            if (speaker, body) != (r.speaker, r.text):
-                content.append({**place, "b_speaker": speaker, "b_text": body})
-                words += word_count(body) - word_count(r.text)
-            elif (span.start, span.end) != (r.char_start, r.char_end):
-                offsets.append(place)
-        by_id = turn.c.id == bindparam("b_id")
-        place = {"char_start": bindparam("b_start"), "char_end": bindparam("b_end")}
-        conn = s.connection()
-        if content:
-            conn.execute(
-                update(turn)
-                .where(by_id)
-                .values(speaker=bindparam("b_speaker"), text=bindparam("b_text"), **place),
-                content,
+        # the others are not read or passed through the key again. The key's boundaries
+        # are non-word characters, which the line's ": " and newline are, so a name found
+        # in a field is found in the text, and no name runs over a line break.
+        line_ends = [r.char_end + 1 for r in rows]
+        hit = sorted({bisect_right(line_ends, start) for start, _, _ in moved.edits})
+        hit = [i for i in hit if i < len(rows)]
+        ids = [rows[i].id for i in hit]
+        fields = {}
+        for chunk in range(0, len(ids), 5000):
+            for r in conn.execute(sql_of["fields"], {"b_ids": ids[chunk : chunk + 5000]}):
+                fields[r.id] = r
+        content, stretches, pieces = [], [], []
+        words = shift = last = 0
+        for i in hit:
+            r = fields[rows[i].id]
+            speaker, body = key.apply(r.speaker), key.apply(r.text)
+            if (speaker, body) == (r.speaker, r.text):
+                continue
+            label, old_label = speaker_prefix(speaker), speaker_prefix(r.speaker)
+            if shift:  # the turns since the last changed one move by the same amount
+                stretches.append({"b_tid": tid, "b_lo": last, "b_hi": rows[i].seq, "b_d": shift})
+            start = r.char_start + shift + len(label) - len(old_label)
+            content.append(
+                {
+                    "b_id": r.id,
+                    "b_speaker": speaker,
+                    "b_text": body,
+                    "b_start": start,
+                    "b_end": start + len(body),
+                }
             )
-        if offsets:
-            conn.execute(update(turn).where(by_id).values(**place), offsets)
-        excerpt = Excerpt.__table__
+            words += word_count(body) - word_count(r.text)
+            pieces.append((r.char_start - len(old_label), line_ends[i], f"{label}{body}\n"))
+            shift += len(label) + len(body) - len(old_label) - len(r.text)
+            last = rows[i].seq
+        if not content:
+            return 0, old_text
+        if shift:
+            stretches.append({"b_tid": tid, "b_lo": last, "b_hi": rows[-1].seq + 1, "b_d": shift})
+        # The new text: the old one with the changed lines replaced (what canonical_text
+        # gives for the new turns, without joining every line again).
+        text, at = [], 0
+        for line_start, line_end, line in pieces:
+            text += [old_text[at:line_start], line]
+            at = line_end
+        text = "".join([*text, old_text[at:]])
+        conn.execute(sql_of["content"], content)
+        if stretches:
+            conn.execute(sql_of["stretch"], stretches)
         moves = []
-        for ex_id, start, end, quoted in conn.execute(
-            select(excerpt.c.id, excerpt.c.start, excerpt.c.end, excerpt.c.text).where(
-                excerpt.c.transcript_id == tid
-            )
-        ).all():
+        for ex_id, start, end, quoted in conn.execute(sql_of["excerpts"], {"b_tid": tid}):
             new_start, new_end = moved(start), moved(end)
             now = text[new_start:new_end]
             if (new_start, new_end, now) != (start, end, quoted):
                 moves.append({"b_id": ex_id, "b_s": new_start, "b_e": new_end, "b_t": now})
         if moves:
-            conn.execute(
-                update(excerpt)
-                .where(excerpt.c.id == bindparam("b_id"))
-                .values(start=bindparam("b_s"), end=bindparam("b_e"), text=bindparam("b_t")),
-                moves,
-            )
-        tr = Transcript.__table__
-        conn.execute(
-            update(tr).where(tr.c.id == tid).values(text=text, word_count=tr.c.word_count + words)
-        )
+            conn.execute(sql_of["move"], moves)
+        conn.execute(sql_of["text"], {"b_tid": tid, "b_text": text, "b_words": words})
         events.log(
             s,
             self.actor,
@@ -898,7 +966,7 @@ class Store(
             tid,
             detail=f"{plural(len(content), 'turn')} changed",
         )
-        return len(content)
+        return len(content), text
 
     def _rebuild_text(self, s: Session, tr: Transcript, old_starts: list[int]) -> None:
         """Recompute a transcript's canonical text after speaker labels changed.
