@@ -23,10 +23,14 @@ The rules (also in docs/study-setup.md, "Pseudonyms"):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from itertools import accumulate
 from typing import Any
 
 from coprod_nb.errors import InvalidInput
@@ -152,6 +156,22 @@ class PseudonymTable:
             self._compile()
         return self._lookup.get(canonical(real))
 
+    def digest(self) -> str:
+        """A digest of the key's entries: equal for two keys that replace alike."""
+        entries = sorted(self.mapping.items())
+        return hashlib.sha256(json.dumps(entries, ensure_ascii=False).encode()).hexdigest()
+
+    def text_digest(self, text: str, key_digest: str | None = None) -> str:
+        """A digest of this key together with ``text`` (pass ``key_digest`` from
+        :meth:`digest` when hashing many texts).
+
+        A transcript stores the digest of the text the key gave it; while text and key
+        give the same digest, applying the key again would change nothing.
+        """
+        h = hashlib.sha256((key_digest or self.digest()).encode())
+        h.update(text.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
     def real_names(self) -> list[str]:
         """Every real name in the key (for leak checks)."""
         return list(self.mapping)
@@ -184,15 +204,26 @@ class OffsetMap:
 
     edits: list[tuple[int, int, int]]
 
+    def __post_init__(self) -> None:
+        # Sorted, non-overlapping edits (one regex pass): a bisect finds the last edit
+        # starting before an offset, so a transcript with thousands of edits and of
+        # excerpts is not quadratic.
+        starts = [start for start, _, _ in self.edits]
+        shifts = [0, *accumulate(n - (e - s) for s, e, n in self.edits)]
+        object.__setattr__(self, "_starts", starts)
+        object.__setattr__(self, "_shifts", shifts)
+
     def __call__(self, offset: int) -> int:
-        shift = 0
-        for start, end, new_len in self.edits:
-            if offset <= start:
-                break
-            if offset < end:  # inside a replaced name: snap to the replacement's end
-                return start + shift + new_len
-            shift += new_len - (end - start)
-        return offset + shift
+        i = bisect_left(self._starts, offset)  # edits 0..i-1 start before the offset
+        if i and offset < self.edits[i - 1][1]:
+            # Inside a replaced name: snap to the replacement's end.
+            start, _, new_len = self.edits[i - 1]
+            return start + self._shifts[i - 1] + new_len
+        return offset + self._shifts[i]
+
+    def shift_at(self, offset: int) -> int:
+        """How far ``offset`` moves, for an offset outside every replaced name."""
+        return self._shifts[bisect_left(self._starts, offset)]
 
 
 def name_scrubber(mapping: dict[str, str]) -> Callable[[str], tuple[str, int]]:
