@@ -262,3 +262,33 @@ def test_store_rules_come_back_as_messages(demo):
     ed.delete.click()
     ed.delete.click()
     assert "No saved note to delete" in ed.status.value
+
+
+def _controls(root):
+    stack, out = [root], []
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        stack.extend(getattr(x, "children", ()) or ())
+    return out
+
+
+@pytest.mark.parametrize("study", ["demo", "second"])
+def test_docked_editor_fits_its_column(demo, second_study, study):
+    """Beside the transcript the editor's buttons keep their text, nothing is 100% wide
+    plus margins, and the notes are blocks (a seven-column table ran past the edge)."""
+
+    from coprod_nb.widgets.coding import CodingView
+
+    store, me = (as_(demo, "Birch"), "Birch") if study == "demo" else (second_study(), "Rowan")
+    view = CodingView(store, me)
+    ed = view.editor
+    assert ed.anchor.layout.width == "auto" and ed.anchor.layout.max_width == "100%"
+    assert not [
+        c for c in _controls(view) if getattr(c, "layout", None) and c.layout.width == "100%"
+    ]
+    mine = store.notes(viewer=me, researcher=me)
+    assert mine, "the study's researcher has notes to list"
+    assert "<table" not in ed.my_notes.value
+    assert ed.my_notes.value.count('class="cp-note-item"') == len(mine)
+    assert f"<b>#{mine[0].id}</b>" in ed.my_notes.value

@@ -7,6 +7,7 @@ import ipywidgets as w
 from coprod_nb.errors import CoprodError, Forbidden
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets.recall import NoteEditor
 from coprod_nb.widgets.transcript import TranscriptView
 
@@ -62,6 +63,8 @@ class CodingView(w.Box):
         )
         super().__init__([self.reader, side], layout=layout, **kwargs)
         self.add_class("cp-coding-view")
+        # after _fit_narrow, which gives the docked parts widths of 100%
+        fit(self)
 
     def _on_anchor(self) -> None:
         editor = self.editor

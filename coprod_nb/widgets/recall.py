@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import ipywidgets as w
-import pandas as pd
 import traitlets
 from sqlalchemy.exc import SQLAlchemyError
 
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import escape, message, researcher_source, short, table_html
+from coprod_nb.widgets._common import escape, message, researcher_source, short
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import (
     NO_PARTNERSHIPS,
     identity_problem,
@@ -153,7 +153,8 @@ class NoteEditor(w.VBox):
         self._deleted_id: int | None = None
         self._loading = False
 
-        self.partnership = w.Dropdown(description="Partnership")
+        # a whole row: a partnership's name is long, and a cut one reads as another
+        self.partnership = w.Dropdown(description="Partnership", layout=w.Layout(width="100%"))
         self.category = w.Dropdown(description="Category", options=store.note_categories())
         self.kind = w.Dropdown(description="Kind", options=store.data_kinds())
         self.open_note = w.Dropdown(description="Edit note", layout=w.Layout(width="420px"))
@@ -218,6 +219,7 @@ class NoteEditor(w.VBox):
             **kwargs,
         )
         self.add_class("cp-note-editor")
+        fit(self)
         self._show_notice()
         self._refresh_notes()
 
@@ -474,6 +476,24 @@ class NoteEditor(w.VBox):
         else:
             self.notice.value = ""
 
+    def _note_html(self, n) -> str:
+        anchors = plural(len(n.excerpts), "anchor")
+        head = " · ".join(
+            escape(x)
+            for x in (
+                self._pships.get(n.partnership_id, ""),
+                n.category,
+                n.kind,
+                anchors,
+                f"{n.updated_at:%Y-%m-%d %H:%M}",
+            )
+            if x
+        )
+        return (
+            f'<div class="cp-note-item" style="overflow-wrap:anywhere;margin:0 0 .5em">'
+            f"<b>#{n.id}</b> {head}<br>{escape(short(n.text, 120))}</div>"
+        )
+
     def _refresh_notes(self) -> None:
         if self._me is None:
             self.my_notes.value = "<i>no notes</i>"
@@ -484,21 +504,11 @@ class NoteEditor(w.VBox):
         except (CoprodError, SQLAlchemyError, OSError) as exc:  # the database may be down
             message(self.status, _fault_reason(exc), kind="error")
             notes = []
-        rows = [
-            {
-                "#": n.id,
-                "partnership": self._pships.get(n.partnership_id, ""),
-                "category": n.category,
-                "kind": n.kind,
-                "anchors": len(n.excerpts),
-                "updated": f"{n.updated_at:%Y-%m-%d %H:%M}",
-                "note": short(n.text, 120),
-            }
-            for n in notes
-        ]
+        # One block per note rather than a table: the editor is often docked beside the
+        # transcript, where seven columns would run past its edge.
         self.my_notes.value = (
-            table_html(pd.DataFrame(rows), css_class="cp-table cp-notes-table")
-            if rows
+            '<div class="cp-note-list">' + "".join(self._note_html(n) for n in notes) + "</div>"
+            if notes
             else "<i>no notes yet</i>"
         )
         with self._loading_fields():

@@ -331,10 +331,15 @@ class ResponsesView(Quiet, w.VBox):
 
         self.upload = w.FileUpload(accept=".docx", multiple=True, description="Upload packs")
         self.upload.add_class("cp-pack-upload")
+        # The path takes the row's room left by the button, which keeps its text.
         self.path = w.Text(
-            description="File", placeholder="path of a filled-in .docx pack", layout=_WIDE
+            description="File",
+            placeholder="path of a filled-in .docx pack",
+            layout=w.Layout(flex="1 1 auto", width="auto"),
         )
-        self.import_path = w.Button(description="Import", icon="upload")
+        self.import_path = w.Button(
+            description="Import", icon="upload", layout=w.Layout(flex="0 0 auto")
+        )
         self.import_path.add_class("cp-import-pack")
         self.import_status = w.HTML()
 
