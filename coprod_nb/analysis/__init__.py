@@ -1,6 +1,7 @@
 """Analysis: pure functions from a study to DataFrames, and from DataFrames to plots."""
 
 from coprod_nb.analysis.audit import audit_trail, object_history, step1_visibility
+from coprod_nb.analysis.codebook import codebook, coded_excerpts
 from coprod_nb.analysis.interpretation import (
     category_alpha,
     compare_counts,
@@ -51,6 +52,8 @@ from coprod_nb.analysis.workshop import (
 )
 
 __all__ = [
+    "codebook",
+    "coded_excerpts",
     "audit_trail",
     "object_history",
     "step1_visibility",

@@ -61,6 +61,11 @@ class CodebookRepository:
         walk(None)
         return out
 
+    def code(self, ref: int | str) -> QdaCode:
+        """One code, by id, GUID or unique name (:class:`NotFound` when none)."""
+        with self.session(write=False) as s:
+            return self._code(s, ref)
+
     def codings(self, code: int | str | None = None, coder: str | None = None) -> list[QdaCoding]:
         """Codings (of one code, and of one coder by user or researcher name), by
         transcript and position; whole-transcript codings first."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from coprod_nb.widgets.closure import RecallClosureView
+    from coprod_nb.widgets.codebook import CodebookView
     from coprod_nb.widgets.coding import CodingView
     from coprod_nb.widgets.comparison import ComparisonView
     from coprod_nb.widgets.course import CourseSetup, InstructorDashboard
@@ -43,6 +44,7 @@ _LAZY = {
     "ReportView": "coprod_nb.widgets.report",
     "WorksheetEditor": "coprod_nb.widgets.report",
     "CircleSortView": "coprod_nb.widgets.workshop",
+    "CodebookView": "coprod_nb.widgets.codebook",
     "CodingView": "coprod_nb.widgets.coding",
     "ComparisonView": "coprod_nb.widgets.comparison",
     "CourseSetup": "coprod_nb.widgets.course",
@@ -69,6 +71,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "CodebookView",
     "AuditView",
     "RecallClosureView",
     "ReportView",
