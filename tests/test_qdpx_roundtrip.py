@@ -467,3 +467,133 @@ def test_the_scripts_study_exercises_what_it_should(trips):
     assert "autour du thé.\n\n\n    Un paragraphe indenté" in spans
     assert "la confiance vient lentement 🐢" in spans and "Dernier mot 🧭" in spans
     assert "Résumé 📄" not in spans  # uncoded, without a note
+
+
+# -- plain documents from other tools -------------------------------------------------------------
+
+G = "{:08x}-0000-4000-8000-{:012x}".format
+# A tool's document: mostly prose, a few "Name: text" lines that are not speakers.
+REPORT = (
+    "Abstract\n"
+    "\n"
+    "Assertion 1: the harbour 🚢 trust grew slowly.\n"
+    "The nets were mended by hand, e\u0301very evening.\n"
+    "\n"
+    "\n"
+    "  Indented: a quoted line, 港口 and مرفأ.\n"
+    "Assertion 2: 🦀 crabs before fish.\n"
+    "\n"
+    "Two more lines of prose follow,\n"
+    "so the colon lines are a minority.\n"
+    "\n"
+    "Closing words 🌅 end here."
+)
+QUOTES = ("Abstract", "🚢 trust", "e\u0301very", "港口 and مرفأ", "🦀 crabs", "words 🌅 end")
+
+
+def _tool_project(text_ref: str, selections: list[tuple[int, int]]) -> str:
+    sels = "".join(
+        f'<PlainTextSelection guid="{G(4, i)}" startPosition="{a}" endPosition="{b}" '
+        f'creatingUser="{G(1, 1)}"><Coding guid="{G(5, i)}" creatingUser="{G(1, 1)}">'
+        f'<CodeRef targetGUID="{G(2, 1)}"/></Coding></PlainTextSelection>'
+        for i, (a, b) in enumerate(selections, 1)
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Quay report" origin="Another tool 3">
+<Users><User guid="{G(1, 1)}" name="Orla"/></Users>
+<CodeBook><Codes><Code guid="{G(2, 1)}" name="Harbour" isCodable="true"/></Codes></CodeBook>
+<Sources><TextSource guid="{G(3, 1)}" name="Quay report" plainTextPath="{text_ref}">{sels}
+</TextSource></Sources>
+</Project>"""
+
+
+def _tool_qdpx(path: Path, text: str, ref: str = "internal://report.txt") -> tuple[Path, list]:
+    spans = [(text.index(q), text.index(q) + len(q)) for q in QUOTES]
+    member = ref.removeprefix("internal://")
+    member = member if "/" in member else f"Sources/{member}"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", _tool_project(ref, spans))
+        zf.writestr(member, text.encode("utf-8"))
+    return path, spans
+
+
+def test_a_plain_document_keeps_its_text_and_positions(store, tmp_path):
+    path, spans = _tool_qdpx(tmp_path / "report.qdpx", REPORT)
+    summary = import_qdpx(store, path)
+    assert summary.selections == len(QUOTES)
+    (tr,) = store.transcripts()
+    assert tr.text == REPORT + "\n"  # the text itself, with one final newline
+    turns = store.turns(tr.id)
+    # one turn without a speaker per paragraph; no "Unknown", no "Assertion 1"
+    assert [t.speaker for t in turns] == ["", "", "", "", ""]
+    assert store.unmatched_speakers() == {}
+    assert store.plain_transcripts() == {tr.id}
+    assert "".join(f"{t.text}\n" for t in turns) == tr.text
+    assert [t.text for t in turns] == [
+        "Abstract\n",
+        "Assertion 1: the harbour 🚢 trust grew slowly.\n"
+        "The nets were mended by hand, e\u0301very evening.\n\n",
+        "  Indented: a quoted line, 港口 and مرفأ.\nAssertion 2: 🦀 crabs before fish.\n",
+        "Two more lines of prose follow,\nso the colon lines are a minority.\n",
+        "Closing words 🌅 end here.",
+    ]
+    got = sorted((e.start, e.end, e.text) for e in as_(store, None).excerpts(tr.id))
+    assert got == sorted((a, b, REPORT[a:b]) for a, b in spans)
+    # and back out at the same code-point positions, the text byte for byte
+    out = export_qdpx(as_(store, "Orla"), tmp_path / "back.qdpx")
+    with zipfile.ZipFile(out) as zf:
+        root = etree.fromstring(zf.read("project.qde"))
+        (src,) = root.iterfind("q:Sources/q:TextSource", NS)
+        text = zf.read("Sources/" + src.get("plainTextPath").removeprefix("internal://"))
+    assert text == (REPORT + "\n").encode("utf-8")
+    assert PLAIN_LAYOUT in src.findtext("q:Description", "", NS)
+    back = sorted(
+        (int(s.get("startPosition")), int(s.get("endPosition")))
+        for s in src.iterfind("q:PlainTextSelection", NS)
+    )
+    assert back == sorted(spans)
+
+
+def test_a_plain_document_that_ends_with_blank_lines_and_starts_with_them(store, tmp_path):
+    text = "\n\n  🌊 first, indented\n\n\nsecond 第二\n \n\n"
+    path, _ = _tool_qdpx(tmp_path / "blank.qdpx", text + "\n".join(QUOTES))
+    import_qdpx(store, path)
+    (tr,) = store.transcripts()
+    assert tr.text == text + "\n".join(QUOTES) + "\n"
+    assert all(t.speaker == "" for t in store.turns(tr.id))
+
+
+@pytest.mark.parametrize(
+    ("labelled", "plain"),
+    [(0, True), (3, True), (7, True), (8, False), (10, False)],
+    ids=["no-colon-line", "a-few-colon-lines", "just-under-half", "half", "most"],
+)
+def test_the_detection_rule_is_half_the_lines(store, tmp_path, labelled, plain):
+    """Plain when fewer than half of the non-blank lines look like 'Name: text'
+    (here 16 lines: ``labelled`` of them, then prose, then the quoted lines)."""
+    lines = [f"Speaker {chr(65 + i)}: line {i} 🐚" for i in range(labelled)]
+    lines += [f"just prose, line {i}, 海" for i in range(10 - labelled)]
+    text = "\n".join([*lines, *QUOTES])
+    path, _ = _tool_qdpx(tmp_path / "rule.qdpx", text)
+    import_qdpx(store, path)
+    (tr,) = store.transcripts()
+    speakers = [t.speaker for t in store.turns(tr.id)]
+    if plain:
+        assert speakers == [""] and tr.text == text + "\n"
+    else:
+        assert speakers == [f"Speaker {chr(65 + i)}" for i in range(labelled)] + ["Unknown"] * (
+            16 - labelled
+        )
+    # either way every selection lands on the same words
+    assert sorted(e.text for e in as_(store, None).excerpts(tr.id)) == sorted(QUOTES)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["internal://report.txt", "report.txt", "internal://texts/report.txt", "texts/report.txt"],
+)
+def test_plain_text_path_relative_with_or_without_internal(store, tmp_path, ref):
+    path, _ = _tool_qdpx(tmp_path / "ref.qdpx", REPORT, ref=ref)
+    summary = import_qdpx(store, path)
+    assert summary.sources == ["Quay report"] and summary.selections == len(QUOTES)
+    assert store.transcripts()[0].text == REPORT + "\n"
