@@ -322,3 +322,77 @@ def test_two_decisions_recorded_at_once_are_checked_against_each_other(small_wor
     assert "T2 is not in the framework" in refused
     assert store.current_framework(ws.id).codes == ["T1", "T3"]
     assert len(store.decisions(ws.id)) == 2
+
+
+# -- undo of the last decision --------------------------------------------------------------
+
+
+def _undo_event(store):
+    last = store.history("decision")[-1]
+    return last.action, last.detail
+
+
+def test_undo_reverts_the_last_demo_decision_as_a_recorded_act(workshop_open):
+    demo = workshop_open
+    before = demo.current_framework().codes
+    row = as_lead(demo).record_decision(
+        None, Decision(kind="drop", targets=("T1",), rationale="tried in the room")
+    )
+    assert "T1" not in demo.current_framework().codes
+    undone = as_lead(demo).undo_decision(None, row.ref, rationale="clicked too soon")
+    assert undone.ref == row.ref and undone.reverted_at is not None
+    assert demo.current_framework().codes == before
+    # the decision stays in the log, reverted, and the undo is an event with its reason
+    assert [(d.ref, d.reverted) for d in demo.decisions()][-1] == (row.ref, True)
+    assert _undo_event(demo) == ("revert", "undo of the last decision: clicked too soon")
+    with pytest.raises(InvalidInput, match="already reverted"):
+        as_lead(demo).undo_decision(None, row.ref)
+
+
+def test_undo_on_the_second_study_open_workshop_and_refusals(second_study):
+    live = second_study("two_workshops")
+    frozen_ws, open_ws = [ws.id for ws in live.workshops()]
+    first = live.record_decision(
+        open_ws,
+        Decision(
+            kind="keep",
+            targets=(live.current_framework(open_ws).codes[0],),
+            rationale="named by most",
+        ),
+    )
+    code = live.current_framework(open_ws).codes[-1]
+    second = live.record_decision(
+        open_ws, Decision(kind="drop", targets=(code,), rationale="nobody placed it")
+    )
+    events = len(live.history("decision"))
+    # an older decision is not "the last": revert it with a reason instead
+    with pytest.raises(OutOfOrder, match=rf"cannot undo {first.ref}: {second.ref} was recorded"):
+        live.undo_decision(open_ws, first.ref)
+    # a workshop whose result is frozen
+    with pytest.raises(OutOfOrder, match="already frozen as framework v2"):
+        live.undo_decision(frozen_ws, "D2")
+    with pytest.raises(NotFound, match="no decision D99"):
+        live.undo_decision(open_ws, "D99")
+    # someone other than the lead, who may decide: a researcher, and a stranger
+    for who in ("quill", "someone"):
+        with pytest.raises(Forbidden, match=r"only the study lead \(Rowan\) can revert"):
+            as_(live, who).undo_decision(open_ws, second.ref)
+    assert len(live.history("decision")) == events  # refusals write nothing
+    assert [d.reverted for d in live.decisions(open_ws)] == [False, False]
+    assert code not in live.current_framework(open_ws).codes
+    live.undo_decision(open_ws, second.ref)
+    assert code in live.current_framework(open_ws).codes
+    assert _undo_event(live) == ("revert", "undo of the last decision")
+    assert [d.reverted for d in live.decisions(frozen_ws)] == [False, False]
+
+
+def test_undo_under_the_workshop_lock_on_each_database(small_workshop):
+    store, ws = small_workshop
+    row = as_lead(store).record_decision(
+        ws.id, Decision(kind="drop", targets=("T2",), rationale="no one")
+    )
+    with pytest.raises(OutOfOrder, match=f"cannot undo D1: {row.ref} was recorded after it"):
+        as_lead(store).undo_decision(ws.id, "D1")
+    as_lead(store).undo_decision(ws.id, row.ref)
+    assert store.current_framework(ws.id).codes == ["T1", "T2", "T3"]
+    assert [(d.ref, d.reverted) for d in store.decisions(ws.id)] == [("D1", False), ("D2", True)]

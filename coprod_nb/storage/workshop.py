@@ -774,6 +774,44 @@ class WorkshopRepository:
             ws = self._open_workshop_for_update(s, ws_id, f"revert {ref}")
             return self._revert(s, ws, ref, rationale)
 
+    def undo_decision(self, workshop: int | None, ref: str, *, rationale: str = "") -> DecisionRow:
+        """Undo the workshop's newest decision ``ref`` (the study lead's act).
+
+        The decision record is a log: the undo does not delete the decision but reverts
+        it, with an event that says it was an undo (and why, if ``rationale`` is given),
+        so the framework is replayed as it was before. Only the newest decision can be
+        undone this way; an older one is reverted with its reason
+        (:meth:`revert_decision`).
+
+        Raises
+        ------
+        Forbidden
+            The person working is not the study lead.
+        OutOfOrder
+            The workshop's result is already frozen, or a decision was recorded after
+            ``ref`` (by anyone): undoing ``ref`` would no longer be undoing the last step.
+        NotFound, InvalidInput
+            No decision ``ref``, or it is already reverted.
+        """
+        ws_id = self.workshop(workshop).id
+        with self.session() as s:
+            access.require_lead(self, s, "revert a decision")
+            ws = self._open_workshop_for_update(s, ws_id, f"undo {ref}")
+            rows = self._rows(s, ws.id)
+            target = next((r for r in rows if r.ref == ref), None)
+            if target is None:
+                raise NotFound(f"no decision {ref} in the workshop of {ws.date:%Y-%m-%d}")
+            later = [r.ref for r in rows if r.seq > target.seq]
+            if later:
+                raise OutOfOrder(
+                    f"cannot undo {ref}: {', '.join(later)} was recorded after it, so it is "
+                    f"no longer the last decision; revert {ref} with a reason instead"
+                )
+            why = "undo of the last decision" + (
+                f": {rationale.strip()}" if rationale.strip() else ""
+            )
+            return self._revert(s, ws, ref, why)
+
     def decisions(
         self,
         workshop: int | None = None,
