@@ -328,17 +328,13 @@ def write_foreign(store: Any, plan: Any, ids: list[int], summary: Any, file: str
 
 
 def prepare_export(store: Any, ctx: Any) -> None:
-    """A researcher who was a user of an imported project keeps that user's GUID."""
+    """A researcher who was a user of an imported project keeps that user's GUID (the
+    first such user, when several projects named them)."""
+    claimed: set[int] = set()
     for u in store.qda_users():
-        if u.researcher_id in ctx.user_of and u.researcher_id not in _claimed(ctx):
+        if u.researcher_id in ctx.user_of and u.researcher_id not in claimed:
             ctx.user_of[u.researcher_id] = u.guid
-            _claimed(ctx).add(u.researcher_id)
-
-
-def _claimed(ctx: Any) -> set:
-    if not hasattr(ctx, "_qda_claimed"):
-        ctx._qda_claimed = set()
-    return ctx._qda_claimed
+            claimed.add(u.researcher_id)
 
 
 def _child(parent: etree._Element, tag: str, order: tuple[str, ...]) -> etree._Element:
