@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from coprod_nb.domain.transcript import speaker_prefix
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, InvalidInput
 
@@ -199,7 +200,9 @@ def cmd_search(args) -> int:
     else:
         for row in rows:
             when = f" {row['time']}" if row["time"] else ""
-            print(f"{row['transcript']} #{row['seq']}{when} {row['speaker']}: {row['snippet']}")
+            who = speaker_prefix(row["speaker"])  # nothing for a plain document's paragraph
+            snippet = " ".join(row["snippet"].split())  # one line per hit (paragraphs wrap)
+            print(f"{row['transcript']} #{row['seq']}{when} {who}{snippet}")
     return 0
 
 

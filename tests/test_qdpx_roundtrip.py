@@ -597,3 +597,45 @@ def test_plain_text_path_relative_with_or_without_internal(store, tmp_path, ref)
     summary = import_qdpx(store, path)
     assert summary.sources == ["Quay report"] and summary.selections == len(QUOTES)
     assert store.transcripts()[0].text == REPORT + "\n"
+
+
+# -- how a turn without a speaker is shown ------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["transcripts", "workshop"])
+def test_a_plain_documents_paragraphs_show_no_speaker(second_study, stage, capsys):
+    from coprod_nb.analysis import search
+    from coprod_nb.widgets import SearchView, TranscriptView
+    from tests.badinput import run_cli
+
+    st = second_study(stage)
+    path, _ = _tool_qdpx(st.study_dir / "report.qdpx", REPORT)
+    import_qdpx(st, path)
+    doc = next(t for t in st.transcripts() if t.title == "Quay report")
+    other = next(t for t in st.transcripts() if t.id != doc.id)
+    word = next(t for t in st.turns(other.id) if t.speaker).text.split()[0]
+
+    view = SearchView(st)
+    view.query.value = "crabs"
+    (hit,) = view.hits
+    html = view.results.children[0].value
+    # the paragraph's text right after the turn number: no label, no ": "
+    assert f"</b> #{hit.seq}   Indented: a quoted line" in html
+    assert "<i>" not in html and "None" not in html
+    view.query.value = word  # a transcript with speakers still names them
+    assert any("</i>: " in row.value for row in view.results.children)
+
+    assert list(search(st, "crabs")["speaker"]) == [""]
+    tv = TranscriptView(st)
+    tv.show(doc.id)
+    assert [t["speaker"] for t in tv.pane.turns] == [""] * 5
+    assert "".join(t["text"] + "\n" for t in tv.pane.turns) == doc.text
+    assert st.unmatched_speakers().get("") is None
+
+    study = st.study_dir
+    st.close()
+    status, out, err, _ = run_cli(["search", str(study), "crabs"], capsys)
+    assert status == 0, err
+    (line,) = out.strip().splitlines()
+    assert line.startswith(f"Quay report #{hit.seq} ") and "**crabs**" in line
+    assert " : " not in line and "None" not in line

@@ -102,7 +102,8 @@ def marked_to_html(snippet: str) -> str:
 def search(store: Store, query: str, limit: int = 50) -> pd.DataFrame:
     """Study-wide search: one row per matching turn, best first.
 
-    Columns: transcript_id, transcript, partnership, turn_id, seq, speaker, time, snippet
+    Columns: transcript_id, transcript, partnership, turn_id, seq, speaker ("" for a
+    paragraph of a plain document), time, snippet
     (hits as ``**word**``).
     """
     hits = store.search(query, limit)

@@ -58,7 +58,7 @@ class SearchView(w.VBox):
         for hit in self.hits:
             html = (
                 f'<div class="cp-hit-row"><b>{escape(hit.transcript)}</b> '
-                f"#{hit.seq} <i>{escape(hit.speaker)}</i>: {marked_to_html(hit.snippet)}</div>"
+                f"#{hit.seq} {_speaker_html(hit.speaker)}{marked_to_html(hit.snippet)}</div>"
             )
             if self._open_callbacks:
                 button = w.Button(description="open", layout=w.Layout(width="60px"))
@@ -71,3 +71,8 @@ class SearchView(w.VBox):
     def _open(self, transcript_id: int, seq: int) -> None:
         for callback in self._open_callbacks:
             callback(transcript_id, seq)
+
+
+def _speaker_html(speaker: str) -> str:
+    """``<i>Name</i>: `` before a hit, nothing for a paragraph of a plain document."""
+    return f"<i>{escape(speaker)}</i>: " if speaker else ""

@@ -129,7 +129,8 @@ function render({ model, el }) {
     const body = make("div", "cp-turn-body");
     const head = make("div", "cp-turn-head");
     head.append(make("span", "cp-turn-seq", `#${turn.seq}`), " ");
-    head.append(make("b", "cp-speaker", turn.speaker), " ");
+    // a paragraph of a plain document has no speaker: no empty label
+    if (turn.speaker) head.append(make("b", "cp-speaker", turn.speaker), " ");
     if (turn.time) {
       const time = make("button", "cp-time", turn.time);
       time.type = "button";
