@@ -14,8 +14,10 @@ Export (:func:`export_qdpx`) writes what a study holds, pseudonymised as stored:
 - ``Cases``: the partnerships, their attributes as ``Variables``, and their transcripts.
 - ``Sources``: one ``TextSource`` per transcript; its plain text (``Sources/<guid>.txt``,
   UTF-8) is exactly the transcript's canonical text, so the ``PlainTextSelection``
-  offsets are the excerpts' offsets. Selections are coded with the tensions whose
-  evidence holds the excerpt and with the categories of the notes anchored to it.
+  offsets are the excerpts' offsets. A plain document (turns without speakers) is its
+  own text, and its ``Description`` says so (:data:`PLAIN_LAYOUT`). Selections are
+  coded with the tensions whose evidence holds the excerpt and with the categories of
+  the notes anchored to it.
 - ``Notes``: the step-1 notes the person working may see (see :func:`export_qdpx`), coded with
   their category and the tensions whose evidence holds them, linked to their case.
 
@@ -1578,7 +1580,11 @@ def import_qdpx(
       turn of "Unknown". A source written by coprod_nb (project ``origin``) is split
       at the first ``": "`` of each line, so its canonical text comes back identical
       and the selections keep their offsets; other texts are re-laid out as
-      ``Speaker: text`` lines and the selections are moved onto the same words;
+      ``Speaker: text`` lines and the selections are moved onto the same words.
+      A *plain document* (fewer than half of its non-blank lines are ``Name: text``
+      lines, or our own export marks it :data:`PLAIN_LAYOUT`) is kept as its text: one
+      turn without a speaker (the empty label) per paragraph, blank lines and
+      indentation included, so its selections keep their positions exactly;
     - each ``PlainTextSelection`` an excerpt;
     - the code book, the codings with their coder, the Sets, the memos (project and code
       notes, source and selection descriptions), the variables and source values and the
