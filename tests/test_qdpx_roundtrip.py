@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from coprod_nb.domain import RawTurn, paragraph_spans
+from coprod_nb.errors import InvalidInput
 from coprod_nb.exchange.refi_qda import (
     PLAIN_LAYOUT,
     export_qdpx,
@@ -631,6 +632,8 @@ def test_a_plain_documents_paragraphs_show_no_speaker(second_study, stage, capsy
     assert [t["speaker"] for t in tv.pane.turns] == [""] * 5
     assert "".join(t["text"] + "\n" for t in tv.pane.turns) == doc.text
     assert st.unmatched_speakers().get("") is None
+    with pytest.raises(InvalidInput, match="no speaker to map"):
+        st.map_speaker("", "Orla")  # nobody spoke a paragraph
 
     study = st.study_dir
     st.close()

@@ -1279,6 +1279,9 @@ class Store(
         as "Max R (Carrow)" can identify someone), and excerpts keep pointing at the same
         words. Returns the number of turns linked.
         """
+        if not label.strip():
+            # the paragraphs of a plain document: nobody spoke them
+            raise InvalidInput("a turn without a speaker (a plain document) has no speaker to map")
         match = self.match_speaker(person)
         if not match.matched:
             raise NotFound(f"no participant or researcher called {person!r}")
