@@ -183,7 +183,7 @@ def test_study_setup_editor_sets_up_a_study_from_empty(store):
         "Participants",
         "Researchers",
         "Transcripts",
-        "Categories & prompts",
+        "Vocabulary",
     ]
     set_up(editor)
     assert (store.study().name, store.study().description) == (

@@ -57,6 +57,21 @@ def short(text: str | None, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def choose(menu: w.Dropdown, value) -> None:
+    """Select the option of ``menu`` whose value is ``value``, a ``None`` option included.
+
+    ipywidgets takes a change of ``value`` to None as "no choice" and empties the menu
+    (index None), even when an option such as "(none)" has that value: the index is set
+    once the value is. A value not among the options leaves nothing chosen.
+    """
+    values = [o[1] if isinstance(o, tuple) else o for o in menu.options]
+    if value not in values:
+        menu.index = None
+        return
+    menu.value = value
+    menu.index = values.index(value)
+
+
 def researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.ValueWidget | None]:
     """A fixed researcher name, or a widget (such as ResearcherPicker) to follow."""
     if isinstance(researcher, w.ValueWidget):

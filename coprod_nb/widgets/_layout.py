@@ -20,9 +20,9 @@ _SHORT = 9
 def fit(root: w.Widget) -> w.Widget:
     """Let every button, toggle and description under ``root`` take the room its text
     needs; returns ``root``."""
-    stack = [root]
+    stack = [(root, None)]
     while stack:
-        x = stack.pop()
+        x, parent = stack.pop()
         layout = getattr(x, "layout", None)
         if layout is not None and layout.width == "100%":
             # 100% plus ipywidgets' 2 px margins would run 4 px past the parent's edge
@@ -30,13 +30,20 @@ def fit(root: w.Widget) -> w.Widget:
         if isinstance(x, w.Button | w.ToggleButton | w.Checkbox) and not x.layout.width:
             x.layout.width = "auto"
             x.layout.max_width = "100%"
-        description = getattr(x, "description", "") or ""
+            if isinstance(parent, w.VBox):
+                # a column stretches an auto-width child across the view: keep it its size
+                x.layout.align_self = "flex-start"
+        description = getattr(x, "description", "")
         style = getattr(x, "style", None)
         if (
-            len(description) > _SHORT
+            # a view may name a child control "description" (not a text): not a label
+            isinstance(description, str)
+            and len(description) > _SHORT
             and hasattr(style, "description_width")
+            # a width the view chose (a column of aligned labels) is kept
+            and not style.description_width
             and not isinstance(x, w.Button | w.ToggleButton)
         ):
             style.description_width = "initial"
-        stack.extend(getattr(x, "children", ()) or ())
+        stack.extend((child, x) for child in getattr(x, "children", ()) or ())
     return root

@@ -26,6 +26,10 @@ from coprod_nb.course import (
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.widgets._common import FigureBox, escape, message, table_html
+from coprod_nb.widgets._layout import fit
+
+#: Controls side by side, wrapping onto a new line when the view is narrow.
+_ROW = {"flex_flow": "row wrap", "align_items": "center"}
 
 __all__ = ["CourseSetup", "InstructorDashboard"]
 
@@ -51,14 +55,14 @@ class CourseSetup(w.VBox):
             description="Course folder",
             value=str(folder or ""),
             placeholder="a new or empty folder",
-            layout=w.Layout(width="520px"),
+            layout=w.Layout(width="520px", max_width="100%"),
         )
         self.name = w.Text(description="Course name", placeholder="default: the folder's name")
         self.students = w.BoundedIntText(description="Students", value=12, min=1, max=500)
         self.roster = w.Text(
             description="Roster CSV",
             placeholder="optional: columns name, login (replaces the number)",
-            layout=w.Layout(width="520px"),
+            layout=w.Layout(width="520px", max_width="100%"),
         )
         self.group_size = w.BoundedIntText(description="Group size", value=4, min=2, max=20)
         self.instructor = w.Text(description="Instructor", value="Instructor")
@@ -70,7 +74,7 @@ class CourseSetup(w.VBox):
             [
                 self.folder,
                 self.name,
-                w.HBox([self.students, self.group_size]),
+                w.HBox([self.students, self.group_size], layout=_ROW),
                 self.roster,
                 self.instructor,
                 self.create,
@@ -79,6 +83,7 @@ class CourseSetup(w.VBox):
             **kwargs,
         )
         self.add_class("cp-course-setup")
+        fit(self)
 
     def _on_create_click(self, _button=None) -> None:
         folder = self.folder.value.strip()
@@ -149,7 +154,7 @@ class InstructorDashboard(w.VBox):
                 self.refresh_button,
                 self.table,
                 self.figure,
-                w.HBox([self.roleplay_date, self.roleplay_button]),
+                w.HBox([self.roleplay_date, self.roleplay_button], layout=_ROW),
                 self.roleplay_status,
                 self.cast,
                 self.status,
@@ -157,6 +162,7 @@ class InstructorDashboard(w.VBox):
             **kwargs,
         )
         self.add_class("cp-instructor-dashboard")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:

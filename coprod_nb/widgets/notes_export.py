@@ -17,6 +17,7 @@ from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import download_link, message, researcher_source
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import researcher_problem
 
 __all__ = ["MyNotesView"]
@@ -62,7 +63,11 @@ class MyNotesView(w.VBox):
             control.observe(lambda _c: self._clear(), names="value")
         super().__init__(
             [
-                w.HBox([self.format, self.partnership, self.category]),
+                # three menus are wider than a notebook at 1280 px: they wrap
+                w.HBox(
+                    [self.format, self.partnership, self.category],
+                    layout={"flex_flow": "row wrap"},
+                ),
                 self.button,
                 self.status,
                 self.download,
@@ -70,6 +75,7 @@ class MyNotesView(w.VBox):
             **kwargs,
         )
         self.add_class("cp-notes-export")
+        fit(self)
         self.refresh()
 
     @property

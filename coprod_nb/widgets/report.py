@@ -25,6 +25,7 @@ from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import (
+    choose,
     download_link,
     escape,
     message,
@@ -33,6 +34,7 @@ from coprod_nb.widgets._common import (
     table_html,
     zip_bytes,
 )
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import NO_PARTNERSHIPS, NO_WORKSHOP
 
 # coprod_nb.exchange.report (python-docx, Jinja2) is imported where it is used, so that
@@ -41,6 +43,8 @@ from coprod_nb.widgets._stage import NO_PARTNERSHIPS, NO_WORKSHOP
 __all__ = ["AuditView", "ReportView", "WorksheetEditor"]
 
 _WIDE = w.Layout(width="100%")
+#: Controls side by side, wrapping onto a new line when the view is narrow.
+_ROW = {"flex_flow": "row wrap", "align_items": "center"}
 
 
 class WorksheetEditor(w.VBox):
@@ -60,7 +64,7 @@ class WorksheetEditor(w.VBox):
         self.partnership = w.Dropdown(
             description="Partnership",
             options=[(f"{p.short}: {p.name}", p.short) for p in store.partnerships()],
-            layout=w.Layout(width="520px"),
+            layout=w.Layout(width="520px", max_width="100%"),
         )
         self.questions = [
             w.HTML(f"<b>{n}. {escape(title)}</b><br>{escape(question)}")
@@ -90,6 +94,7 @@ class WorksheetEditor(w.VBox):
             **kwargs,
         )
         self.add_class("cp-worksheet")
+        fit(self)
         self.refresh()
         if not store.partnerships():
             message(self.status, NO_PARTNERSHIPS, kind="info")
@@ -166,7 +171,9 @@ class AuditView(w.VBox):
         self.store = store
         self.viewer = viewer
         self.kind = w.Dropdown(description="Object", options=list(OBJECT_KINDS), value="tension")
-        self.object = w.Dropdown(description="Which", layout=w.Layout(width="560px"))
+        self.object = w.Dropdown(
+            description="Which", layout=w.Layout(width="560px", max_width="100%")
+        )
         self.history = w.HTML()
         self.history.add_class("cp-audit-history")
         self.status = w.HTML()
@@ -177,7 +184,7 @@ class AuditView(w.VBox):
         super().__init__(
             [
                 w.HTML("<b>History of an object</b>"),
-                w.HBox([self.kind, self.object]),
+                w.HBox([self.kind, self.object], layout=_ROW),
                 self.status,
                 self.history,
                 w.HTML("<b>Who saw what when step 1 closed</b>"),
@@ -186,6 +193,7 @@ class AuditView(w.VBox):
             **kwargs,
         )
         self.add_class("cp-audit-view")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -267,6 +275,8 @@ class ReportView(w.VBox):
             options=[("(default)", None)]
             + [(f"{ws.date:%Y-%m-%d} (on v{ws.base_version})", ws.id) for ws in store.workshops()],
         )
+        for menu in (self.version, self.workshop):
+            choose(menu, None)  # "(newest)", "(default)" shown, not an empty menu
         self.button = w.Button(description="Write report", icon="file")
         self.status = w.HTML()
         self.download = w.HTML()
@@ -274,13 +284,14 @@ class ReportView(w.VBox):
         self.button.on_click(self._on_write_click)
         super().__init__(
             [
-                w.HBox([self.format, self.version, self.workshop]),
-                w.HBox([self.button, self.status]),
+                w.HBox([self.format, self.version, self.workshop], layout=_ROW),
+                w.HBox([self.button, self.status], layout=_ROW),
                 self.download,
             ],
             **kwargs,
         )
         self.add_class("cp-report-view")
+        fit(self)
         if not store.workshops():
             message(self.status, f"{NO_WORKSHOP} Until then the report covers steps 1 and 2.")
 

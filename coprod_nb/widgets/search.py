@@ -11,6 +11,7 @@ from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message
+from coprod_nb.widgets._layout import fit
 
 
 class SearchView(w.VBox):
@@ -33,8 +34,10 @@ class SearchView(w.VBox):
         self._open_callbacks: list[Callable[[int, int], None]] = []
         self.button.on_click(self._on_search_click)
         self.query.observe(self._on_query_change, names="value")
-        super().__init__([w.HBox([self.query, self.button]), self.status, self.results], **kwargs)
+        row = w.HBox([self.query, self.button], layout={"flex_flow": "row wrap"})
+        super().__init__([row, self.status, self.results], **kwargs)
         self.add_class("cp-search-view")
+        fit(self)
 
     def on_open(self, callback: Callable[[int, int], None]) -> None:
         """Call ``callback(transcript_id, seq)`` when a hit's "open" button is clicked."""
@@ -63,7 +66,9 @@ class SearchView(w.VBox):
             if self._open_callbacks:
                 button = w.Button(description="open", layout=w.Layout(width="60px"))
                 button.on_click(lambda _b, t=hit.transcript_id, s=hit.seq: self._open(t, s))
-                rows.append(w.HBox([button, w.HTML(html)]))
+                # min_width 0: a long snippet wraps beside its button instead of running past
+                text = w.HTML(html, layout=w.Layout(flex="1 1 auto", min_width="0"))
+                rows.append(w.HBox([button, text], layout={"align_items": "baseline"}))
             else:
                 rows.append(w.HTML(html))
         self.results.children = rows

@@ -12,11 +12,16 @@ from coprod_nb.ingest import ImportReport, import_transcripts
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import (
+    choose,
     message,
     save_uploads,
     study_relative,
     uploaded_files,
 )
+from coprod_nb.widgets._layout import fit
+
+#: Controls side by side, wrapping onto a new line when the view is narrow.
+_ROW = {"flex_flow": "row wrap", "align_items": "center"}
 
 
 class ImportView(w.VBox):
@@ -59,8 +64,11 @@ class ImportView(w.VBox):
         self.upload.observe(self._on_upload_change, names="value")
         super().__init__(
             [
-                w.HBox([self.partnership, self.skip_bad]),
-                w.HBox([self.upload, w.HTML("<i>or give files or folders on the server:</i>")]),
+                w.HBox([self.partnership, self.skip_bad], layout=_ROW),
+                w.HBox(
+                    [self.upload, w.HTML("<i>or give files or folders on the server:</i>")],
+                    layout=_ROW,
+                ),
                 self.paths,
                 self.button,
                 self.progress,
@@ -69,12 +77,16 @@ class ImportView(w.VBox):
             **kwargs,
         )
         self.add_class("cp-import-view")
+        fit(self)
 
     def refresh(self) -> None:
-        """Reload the partnership choices."""
+        """Reload the partnership choices (the one chosen stays chosen)."""
+        before = self.partnership.value
         self.partnership.options = [("(infer from speakers)", None)] + [
             (f"{p.short}: {p.name}", p.short) for p in self.store.partnerships()
         ]
+        known = before in [v for _, v in self.partnership.options]
+        choose(self.partnership, before if known else None)
 
     def _progress_bar(self, iterable, **kwargs):
         # tqdm's notebook bar, drawn inside this view rather than in the cell output.
@@ -187,8 +199,11 @@ class SpeakerMapEditor(w.VBox):
         self.button = w.Button(description="Link", icon="link")
         self.status = w.HTML()
         self.button.on_click(self._on_link_click)
-        super().__init__([w.HBox([self.speaker, self.person, self.button]), self.status], **kwargs)
+        super().__init__(
+            [w.HBox([self.speaker, self.person, self.button], layout=_ROW), self.status], **kwargs
+        )
         self.add_class("cp-speaker-map")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -228,9 +243,11 @@ class PseudonymEditor(w.VBox):
         self.status = w.HTML()
         self.button.on_click(self._on_set_click)
         super().__init__(
-            [w.HBox([self.real_name, self.pseudonym, self.button]), self.status], **kwargs
+            [w.HBox([self.real_name, self.pseudonym, self.button], layout=_ROW), self.status],
+            **kwargs,
         )
         self.add_class("cp-pseudonym-editor")
+        fit(self)
 
     def _on_set_click(self, _button=None) -> None:
         try:

@@ -18,13 +18,17 @@ import pandas as pd
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
-from coprod_nb.widgets._common import download_link, message, table_html
+from coprod_nb.widgets._common import choose, download_link, message, table_html
+from coprod_nb.widgets._layout import fit
 
 __all__ = ["StudySetupEditor"]
 
 _WIDE = w.Layout(width="100%")
-_FIELD = w.Layout(width="420px")
+# A fixed width at most: narrower when the notebook is (min_width 0 lets it shrink).
+_FIELD = w.Layout(width="420px", max_width="100%", min_width="0")
 _STYLE = {"description_width": "150px"}
+#: Buttons and ticks side by side, wrapping onto a new line when the view is narrow.
+_ROW = {"flex_flow": "row wrap", "align_items": "center"}
 NEW = "(new)"
 _CHOOSE = "Choose the {} to change (or Add a new one)."
 
@@ -120,7 +124,7 @@ class _PartnershipsForm(_Section):
                 self.short,
                 self.name,
                 self.attributes,
-                w.HBox([self.add_button, self.save_button, self.remove_button]),
+                w.HBox([self.add_button, self.save_button, self.remove_button], layout=_ROW),
             ],
             "cp-setup-partnerships",
         )
@@ -245,8 +249,8 @@ class _ParticipantsForm(_PersonForm):
                 self.real_name,
                 self.partnership,
                 self.role,
-                w.HBox([self.consent_record, self.consent_quote]),
-                w.HBox([self.add_button, self.save_button]),
+                w.HBox([self.consent_record, self.consent_quote], layout=_ROW),
+                w.HBox([self.add_button, self.save_button], layout=_ROW),
             ],
             "cp-setup-participants",
         )
@@ -292,13 +296,13 @@ class _ParticipantsForm(_PersonForm):
         name = self._picked()
         if name is None:
             self.name.value = self.role.value = ""
-            self.partnership.value = None
+            choose(self.partnership, None)
             self.consent_record.value = self.consent_quote.value = False
             return
         p = self.store.participant(name)
         shorts = {x.id: x.short for x in self.store.partnerships()}
         self.name.value, self.role.value = p.name, p.role
-        self.partnership.value = shorts.get(p.partnership_id)
+        choose(self.partnership, shorts.get(p.partnership_id))
         self.consent_record.value, self.consent_quote.value = p.consent_record, p.consent_quote
 
     def _on_add_click(self, _button=None) -> None:
@@ -360,7 +364,7 @@ class _ResearchersForm(_PersonForm):
                 self.real_name,
                 self.login,
                 self.lead,
-                w.HBox([self.add_button, self.save_button, self.remove_button]),
+                w.HBox([self.add_button, self.save_button, self.remove_button], layout=_ROW),
             ],
             "cp-setup-researchers",
         )
@@ -466,7 +470,7 @@ class _TranscriptsForm(_Section):
                 self.partnership,
                 self.date,
                 self.save_button,
-                w.HBox([self.recording, self.attach_button]),
+                w.HBox([self.recording, self.attach_button], layout=_ROW),
             ],
             "cp-setup-transcripts",
         )
@@ -497,11 +501,12 @@ class _TranscriptsForm(_Section):
 
     def _on_pick_change(self, _change=None) -> None:
         if self.pick.value is None:
-            self.partnership.value, self.date.value = None, None
+            choose(self.partnership, None)
+            self.date.value = None
             return
         tr = self.store.transcript(self.pick.value)
         shorts = {p.id: p.short for p in self.store.partnerships()}
-        self.partnership.value = shorts.get(tr.partnership_id)
+        choose(self.partnership, shorts.get(tr.partnership_id))
         self.date.value = tr.date
 
     def _on_save_click(self, _button=None) -> None:
@@ -565,7 +570,8 @@ class _VocabularyForm(_Section):
     def refresh(self) -> None:
         self.categories.value = "\n".join(self.store.note_categories())
         self.prompts.value = "\n".join(self.store.prompts())
-        self.table.value = ""
+        # the tab's short title ("Vocabulary") said in full
+        self.table.value = "<i>The note categories and the reflective prompts of step 1.</i>"
 
     def _on_save_categories_click(self, _button=None) -> None:
         wanted = _lines(self.categories.value) or None
@@ -600,8 +606,8 @@ class StudySetupEditor(w.VBox):
       ``add_button``, ``save_button``, ``remove_button``;
     - ``transcripts``: ``pick`` (an imported transcript), ``partnership``, ``date``,
       ``save_button`` (for a transcript imported before its partnership existed);
-    - ``vocabulary``: ``categories`` and ``prompts`` (one per line; empty for the
-      shipped ones), ``save_categories``, ``save_prompts``.
+    - ``vocabulary`` (tab "Vocabulary"): ``categories`` and ``prompts`` (one per line;
+      empty for the shipped ones), ``save_categories``, ``save_prompts``.
 
     Each form has a ``table`` (what exists, escaped) and a ``status`` (the store's
     message when it refuses; nothing changes then). ``manifest_button`` ("Save as
@@ -630,7 +636,8 @@ class StudySetupEditor(w.VBox):
             ("Participants", self.participants),
             ("Researchers", self.researchers),
             ("Transcripts", self.transcripts),
-            ("Categories & prompts", self.vocabulary),
+            # ipywidgets gives each tab 144 px: a title longer than about 15 characters is cut
+            ("Vocabulary", self.vocabulary),
         ]
         self.tabs = w.Tab(children=[s for _, s in sections], titles=[t for t, _ in sections])
         self.manifest_button = w.Button(description="Save as manifest", icon="download")
@@ -643,6 +650,7 @@ class StudySetupEditor(w.VBox):
             [self.tabs, self.manifest_button, self.manifest_status, self.download], **kwargs
         )
         self.add_class("cp-study-setup")
+        fit(self)
         self.refresh()
 
     def refresh(self) -> None:
