@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from coprod_nb.domain.decisions import Decision  # noqa: E402
 from coprod_nb.errors import Forbidden  # noqa: E402
 from coprod_nb.exchange.pack_builder import write_resource_pack  # noqa: E402
 from coprod_nb.widgets.workshop import (  # noqa: E402
@@ -468,3 +469,67 @@ def test_the_decision_form_shows_the_fields_of_the_chosen_kind_only(
     log.pole_a.value = "left over"
     log.kind.value = "rename"
     assert log._decision().pole_a is None
+
+
+# -- undo of the last decision ------------------------------------------------------------
+
+
+def _record(log, kind: str, target: str, why: str) -> None:
+    log.kind.value = kind
+    log.targets.value = (target,)
+    log.rationale.value = why
+    log.record.click()
+
+
+def test_undo_last_decision_on_the_demo(workshop_open):
+    demo = workshop_open
+    log = DecisionLog(as_lead(demo))
+    assert log.undo_last.disabled  # nothing recorded in this panel yet
+    before = demo.current_framework().codes
+    _record(log, "drop", "T3", "tried in the room")
+    assert "D7 recorded" in log.status.value and not log.undo_last.disabled
+    assert "T3" not in demo.current_framework().codes
+    log.undo_last.click()
+    assert "cp-ok" in log.status.value and "D7 undone" in log.status.value
+    assert demo.current_framework().codes == before
+    assert [(d.ref, d.reverted) for d in demo.decisions()][-1] == ("D7", True)
+    assert table(log.framework_table.value).code.tolist() == before
+    assert log.undo_last.disabled  # one undo per recorded decision
+    # a decision recorded meanwhile elsewhere: this panel's is no longer the last
+    _record(log, "drop", "T3", "tried again")
+    as_lead(demo).record_decision(
+        None, Decision(kind="keep", targets=("T1",), rationale="from another notebook")
+    )
+    log.undo_last.click()
+    assert "cp-error" in log.status.value and "cannot undo D8: D9 was recorded" in log.status.value
+    assert not demo.decisions()[-2].reverted and "T3" not in demo.current_framework().codes
+    assert log.undo_last.disabled
+
+
+def test_undo_last_decision_on_the_second_study_and_its_refusals(second_study):
+    live = second_study("two_workshops")
+    open_ws = live.workshops()[-1].id
+    log = DecisionLog(live, open_ws)
+    code = live.current_framework(open_ws).codes[-1]
+    _record(log, "drop", code, "nobody placed it")
+    log.undo_last.click()
+    assert "D1 undone" in log.status.value and code in live.current_framework(open_ws).codes
+    # someone other than the lead at the keyboard: refused by name, nothing changes
+    _record(log, "drop", code, "nobody placed it, really")
+    live.actor = "quill"
+    log.undo_last.click()
+    assert "cp-error" in log.status.value
+    assert "only the study lead (Rowan) can revert a decision" in log.status.value
+    live.actor = "rowan"
+    assert code not in live.current_framework(open_ws).codes
+    # the result frozen meanwhile (another notebook): the undo is refused with the reason
+    other = DecisionLog(live, open_ws)
+    _record(other, "keep", live.current_framework(open_ws).codes[0], "named by most")
+    live.freeze_workshop_framework(open_ws, "v3")
+    other.undo_last.click()
+    assert (
+        "cp-error" in other.status.value and "already frozen as framework v3" in other.status.value
+    )
+    assert [d.reverted for d in live.decisions(open_ws)] == [True, False, False]
+    other.refresh()
+    assert other.undo_last.disabled and other.record.disabled

@@ -1082,7 +1082,13 @@ class DecisionLog(Quiet, w.VBox):
         )
         self.record = w.Button(description="Record decision", button_style="primary", icon="save")
         self.record.add_class("cp-record-decision")
+        # Takes back the decision this panel recorded last; the store decides whether
+        # it still may (the newest decision, the workshop open, the lead working).
+        self.undo_last = w.Button(description="Undo last decision", icon="undo", disabled=True)
+        self.undo_last.add_class("cp-undo-decision")
+        self._last_ref: str | None = None
         self.status = w.HTML()
+        self.status.add_class("cp-decision-status")
 
         self.revert_choice = w.Dropdown(description="Decision", layout=w.Layout(width="600px"))
         self.revert_reason = w.Text(description="Reason", layout=wide())
@@ -1105,6 +1111,7 @@ class DecisionLog(Quiet, w.VBox):
         self.plot = FigureBox()
 
         self.record.on_click(self._on_record_click)
+        self.undo_last.on_click(self._on_undo_click)
         self.revert.on_click(self._on_revert_click)
         self.freeze.on_click(self._on_freeze_click)
         super().__init__(
@@ -1126,7 +1133,7 @@ class DecisionLog(Quiet, w.VBox):
                 self.rationale,
                 w.HBox([self.proposer, self.date]),
                 self.prompted_by,
-                self.record,
+                w.HBox([self.record, self.undo_last], layout=_wrap()),
                 self.status,
                 w.HTML("<b>Revert a decision</b>"),
                 self.revert_choice,
@@ -1193,6 +1200,7 @@ class DecisionLog(Quiet, w.VBox):
         # A finished workshop's decisions can no longer change (the store refuses).
         finished = self.store.workshop_frozen_as(ws.id) is not None
         self.record.disabled = self.revert.disabled = self.freeze.disabled = finished
+        self.undo_last.disabled = finished or self._last_ref is None
         log = decisions_table(self.store, ws.id)
         log["reverted"] = log["reverted"].map({True: "reverted", False: ""})
         self.log_table.value = (
@@ -1306,10 +1314,38 @@ class DecisionLog(Quiet, w.VBox):
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
+        self._last_ref = row.ref
         self._clear_form()
         self.refresh()
         summary = Decision.from_dict(row.payload).summary()
-        message(self.status, f"{row.ref} recorded: {summary}", kind="ok")
+        message(
+            self.status,
+            f"{row.ref} recorded: {summary} (Undo last decision takes it back)",
+            kind="ok",
+        )
+
+    def _on_undo_click(self, _button=None) -> None:
+        ref = self._last_ref
+        if self._ws is None or ref is None:
+            message(self.status, "No decision recorded here to undo.", kind="error")
+            return
+        try:
+            self.store.undo_decision(self._ws.id, ref)
+        except CoprodError as exc:
+            # Refused (a later decision, the result frozen, not the lead): asking again
+            # would be refused again, so the button is done with this decision.
+            message(self.status, str(exc), kind="error")
+            self._last_ref = None
+            self.undo_last.disabled = True
+            return
+        self._last_ref = None
+        self.refresh()
+        message(
+            self.status,
+            f"{ref} undone: the framework is as it was before it (the log keeps {ref}, "
+            "marked reverted)",
+            kind="ok",
+        )
 
     def _on_revert_click(self, _button=None) -> None:
         ref = self.revert_choice.value
