@@ -23,6 +23,7 @@ from coprod_nb.storage.models import Study
 from coprod_nb.widgets import CodebookView
 from coprod_nb.widgets.codebook import EMPTY
 from tests.acting import as_, as_lead
+from tests.test_team_postgres import team  # noqa: F401, F811  (the fixture of roles)
 
 NS = {"q": "urn:QDA-XML:project:1.0"}
 DATA = Path(__file__).parent / "data" / "qdpx"
@@ -432,3 +433,29 @@ def test_0009_moves_the_old_settings_into_the_tables_and_back(store, tmp_path):
         coded_excerpts(store)[["transcript", "text", "code", "coder"]].itertuples(index=False)
     )
     assert after == before
+
+
+# -- researchers' database roles (PostgreSQL) ---------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_researchers_roles_write_and_read_the_codebook(team, tmp_path):  # noqa: F811
+    moss, fern = team.store("Moss"), team.store("Fern")
+    try:
+        code = moss.add_code("Childcare", color="#00AA00")
+        k = moss.add_coding(code.guid, team.transcript, 0, 10)
+        assert fern.step_closure() is None  # step 1 open: notes blind, the codebook not
+        (seen,) = fern.codings()
+        assert (seen.guid, seen.start, seen.end) == (k.guid, 0, 10)
+        assert coded_excerpts(fern)["coder"].tolist() == ["Moss"]
+        fern.add_code("Chairing", parent="Childcare")
+        assert codebook(moss)["path"].tolist() == ["Childcare", "Childcare / Chairing"]
+        got = _codebook_of(export_qdpx(fern, tmp_path / "fern.qdpx"))
+        assert got["codes"] == {
+            (("Childcare",), "#00AA00", "", "true"),
+            (("Childcare", "Chairing"), None, "", "true"),
+        }
+        assert len(got["codings"]) == 1
+    finally:
+        moss.close()
+        fern.close()
