@@ -11,7 +11,9 @@ from coprod_nb.errors import Forbidden, InvalidInput, OutOfOrder
 from coprod_nb.seed.demo import build_demo
 from coprod_nb.widgets._common import escape, short
 from coprod_nb.widgets.interpretation import (
+    EXCERPT_LABEL_CHARS,
     LIST_LIMIT,
+    NOTE_LABEL_CHARS,
     MeetingEditor,
     TensionBoard,
     parse_positions,
@@ -359,7 +361,7 @@ def old_note_options(store, viewer, **filters):
     return [
         (
             f"#{n.id} {names[n.researcher_id]} · {pships[n.partnership_id]} · {n.category}"
-            f" · {short(n.text, 70)}",
+            f" · {short(n.text, NOTE_LABEL_CHARS)}",
             n.id,
         )
         for n in store.notes(viewer, **filters)
@@ -375,7 +377,9 @@ def old_excerpt_options(store, viewer, partnership=None):
     for e in store.excerpts(viewer=viewer):
         title, pid = titles[e.transcript_id]
         if keep is None or pid == keep:
-            out.append((f"{pships.get(pid, '-')}/{title}: “{short(e.text, 80)}”", e.id))
+            out.append(
+                (f"{pships.get(pid, '-')}/{title}: “{short(e.text, EXCERPT_LABEL_CHARS)}”", e.id)
+            )
     return out
 
 

@@ -18,12 +18,16 @@ from coprod_nb.errors import CoprodError, InvalidInput
 from coprod_nb.storage import Store
 from coprod_nb.storage.interpretation import BoardUndo, Listing
 from coprod_nb.widgets._common import Quiet, escape, message, researcher_source, short, table_html
+from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import STEP1_OPEN, researcher_problem
 
 DEFAULT_MEETING_TITLE = "Joint interpretation meeting"
 #: At most this many notes (and excerpts) are listed at the board: a large study has
 #: tens of thousands, which no one scrolls through; the filters narrow the list.
 LIST_LIMIT = 200
+#: Characters of a note's text, and of an excerpt's quote, in the lists' labels: an
+#: option of a list box cannot wrap, so its label must fit the list at 1280 px.
+NOTE_LABEL_CHARS, EXCERPT_LABEL_CHARS = 60, 50
 _WIDE = w.Layout(width="100%")
 
 
@@ -124,6 +128,7 @@ class MeetingEditor(Quiet, w.VBox):
             **kwargs,
         )
         self.add_class("cp-meeting-editor")
+        fit(self)
         self.refresh()
 
     # -- public -------------------------------------------------------------------
@@ -144,7 +149,7 @@ class MeetingEditor(Quiet, w.VBox):
             self.meeting.options = [("(new meeting)", None)] + [
                 (f"{m.date:%Y-%m-%d} {m.title}", m.id) for m in meetings
             ]
-            self.meeting.value = select if select in ids else None
+            _choose(self.meeting, select if select in ids else None)
         self._load(meetings)
 
     # -- internals ----------------------------------------------------------------
@@ -203,7 +208,7 @@ class MeetingEditor(Quiet, w.VBox):
                 if open_ones
                 else [("(no open dissent)", None)]
             )
-            self.open_dissent.value = self.open_dissent.options[0][1]
+            self.open_dissent.index = 0
         self._on_open_dissent_change()
 
     def _on_meeting_change(self, change) -> None:
@@ -320,7 +325,7 @@ class TensionBoard(Quiet, w.VBox):
         self._excerpt_labels: dict[int, str] = {}
 
         # the tension form
-        self.tension = w.Dropdown(description="Tension", layout=w.Layout(width="600px"))
+        self.tension = w.Dropdown(description="Tension", layout=_WIDE)
         self.code = w.Text(description="Code", placeholder="automatic: T1, T2, ...")
         self.name = w.Text(description="Name", layout=_WIDE)
         self.pole_a = w.Text(description="Pole A", layout=_WIDE)
@@ -364,14 +369,19 @@ class TensionBoard(Quiet, w.VBox):
         self.attach_excerpts.add_class("cp-attach-excerpts")
         self.evidence_list = w.HTML()
         self.evidence_list.add_class("cp-evidence-list")
-        self.detach_choice = w.SelectMultiple(description="Detach", rows=5, layout=_WIDE)
-        self.detach = w.Button(description="Detach", icon="unlink")
+        # the list takes the row's room, the button keeps its own
+        self.detach_choice = w.SelectMultiple(
+            description="Detach", rows=5, layout=w.Layout(flex="1 1 auto", width="auto")
+        )
+        self.detach = w.Button(description="Detach", icon="unlink", layout=w.Layout(flex="none"))
         self.evidence_status = w.HTML()
 
         # links, map
-        self.link_target = w.Dropdown(description="Link to", layout=w.Layout(width="420px"))
+        self.link_target = w.Dropdown(
+            description="Link to", layout=w.Layout(flex="1 1 0%", width="auto", min_width="0")
+        )
         self.link_kind = w.Dropdown(description="Kind", options=LINK_KINDS)
-        self.link = w.Button(description="Link", icon="link")
+        self.link = w.Button(description="Link", icon="link", layout=w.Layout(flex="none"))
         self.links = w.HTML()
         self.links.add_class("cp-tension-links")
         self.map = w.HTML()
@@ -382,8 +392,9 @@ class TensionBoard(Quiet, w.VBox):
         self.freeze = w.Button(description="Agree framework", button_style="success", icon="lock")
         self.freeze.add_class("cp-freeze")
         self.versions = w.HTML()
-        self.compare_old = w.Dropdown(description="Compare")
-        self.compare_new = w.Dropdown(description="with")
+        # one row each: a version's label is a sentence, and a select cuts it silently
+        self.compare_old = w.Dropdown(description="Compare", layout=_WIDE)
+        self.compare_new = w.Dropdown(description="with", layout=_WIDE)
         self.comparison = w.HTML()
         self.comparison.add_class("cp-framework-compare")
         self.freeze_status = w.HTML()
@@ -443,12 +454,14 @@ class TensionBoard(Quiet, w.VBox):
                 w.HBox([self.freeze_label, self.freeze]),
                 self.freeze_status,
                 self.versions,
-                w.HBox([self.compare_old, self.compare_new]),
+                self.compare_old,
+                self.compare_new,
                 self.comparison,
             ],
             **kwargs,
         )
         self.add_class("cp-tension-board")
+        fit(self)
         self.refresh()
 
     # -- public -------------------------------------------------------------------
@@ -486,7 +499,7 @@ class TensionBoard(Quiet, w.VBox):
             self.tension.options = [("(new tension)", None)] + [
                 (f"{t.code}: {t.name}", t.id) for t in rows
             ]
-            self.tension.value = select if select in self._rows else None
+            _choose(self.tension, select if select in self._rows else None)
         self._load()
         self._refresh_map()
 
@@ -509,7 +522,7 @@ class TensionBoard(Quiet, w.VBox):
         self.status.value = t.status if t else TENSION_STATUSES[0]
         targets = [(f"{o.code}: {o.name}", o.id) for o in self._rows.values() if o is not t]
         self.link_target.options = targets or [("(no other tension)", None)]
-        self.link_target.value = self.link_target.options[0][1]
+        self.link_target.index = 0
         self._refresh_evidence()
         self._refresh_links()
 
@@ -565,12 +578,13 @@ class TensionBoard(Quiet, w.VBox):
             message(self.evidence_status, str(exc), kind="error")
             found = Listing([], 0)
         self.notes.options = [
-            (f"#{n.id} {self._note_label(n)} · {short(n.text, 70)}", n.id) for n in found.rows
+            (f"#{n.id} {self._note_label(n)} · {short(n.text, NOTE_LABEL_CHARS)}", n.id)
+            for n in found.rows
         ]
         self.notes_count.value = _count_line(found, "note", "Partnership, Category or Researcher")
 
     @staticmethod
-    def _excerpt_label(e, n: int = 80) -> str:
+    def _excerpt_label(e, n: int = EXCERPT_LABEL_CHARS) -> str:
         return f"{e.partnership or '-'}/{e.transcript}: “{short(e.text, n)}”"
 
     def _refresh_excerpts(self) -> None:
@@ -829,6 +843,15 @@ class TensionBoard(Quiet, w.VBox):
         self._refresh_versions()
         n = sum("code" in t for t in fv.tensions)
         message(self.freeze_status, f"framework v{fv.version} agreed ({n} tensions)", kind="ok")
+
+
+def _choose(dropdown: w.Dropdown, value) -> None:
+    """Choose ``value``; None chooses the first option, "(new ...)", by its index: a
+    value of None alone would leave the dropdown showing nothing."""
+    if value is None:
+        dropdown.index = 0
+    else:
+        dropdown.value = value
 
 
 def _count_line(found: Listing, what: str, filters: str) -> str:

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.browser
 # strict, so a notebook that is fixed fails here until its mark is removed.
 _OPEN = {
     "00_study_setup.ipynb": "setup: descriptions (Course name, Course folder), import checkbox",
-    "02_joint_interpretation.ipynb": "tension board rows, Open dissent label, notes table",
     "04_report.ipynb": "report tabs (Categories & prompts), worksheet row",
     "05_course_dashboard.ipynb": "course setup descriptions and rows",
 }
