@@ -195,3 +195,17 @@ def test_the_pseudonym_editor_shows_a_refused_entry_as_an_error(tmp_path):
         editor.button.click()
         assert "cp-error" in editor.status.value and "cycle" in editor.status.value
         assert st.pseudonym_key().mapping == {"Ann Lee": "Bo Kay"}
+
+
+def test_one_pass_over_many_texts_replaces_each_as_alone(study):
+    # What an import does with every label and turn of a file: the study's own key and
+    # texts, and texts that start or end in a name or hold nothing but one.
+    path, key = study
+    table = PseudonymTable(dict(key))
+    with Store(path, actor="tester") as st:
+        texts = [f for t in st.turns(st.transcripts(text=False)[0].id) for f in (t.speaker, t.text)]
+    names = list(key)
+    texts += [names[0], f"{names[-1]}.", f"({names[0]})", "", NFD, names[0].split()[0]]
+    replaced = table.apply_many(texts)
+    assert replaced == [table.apply(t) for t in texts]
+    assert replaced[-6] != texts[-6]  # a name alone is replaced

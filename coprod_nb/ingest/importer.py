@@ -184,6 +184,9 @@ def import_transcripts(
         raise InvalidInput("a title can only be given when importing one file")
     added: list[tuple[Path, Transcript, object]] = []
     with store.session() as s:
+        # The study's people, loaded once for every file of the import rather than once
+        # per file (add_transcript reads them from the session; none are added here).
+        s.info["coprod_people"] = store._people(s)
         for path, digest, result in parsed:
             tr = store.add_transcript(
                 result.turns,

@@ -1034,14 +1034,17 @@ class Store(
         if not turns:
             raise InvalidInput("a transcript needs at least one turn", file=source_name)
         key = self.pseudonym_key()
-        pseudo = [(key.apply(t.speaker), key.apply(t.text)) for t in turns]
+        # One regex pass over every label and text (most turns hold no name).
+        fields = key.apply_many([f for t in turns for f in (t.speaker, t.text)])
+        pseudo = list(zip(fields[::2], fields[1::2], strict=True))
         # File names often carry the interviewee's name: they are pseudonymised too.
         title, source_name = key.apply(title), key.apply(source_name)
         text, spans = canonical_text(pseudo)
         with self._maybe_session(session) as s:
             # one lookup per distinct speaker, not per turn, against the people loaded
-            # once (docs/performance.md)
-            people = self._people(s)
+            # once (docs/performance.md); an import of many files loads them once for
+            # its session (ingest/importer.py)
+            people = s.info.get("coprod_people") or self._people(s)
             matches = {
                 label: self._match(s, label, people)
                 for label in dict.fromkeys(lb for lb, _ in pseudo)
@@ -1072,7 +1075,8 @@ class Store(
                 content_hash=content_hash,
                 imported_at=events.utcnow(),
                 imported_by=self.actor,
-                word_count=sum(word_count(t) for _, t in pseudo),
+                # one count over the texts joined by line breaks, which no word spans
+                word_count=word_count("\n".join(t for _, t in pseudo)),
                 text=text,
             )
             s.add(tr)
@@ -1110,16 +1114,23 @@ class Store(
                     ),
                     {"tid": tr.id},
                 )
-            s.add_all(
-                TranscriptPerson(transcript_id=tr.id, participant_id=pid)
+            people_rows = [
+                {"transcript_id": tr.id, "participant_id": pid, "researcher_id": None}
                 for pid in dict.fromkeys(part_ids)
-            )
-            s.add_all(
-                TranscriptPerson(transcript_id=tr.id, researcher_id=rid)
+            ] + [
+                {"transcript_id": tr.id, "participant_id": None, "researcher_id": rid}
                 for rid in dict.fromkeys(res_ids)
-            )
-            after = events.snapshot(tr)
-            after.pop("text")
+            ]
+            if people_rows:
+                s.connection().execute(insert(TranscriptPerson.__table__), people_rows)
+            # The columns as written, without the text and the deferred ones (reading
+            # those would query the row again).
+            after = {
+                c.key: getattr(tr, c.key)
+                for c in inspect(Transcript).column_attrs
+                if not c.deferred and c.key != "text"
+            }
+            after = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in after.items()}
             events.log(
                 s,
                 self.actor,
