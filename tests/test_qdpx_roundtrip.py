@@ -15,9 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hyp
 from lxml import etree
 
-from coprod_nb.domain import RawTurn, paragraph_spans
+from coprod_nb.domain import RawTurn, canonical_text, paragraph_spans
 from coprod_nb.errors import InvalidInput
 from coprod_nb.exchange.refi_qda import (
     PLAIN_LAYOUT,
@@ -468,6 +470,36 @@ def test_the_scripts_study_exercises_what_it_should(trips):
     assert "autour du thé.\n\n\n    Un paragraphe indenté" in spans
     assert "la confiance vient lentement 🐢" in spans and "Dernier mot 🧭" in spans
     assert "Résumé 📄" not in spans  # uncoded, without a note
+
+
+# -- paragraphs: the turns that rebuild a plain document -------------------------------------------
+
+
+@given(
+    text=hyp.lists(
+        hyp.sampled_from(
+            ["", " ", "\t", "  indented 🐚", "Assertion 1: x", "e\u0301", "中文", "عربي"]
+        ),
+        max_size=12,
+    ).map("\n".join)
+)
+@settings(max_examples=300, deadline=None)
+def test_paragraphs_rebuild_the_text_exactly(text):
+    spans = paragraph_spans(text)
+    if not text.strip():
+        assert spans == []
+        return
+    rebuilt, where = canonical_text([("", text[p.start : p.end]) for p in spans])
+    assert rebuilt in (text, text + "\n") and rebuilt.endswith("\n")
+    assert [(w.start, w.end) for w in where] == [(p.start, p.end) for p in spans]
+    assert paragraph_spans(rebuilt) == spans  # read again, the same paragraphs
+    # contiguous: each paragraph runs to the newline before the next
+    assert spans[0].start == 0
+    assert all(a.end + 1 == b.start for a, b in zip(spans, spans[1:], strict=False))
+    # and each but the first starts at a non-blank line that follows a blank one
+    for p in spans[1:]:
+        before = text[: p.start - 1].rsplit("\n", 1)[-1]
+        assert text[p.start :].split("\n", 1)[0].strip() and not before.strip()
 
 
 # -- plain documents from other tools -------------------------------------------------------------
