@@ -173,13 +173,17 @@ def cmd_restore(args) -> int:
 
 
 def cmd_search(args) -> int:
-    # Straight from the store, not through coprod_nb.analysis: importing pandas and
-    # pyplot took most of the command's second for a query of milliseconds.
+    # Not through coprod_nb.analysis nor the store: importing pandas and pyplot, then
+    # the ORM models, took most of the command's time for a query of milliseconds. The
+    # study is opened by the store's own rule (storage/opening.py): same checks, same actor.
     from coprod_nb.domain import format_time
-    from coprod_nb.storage.search import marked_to_text
+    from coprod_nb.storage.search import marked_to_text, search_study
 
-    with _store(args) as store:
-        hits = store.search(args.query, args.limit)
+    hits = search_study(args.dir, args.query, args.limit, url=args.db, actor=args.actor)
+    if hits:
+        # "best 50 of the first 2,000 matching turns ...": the bound is said, on stderr so
+        # that --json output stays a plain list
+        print(hits.summary(), file=sys.stderr)
     rows = [
         {
             "transcript_id": h.transcript_id,

@@ -7,6 +7,7 @@ several words (all must occur) are in the mix, on the demo and on the second stu
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -15,8 +16,16 @@ from sqlalchemy import text
 from coprod_nb.errors import InvalidInput
 from coprod_nb.seed.demo import build_demo
 from coprod_nb.storage import Store
-from coprod_nb.storage.search import fts5_query, parse_query, tsquery
+from coprod_nb.storage.search import (
+    RANK_WINDOW,
+    SearchHits,
+    fts5_query,
+    parse_query,
+    search_turns,
+    tsquery,
+)
 from tests.second_study import build_second_study
+from tests.test_team_postgres import team  # noqa: F401 (a fixture: PostgreSQL roles)
 
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -105,6 +114,55 @@ def test_second_study_search_hits_are_the_same_on_both_databases(tmp_path, db_ur
     assert counts['"health board"'] > 0 and counts["xylophone"] == 0
 
 
+def _bounded(store: Store, query: str, limit: int, window: int) -> SearchHits:
+    with store.session(write=False) as s:
+        return search_turns(s, query, limit, window=window)
+
+
+@pytest.mark.parametrize(
+    ("build", "query"),
+    [
+        (lambda d, url: build_demo(d, url=url, stage="transcripts"), "the"),
+        (lambda d, url: build_second_study(d, "transcripts", url), "the"),
+        (lambda d, url: build_second_study(d, "transcripts", url), "b*"),
+    ],
+    ids=["demo", "second-study", "second-study-prefix"],
+)
+def test_a_query_matching_more_than_the_window_ranks_its_first_turns_and_says_so(
+    tmp_path, db_url, build, query
+):
+    store = build(tmp_path / "study", db_url)
+    try:
+        every = sorted(oracle(store, query))
+        window = len(every) // 3
+        assert window > 5  # the study is large enough for the bound to apply
+
+        # The window is the first matching turns in study order (turn id), on both
+        # databases: a limit as large as the window returns exactly those turns.
+        whole = _bounded(store, query, limit=window, window=window)
+        assert {h.turn_id for h in whole} == set(every[:window])
+        assert whole.more and whole.ranked == window
+        assert f"the first {window:,} matching turns" in whole.summary()
+        assert "add a word to narrow" in whole.summary()
+
+        # The best few are chosen from that window only, in the window's own order.
+        best = _bounded(store, query, limit=5, window=window)
+        assert [h.turn_id for h in best] == [h.turn_id for h in whole][:5]
+        assert best.more and best.ranked == window
+        assert best.summary().startswith(f"best 5 of the first {window:,}")
+        assert all("\ue000" in h.snippet for h in best)
+
+        # A window holding every match is no bound: all are ranked, nothing more.
+        exact = _bounded(store, query, limit=5, window=len(every))
+        assert not exact.more and exact.ranked == len(every)
+        assert exact.summary() == f"best 5 of {len(every):,} matching turns"
+        # ... and the store's own window is the documented one
+        hits = store.search(query, limit=5)
+        assert hits.ranked == min(len(every), RANK_WINDOW) and not hits.more
+    finally:
+        store.close()
+
+
 def test_a_query_with_nothing_to_find_is_invalid_input_on_both(tmp_path, db_url):
     store = build_second_study(tmp_path / "second", "transcripts", db_url)
     try:
@@ -182,3 +240,87 @@ def test_a_transcript_imported_is_indexed_once(tmp_path, db_url):
             assert indexed == len(store.search("nurse", limit=1000)) > 0
     finally:
         store.close()
+
+
+def test_the_search_view_and_the_command_line_say_how_the_hits_were_chosen(
+    tmp_path, db_url, capsys
+):
+    from coprod_nb.cli import main
+    from coprod_nb.widgets import SearchView
+
+    store = build_second_study(tmp_path / "second", "transcripts", db_url)
+    try:
+        matches = len(oracle(store, "the"))
+        view = SearchView(store, limit=3)
+        view.query.value = "the"
+        assert f"best 3 of {matches:,} matching turns" in view.status.value
+        view.query.value = "xylophone"
+        assert "0 matching turns" in view.status.value
+    finally:
+        store.close()
+    args = ["search", str(tmp_path / "second"), "the", "--limit", "3", "--json"]
+    assert main(args + (["--db", db_url] if db_url else [])) == 0
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)) == 3  # stdout stays plain JSON
+    assert out.err == f"best 3 of {matches:,} matching turns\n"
+
+
+_LOADED = """
+import json, sys
+from coprod_nb.cli import main
+status = main(sys.argv[1:])
+heavy = ("pandas", "matplotlib.pyplot", "sqlalchemy.orm", "coprod_nb.storage.models",
+         "coprod_nb.storage.store", "alembic")
+print(json.dumps({"status": status, "loaded": [m for m in heavy if m in sys.modules]}),
+      file=sys.stderr)
+"""
+
+
+def test_the_command_line_search_loads_neither_pandas_pyplot_nor_the_orm(tmp_path, db_url):
+    import subprocess
+    import sys
+
+    store = build_second_study(tmp_path / "second", "transcripts", db_url)
+    try:
+        expected = [h.turn_id for h in store.search("b*", limit=100_000)]
+    finally:
+        store.close()
+    args = ["search", str(tmp_path / "second"), "b*", "--json", "--limit", "100000"]
+    args += ["--db", db_url] if db_url else []
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stderr.splitlines()[-1])
+    assert report == {"status": 0, "loaded": []}
+    # the light path finds what the store finds, in the same order
+    assert [h["turn_id"] for h in json.loads(done.stdout)] == expected
+
+
+def test_the_command_line_search_checks_who_is_acting_like_every_command(tmp_path, capsys):
+    from coprod_nb.cli import main
+
+    assert main(["search", str(tmp_path / "missing"), "the"]) == 1
+    assert capsys.readouterr().err.startswith("error: no study")
+    (tmp_path / "empty").mkdir()
+    assert main(["search", str(tmp_path / "empty"), "the"]) == 1
+    assert capsys.readouterr().err.startswith("error: no study")
+    # nothing to search for: refused before the study is opened
+    assert main(["search", str(tmp_path / "missing"), '"*"']) == 1
+    assert "nothing to search for" in capsys.readouterr().err
+
+
+def test_the_command_line_search_runs_as_the_connected_role(team, capsys):  # noqa: F811
+    from coprod_nb.cli import main
+
+    folder = team.tmp / "moss"
+    folder.mkdir()
+    args = ["search", str(folder), "library", "--db", team.url("Moss"), "--json"]
+    assert main(args) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert [h["transcript_id"] for h in hits] == [team.transcript]
+    # the store's rule: a declared actor other than the connected role is refused
+    assert main([*args, "--as", "Wren"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: you are connected to the database as {team.logins['Moss']}; "
+        "you cannot act as Wren\n"
+    )

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coprod_nb.errors import InvalidInput
-from coprod_nb.storage.access import as_lead
 
-if TYPE_CHECKING:  # the storage layer loads on first use: `coprod-nb --help` stays quick
+if TYPE_CHECKING:  # the storage layer loads on first use: every command's parser imports
+    # this module (`coprod-nb --help`, `coprod-nb search` stay quick)
     from coprod_nb.storage import Store
 
 __all__ = [
@@ -297,6 +297,7 @@ def build_synthetic_study(
     from coprod_nb.domain.decisions import Decision
     from coprod_nb.ingest import import_transcripts
     from coprod_nb.storage import Store
+    from coprod_nb.storage.access import as_lead
 
     if min(transcripts, words, researchers, tensions, participants, partnerships) < 1:
         raise InvalidInput("every count of a synthetic study must be at least 1")

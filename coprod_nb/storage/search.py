@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, text
 
-from coprod_nb.errors import InvalidInput
+from coprod_nb.domain.wording import plural
+from coprod_nb.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:  # the command line's search runs without the ORM (search_study)
+    import os
+
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
 
 # Private-use characters mark hits inside snippets: they cannot come from a transcript
 # export, and callers turn them into **bold** text or escaped <mark> HTML.
@@ -101,44 +109,163 @@ def tsquery(query: str) -> str:
     return " & ".join(parts)
 
 
-def search_turns(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
-    """Turns matching ``query``, best first, with a highlighted snippet."""
-    if session.bind.dialect.name == "sqlite":
-        sql = text(
+#: Most matching turns ranked for one query (see :func:`search_turns`).
+RANK_WINDOW = 2000
+
+
+class SearchHits(list):
+    """The hits of one search (a list of :class:`SearchHit`, best first) and how many
+    matching turns were ranked to choose them.
+
+    Attributes
+    ----------
+    ranked : int
+        The matching turns ranked: all of them, or the first :data:`RANK_WINDOW` in
+        study order when ``more`` is true.
+    more : bool
+        More turns match than were ranked (the ranking was bounded).
+    """
+
+    def __init__(self, hits=(), *, ranked: int = 0, more: bool = False):
+        super().__init__(hits)
+        self.ranked = ranked
+        self.more = more
+
+    def summary(self) -> str:
+        """What the hits are, in a line for the search box or the command line."""
+        if self.more:
+            return (
+                f"best {len(self):,} of the first {self.ranked:,} matching turns in study order; "
+                f"more than {self.ranked:,} turns match: add a word to narrow the search"
+            )
+        if self.ranked > len(self):
+            return f"best {len(self):,} of {self.ranked:,} matching turns"
+        return plural(len(self), "matching turn")
+
+
+def search_turns(
+    session: Session | Connection, query: str, limit: int = 50, *, window: int = RANK_WINDOW
+) -> SearchHits:
+    """Turns matching ``query``, best first, with a highlighted snippet.
+
+    The ranking is bounded, one rule for both databases: when more than
+    ``max(window, limit)`` turns match, only the first that many in study order
+    (by turn id: the order turns were imported, transcript by transcript) are ranked,
+    and the hits say so (``more``; :meth:`SearchHits.summary`). A word such as "the"
+    matches most of a large study's turns, and ranking all of them cost 0.1-0.4 s a
+    query at 800 transcripts; the window is read in the index's own order and ranked
+    in milliseconds. Both databases rank the same window of turns (each with its own
+    score, bm25 or ``ts_rank``; ties by turn id), so a ``limit`` as large as the
+    window returns the same turns on both.
+
+    Parameters
+    ----------
+    window : int
+        Most matching turns ranked (at least ``limit``); :data:`RANK_WINDOW` unless a
+        test asks for a small study to be bounded.
+    """
+    window = max(window, limit)
+    # A Session (the store) or a Connection (search_study): each knows its dialect.
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    sqlite = bind.dialect.name == "sqlite"
+    # One plan on both databases: (1) the window, read in turn id order with each
+    # turn's score (lower is better on both); (2) the best ``limit`` of it, chosen
+    # here; (3) their rows and snippets. Snippets (the costly part: the text is parsed
+    # again) are made for the kept turns only.
+    if sqlite:
+        # FTS5 yields matches in rowid (turn id) order, so the window is its first rows;
+        # a prefix is merged once (ranking and reading the window are one pass).
+        q = fts5_query(query)
+        window_sql = text(
+            "SELECT rowid, bm25(turn_fts) FROM turn_fts WHERE turn_fts MATCH :q "
+            "ORDER BY rowid LIMIT :n"
+        )
+        # The rowid range is answered by FTS5 itself; the unary plus keeps it from
+        # seeking each kept id on its own (slower for a word in many turns).
+        rows_sql = text(
             f"""
-            SELECT tr.id, tr.title, p.short, t.id, t.seq, t.speaker, t.start_ms,
+            SELECT t.id, tr.id, tr.title, p.short, t.seq, t.speaker, t.start_ms,
                    snippet(turn_fts, 0, '{HIT_START}', '{HIT_END}', '…', 24)
             FROM turn_fts
             JOIN turn t ON t.id = turn_fts.rowid
             JOIN transcript tr ON tr.id = t.transcript_id
             LEFT JOIN partnership p ON p.id = tr.partnership_id
-            WHERE turn_fts MATCH :q
-            ORDER BY bm25(turn_fts), tr.id, t.seq
-            LIMIT :limit
+            WHERE turn_fts MATCH :q AND turn_fts.rowid BETWEEN :first AND :last
+              AND +turn_fts.rowid IN :ids
             """
-        )
-        params = {"q": fts5_query(query), "limit": limit}
+        ).bindparams(bindparam("ids", expanding=True))
     else:
-        # Rank on the stored vector (its GIN index finds the rows); only the turns
-        # kept are parsed again, for their snippets.
-        sql = text(
+        # The GIN index finds the matches; the score is read from the stored vector.
+        q = tsquery(query)
+        window_sql = text(
+            "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn t, to_tsquery('simple', :q) q "
+            "WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
+        )
+        rows_sql = text(
             f"""
-            SELECT tr.id, tr.title, p.short, t.id, t.seq, t.speaker, t.start_ms,
-                   ts_headline('simple', t.text, hit.q,
+            SELECT t.id, tr.id, tr.title, p.short, t.seq, t.speaker, t.start_ms,
+                   ts_headline('simple', t.text, to_tsquery('simple', :q),
                                'StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=30, '
                                'MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
-            FROM (
-                SELECT t.id, q, ts_rank(t.search_vector, q) AS rank
-                FROM turn t, to_tsquery('simple', :q) q
-                WHERE t.search_vector @@ q
-                ORDER BY rank DESC, t.transcript_id, t.seq
-                LIMIT :limit
-            ) hit
-            JOIN turn t ON t.id = hit.id
+            FROM turn t
             JOIN transcript tr ON tr.id = t.transcript_id
             LEFT JOIN partnership p ON p.id = tr.partnership_id
-            ORDER BY hit.rank DESC, tr.id, t.seq
+            WHERE t.id = ANY(:ids) AND :first <= t.id AND t.id <= :last
             """
         )
-        params = {"q": tsquery(query), "limit": limit}
-    return [SearchHit(*row) for row in session.execute(sql, params)]
+    scored = [
+        (score, turn_id)
+        for turn_id, score in session.execute(window_sql, {"q": q, "n": window + 1})
+    ]
+    more = len(scored) > window
+    del scored[window:]
+    # Best score first; ties in study order (turn id), the same rule on both databases.
+    kept = [turn_id for _, turn_id in heapq.nsmallest(limit, scored)]
+    if not kept:
+        return SearchHits(ranked=len(scored), more=more)
+    params = {"q": q, "ids": kept, "first": min(kept), "last": max(kept)}
+    found = {row[0]: row for row in session.execute(rows_sql, params)}
+    hits = []
+    for turn_id in kept:
+        _, transcript_id, title, short, seq, speaker, start_ms, snippet = found[turn_id]
+        hits.append(
+            SearchHit(transcript_id, title, short, turn_id, seq, speaker, start_ms, snippet)
+        )
+    return SearchHits(hits, ranked=len(scored), more=more)
+
+
+def search_study(
+    study_dir: str | os.PathLike,
+    query: str,
+    limit: int = 50,
+    *,
+    url: str | None = None,
+    actor: str | None = None,
+) -> SearchHits:
+    """:meth:`Store.search <coprod_nb.storage.store.Store.search>` without the store.
+
+    For ``coprod-nb search``: the study is opened by the store's own rule
+    (:func:`~coprod_nb.storage.opening.open_database`: the file check, the upgrade, who
+    is acting and, on a database server, the connected role), then searched with
+    SQLAlchemy core in a read-only transaction. Loading the ORM models and the store
+    took longer than the query.
+
+    Raises
+    ------
+    NotFound
+        No study in ``study_dir`` (or at ``url``).
+    InvalidInput
+        Nothing to search for in ``query``.
+    """
+    from coprod_nb.storage.opening import open_database
+
+    parse_query(query)  # a query with nothing in it fails before the study is opened
+    opened = open_database(study_dir, url, actor=actor, create=False)
+    try:
+        engine = opened.engine.execution_options(coprod_read_only=True)
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT count(*) FROM study")).scalar():
+                raise NotFound(f"no study in {opened.url}")
+            return search_turns(conn, query, limit)
+    finally:
+        opened.engine.dispose()

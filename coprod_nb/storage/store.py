@@ -7,7 +7,6 @@ complete and a failed write leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -15,14 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, inspect, literal, select, update
 from sqlalchemy import text as sql
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from coprod_nb.domain import PseudonymTable, RawTurn, canonical_text, word_count
@@ -30,17 +27,13 @@ from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.domain.pseudonyms import check_entry
 from coprod_nb.domain.transcript import speaker_prefix
 from coprod_nb.domain.wording import plural
-from coprod_nb.errors import CoprodError, DuplicateSource, Forbidden, InvalidInput, NotFound
+from coprod_nb.errors import DuplicateSource, Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
 from coprod_nb.storage.codebook import CodebookRepository
 from coprod_nb.storage.database import (
     FILE_MODE,
-    check_sqlite_file,
     damage_reason,
     damaged_study,
-    database_url,
-    make_engine,
-    prepare,
 )
 from coprod_nb.storage.guards import guard_refusal
 from coprod_nb.storage.interpretation import InterpretationRepository
@@ -58,24 +51,15 @@ from coprod_nb.storage.models import (
     Turn,
 )
 from coprod_nb.storage.notes import NotesRepository
+from coprod_nb.storage.opening import default_actor, open_database  # noqa: F401 (re-exported)
 from coprod_nb.storage.reflection import ReflectionRepository
-from coprod_nb.storage.search import SearchHit, search_turns
-from coprod_nb.storage.team import DatabaseRefused, bind_actor, database_refusal
+from coprod_nb.storage.search import SearchHits, search_turns
+from coprod_nb.storage.team import DatabaseRefused, database_refusal
 from coprod_nb.storage.workshop import WorkshopRepository
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "speaker_pattern": None,
 }
-
-
-def default_actor() -> str:
-    """Who is acting: ``$COPROD_USER``, ``$JUPYTERHUB_USER``, else the OS user."""
-    return (
-        os.environ.get("COPROD_USER")
-        or os.environ.get("JUPYTERHUB_USER")
-        or getpass.getuser()
-        or "unknown"
-    )
 
 
 def _fts_trigger(s: Session) -> bool:
@@ -209,53 +193,16 @@ class Store(
         create: bool = True,
         file_mode: int = FILE_MODE,
     ):
-        self.study_dir = Path(study_dir).resolve()
-        self.url = database_url(self.study_dir, url)
-        self._actor = actor or default_actor()
-        self.connected_as: str | None = None
-        is_sqlite = self.url.startswith("sqlite")
-        if is_sqlite and not (self.study_dir / "study.db").exists() and not create:
-            if url is None and not os.environ.get("COPROD_DB"):
-                raise NotFound(f"no study in {self.study_dir} (run `coprod-nb init` first)")
-        if create:
-            self.study_dir.mkdir(parents=True, exist_ok=True)
-        elif not self.study_dir.is_dir():
-            raise NotFound(f"no study folder {self.study_dir}")
-        elif is_sqlite:
-            # Opening must not leave an empty database file behind (perhaps outside the
-            # study folder, when $COPROD_DB names one).
-            file = make_url(self.url).database
-            if file and file != ":memory:" and not Path(file).exists():
-                raise NotFound(f"no study database {file}")
-        self._db_file: str | None = None
-        if is_sqlite:
-            file = make_url(self.url).database
-            if file and file != ":memory:" and not file.startswith("file:"):
-                # Before any read-write connection: never open a foreign file read-write.
-                check_sqlite_file(file, self.study_dir)
-                self._db_file = file
-        self.engine: Engine = make_engine(self.url, file_mode=file_mode)
-        try:
-            self.backup = prepare(self.engine, self.study_dir)
-        except DatabaseError as exc:
-            self.engine.dispose()
-            reason = damage_reason(exc)
-            if reason is not None and self._db_file:
-                raise damaged_study(self._db_file, self.study_dir, reason) from exc
-            if not isinstance(exc, OperationalError):
-                raise
-            where = self.engine.url.render_as_string(hide_password=True)
-            raise CoprodError(f"cannot open the study database {where}: {exc.orig}") from exc
+        # Which file may be opened, the upgrade and who is acting: storage/opening.py,
+        # the one rule (the command line's search opens a study there too).
+        opened = open_database(study_dir, url, actor=actor, create=create, file_mode=file_mode)
+        self.study_dir, self.url, self.engine = opened.study_dir, opened.url, opened.engine
+        self.backup, self._db_file = opened.backup, opened.db_file
+        self._actor, self.connected_as = opened.actor, opened.connected_as
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(coprod_read_only=True), expire_on_commit=False
         )
-        # On a database server the connected role says who is acting (storage/team.py).
-        try:
-            self._actor, self.connected_as = bind_actor(self.engine, actor, self._actor)
-        except CoprodError:
-            self.engine.dispose()
-            raise
         self._key: PseudonymTable | None = None
         with self.session() as s:
             if s.scalar(select(func.count(Study.id))) == 0:
@@ -1410,8 +1357,13 @@ class Store(
 
     # -- search -----------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        """Study-wide full-text search over turns; hits are marked in the snippets."""
+    def search(self, query: str, limit: int = 50) -> SearchHits:
+        """Study-wide full-text search over turns; hits are marked in the snippets.
+
+        A list of hits, best first; a query matching more than
+        :data:`~coprod_nb.storage.search.RANK_WINDOW` turns ranks the first that many in
+        study order and says so (``hits.more``, ``hits.summary()``).
+        """
         with self.session(write=False) as s:
             return search_turns(s, query, limit)
 

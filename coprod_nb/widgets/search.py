@@ -7,7 +7,6 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from coprod_nb.analysis import marked_to_html
-from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError
 from coprod_nb.storage import Store
 from coprod_nb.widgets._common import escape, message
@@ -56,7 +55,9 @@ class SearchView(w.VBox):
         except CoprodError as exc:
             message(self.status, str(exc), kind="error")
             return
-        message(self.status, plural(len(self.hits), "matching turn"))
+        # How many matched, and whether only the first turns were ranked (the bound of
+        # storage.search): the researcher is told to add a word, not left guessing.
+        message(self.status, self.hits.summary())
         rows = []
         for hit in self.hits:
             html = (
