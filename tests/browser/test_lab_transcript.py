@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 
-from coprod_nb.domain import RawTurn
+from coprod_nb.domain import RawTurn, paragraph_spans
 from coprod_nb.storage import Store
 from coprod_nb.storage.media import attach_media
 
@@ -149,3 +149,42 @@ def test_select_to_code_and_play_from_a_turn(lab, open_notebook, page):
     assert hostile.text_content() == f"About the card: {HOSTILE}"
     assert hostile.locator("script, img, a").count() == 0
     assert page.evaluate("() => window.__xss === undefined")
+
+
+PLAIN_TITLE = "Field notes without speakers"
+PLAIN = "First paragraph, 🎉 with an emoji.\nIts second line.\n\n\n  Second paragraph, indented."
+
+
+def test_a_plain_document_shows_paragraphs_without_a_speaker(lab, open_notebook, page):
+    """A plain document's turns have no speaker: no empty label, blank lines and
+    indentation shown as they are."""
+    if not (lab["study"] / ".plain-seeded").exists():
+        with Store(lab["study"], actor="cedar") as study:
+            study.add_transcript(
+                [RawTurn("", PLAIN[p.start : p.end]) for p in paragraph_spans(PLAIN)],
+                title=PLAIN_TITLE,
+                source_name="notes.qdpx",
+                source_format="qdpx",
+                content_hash="browser-plain-notes",
+                partnership="TCP",
+                date=date(2030, 1, 3),
+            )
+        (lab["study"] / ".plain-seeded").write_text("seeded")
+    page = open_notebook("01_individual_recall.ipynb")
+    panel = page.locator(".jp-NotebookPanel:visible")
+    view = panel.locator(".cp-coding-view .cp-transcript-view").first
+    view.wait_for(timeout=120_000)
+    view.locator(".cp-transcript-pane .cp-turn-text").first.wait_for(timeout=60_000)
+    view.locator("select").nth(1).select_option(label=PLAIN_TITLE)
+    second = view.locator(".cp-turn", has_text="Second paragraph").first
+    second.wait_for()
+    turns = view.locator(".cp-transcript-pane .cp-turn")
+    assert turns.count() == 2
+    assert view.locator(".cp-transcript-pane .cp-speaker").count() == 0
+    texts = [turns.nth(i).locator(".cp-turn-text").text_content() for i in range(2)]
+    assert texts == [
+        "First paragraph, 🎉 with an emoji.\nIts second line.\n\n",
+        "  Second paragraph, indented.",
+    ]
+    head = turns.nth(0).locator(".cp-turn-head").inner_text()
+    assert ":" not in head and "None" not in head and "undefined" not in head
