@@ -397,9 +397,6 @@ LOST = {
     "are not exported",
     ("scripts", "framework links"): "the links between tensions frozen in a framework "
     "version are not exported",
-    ("demo", "framework proposers"): "a tension's proposer is not in the framework Sets",
-    ("second", "framework proposers"): "a tension's proposer is not in the framework Sets",
-    ("scripts", "framework proposers"): "a tension's proposer is not in the framework Sets",
     ("demo", "framework evidence"): "the evidence of a tension outside the newest framework "
     "is not exported (only the newest framework's tensions are codes)",
     ("scripts", "framework evidence"): "the evidence of a tension outside the newest "

@@ -107,7 +107,17 @@ _RECORDED = re.compile(r"^Recorded: (\d{4}-\d{2}-\d{2})$", re.M)
 PLAIN_LAYOUT = "Layout: plain text (paragraphs without speakers)"
 _PLAIN = re.compile(r"^Layout: plain text\b", re.M)
 _POLES = re.compile(r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\n\n(.*))?\Z", re.S)
-_SET_FIELDS = ("code", "name", "pole_a", "pole_b", "description", "subthemes", "status", "origin")
+_SET_FIELDS = (
+    "code",
+    "name",
+    "pole_a",
+    "pole_b",
+    "description",
+    "subthemes",
+    "status",
+    "proposer",
+    "origin",
+)
 _NOTE_DESC = re.compile(r"^category: (?P<category>[^;\n]*); kind: (?P<kind>[^\n]*)$", re.M)
 
 
@@ -1736,7 +1746,7 @@ def _refreeze(store: Any, versions: list[dict]) -> None:
     kept. The tensions end as the newest version has them."""
     if not versions or store.framework_versions() or store.step_closure() is None:
         return
-    fields = ("name", "pole_a", "pole_b", "description", "subthemes", "status")
+    fields = ("name", "pole_a", "pole_b", "description", "subthemes", "status", "proposer")
     for meta in versions:
         wanted = {t["code"]: t for t in meta.get("tensions") or [] if t.get("code")}
         have = {t.code: t for t in store.tensions()}
