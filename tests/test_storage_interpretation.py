@@ -121,3 +121,87 @@ def test_no_framework_is_frozen_while_step_1_is_open(team):
     with pytest.raises(OutOfOrder, match="still open"):
         as_(team, "Ash").freeze_framework()
     assert [v.version for v in team.framework_versions()] == [1, 2]
+
+
+# -- what the tension board lists, and undo at the board (SQLite and PostgreSQL) -----------
+
+
+def test_note_lines_are_the_notes_listing_with_a_count_and_a_limit(team):
+    team.add_partnership("P2", "Partnership two")
+    for i in range(5):
+        team.add_note("Bay" if i % 2 else "Ash", "P1" if i < 3 else "P2", f"note {i}")
+    bay = as_(team, "Bay")
+    # step 1 open: Bay's own notes only, as notes() gives them
+    got = bay.note_lines()
+    assert [n.id for n in got.rows] == [n.id for n in bay.notes()] and got.total == 2
+    assert {n.researcher for n in got.rows} == {"Bay"}
+    with pytest.raises(Forbidden):
+        bay.note_lines(researcher="Ash")
+    as_(team, "Ash").close_recall()
+    every = bay.notes()
+    got = bay.note_lines(limit=2)
+    assert [n.id for n in got.rows] == [n.id for n in every[:2]] and got.total == len(every) == 5
+    p2 = bay.note_lines(partnership="P2")
+    assert [(n.partnership, n.text) for n in p2.rows] == [("P2", "note 3"), ("P2", "note 4")]
+    assert bay.note_lines(ids=[every[0].id]).rows[0].id == every[0].id
+
+
+def test_excerpt_lines_follow_the_excerpts_blinding(team):
+    from coprod_nb.domain import RawTurn
+
+    team.add_partnership("P2", "Partnership two")
+    ids = []
+    for p in ("P1", "P2"):
+        tr = team.add_transcript(
+            [RawTurn("Lee", f"Words of {p} here.")],
+            title=f"t-{p}",
+            source_name=f"{p}.txt",
+            source_format="txt",
+            content_hash=p,
+            partnership=p,
+        )
+        ids.append(team.excerpt_of_turn(team.turns(tr.id)[0].id, 0, 5).id)
+    ash = as_(team, "Ash")
+    ash.add_note("Ash", "P1", "mine", excerpts=[ids[0]])
+    bay = as_(team, "Bay")
+    # step 1 open: the excerpt Ash's note anchors is hidden from Bay
+    assert [e.id for e in bay.excerpt_lines().rows] == [e.id for e in bay.excerpts()] == [ids[1]]
+    got = ash.excerpt_lines(partnership="P1")
+    assert [(e.id, e.transcript, e.partnership) for e in got.rows] == [(ids[0], "t-P1", "P1")]
+    assert ash.excerpt_lines(limit=1).total == 2
+
+
+def test_board_undo_writes_back_through_the_store(team):
+    ash = as_(team, "Ash")
+    ash.close_recall()
+    from coprod_nb.storage.interpretation import BoardUndo
+
+    t1 = ash.add_tension("A", "a1", "a2")
+    t2 = ash.add_tension("B", "b1", "b2")
+    n = ash.add_note("Ash", "P1", "evidence")
+    undo = BoardUndo(ash)
+    undo.save_tension(t1.id, name="A renamed")
+    undo.attach(t1.id, notes=[n.id])
+    link = undo.link(t1.id, t2.id, "contradicts")
+    assert [c.kind for c in undo.changes] == ["tension", "attach", "link"]
+    assert undo.undo() == "the link T1 contradicts T2"
+    assert team.tension_links() == [] and link.id
+    assert undo.undo() == "1 note attached to T1"
+    assert team.evidence("T1") == []
+    assert undo.undo() == "the edit of T1"
+    assert team.tension("T1").name == "A"
+    assert [e.action for e in team.history("tension", t1.id)][-4:] == [
+        "update",
+        "attach",
+        "detach",
+        "update",
+    ]
+    with pytest.raises(InvalidInput, match="nothing to undo"):
+        undo.undo()
+    # a change the lead froze into a framework stays
+    ash.update_tension("T1", status="agreed")
+    undo.save_tension(t1.id, name="A again")
+    ash.freeze_framework("v1")
+    with pytest.raises(OutOfOrder, match="framework v1 was agreed after"):
+        undo.undo()
+    assert team.tension("T1").name == "A again"
