@@ -459,3 +459,81 @@ def test_researchers_roles_write_and_read_the_codebook(team, tmp_path):  # noqa:
     finally:
         moss.close()
         fern.close()
+
+
+# -- a large codebook -------------------------------------------------------------------------
+
+
+def _large_project(tmp_path: Path, roots: int = 7, children: int = 300, codings: int = 1500):
+    """A MAXQDA-shaped project of ``roots + children`` codes (307: the size that came back
+    as 5 before the codebook was kept) and many codings by three users."""
+    import uuid
+
+    ns = uuid.UUID("7d1f0c3e-9a2b-4c5d-8e6f-0a1b2c3d4e5f")
+
+    def g(*parts):
+        return str(uuid.uuid5(ns, "/".join(map(str, parts)))).upper()
+
+    lines = [f"Line {i}: the allotment board met again, number {i}." for i in range(codings)]
+    text = "\n".join(lines) + "\n"
+    users = [g("user", i) for i in range(3)]
+    tree = []
+    for r in range(roots):
+        kids = "".join(
+            f'<Code guid="{g("code", r, c)}" name="Code {r}.{c}" isCodable="true" '
+            f'color="#{(r * 37 + c) % 256:02X}{c % 256:02X}80"/>'
+            for c in range(r, children, roots)
+        )
+        tree.append(f'<Code guid="{g("root", r)}" name="Theme {r}" isCodable="false">{kids}</Code>')
+    flat = [(r, c) for r in range(roots) for c in range(r, children, roots)]
+    sels, pos = [], 0
+    for i, line in enumerate(lines):
+        r, c = flat[i % len(flat)]
+        sels.append(
+            f'<PlainTextSelection guid="{g("sel", i)}" startPosition="{pos}" '
+            f'endPosition="{pos + len(line)}" creatingUser="{users[i % 3]}">'
+            f'<Coding guid="{g("coding", i)}" creatingUser="{users[i % 3]}">'
+            f'<CodeRef targetGUID="{g("code", r, c)}"/></Coding></PlainTextSelection>'
+        )
+        pos += len(line) + 1
+    src = g("src")
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="Large" origin="MAXQDA 24">'
+        "<Users>"
+        + "".join(f'<User guid="{u}" name="Coder {i}"/>' for i, u in enumerate(users))
+        + "</Users><CodeBook><Codes>"
+        + "".join(tree)
+        + f'</Codes></CodeBook><Sources><TextSource guid="{src}" name="Board" '
+        f'plainTextPath="internal://{src}.txt">'
+        + "".join(sels)
+        + "</TextSource></Sources></Project>"
+    )
+    path = tmp_path / "large.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", xml)
+        zf.writestr(f"Sources/{src}.txt", text)
+    return path
+
+
+def test_a_307_code_codebook_comes_back_whole(store, tmp_path):
+    original = _large_project(tmp_path)
+    summary = import_qdpx(store, original)
+    assert len(store.codes()) == len(summary.codes) == 307
+    assert len(store.codings()) == 1500
+    out = export_qdpx(as_lead(store), tmp_path / "out.qdpx")
+    want, got = _codebook_of(original), _codebook_of(out)
+    assert len(got["codes"]) == 307 and got["codes"] == want["codes"]
+    assert got["codings"] == want["codings"] and sum(got["codings"].values()) == 1500
+    assert got["coding_guids"] == want["coding_guids"]
+    book = codebook(store)
+    assert book["codings"].sum() == 1500
+    assert set(book.loc[book["codings"] > 0, "coders"]) <= {
+        "Coder 0",
+        "Coder 0, Coder 1",
+        "Coder 0, Coder 1, Coder 2",
+        "Coder 0, Coder 2",
+        "Coder 1",
+        "Coder 1, Coder 2",
+        "Coder 2",
+    }

@@ -353,13 +353,19 @@ def _child(parent: etree._Element, tag: str, order: tuple[str, ...]) -> etree._E
 
 
 def _insert(parent: etree._Element, el: etree._Element, order: tuple[str, ...]) -> None:
-    """Put ``el`` after the last child that comes no later than it in ``order``."""
+    """Put ``el`` after the last child that comes no later than it in ``order``.
+
+    Searched from the end: what may follow a selection (codings, note references,
+    variable values) is short, so thousands of selections are placed in linear time.
+    """
     rank = order.index(etree.QName(el).localname)
-    at = 0
-    for i, kid in enumerate(parent):
+    kid = parent[-1] if len(parent) else None
+    while kid is not None:
         if isinstance(kid.tag, str) and order.index(etree.QName(kid).localname) <= rank:
-            at = i + 1
-    parent.insert(at, el)
+            kid.addnext(el)
+            return
+        kid = kid.getprevious()
+    parent.insert(0, el)
 
 
 def _el(tag: str, text: str | None = None, **attrs: Any) -> etree._Element:
