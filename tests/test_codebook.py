@@ -537,3 +537,22 @@ def test_a_307_code_codebook_comes_back_whole(store, tmp_path):
         "Coder 1, Coder 2",
         "Coder 2",
     }
+
+
+def test_a_code_without_a_guid_is_reported_and_its_children_kept(store, tmp_path):
+    qde = (DATA / "atlasti" / "Choir move.qde").read_text(encoding="utf-8")
+    child = "ABCDEF01-2345-5678-9ABC-DEF012345678"
+    qde = qde.replace(
+        "</Codes>",
+        f'<Code name="No guid" isCodable="true"><Code guid="{child}" name="Kept" '
+        'isCodable="true"/></Code></Codes>',
+    )
+    folder = tmp_path / "atlas"
+    (folder / "Sources").mkdir(parents=True)
+    (folder / "Choir move.qde").write_text(qde, encoding="utf-8")
+    for f in (DATA / "atlasti" / "Sources").iterdir():
+        (folder / "Sources" / f.name).write_bytes(f.read_bytes())
+    summary = import_qdpx(store, _zip(folder, tmp_path / "a.qdpx"))
+    assert "not kept: 1 Code without a guid (nothing can code it)" in summary.warnings
+    assert [c.name for c in store.codes()] == ["Loss", "Kept"]
+    assert store.code("Kept").parent_id is None

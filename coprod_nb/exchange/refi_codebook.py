@@ -125,8 +125,12 @@ def read_foreign(root: etree._Element, origin: str, warnings: list[str]) -> Fore
             ):
                 continue  # ours: tensions and note categories
             g = _r._guid(el.get("guid"))
-            if not g or g in out.code_guids:
-                continue  # a code without a GUID cannot be coded (reported in the summary)
+            if not g:  # nothing can code it; its children hang from its parent
+                unnamed[0] += 1
+                walk(el, parent)
+                continue
+            if g in out.code_guids:
+                continue  # the GUID is taken (``_plan`` reports it)
             out.codes.append(
                 {
                     "guid": g,
@@ -140,9 +144,12 @@ def read_foreign(root: etree._Element, origin: str, warnings: list[str]) -> Fore
             out.code_notes += [(g, n) for n in _r._noterefs(el)]
             walk(el, g)
 
+    unnamed = [0]
     codes_el = root.find("q:CodeBook/q:Codes", _r._NSMAP)
     if codes_el is not None:
         walk(codes_el, None)
+    if unnamed[0]:
+        warnings.append(f"not kept: {unnamed[0]} Code without a guid (nothing can code it)")
     known = out.code_guids
     for v in _r._kids(root, "q:Variables/q:Variable"):
         out.variables.append(
