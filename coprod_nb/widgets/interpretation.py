@@ -856,10 +856,11 @@ def _choose(dropdown: w.Dropdown, value) -> None:
 
 def _count_line(found: Listing, what: str, filters: str) -> str:
     """How many ``what`` match, and whether the list holds only the first of them."""
+    many = plural(found.total, what).replace(str(found.total), f"{found.total:,}", 1)
     if found.total <= len(found.rows):
-        return f'<span class="cp-muted">{plural(found.total, what)}</span>'
+        return f'<span class="cp-muted">{many}</span>'
     return (
-        f'<span class="cp-muted">{plural(found.total, what)} match; the first '
+        f'<span class="cp-muted">{many} match; the first '
         f"{len(found.rows):,} are listed: choose a {escape(filters)} to narrow the list</span>"
     )
 
