@@ -1009,9 +1009,14 @@ class Store(
             else:
                 pships = {s.get(Participant, pid).partnership_id for pid in part_ids} - {None}
                 pship_id = pships.pop() if len(pships) == 1 else None
-            if s.scalars(
-                select(Transcript.id).where(Transcript.content_hash == content_hash)
-            ).first():
+            # Core, not ORM: no autoflush of the previous file's pending event first (the
+            # transcripts themselves are flushed as they are added, so they are seen).
+            tr_table = Transcript.__table__
+            if (
+                s.connection()
+                .execute(select(tr_table.c.id).where(tr_table.c.content_hash == content_hash))
+                .first()
+            ):
                 raise DuplicateSource("this file is already in the study", file=source_name)
             tr = Transcript(
                 title=title,
