@@ -332,9 +332,15 @@ def test_codings_are_team_material_and_only_the_team_writes(store, tmp_path):
         as_(store, "stranger").add_code("Nope")
     with pytest.raises(Forbidden, match="only a researcher of the study team"):
         as_(store, "stranger").add_coding("Fairness", tid)
-    with pytest.raises(Forbidden, match="import a codebook"):
-        import_qdpx(as_(store, "stranger"), _zip(DATA / "maxqda", tmp_path / "m.qdpx"))
     assert (len(store.codes()), len(store.codings()), len(store.transcripts())) == before
+    # an import loads the study like its transcripts: the owner may run it; the coders
+    # stay the project's users
+    import_qdpx(as_(store, "owner"), _zip(DATA / "maxqda", tmp_path / "m.qdpx"))
+    assert coded_excerpts(store, code="Exchange")["coder"].tolist() == ["KM"]
+    with pytest.raises(InvalidInput, match="2 codes are called 'Meetings'; name one by its GUID"):
+        coded_excerpts(store, code="Meetings")
+    (event,) = [e for e in store.history("qda_codebook") if "m.qdpx" in e.detail]
+    assert event.actor == "owner"
     with pytest.raises(InvalidInput, match="outside the transcript"):
         as_(store, lead.name).add_coding("Fairness", tid, 0, 10**6)
 

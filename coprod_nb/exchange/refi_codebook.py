@@ -216,16 +216,6 @@ def attach(plan: Any, foreign: Foreign, project: Any) -> None:
     plan.foreign = foreign
 
 
-def check_writable(store: Any, foreign: Foreign | None) -> None:
-    """Refuse before the first write when the person importing may not write the codebook."""
-    if foreign is None or foreign.is_empty():
-        return
-    from coprod_nb.storage import access
-
-    with store.session(write=False) as s:
-        access.require_team(store, s, "import a codebook")
-
-
 def write_foreign(store: Any, plan: Any, ids: list[int], summary: Any, file: str) -> dict[str, int]:
     """Write the codebook an import read, with the transcripts it landed in."""
     foreign: Foreign | None = getattr(plan, "foreign", None)

@@ -1130,6 +1130,13 @@ def _split_lines(
     return lines
 
 
+def _as_turns(text: str) -> bool:
+    """True when every line is ``Speaker: text`` as :func:`canonical_text` writes the
+    turns of a transcript with speakers (a plain document's text is rarely so)."""
+    body = text[:-1] if text.endswith("\n") else text
+    return all(1 <= line.find(": ") <= 200 for line in body.split("\n"))
+
+
 def _is_plain(lines: list[_Line]) -> bool:
     """The detection rule: a source is a plain document when fewer than half of its
     non-blank lines are ``Name: text`` lines. A document with a few colon lines
@@ -1317,7 +1324,9 @@ def _plan_transcripts(
     known_text = {t.text: t.title for t in stored}
     seen: dict[str, str] = {}
     for src in project.sources:
-        plain = own and bool(_PLAIN.search(src.description))
+        # Our own export: marked plain, or (when a memo took the Description's place) a
+        # text that is not all "Speaker: text" lines, as only speaker turns write them.
+        plain = own and (bool(_PLAIN.search(src.description)) or not _as_turns(src.text))
         lines = _split_lines(src.text, own=own, speaker_re=speaker_re, plain=plain)
         if not lines:
             warnings.append(f"source {src.name!r} has no text; skipped")
@@ -1672,7 +1681,6 @@ def import_qdpx(
     refi_codebook.attach(plan, foreign, project)
     lead_name = _plan_lead(store, project, plan, lead, file)
     empty = not store.transcripts() and not store.researchers()
-    refi_codebook.check_writable(store, foreign)  # refused before the first write
     # Recorded as the person working (store.actor): nobody imports in another's name.
     if empty and project.name.strip():  # a new study takes the project's name
         store.update_study(name=project.name, description=project.description)

@@ -19,7 +19,8 @@ One module decides, and every read of notes, excerpts, events and ballots asks i
 - **A codebook brought from other tools** (codes, codings, sets, memos, variables,
   users of a REFI-QDA project) is team material, not blind step-1 notes: whoever may
   open the study reads all of it, before and after step 1 closes
-  (:func:`visible_codebook`). Only the team writes it (:func:`require_team`).
+  (:func:`visible_codebook`). Only the team codes by hand; an import loads it like
+  transcripts (:func:`require_team`).
 - **Ballots** are hidden until their poll closes (:func:`may_read_ballots`); a
   participant sees their own through their personal link (the participant app).
 
@@ -183,15 +184,19 @@ def require_lead_once_named(store: Any, s: Session, act: str) -> None:
     require_lead(store, s, act)
 
 
-def require_team(store: Any, s: Session, act: str) -> Researcher | None:
+def require_team(store: Any, s: Session, act: str, *, loading: bool = False) -> Researcher | None:
     """The acting researcher, for a write to the codebook brought from other tools.
 
-    Someone who is none of the researchers is refused once the study has a lead; before
-    any lead is named (the team being set up, a study seeded by an import) they may
-    write, as in :func:`require_lead_once_named`. Returns None for them.
+    Codes and codings are made by hand by a researcher of the team, in their own name:
+    someone who is none of the researchers is refused once the study has a lead (before
+    any lead is named the team is still being set up, as in
+    :func:`require_lead_once_named`). ``loading``: an import of another tool's project,
+    which is loading the study like its transcripts and notes (:func:`writer_of`), may be
+    run by whoever may open it (the owner); the coders stay the project's users. Returns
+    None for someone who is no researcher.
     """
     me = acting(store, s)
-    if me is not None:
+    if me is not None or loading:
         return me
     if s.scalars(select(Researcher.id).where(Researcher.lead)).first() is None:
         return None

@@ -197,7 +197,7 @@ class CodebookRepository:
         counts = {k: 0 for k in ("users", "codes", "codings", "sets", "memos", "variables")}
         counts["values"] = 0
         with self.session() as s:
-            access.require_team(self, s, "import a codebook")
+            access.require_team(self, s, "import a codebook", loading=True)
             researchers = {r.name.casefold(): r.id for r in s.scalars(select(Researcher))}
             users = {u.guid: u for u in s.scalars(select(QdaUser))}
             for u in items.get("users", []):
