@@ -2,7 +2,9 @@
 
 Each command runs in a fresh process on the large study (median of 5 after a warm-up).
 Floor: a fresh interpreter that imports SQLAlchemy (which the package needs), opens the
-study's database with ``sqlite3`` and asks FTS5 the same query.
+study's database with ``sqlite3`` and asks FTS5 the same query. ``search`` opens the
+study by the store's rule (``storage/opening.py``) and queries with SQLAlchemy core, so
+the floor is what it cannot do without; ``info`` loads the store and its models.
 """
 
 from __future__ import annotations
