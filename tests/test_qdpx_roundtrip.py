@@ -671,3 +671,29 @@ def test_a_plain_documents_paragraphs_show_no_speaker(second_study, stage, capsy
     (line,) = out.strip().splitlines()
     assert line.startswith(f"Quay report #{hit.seq} ") and "**crabs**" in line
     assert " : " not in line and "None" not in line
+
+
+def test_a_plain_document_with_a_memo_stays_plain_through_two_imports(tmp_path):
+    """A source memo (its Description) travels in the same element as our plain mark."""
+    path, spans = _tool_qdpx(tmp_path / "memo.qdpx", REPORT)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["project.qde"] = members["project.qde"].replace(
+        b'plainTextPath="internal://report.txt">',
+        b'plainTextPath="internal://report.txt"><Description>Read it twice \xf0\x9f\x90\x9a'
+        b"</Description>",
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    texts = []
+    for n in range(2):
+        with Store(tmp_path / f"s{n}", actor="owner") as st:
+            import_qdpx(st, path)
+            (tr,) = st.transcripts()
+            assert {t.speaker for t in st.turns(tr.id)} == {""}, f"import {n + 1}"
+            texts.append(tr.text)
+            got = sorted((e.start, e.end) for e in as_(st, None).excerpts(tr.id))
+            assert got == sorted(spans)
+            path = export_qdpx(as_(st, "Orla"), tmp_path / f"out{n}.qdpx")
+    assert texts == [REPORT + "\n"] * 2
