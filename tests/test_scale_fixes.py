@@ -418,3 +418,37 @@ def test_turns_read_no_transcript_text(second_study):
     assert statements and not [q for q in statements if "transcript.text" in q]
     with pytest.raises(NotFound, match="no transcript"):
         store.turns("no such conversation")
+
+
+def test_migration_0012_downgrades_and_upgrades_and_the_key_still_applies(two_copies):
+    # Without the digests (downgraded, or a study stamped while 0012 was a placeholder)
+    # the key is applied to every transcript, as the oracle does; back at the head the
+    # digests are stored again and a second re-apply finds nothing to do.
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from coprod_nb.storage import head_revision
+    from coprod_nb.storage.database import _alembic_config, current_revision
+
+    new, old = two_copies
+    cfg = _alembic_config()
+
+    def digests() -> list:
+        with closing(sqlite3.connect(new.study_dir / "study.db")) as con:
+            return [d for (d,) in con.execute("SELECT key_digest FROM transcript")]
+
+    with new.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    assert "key_digest" not in {c["name"] for c in inspect(new.engine).get_columns("transcript")}
+    for st in (new, old):
+        st.set_pseudonym("because", "Shuttlecraft", reapply=False)
+    assert new.reapply_pseudonyms() == old_reapply(old) > 0
+    with new.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert current_revision(new.engine) == head_revision()
+    assert set(digests()) == {None}  # the column came back empty
+    assert new.reapply_pseudonyms() == 0 == old_reapply(old)
+    assert None not in digests()
+    assert _dump(new.study_dir / "study.db") == _dump(old.study_dir / "study.db")
