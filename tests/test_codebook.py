@@ -99,7 +99,11 @@ def _codebook_of(path: Path) -> dict:
     for s in root.iterfind("q:Sources/q:TextSource", NS):
         name, text = s.get("name"), texts[g(s.get("guid"))]
         desc = s.findtext("q:Description", "", NS)
-        if desc and not desc.startswith("Recorded: "):
+        lines = desc.split("\n")
+        while lines and lines[-1].startswith(("Recorded: ", "Layout: plain text")):
+            lines.pop()  # ours: the recording date and the plain layout, after the memo
+        desc = "\n".join(lines).rstrip("\n")
+        if desc:
             source_memos.add((name, desc))
         for c in s.iterfind("q:Coding", NS):
             target = code.get(g(c.find("q:CodeRef", NS).get("targetGUID")))
@@ -562,3 +566,33 @@ def test_a_code_without_a_guid_is_reported_and_its_children_kept(store, tmp_path
     assert "not kept: 1 Code without a guid (nothing can code it)" in summary.warnings
     assert [c.name for c in store.codes()] == ["Loss", "Kept"]
     assert store.code("Kept").parent_id is None
+
+
+def test_a_plain_document_s_memo_and_layout_both_come_back(store, tmp_path):
+    qde = (DATA / "atlasti" / "Choir move.qde").read_text(encoding="utf-8")
+    memo = "Typed up from the choir's notebook.\nSecond line: kept."
+    qde = qde.replace(
+        'creatingUser="072A3986-04CA-576E-9EC3-2896A2BB1D4A">\n<PlainTextSelection',
+        f'creatingUser="072A3986-04CA-576E-9EC3-2896A2BB1D4A"><Description>{memo}</Description>'
+        "\n<PlainTextSelection",
+        1,
+    )
+    assert memo in qde
+    folder = tmp_path / "atlas"
+    (folder / "Sources").mkdir(parents=True)
+    (folder / "Choir move.qde").write_text(qde, encoding="utf-8")
+    for f in (DATA / "atlasti" / "Sources").iterdir():
+        (folder / "Sources" / f.name).write_bytes(f.read_bytes())
+    import_qdpx(store, _zip(folder, tmp_path / "a.qdpx"))
+    (tr,) = store.transcripts()
+    speakers = [t.speaker for t in store.turns(tr.id)]
+    first = export_qdpx(store, tmp_path / "first.qdpx")
+    with Store(tmp_path / "again", actor="tester") as again:
+        import_qdpx(again, first)
+        (back,) = again.transcripts()
+        assert [t.speaker for t in again.turns(back.id)] == speakers
+        assert back.text == tr.text
+        assert [m.text for m in again.memos("source")] == [memo]
+        second = export_qdpx(again, tmp_path / "second.qdpx")
+    assert _codebook_of(first)["source_memos"] == {("Choir interview", memo)}
+    assert _codebook_of(second) == _codebook_of(first)

@@ -15,6 +15,7 @@ are not foreign: they become tensions and note categories, as before.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +99,25 @@ def _when(value: str | None) -> datetime | None:
     return moment.replace(microsecond=0)
 
 
+# Lines our own export writes at the end of a source's Description (recording date, plain
+# layout): they are the transcript's, not a memo.
+_MARK = re.compile(r"Recorded: \d{4}-\d{2}-\d{2}|Layout: plain text\b.*")
+
+
+def _source_memo(desc: str) -> str:
+    """A source's Description without the lines of ours at its end ("" when only those)."""
+    lines = desc.split("\n")
+    k = len(lines)
+    while k and _MARK.fullmatch(lines[k - 1].strip()):
+        k -= 1
+    if k == len(lines):
+        return desc
+    head = lines[:k]
+    if head and head[-1] == "":
+        head = head[:-1]  # the blank line the export puts between memo and our lines
+    return "\n".join(head)
+
+
 def _coding(el: etree._Element) -> _CodingIn | None:
     ref = el.find("q:CodeRef", _r._NSMAP)
     if ref is None:
@@ -163,8 +183,8 @@ def read_foreign(root: etree._Element, origin: str, warnings: list[str]) -> Fore
     names = {v["guid"]: v["name"] for v in out.variables}
     for src in _r._kids(root, "q:Sources/q:TextSource"):
         sg = _r._guid(src.get("guid"))
-        desc = _r._text_of(src, "Description")
-        if desc and not _r._RECORDED.fullmatch(desc.strip()):
+        desc = _source_memo(_r._text_of(src, "Description"))
+        if desc:
             out.source_memos[sg] = desc
         found = [c for c in map(_coding, _r._kids(src, "q:Coding")) if c and c.code in known]
         if found:
@@ -514,7 +534,8 @@ def add_foreign(project: etree._Element, store: Any, ctx: Any, scrub: Any = None
             if desc is None:
                 desc = _el("Description")
                 src.insert(0, desc)
-            desc.text = _r._xml_text(m.text)
+            ours = desc.text or ""  # recording date, plain layout: after the memo
+            desc.text = _r._xml_text(m.text + (f"\n\n{ours}" if ours else ""))
             added.append(desc)
 
     project_refs = [g for m in memos if m.kind == "project" and (g := memo_ref(m))]
