@@ -65,6 +65,7 @@ BUILD = {
     "WorksheetEditor": lambda st, ctx: widgets.WorksheetEditor(st),
     "CircleSortView": lambda st, ctx: widgets.CircleSortView(st, ctx.get("workshop")),
     "CodingView": lambda st, ctx: widgets.CodingView(st, ctx["me"]),
+    "CodebookView": lambda st, ctx: widgets.CodebookView(st),
     "CourseSetup": lambda st, ctx: widgets.CourseSetup(ctx["tmp"] / "new-course"),
     "InstructorDashboard": lambda st, ctx: widgets.InstructorDashboard(ctx["course"]),
     "DecisionLog": lambda st, ctx: widgets.DecisionLog(st, ctx.get("workshop")),
@@ -94,10 +95,12 @@ STEP3_VIEWS = ("ResponsesView", "PollView", "CircleSortView", "DecisionLog", "Li
 
 # The plain message each widget shows in each case (substring of its visible text).
 NOBODY = "no researchers yet"
+NO_CODEBOOK = "No codebook imported from another tool yet"
 STRANGER = NOT_A_RESEARCHER.format(actor="stranger")
 _NO_WS = dict.fromkeys(STEP3_VIEWS, NO_WORKSHOP)
 EXPECTED: dict[str, dict[str, str]] = {
     "empty": {
+        "CodebookView": NO_CODEBOOK,
         "TranscriptView": NO_TRANSCRIPTS,
         "CodingView": NO_TRANSCRIPTS,
         "NoteEditor": NOBODY,
@@ -141,8 +144,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "SpectrumEditor": NO_FRAMEWORK,
         **_NO_WS,
     },
-    "joint": {**_NO_WS, "SpectrumEditor": NO_WORKSHOP, "ReportView": NO_WORKSHOP},
-    "workshop": dict.fromkeys(STEP3_VIEWS, "This workshop is finished"),
+    "joint": {
+        **_NO_WS,
+        "SpectrumEditor": NO_WORKSHOP,
+        "ReportView": NO_WORKSHOP,
+        "CodebookView": NO_CODEBOOK,
+    },
+    "workshop": {
+        **dict.fromkeys(STEP3_VIEWS, "This workshop is finished"),
+        "CodebookView": NO_CODEBOOK,
+    },
     "two_workshops": {},
 }
 # What must NOT be said once the thing is there.
