@@ -596,3 +596,29 @@ def test_a_plain_document_s_memo_and_layout_both_come_back(store, tmp_path):
         second = export_qdpx(again, tmp_path / "second.qdpx")
     assert _codebook_of(first)["source_memos"] == {("Choir interview", memo)}
     assert _codebook_of(second) == _codebook_of(first)
+
+
+def test_a_study_stamped_while_0009_was_a_placeholder_has_an_empty_codebook(tmp_path):
+    """Studies made while 0009 changed nothing are at the head without its tables."""
+    from sqlalchemy import text
+
+    folder = tmp_path / "old"
+    with Store(folder, actor="tester") as st:
+        with st.engine.begin() as conn:
+            for table in (
+                "qda_variable_value",
+                "qda_variable",
+                "qda_memo",
+                "qda_set_member",
+                "qda_set",
+                "qda_coding",
+                "qda_code",
+                "qda_user",
+            ):
+                conn.execute(text(f"DROP TABLE {table}"))
+    with Store(folder, actor="tester") as st:
+        assert codebook(st).empty and st.memos() == [] and st.code_sets() == []
+        assert EMPTY in CodebookView(st).status.value
+        export_qdpx(st, tmp_path / "plain.qdpx")  # nothing of a codebook to write
+        import_qdpx(st, _zip(DATA / "maxqda", tmp_path / "m.qdpx"))  # makes the tables
+        assert len(st.codes()) == 4 and len(st.codings()) == 3

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import access, events
@@ -38,13 +38,45 @@ def _new_guid() -> str:
     return str(uuid.uuid4())
 
 
+_TABLES = (
+    QdaUser,
+    QdaCode,
+    QdaCoding,
+    QdaSet,
+    QdaSetMember,
+    QdaMemo,
+    QdaVariable,
+    QdaVariableValue,
+)
+
+
 class CodebookRepository:
     """Mixed into :class:`~coprod_nb.storage.Store`."""
+
+    def _codebook_tables(self, *, create: bool = False) -> bool:
+        """Whether the tables exist. A study stamped while migration 0009 was still an
+        empty placeholder has none: it reads as an empty codebook, and its first write
+        makes them (as 0009 would have)."""
+        if getattr(self, "_qda_ready", False):
+            return True
+        with self.engine.connect() as conn:
+            ready = inspect(conn).has_table("qda_code")
+        if not ready and create:
+            from coprod_nb.storage.models import Base
+
+            Base.metadata.create_all(
+                self.engine, tables=[t.__table__ for t in _TABLES], checkfirst=True
+            )
+            ready = True
+        self._qda_ready = ready
+        return ready
 
     # -- reading ----------------------------------------------------------------------
 
     def codes(self) -> list[QdaCode]:
         """Every code, parents before children, siblings in their stored order."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             access.visible_codebook(s, access.acting(self, s))
             rows = list(s.scalars(select(QdaCode).order_by(QdaCode.seq, QdaCode.id)))
@@ -63,12 +95,16 @@ class CodebookRepository:
 
     def code(self, ref: int | str) -> QdaCode:
         """One code, by id, GUID or unique name (:class:`NotFound` when none)."""
+        if not self._codebook_tables():
+            raise NotFound(f"no code {ref!r}")
         with self.session(write=False) as s:
             return self._code(s, ref)
 
     def codings(self, code: int | str | None = None, coder: str | None = None) -> list[QdaCoding]:
         """Codings (of one code, and of one coder by user or researcher name), by
         transcript and position; whole-transcript codings first."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             q = select(QdaCoding).where(access.visible_codebook(s, access.acting(self, s)))
             if code is not None:
@@ -81,11 +117,15 @@ class CodebookRepository:
 
     def qda_users(self) -> list[QdaUser]:
         """The users (coders) of the imported projects, with their researcher."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             return list(s.scalars(select(QdaUser).order_by(QdaUser.id)))
 
     def code_sets(self) -> list[tuple[QdaSet, list[str], list[int]]]:
         """Each set with the GUIDs of its member codes and the ids of its transcripts."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             out = []
             for st in s.scalars(select(QdaSet).order_by(QdaSet.id)):
@@ -96,6 +136,8 @@ class CodebookRepository:
 
     def memos(self, kind: str | None = None) -> list[QdaMemo]:
         """Memos (of one kind: project, source, selection or code)."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             q = select(QdaMemo).where(access.visible_codebook(s, access.acting(self, s)))
             if kind is not None:
@@ -104,11 +146,15 @@ class CodebookRepository:
 
     def variables(self) -> list[QdaVariable]:
         """The variables of sources and cases, with their REFI-QDA types."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             return list(s.scalars(select(QdaVariable).order_by(QdaVariable.id)))
 
     def variable_values(self) -> list[tuple[str, int, Any]]:
         """(variable name, transcript id, value) of every source's variables."""
+        if not self._codebook_tables():
+            return []
         with self.session(write=False) as s:
             q = (
                 select(QdaVariable.name, QdaVariableValue.transcript_id, QdaVariableValue.value)
@@ -128,6 +174,7 @@ class CodebookRepository:
         description: str = "",
     ) -> QdaCode:
         """A new code (under ``parent``, a code's id, GUID or name)."""
+        self._codebook_tables(create=True)
         name = str(name or "").strip()
         if not name:
             raise InvalidInput("a code needs a name")
@@ -158,6 +205,7 @@ class CodebookRepository:
     ) -> QdaCoding:
         """Code a span ``[start, end)`` of a transcript's canonical text (code points),
         or the whole transcript (no span). The coder is the person working."""
+        self._codebook_tables(create=True)
         tr = self.transcript(transcript)
         if (start is None) != (end is None):
             raise InvalidInput("a coding needs both a start and an end, or neither")
@@ -194,6 +242,7 @@ class CodebookRepository:
 
         Returns the number of rows written per list.
         """
+        self._codebook_tables(create=True)
         counts = {k: 0 for k in ("users", "codes", "codings", "sets", "memos", "variables")}
         counts["values"] = 0
         with self.session() as s:
