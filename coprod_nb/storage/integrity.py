@@ -106,7 +106,9 @@ def _sqlite_checks(file: Path) -> list[str]:
     con = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
-        out = [] if rows == ["ok"] else [f"SQLite integrity check: {r}" for r in rows[:20]]
+        # Each finding names the file: which database is damaged is the first thing to know.
+        found = [f"SQLite integrity check of {file}: {r}" for r in rows[:20]]
+        out = [] if rows == ["ok"] else found
         for table, rowid, parent, _ in con.execute("PRAGMA foreign_key_check"):
             out.append(f"{table} row {rowid} points at a missing {parent} row")
         return out
