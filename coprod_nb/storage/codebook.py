@@ -78,8 +78,9 @@ class CodebookRepository:
         if not self._codebook_tables():
             return []
         with self.session(write=False) as s:
-            access.visible_codebook(s, access.acting(self, s))
-            rows = list(s.scalars(select(QdaCode).order_by(QdaCode.seq, QdaCode.id)))
+            seen = access.visible_codebook(s, access.acting(self, s))
+            q = select(QdaCode).where(seen).order_by(QdaCode.seq, QdaCode.id)
+            rows = list(s.scalars(q))
         children: dict[int | None, list[QdaCode]] = {}
         for c in rows:
             children.setdefault(c.parent_id, []).append(c)
