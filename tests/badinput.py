@@ -89,6 +89,12 @@ def written_paths(event, args):
     else:
         return []
     out = []
+    if event == "sqlite3.connect" and isinstance(target := targets[0], str):
+        if target.startswith("file:"):  # a URI: a read-only one writes nothing
+            from urllib.parse import unquote, urlsplit
+
+            uri = urlsplit(target)
+            targets = [] if "mode=ro" in uri.query else [unquote(uri.path)]
     for target in targets:
         if isinstance(target, str | bytes | os.PathLike) and target not in ("", ":memory:"):
             path = os.path.abspath(os.fsdecode(target))

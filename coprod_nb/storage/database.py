@@ -294,7 +294,6 @@ def retry_on_conflict(fn):
 
 # -- a damaged or foreign database file -------------------------------------------------
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
 # What SQLite says when a file is not (or no longer) a readable database.
 _DAMAGE = (
     "file is not a database",
@@ -363,24 +362,18 @@ def check_sqlite_file(file: str | os.PathLike, study_dir: str | os.PathLike) -> 
 
     path = Path(file)
     try:
-        with path.open("rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
+        size = path.stat().st_size
     except FileNotFoundError:
         return
     except OSError as exc:
         raise CoprodError(f"{path}: cannot read the study database ({exc.strerror})") from exc
-    if not head:
+    if not size:
         return
     own = path.resolve() == (Path(study_dir).resolve() / DB_FILE)
-    if head != _SQLITE_HEADER:
-        if own:
-            raise damaged_study(path, study_dir, "it does not start like a SQLite database")
-        raise CoprodError(
-            f"{path} is not a SQLite database, so not a coprod_nb study: refusing to open it "
-            "(give the study's own database, or a new file)"
-        )
-    if own:
-        return
+    # Read through SQLite, never a plain open(): closing any other descriptor of the file
+    # drops every POSIX lock this process holds on it (a kernel that opens the study a
+    # second time), and another process may then checkpoint and delete the WAL under
+    # this process's connections, so that their later writes are lost.
     try:
         ro = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -388,7 +381,19 @@ def check_sqlite_file(file: str | os.PathLike, study_dir: str | os.PathLike) -> 
         finally:
             ro.close()
     except sqlite3.DatabaseError as exc:
+        reason = damage_reason(exc)
+        if own and reason:
+            if reason == "file is not a database":
+                reason = "it does not start like a SQLite database"
+            raise damaged_study(path, study_dir, reason) from exc
+        if reason == "file is not a database":
+            raise CoprodError(
+                f"{path} is not a SQLite database, so not a coprod_nb study: refusing to open "
+                "it (give the study's own database, or a new file)"
+            ) from exc
         raise CoprodError(f"{path}: cannot read it as a SQLite database ({exc})") from exc
+    if own:
+        return
     if tables and "alembic_version" not in tables:
         raise CoprodError(
             f"{path} is a SQLite database but not a coprod_nb study (it has no schema "
