@@ -607,3 +607,46 @@ def test_0008_downgrades_and_upgrades_again(guarded):
     with pytest.raises(errors):
         run(f"UPDATE poll SET closed_at = NULL WHERE workshop_id = {ws.id}")
     assert store.workshop(ws.id).consensus_threshold == 0.7
+
+
+# -- one process, the study opened twice ---------------------------------------------------
+
+
+def _other_process(db: Path, sql: str) -> list:
+    """Run ``sql`` in another process through plain sqlite3, then close (as a colleague's
+    command or a test reading the file would)."""
+    code = (
+        "import json, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "print(json.dumps(c.execute(sys.argv[2]).fetchall()))\n"
+        "c.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(db), sql], capture_output=True, text=True, check=True
+    )
+    import json
+
+    return json.loads(out.stdout)
+
+
+def test_opening_the_study_again_in_one_process_loses_no_later_write(tmp_path):
+    """A kernel that runs the notebook's first cell twice holds two stores on one file.
+    Opening the second must not drop the first one's SQLite locks: then another process
+    closing its connection takes itself for the last one, deletes the WAL, and the
+    kernel's later writes land in a deleted file (the saved card was gone)."""
+    from tests.second_study import build_second_study
+
+    build_second_study(tmp_path / "study", "recall").close()
+    db = tmp_path / "study" / "study.db"
+    first = Store(tmp_path / "study", actor="rowan")
+    try:
+        first.update_study(description="before")
+        second = Store(tmp_path / "study", actor="rowan")  # the notebook's first cell again
+        second.close()
+        _other_process(db, "SELECT count(*) FROM event")  # opens and closes the file
+        first.update_study(description="after the second open")
+        [(seen,)] = _other_process(db, "SELECT description FROM study")
+        assert seen == "after the second open"
+        assert (tmp_path / "study" / "study.db-wal").exists()  # not deleted under `first`
+    finally:
+        first.close()
