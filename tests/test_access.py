@@ -314,6 +314,18 @@ def test_the_actor_of_a_sqlite_study_is_declared_and_can_change(second_study):
         store.actor = " "
 
 
+def test_the_actor_is_recognised_whatever_the_case_and_composition_of_a_name(second_study):
+    """SQLite's lower() folds ASCII only: "ÉLODIE" must still be Élodie, and a name
+    typed decomposed (E + combining acute) the same person."""
+    store = second_study("recall", actor="rowan")
+    store.add_researcher("Élodie Brûlé", login="élodie")
+    for typed in ("ÉLODIE", "E\u0301LODIE", "élodie brûlé", "ÉLODIE BRÛLÉ"):
+        store.actor = typed
+        assert store.acting_researcher().name == "Élodie Brûlé", typed
+    store.actor = "Elodie"  # no accent: someone else (nobody of the team)
+    assert store.acting_researcher() is None
+
+
 # -- (c) lead acts ------------------------------------------------------------------------------
 
 

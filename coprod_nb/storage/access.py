@@ -30,6 +30,7 @@ On PostgreSQL the database enforces the same rule again (storage/team.py, migrat
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -97,12 +98,30 @@ def _lookup(s: Session, ref: Any) -> Researcher:
         if found is not None:
             return found
     if isinstance(ref, str):
-        folded = ref.strip().casefold()
-        for field in (Researcher.name, Researcher.login):
-            found = s.scalars(select(Researcher).where(func.lower(field) == folded)).first()
-            if found is not None:
-                return found
+        found = _named(s, ref, ("name", "login"))
+        if found is not None:
+            return found
     raise NotFound(f"no researcher {ref!r}")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip().casefold()
+
+
+def _named(s: Session, ref: str, fields: tuple[str, ...]) -> Researcher | None:
+    """The researcher whose ``fields`` (in that order) equal ``ref``, ignoring case and
+    Unicode composition. Compared in Python: SQLite's lower() folds ASCII only, so
+    "ÉMILE" would not be Émile there (a team is a few dozen rows)."""
+    folded = _fold(ref)
+    if not folded:
+        return None
+    team = s.scalars(select(Researcher).order_by(Researcher.id)).all()
+    for field in fields:
+        for r in team:
+            value = getattr(r, field)
+            if value and _fold(value) == folded:
+                return r
+    return None
 
 
 def acting(store: Any, s: Session) -> Researcher | None:
@@ -111,13 +130,7 @@ def acting(store: Any, s: Session) -> Researcher | None:
     Case is ignored. None when the actor is nobody of the research team (the study's
     owner, a demo builder): the person working is never guessed.
     """
-    me = (getattr(store, "actor", "") or "").strip().casefold()
-    if not me:
-        return None
-    by_login = s.scalars(select(Researcher).where(func.lower(Researcher.login) == me)).first()
-    if by_login is not None:
-        return by_login
-    return s.scalars(select(Researcher).where(func.lower(Researcher.name) == me)).first()
+    return _named(s, getattr(store, "actor", "") or "", ("login", "name"))
 
 
 def viewer_of(
