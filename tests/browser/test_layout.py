@@ -67,6 +67,23 @@ def _check(page, lab, name: str, label: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 1600})
     _run_and_settle(page, lab, name)
     shot = save_screenshot(page, f"lab-{label}-{name.removesuffix('.ipynb')}")
+    # A notebook that stopped on an error draws nothing to measure: that is a failure too.
+    errors = page.evaluate(
+        """() => {
+          const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+          const found = [];
+          for (let i = 0; i < cells.length; i++) {
+            const outs = cells.get(i).outputs;
+            for (let j = 0; outs && j < outs.length; j++) {
+              const o = outs.get(j).toJSON();
+              if (o.output_type === 'error') found.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+            }
+          }
+          return found;
+        }"""
+    )
+    assert not errors, f"{name} on {label} stopped on an error (screenshot {shot}): {errors}"
+    assert page.locator(f"{PANEL} [class*='cp-']").count(), f"{name} on {label}: no coprod view"
     bad = overflowing(page, PANEL)
     assert not bad, f"{name} on {label}: content cut (screenshot {shot}):\n" + "\n".join(
         map(str, bad)
