@@ -465,6 +465,26 @@ def test_the_library_flows_run_as_the_roles(team):
     assert len(team.rows("Fern", "SELECT * FROM note_version")) == 1
 
 
+def test_a_researchers_role_undoes_its_board_edits_links_included(team):
+    """The tension board's undo runs as the researcher's own role: taking back a link is a
+    DELETE the role may make (with its event), as attaching and detaching evidence are."""
+    from coprod_nb.storage.interpretation import BoardUndo
+
+    _closure(team)
+    with team.store("Moss") as moss:
+        t1 = moss.add_tension("Library vs strategy paper", "library", "strategy paper")
+        t2 = moss.add_tension("Chair by parents vs nobody", "parents", "nobody")
+        undo = BoardUndo(moss)
+        undo.attach(t1.id, notes=[team.notes["Fern"]])
+        undo.link(t1.id, t2.id, "contradicts")
+        assert len(moss.tension_links()) == 1
+        undo.undo()
+        assert moss.tension_links() == []
+        undo.undo()
+        assert moss.evidence(t1.code) == []
+    assert [e.action for e in as_(team.owner, "Wren").history("tension_link")][-1] == "delete"
+
+
 def test_ballots_stay_hidden_until_the_poll_closes(team):
     _closure(team)
     with team.store("Wren") as wren:

@@ -77,7 +77,7 @@ TABLE_GRANTS: dict[str, str] = {
     "dissent": _TEAM,
     "tension": _TEAM,
     "tension_evidence": _TEAM + ", DELETE",
-    "tension_link": _TEAM,
+    "tension_link": _TEAM + ", DELETE",  # a link taken back (board undo), logged as an event
     "framework_version": "SELECT, INSERT",  # rows: the lead only; frozen by trigger
     "workshop": _TEAM,  # rows: the lead only
     "card_response": _TEAM,
