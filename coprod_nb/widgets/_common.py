@@ -79,6 +79,38 @@ def researcher_source(researcher: str | w.ValueWidget) -> tuple[str | None, w.Va
     return researcher, None
 
 
+# What a FigureBox was last given, when it was given no data.
+_NOTHING = object()
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two plots' data are equal (DataFrames and their ``attrs`` included)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, pd.DataFrame | pd.Series) or isinstance(b, pd.DataFrame | pd.Series):
+        return (
+            type(a) is type(b)
+            and a.equals(b)
+            and list(getattr(a, "columns", [])) == list(getattr(b, "columns", []))
+            # repr: NaN in attrs (an undefined statistic) equals itself
+            and repr(a.attrs) == repr(b.attrs)
+        )
+    if a is _NOTHING or b is _NOTHING:
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def folded(box: FigureBox, title: str) -> w.Accordion:
+    """``box`` in a closed section called ``title``, its figures drawn when first opened."""
+    section = w.Accordion(children=[box], titles=(title,), selected_index=None)
+    section.add_class("cp-figures")
+    box.follow(section, 0)
+    return section
+
+
 class FigureBox(w.VBox):
     """Matplotlib figures shown as sharp images inside a widget, each one downloadable.
 
@@ -89,6 +121,10 @@ class FigureBox(w.VBox):
     stretched beyond its own width; below it a format menu (PNG, SVG, PDF) and a
     download link carry the figure to the researcher's computer (nothing is written
     on the server).
+
+    Drawing text is most of a view's time on a large study, so a box inside a closed
+    panel (see :meth:`follow` and :func:`folded`) draws its figures when the panel is
+    first opened, and the same data given again are not drawn again.
     """
 
     #: CSS pixels per inch of figure (matplotlib's inches), and how many image pixels
@@ -100,26 +136,42 @@ class FigureBox(w.VBox):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._plots: list = []
+        self._data: object = _NOTHING
+        self._stale = False  # figures given but not drawn yet
+        self._shown = True
+        #: How many times a figure was drawn for the screen (downloads not counted).
+        self.draws = 0
 
-    def draw(self, *plots) -> str | None:
-        """Draw each ``plot()`` (a callable returning an Axes); figures are closed after.
+    @property
+    def drawn(self) -> bool:
+        """Whether the figures given last are drawn (False while they wait to be shown)."""
+        return not self._stale
 
-        Returns the message of a plot that could not be drawn (bad data), else None.
+    def draw(self, *plots, data: object = _NOTHING) -> str | None:
+        """Show each ``plot()`` (a callable returning an Axes); figures are closed after.
+
+        Drawn now if the box is shown, else when it is first shown. ``data`` (what the
+        plots are drawn from, such as their DataFrame) lets a call with data equal to
+        the last call's keep the figures already drawn.
+
+        Returns the message of a plot that could not be drawn (bad data), else None;
+        the message is also shown in the box in place of its figure.
         """
-        from coprod_nb.errors import CoprodError
+        if data is not _NOTHING and _same(data, self._data) and len(plots) == len(self._plots):
+            return None
+        self._plots, self._data, self._stale = list(plots), data, True
+        return self._draw_now() if self._shown else None
 
-        shown, problem = [], None
-        self._plots = []
-        for plot in plots:
-            try:
-                raw, name = self._render(plot, "png")
-            except (ValueError, CoprodError) as exc:
-                problem = str(exc)
-                continue
-            self._plots.append(plot)
-            shown.append(self._panel(len(self._plots) - 1, raw, name))
-        self.children = shown
-        return problem
+    def follow(self, panels: w.Tab | w.Accordion, index: int) -> None:
+        """Draw only once panel ``index`` of ``panels`` is selected (at once if it is)."""
+
+        def selected(_change=None) -> None:
+            self._shown = panels.selected_index == index
+            if self._shown and self._stale:
+                self._draw_now()
+
+        panels.observe(selected, names="selected_index")
+        selected()
 
     def export(self, index: int, fmt: str) -> bytes:
         """The ``index``-th figure drawn again as ``fmt`` ("png", "svg" or "pdf") bytes."""
@@ -127,25 +179,53 @@ class FigureBox(w.VBox):
 
     def clear(self) -> None:
         """Remove the figures."""
-        self._plots = []
+        self._plots, self._data, self._stale = [], _NOTHING, False
         self.children = ()
+
+    def _draw_now(self) -> str | None:
+        from coprod_nb.errors import CoprodError
+
+        shown, problem = [], None
+        for index, plot in enumerate(self._plots):
+            try:
+                raw, name = self._render(plot, "png")
+            except (ValueError, CoprodError) as exc:
+                problem = str(exc)
+                note = w.HTML()
+                message(note, problem, kind="error")
+                shown.append(note)
+                continue
+            shown.append(self._panel(index, raw, name))
+        self.draws += 1
+        self._stale = False
+        self.children = shown
+        return problem
 
     def _render(self, plot, fmt: str) -> tuple[bytes, str]:
         import io
 
+        import matplotlib
         import matplotlib.pyplot as plt
 
         before = set(plt.get_fignums())
         try:
             ax = plot()
+            figure = ax.figure
             buffer = io.BytesIO()
             # No "Software"/"Creator" entries: the files should not advertise matplotlib.
             metadata = {"png": {"Software": None}, "svg": {"Creator": None}}.get(fmt, {})
-            ax.figure.savefig(
+            # The area "tight" would save, measured without drawing: bbox_inches="tight"
+            # draws the whole figure once (all its text laid out) only to measure it.
+            # Measured at the resolution it is saved at: text extents vary with it.
+            dpi = self.DPI * self.PIXEL_RATIO
+            figure.set_dpi(dpi)
+            pad = matplotlib.rcParams["savefig.pad_inches"]
+            area = figure.get_tightbbox().padded(pad)
+            figure.savefig(
                 buffer,
                 format=fmt,
-                dpi=self.DPI * self.PIXEL_RATIO,
-                bbox_inches="tight",
+                dpi=dpi,
+                bbox_inches=area,
                 metadata=metadata,
             )
             title = ax.get_title() or "figure"
