@@ -228,6 +228,143 @@ def test_0011_downgrades_and_upgrades_keeping_every_hit(tmp_path, db_url):
         store.close()
 
 
+def _fts_table_sql(store: Store) -> str:
+    with store.engine.connect() as conn:
+        return conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'turn_fts'")
+        ).scalar_one()
+
+
+def _triggers(store: Store) -> dict[str, str]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        return dict(rows.all())
+
+
+PREFIX_QUERIES = ["co*", "b*", "bo*", "fun*", "res* board", '"health board" bo*', "resid*"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda d: build_demo(d, stage="transcripts"),
+        lambda d: build_second_study(d, "transcripts"),
+        lambda d: build_second_study(d, "workshop"),
+    ],
+    ids=["demo", "second-study", "second-study-late"],
+)
+def test_0014_prefix_index_after_a_fresh_init_and_after_its_downgrade_and_upgrade(tmp_path, build):
+    # SQLite only: PostgreSQL's prefixes are the GIN index of 0011, unchanged by 0014.
+    from alembic import command
+
+    from coprod_nb.storage.database import _alembic_config
+
+    store = build(tmp_path / "study")
+    cfg = _alembic_config()
+
+    def migrate(fn, rev):
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, rev)
+
+    def hits() -> dict[str, list[int]]:
+        return {q: [h.turn_id for h in store.search(q, limit=100_000)] for q in PREFIX_QUERIES}
+
+    try:
+        # a fresh study (built by running the migrations) has the prefix index
+        assert "prefix='2 3'" in _fts_table_sql(store)
+        triggers = _triggers(store)
+        assert {"turn_fts_ad", "turn_fts_au"} <= set(triggers)
+        fresh = hits()
+        assert all(set(fresh[q]) == oracle(store, q) for q in PREFIX_QUERIES)
+        assert fresh["co*"] and fresh["b*"]
+
+        migrate(command.downgrade, "0013")
+        assert "prefix" not in _fts_table_sql(store)
+        assert _triggers(store) == triggers  # kept as they were
+        assert hits() == fresh
+
+        migrate(command.upgrade, "head")
+        assert "prefix='2 3'" in _fts_table_sql(store)
+        assert _triggers(store) == triggers
+        assert hits() == fresh
+
+        # the triggers still keep the rebuilt index current
+        with store.engine.begin() as conn:
+            first = conn.execute(text("SELECT min(id) FROM turn")).scalar()
+            conn.execute(
+                text("UPDATE turn SET text = 'Quokkaville cooperative' WHERE id = :id"),
+                {"id": first},
+            )
+        assert [h.turn_id for h in store.search("quokk*")] == [first]
+        assert first in {h.turn_id for h in store.search("coo*", limit=100_000)}
+        assert store.search("Quokkaville")[0].turn_id == first
+    finally:
+        store.close()
+
+
+def test_0014_rebuilds_a_study_that_kept_the_per_row_trigger(tmp_path):
+    # A study stamped 0011 while it was a placeholder kept 0001's insert trigger: the
+    # rebuild keeps it too (Store.add_transcript then leaves indexing to it).
+    from alembic import command
+
+    from coprod_nb.storage.database import _alembic_config
+
+    store = build_second_study(tmp_path / "second", "transcripts")
+    cfg = _alembic_config()
+
+    def migrate(fn, rev):
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, rev)
+
+    try:
+        before = {q: {h.turn_id for h in store.search(q, limit=100_000)} for q in PREFIX_QUERIES}
+        migrate(command.downgrade, "0013")
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER turn_fts_ai AFTER INSERT ON turn BEGIN "
+                    "INSERT INTO turn_fts(rowid, text) VALUES (new.id, new.text); END"
+                )
+            )
+        migrate(command.upgrade, "head")
+        assert "prefix='2 3'" in _fts_table_sql(store)
+        assert "turn_fts_ai" in _triggers(store)
+        after = {q: {h.turn_id for h in store.search(q, limit=100_000)} for q in PREFIX_QUERIES}
+        assert after == before
+    finally:
+        store.close()
+
+
+def test_the_phrase_plan_on_postgresql_finds_what_the_plain_plan_finds(tmp_path, pg_url):
+    # Phrases are first looked for by their words without positions (the GIN index),
+    # then checked: the same turns as the one-statement plan and the oracle.
+    store = build_second_study(tmp_path / "second", "transcripts", pg_url)
+    plain = (
+        "SELECT t.id FROM turn t, to_tsquery('simple', :q) q "
+        "WHERE t.search_vector @@ q ORDER BY t.id"
+    )
+    found = {}
+    try:
+        for query in ['"the board"', '"health board"', 'resid* "the board"', '"board the"']:
+            with store.session(write=False) as s:
+                expected = s.execute(text(plain), {"q": tsquery(query)}).scalars().all()
+            got = [h.turn_id for h in store.search(query, limit=100_000)]
+            assert sorted(got) == expected == sorted(oracle(store, query)), query
+            found[query] = len(got)
+    finally:
+        store.close()
+    assert found['"the board"'] >= found['"health board"'] > 0
+    assert found['"the board"'] >= found['resid* "the board"']
+
+
+def test_a_phrase_without_positions_is_its_words():
+    assert tsquery('"the board" fund*', positions=False) == "'the' & 'board' & 'fund':*"
+    assert tsquery('"lived experience" co*', positions=False) == ("'lived' & 'experience' & 'co':*")
+    assert tsquery('"lived experience" co*') == "('lived' <-> 'experience') & 'co':*"
+
+
 def test_a_transcript_imported_is_indexed_once(tmp_path, db_url):
     store = build_second_study(tmp_path / "second", "transcripts", db_url)
     try:
