@@ -40,6 +40,7 @@ class ComparisonView(w.VBox):
         ]
         for i, title in enumerate(["Counts", "Side by side", "Overlaps", "Gaps"]):
             self.tabs.set_title(i, title)
+        self.figure.follow(self.tabs, 0)  # drawn while its tab is shown
         self.status = w.HTML()
         self._pending: set[int] = set()  # tabs to fill when they are shown
         self.partnership.observe(self._on_partnership_change, names="value")
@@ -80,7 +81,7 @@ class ComparisonView(w.VBox):
             self.figure.clear()
             self.counts.value = "<p>No notes were written in step 1.</p>"
         else:
-            self.figure.draw(lambda: plot_compare(counts))
+            self.figure.draw(lambda: plot_compare(counts), data=counts)
             self.counts.value = table_html(
                 counts.pivot_table(
                     index="researcher", columns="category", values="notes", aggfunc="sum"

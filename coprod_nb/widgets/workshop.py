@@ -36,7 +36,15 @@ from coprod_nb.domain.wording import plural, version_title
 from coprod_nb.errors import CoprodError, InvalidInput, NotFound
 from coprod_nb.storage import Store
 from coprod_nb.storage.workshop import CIRCLES
-from coprod_nb.widgets._common import FigureBox, Quiet, escape, message, short, table_html
+from coprod_nb.widgets._common import (
+    FigureBox,
+    Quiet,
+    escape,
+    folded,
+    message,
+    short,
+    table_html,
+)
 from coprod_nb.widgets._layout import fit
 from coprod_nb.widgets._stage import (
     NO_FRAMEWORK,
@@ -619,7 +627,10 @@ class PollView(Quiet, w.VBox):
         self.tally = w.HTML()
         self.tally.add_class("cp-poll-tally")
         self.plot = FigureBox()
-        self.results_box = w.VBox([w.HTML("<b>Results</b>"), self.tally, self.plot])
+        # The tally carries the results; the chart is drawn when its section is opened.
+        self.results_box = w.VBox(
+            [w.HTML("<b>Results</b>"), self.tally, folded(self.plot, "Chart of the results")]
+        )
 
         self.open_button.on_click(self._on_open_click)
         self.cast_button.on_click(self._on_cast_click)
@@ -769,7 +780,7 @@ class PollView(Quiet, w.VBox):
             "the group decides.</p>" + table_html(shown, css_class="cp-table cp-poll-tally-table")
         )
         title = "Opening poll" if poll.name == "opening" else f"Poll: {poll.name}"
-        problem = self.plot.draw(lambda: plot_poll(table, title=title))
+        problem = self.plot.draw(lambda: plot_poll(table, title=title), data=(table, title))
         if problem:
             message(self.vote_status, problem, kind="error")
 
@@ -883,7 +894,8 @@ class CircleSortView(Quiet, w.VBox):
                 self.threshold,
                 self.results,
                 self.agreement,
-                self.plot,
+                # The table carries the results; the figures are drawn when opened.
+                folded(self.plot, "Figures: the circles and the ring counts"),
             ],
             **kwargs,
         )
@@ -996,7 +1008,7 @@ class CircleSortView(Quiet, w.VBox):
                 f"(uncorrected {w_raw:.2f}). The numbers prompt the discussion; "
                 "the group decides."
             )
-        self.plot.draw(lambda: plot_circles(table), lambda: plot_ring_counts(table))
+        self.plot.draw(lambda: plot_circles(table), lambda: plot_ring_counts(table), data=table)
 
     def _on_participant_change(self, _change=None) -> None:
         if not self._quiet:
@@ -1146,7 +1158,8 @@ class DecisionLog(Quiet, w.VBox):
                 self.freeze_status,
                 w.HTML("<b>Lineage</b>"),
                 self.lineage,
-                self.plot,
+                # The table carries the lineage; the figure is drawn when opened.
+                folded(self.plot, "Figure of the lineage"),
             ],
             **kwargs,
         )
@@ -1249,7 +1262,7 @@ class DecisionLog(Quiet, w.VBox):
             message(self.lineage, str(exc), kind="error")
             return
         self.lineage.value = table_html(table, css_class="cp-table cp-lineage-table")
-        self.plot.draw(lambda: plot_lineage(table))
+        self.plot.draw(lambda: plot_lineage(table), data=table)
 
     def _decision(self) -> Decision:
         used = set(decision_fields(self.kind.value))
@@ -1493,7 +1506,7 @@ class SpectrumEditor(Quiet, w.VBox):
             self.plot.clear()
             return
         labels = poles(self._framework) if self._framework is not None else {}
-        problem = self.plot.draw(lambda: plot_spectra(table, poles=labels))
+        problem = self.plot.draw(lambda: plot_spectra(table, poles=labels), data=(table, labels))
         if problem:
             message(self.status, problem, kind="error")
 
