@@ -28,6 +28,7 @@ from coprod_nb.exchange.refi_qda import (
     import_qdpx,
 )
 from coprod_nb.storage import Store
+from coprod_nb.storage.integrity import check_study
 from tests.acting import all_excerpts, as_
 
 NS = {"q": "urn:QDA-XML:project:1.0"}
@@ -342,12 +343,15 @@ def _round_trip(st: Store, work: Path, lead: str) -> dict:
         summary = import_qdpx(fresh, first, lead=lead)
         finish_qdpx_import(as_(fresh, lead))
         again = export_qdpx(as_(fresh, lead), work / "again.qdpx")
+        # the versions frozen again are sound: `coprod-nb check` replays their digests
+        problems = check_study(work / "fresh")
         return {
             "before": _canon(first),
             "after": _canon(again),
             "state before": before_state,
             "state after": _state(fresh),
             "summary": summary,
+            "problems": problems,
         }
     finally:
         fresh.close()
@@ -381,34 +385,10 @@ def trips(tmp_path_factory, demo_template, second_templates):
 STUDIES = ("scripts", "demo", "second")
 
 # What the round trip still loses, each marked a strict xfail so that it fails (XPASS) the
-# day it is kept. All of it is the tensions' side of the exchange (code book and framework
-# Sets: _add_codebook, _add_sets, _plan_tensions, _refreeze), not the sources, selections,
-# codings or notes.
-_WORKING = (
-    "the working tensions are not exported: the code book holds the newest framework's "
-    "tensions only, so changes after the newest freeze, tensions outside it (parked, "
-    "merged away) and their evidence come back as that framework has them"
-)
-LOST = {
-    ("demo", "sets"): "a tension's origin (the merges it came from) is not re-created "
-    "(reported as a warning); the v2 Set's tensions lose 'origin'",
-    ("demo", "framework origins"): "a tension's origin (merges) is not re-created (reported)",
-    ("demo", "framework links"): "the links between tensions frozen in a framework version "
-    "are not exported",
-    ("scripts", "framework links"): "the links between tensions frozen in a framework "
-    "version are not exported",
-    ("demo", "framework evidence"): "the evidence of a tension outside the newest framework "
-    "is not exported (only the newest framework's tensions are codes)",
-    ("scripts", "framework evidence"): "the evidence of a tension outside the newest "
-    "framework is not exported (only the newest framework's tensions are codes)",
-    ("scripts", "evidence"): _WORKING,
-    ("demo", "tensions"): _WORKING,
-    ("demo", "evidence"): _WORKING,
-    ("second", "tensions"): _WORKING,
-    ("second", "evidence"): _WORKING,
-}
-# (The scripts study's working tensions do come back: they are its newest framework
-# plus one tension parked since, which the re-freeze parks again.)
+# day it is kept. Nothing is left: the tensions' side (working tensions with their status,
+# proposer, evidence and links in the code book; each frozen version exactly, origins,
+# links and evidence included, in its Set) came back in issue 16.
+LOST: dict[tuple[str, str], str] = {}
 
 
 def _cases(parts: tuple[str, ...]) -> list:
@@ -452,13 +432,28 @@ def test_round_trip_keeps_the_study_state(trips, study, part):
     assert trip["state after"][part] == trip["state before"][part]
 
 
+@pytest.mark.parametrize("study", STUDIES)
+def test_the_imported_study_passes_the_integrity_check(trips, study):
+    """Frozen again exactly, each version matches the digest its freeze event recorded
+    (what `coprod-nb check` replays), and nothing else in the record is unsound."""
+    trip = trips(study)
+    assert trip["problems"] == []
+    assert trip["state after"]["frameworks"] == trip["state before"]["frameworks"]
+
+
 def test_the_scripts_study_exercises_what_it_should(trips):
     """The study built here really holds what the comparison is meant to cover."""
     before = trips("scripts")["before"]
     (doc,) = [s for s in before["sources"] if s[0] == "Notes de terrain 📄"]
     assert PLAIN_LAYOUT in doc[1]
     assert doc[2] == (PLAIN + "\n").encode("utf-8")  # the final newline is added, once
-    assert len(before["sets"]) == 3  # step 1 closed, v1, v2
+    # step 1 closed, v1, v2, and the board's link T3 -> T1
+    assert [s[0] for s in before["sets"]] == [
+        "Framework v1",
+        "Framework v2",
+        "Step 1 closed",
+        "Tension links",
+    ]
     spans = {
         PLAIN[a:b]
         for (name, a, b, *_), n in before["selections"].items()

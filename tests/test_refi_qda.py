@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import resource
 import time
@@ -106,13 +107,44 @@ def test_export_holds_the_study(demo, tmp_path):
         assert Counter({(a, b, text[a:b]): n for (a, b, _), n in got.items()}) == spans
 
     names = {c["name"] for c in _xml_codes(root)}
-    for t in demo.framework(2).tensions:
+    # the code book holds the board as it is (the demo's workshop merged T4-T6 into T8
+    # in framework v2 only: T8 is not on the board, and T4-T6 still are)
+    board = demo.tensions()
+    for t in board:
         assert f"{t.code}: {t.name}" in names
         assert set(t.subthemes) <= names
     assert {"Note categories", *demo.note_categories()} <= names
     paths = _code_paths(_xml_codes(root))
     assert ("Note categories", "barrier") in paths
-    assert ("Tensions (framework v2)", "T8: Individual motivation vs structural issues") in paths
+    assert ("Tensions (working set)", "T4: Research vs non-research activities") in paths
+    assert not any(p[-1].startswith("T8: ") for p in paths)
+    codes = {c.get("name"): c for c in root.iterfind(".//q:CodeBook//q:Code", NS)}
+    t1 = board[0]
+    assert (
+        codes[f"{t1.code}: {t1.name}"]
+        .findtext("q:Description", None, NS)
+        .startswith(
+            f"Pole A: {t1.pole_a}\nPole B: {t1.pole_b}\nStatus: {t1.status}\nProposer: {t1.proposer}"
+        )
+    )
+    # each frozen version is a Set holding it exactly: T8's origin, v1's links, evidence
+    # as the GUIDs of this file's notes and selections
+    sets = {
+        s.get("name"): json.loads(s.findtext("q:Description", None, NS))
+        for s in root.iterfind("q:Sets/q:Set", NS)
+    }
+    t8 = next(t for t in sets["Framework v2"]["tensions"] if t["code"] == "T8")
+    assert t8["origin"] == ["T4", "T5", "T6"]
+    assert sets["Framework v1"]["links"] == demo.frozen_links(1)
+    selections = {s.get("guid") for s in root.iterfind(SEL, NS)}
+    notes = {n.get("guid") for n in root.iterfind("q:Notes/q:Note", NS)}
+    frozen = demo.framework(2).get("T8").evidence
+    assert set(t8["evidence"]["excerpts"]) <= selections
+    assert len(t8["evidence"]["excerpts"]) == len(frozen["excerpts"])
+    assert set(t8["evidence"]["notes"]) <= notes
+    assert len(t8["evidence"]["notes"]) == len(frozen["notes"])
+    linked = sets["Tension links"]["links"]
+    assert [(k["source"], k["kind"], k["target"]) for k in linked] == demo.tension_links()
 
     users = root.findall("q:Users/q:User", NS)
     assert sorted(u.get("name") for u in users) == sorted(r.name for r in demo.researchers())
@@ -220,8 +252,8 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
     assert lead_name in {r.name for r in demo.researchers()}
     assert summary.warnings == [
         "2 framework version(s) (Framework v1, Framework v2) are frozen again when the lead "
-        "finishes the import (coprod-nb close-recall), without the tensions' origins "
-        "(merges); until then the newest is candidate tensions",
+        "finishes the import (coprod-nb close-recall), exactly as they were (origins, "
+        "links, evidence); until then the board holds the exported working tensions",
         f"step 1 was closed in the exported study; {lead_name} must close it here "
         "(coprod-nb close-recall) so the imported notes are visible to the team",
     ]
@@ -274,21 +306,18 @@ def test_round_trip_into_an_empty_study(demo, store, tmp_path):
         t.title: old_short.get(t.partnership_id) for t in demo.transcripts()
     }
 
-    # Our own tension codes come back as candidate tensions with their evidence.
-    v2 = demo.framework(2)
+    # Our own tension codes come back as the board's tensions (status and proposer
+    # included) with their excerpts as evidence; notes follow once step 1 is closed.
     got = {t.code: t for t in store.tensions()}
-    assert set(got) == set(v2.codes)
-    for t in v2.tensions:
+    assert set(got) == {t.code for t in demo.tensions()}
+    fields = ("name", "pole_a", "pole_b", "description", "subthemes", "status", "proposer")
+    for t in demo.tensions():
         row = got[t.code]
-        assert (row.name, row.pole_a, row.pole_b, row.description, tuple(row.subthemes)) == (
-            t.name,
-            t.pole_a,
-            t.pole_b,
-            t.description,
-            t.subthemes,
-        )
-        assert row.status == "candidate"
-        assert len(store.evidence(t.code)) == len(set(t.evidence["excerpts"]))
+        assert [getattr(row, f) for f in fields] == [getattr(t, f) for f in fields]
+        excerpts = {e.excerpt_id for e in demo.evidence(t.code) if e.excerpt_id}
+        assert len(store.evidence(t.code)) == len(excerpts)
+    assert store.tension_links() == demo.tension_links()
+    assert store.framework_versions() == []  # frozen again when the lead finishes
 
     # Notes: stored for their authors, on their partnership, anchored to the same spans.
     lead = next(r.name for r in demo.researchers() if r.lead)

@@ -58,6 +58,7 @@ import defusedxml.sax
 from defusedxml.common import DefusedXmlException
 from lxml import etree
 
+from coprod_nb.domain.framework import TENSION_STATUSES
 from coprod_nb.domain.transcript import RawTurn, canonical_text, paragraph_spans
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
@@ -90,6 +91,9 @@ MAX_MEMBERS = 100_000
 PENDING_EVIDENCE = "qdpx_pending_note_evidence"  # study setting: {tension code: [note ids]}
 PENDING_CLOSURE = "qdpx_pending_closure"  # study setting: the project had step 1 closed
 PENDING_FRAMEWORKS = "qdpx_pending_frameworks"  # study setting: framework Sets to re-freeze
+# study setting: {"notes": {id: guid}, "excerpts": {id: guid}}, the GUIDs of the items a
+# framework Set of the imported file named, kept so the next export names them alike
+KEPT_GUIDS = "qdpx_kept_guids"
 UNKNOWN_SPEAKER = "Unknown"
 NOT_REFI = "not a REFI-QDA project"
 TENSION_ROOT = "Tensions"
@@ -106,7 +110,11 @@ _RECORDED = re.compile(r"^Recorded: (\d{4}-\d{2}-\d{2})$", re.M)
 # Description, so the import keeps it plain whatever its lines look like.
 PLAIN_LAYOUT = "Layout: plain text (paragraphs without speakers)"
 _PLAIN = re.compile(r"^Layout: plain text\b", re.M)
-_POLES = re.compile(r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\n\n(.*))?\Z", re.S)
+_POLES = re.compile(
+    r"Pole A: ([^\n]+)\nPole B: ([^\n]+)(?:\nStatus: ([^\n]*))?(?:\nProposer: ([^\n]*))?"
+    r"(?:\n\n(.*))?\Z",
+    re.S,
+)
 _SET_FIELDS = (
     "code",
     "name",
@@ -194,29 +202,32 @@ def _visible(store: Any, viewer: str | None, researchers: list) -> tuple[list, l
 
 
 def _tension_items(store: Any) -> tuple[str, list[tuple[Any, set[int], set[int]]]]:
-    """Root code name and (tension, excerpt ids, note ids) of the newest framework."""
-    if store.framework_versions():
-        fw = store.framework()
-        items = [
-            (t, set(t.evidence.get("excerpts", ())), set(t.evidence.get("notes", ())))
-            for t in fw.tensions
-        ]
-        return f"{TENSION_ROOT} (framework v{fw.version})", items
+    """Root code name and (tension, excerpt ids, note ids) of every working tension.
+
+    The code book holds the board as it is now (changes since the newest freeze,
+    parked tensions, their evidence); each frozen version is a Set (:func:`_add_sets`).
+    """
     items = []
+    evidence: dict[int, tuple[set[int], set[int]]] = {}
+    for e in store.evidence():
+        exs, ns = evidence.setdefault(e.tension_id, (set(), set()))
+        if e.excerpt_id:
+            exs.add(e.excerpt_id)
+        if e.note_id:
+            ns.add(e.note_id)
     for row in store.tensions():
-        ev = store.evidence(row.id)
-        items.append(
-            (
-                tension_of(row),
-                {e.excerpt_id for e in ev if e.excerpt_id},
-                {e.note_id for e in ev if e.note_id},
-            )
-        )
+        exs, ns = evidence.get(row.id, (set(), set()))
+        items.append((tension_of(row), exs, ns))
     return f"{TENSION_ROOT} (working set)", items
 
 
 def _tension_description(t: Any) -> str:
-    text = f"Pole A: {t.pole_a}\nPole B: {t.pole_b}"
+    """Poles, then status and proposer (our lines, read back by :data:`_POLES`), then
+    the tension's description after a blank line."""
+    lines = [f"Pole A: {t.pole_a}", f"Pole B: {t.pole_b}", f"Status: {t.status}"]
+    if t.proposer:
+        lines.append(f"Proposer: {t.proposer}")
+    text = "\n".join(lines)
     return f"{text}\n\n{t.description}" if t.description else text
 
 
@@ -232,6 +243,8 @@ class _Export:
     tension_guid: dict[str, str] = field(default_factory=dict)
     category_guid: dict[str, str] = field(default_factory=dict)
     note_guid: dict[int, str] = field(default_factory=dict)
+    excerpt_guid: dict[int, str] = field(default_factory=dict)  # kept by an import
+    frozen_excerpts: set[int] = field(default_factory=set)  # evidence of a frozen version
 
     lead: str | None = None  # user GUID of the study lead (the team's codings)
     team_time: str | None = None  # when the tensions were recorded (framework frozen)
@@ -250,6 +263,10 @@ class _Export:
                 creationDateTime=when,
             )
             _sub(coding, "CodeRef", targetGUID=target)
+
+    def excerpt_of(self, excerpt_id: int) -> str:
+        """The GUID of an excerpt's selection (the one an import kept, else derived)."""
+        return self.excerpt_guid.get(excerpt_id) or self.guid("excerpt", excerpt_id)
 
     def user_named(self, name: str | None) -> str | None:
         """The user GUID of a researcher's name or login (the lead when unknown)."""
@@ -359,9 +376,9 @@ def _add_sources(
                 for n in anchored
                 if n.category in ctx.categories
             ]
-            if not targets and not anchored:
+            if not targets and not anchored and ex.id not in ctx.frozen_excerpts:
                 continue
-            sel = _sub(src, "PlainTextSelection", guid=ctx.guid("excerpt", ex.id))
+            sel = _sub(src, "PlainTextSelection", guid=ctx.excerpt_of(ex.id))
             sel.set("startPosition", str(ex.start))
             sel.set("endPosition", str(ex.end))
             user = ctx.user_named(ex.created_by)
@@ -439,15 +456,38 @@ def _add_notes(
     return members
 
 
-def _add_sets(project: etree._Element, ctx: _Export, versions: list, closure: Any) -> None:
-    """One ``Set`` per frozen framework version (our convention inside the standard).
+def _frozen_entry(ctx: _Export, t: dict) -> dict:
+    """A frozen tension for its Set: every stored field, its evidence as the GUIDs of
+    the exported notes and selections (an item not exported is left out)."""
+    out = {k: v for k, v in t.items() if k != "evidence"}
+    if "evidence" in t:
+        ev = t["evidence"] or {}
+        out["evidence"] = {
+            key: [g for i in ev[key] if (g := guids(i))]
+            for key, guids in (
+                ("notes", ctx.note_guid.get),
+                ("excerpts", lambda i: ctx.excerpt_of(i) if i in ctx.frozen_excerpts else None),
+            )
+            if key in ev
+        }
+    return out
 
-    The set's members are the codes of its tensions present in the code book; its
+
+def _add_sets(
+    project: etree._Element, ctx: _Export, versions: list, closure: Any, links: list
+) -> None:
+    """One ``Set`` per frozen framework version, and one of the board's links (our
+    convention inside the standard).
+
+    A version's members are the codes of its tensions on the board; its
     ``Description`` is JSON (``{"coprod_nb": "framework", "version", "label",
-    "frozen_at", "frozen_by", "tensions"}``, each tension with its poles, status,
-    sub-themes and description) so coprod_nb reads every version back.
+    "frozen_at", "frozen_by", "tensions", "links"}``): each tension as the version
+    stored it (poles, status, sub-themes, proposer, origin) with its evidence as the
+    GUIDs of notes and selections of this file, and the links frozen with it, so that
+    coprod_nb freezes the version again exactly. The board's links between tensions
+    are the Set "Tension links" (``{"coprod_nb": "tension-links", "links"}``).
     """
-    if not versions and closure is None:
+    if not versions and closure is None and not links:
         return
     sets = _sub(project, "Sets")
     if closure is not None:
@@ -468,15 +508,26 @@ def _add_sets(project: etree._Element, ctx: _Export, versions: list, closure: An
             "label": fv.label or "",
             "frozen_at": _stamp(fv.frozen_at),
             "frozen_by": fv.frozen_by,
-            "tensions": [
-                {k: t.get(k) for k in _SET_FIELDS if k in t} for t in fv.tensions if "code" in t
-            ],
+            "tensions": [_frozen_entry(ctx, t) for t in fv.tensions if "code" in t],
         }
+        frozen_links = [t["links"] for t in fv.tensions if "links" in t]
+        if frozen_links:
+            meta["links"] = frozen_links[0]
         _sub(el, "Description", json.dumps(meta, ensure_ascii=False, sort_keys=True))
         for t in fv.tensions:
             g = ctx.tension_guid.get(t.get("code"))
             if g:
                 _sub(el, "MemberCode", targetGUID=g)
+    if links:
+        el = _sub(sets, "Set", guid=ctx.guid("tension-links", "board"), name="Tension links")
+        meta = {
+            "coprod_nb": "tension-links",
+            "links": [{"source": a, "kind": k, "target": b} for a, k, b in links],
+        }
+        _sub(el, "Description", json.dumps(meta, ensure_ascii=False, sort_keys=True))
+        for code in dict.fromkeys(c for a, _, b in links for c in (a, b)):
+            if code in ctx.tension_guid:
+                _sub(el, "MemberCode", targetGUID=ctx.tension_guid[code])
 
 
 def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[bytes, list]:
@@ -499,9 +550,22 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
         note_guid={n.id: guid("note", n.id) for n in notes},
     )
     refi_codebook.prepare_export(store, ctx)  # users of an imported project keep their GUIDs
+    kept = (study.settings or {}).get(KEPT_GUIDS) or {}
+    for key, mapping in (("notes", ctx.note_guid), ("excerpts", ctx.excerpt_guid)):
+        for ident, g in (kept.get(key) or {}).items():
+            if key == "excerpts" or int(ident) in mapping:
+                mapping[int(ident)] = g
     leads = [r for r in researchers if r.lead] or researchers[:1]
     ctx.lead = ctx.user_of[leads[0].id] if leads else None
     versions = store.framework_versions()
+    visible = {e.id for e in excerpts}
+    ctx.frozen_excerpts = {
+        i
+        for fv in versions
+        for t in fv.tensions
+        for i in ((t.get("evidence") or {}).get("excerpts") or ())
+        if "code" in t and i in visible
+    }
     ctx.team_time = _stamp(versions[-1].frozen_at) if versions else None
     for r in researchers:
         ctx.user_by_name[r.name.casefold()] = ctx.user_of[r.id]
@@ -522,7 +586,7 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
     members = _add_sources(project, ctx, transcripts, excerpts, notes, store.plain_transcripts())
     shorts = {p.id: p.short for p in partnerships}
     journals = _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
-    _add_sets(project, ctx, versions, store.step_closure())
+    _add_sets(project, ctx, versions, store.step_closure(), store.tension_links())
     if not real_names:
         scrub = typed_name_scrubber(store)[0]
         _scrub_tree(project, scrub)
@@ -941,6 +1005,12 @@ class _Project:
     sets: list[tuple[str, str]] = field(default_factory=list)  # (name, description)
     description: str = ""
 
+    def metas(self, kind: str) -> list[dict]:
+        """The JSON of our own export's Sets of one kind ("framework", ...)."""
+        if not self.origin.startswith(ORIGIN):
+            return []
+        return [m for _, d in self.sets if (m := _json_meta(d)).get("coprod_nb") == kind]
+
     def closure(self) -> dict | None:
         """Step 1's closure as our own export records it (a ``Set``), if any."""
         for _, desc in self.sets if self.origin.startswith(ORIGIN) else ():
@@ -1271,6 +1341,8 @@ class _Plan:
     )
     selections: list[tuple[int, _Selection, int, int]] = field(default_factory=list)
     tensions: list[dict] = field(default_factory=list)  # add_tension arguments and "guid"
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # the board's links
+    excerpt_of: dict[str, list[int]] = field(default_factory=dict)  # selection guid -> ids
     notes: list[tuple[_NoteIn, str | None, str | None, str, str]] = field(default_factory=list)
     # an empty study seeded from our own export takes its note categories and kinds
     categories: list[str] | None = None
@@ -1372,6 +1444,12 @@ def _plan_tensions(store: Any, project: _Project, plan: _Plan, warnings: list[st
     roots = [c for c in project.codes if c.parent is None and c.name.startswith(TENSION_ROOT)]
     if not roots:
         return
+    for meta in project.metas("tension-links"):
+        plan.links += [
+            (k["source"], k["target"], k["kind"])
+            for k in meta.get("links") or ()
+            if isinstance(k, dict) and {"source", "target", "kind"} <= set(k)
+        ]
     have = {t.code.casefold() for t in store.tensions()}
     for c in project.codes:
         if c.parent != roots[0].guid:
@@ -1392,8 +1470,11 @@ def _plan_tensions(store: Any, project: _Project, plan: _Plan, warnings: list[st
                 "name": m.group(2),
                 "pole_a": poles.group(1),
                 "pole_b": poles.group(2),
-                "description": poles.group(3) or "",
+                "description": poles.group(5) or "",
                 "subthemes": [s.name for s in project.codes if s.parent == c.guid],
+                # an export before statuses were written: a candidate, as it was read then
+                "status": poles.group(3) if poles.group(3) in TENSION_STATUSES else "candidate",
+                "proposer": poles.group(4) or "",
             }
         )
 
@@ -1482,8 +1563,9 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
     if versions:
         warnings.append(
             f"{len(versions)} framework version(s) ({', '.join(versions)}) are frozen again "
-            "when the lead finishes the import (coprod-nb close-recall), without the "
-            "tensions' origins (merges); until then the newest is candidate tensions"
+            "when the lead finishes the import (coprod-nb close-recall), exactly as they "
+            "were (origins, links, evidence); until then the board holds the exported "
+            "working tensions"
         )
     plan = _Plan()
     _plan_people(store, project, plan, warnings)
@@ -1545,14 +1627,18 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
     codings = [c for c in codings if c["code_guid"] in codes]
     summary.codings = codings
     for t in plan.tensions:
-        kwargs = {k: v for k, v in t.items() if k != "guid"}
-        store.add_tension(**kwargs, status="candidate")
+        store.add_tension(**{k: v for k, v in t.items() if k != "guid"})
         summary.tensions.append(t["code"])
         evidence = [
             c["excerpt_id"] for c in codings if c.get("excerpt_id") and c["code_guid"] == t["guid"]
         ]
         if evidence:
             store.attach_evidence(t["code"], excerpts=evidence)
+    made = set(summary.tensions)
+    for a, b, kind in plan.links:
+        if a in made and b in made:
+            store.link_tensions(a, b, kind)
+    plan.excerpt_of = excerpt_of
     excerpts_of_note: dict[str, list[int]] = {}
     for src, *_ in plan.transcripts:
         for sel in src.selections:
@@ -1684,16 +1770,61 @@ def import_qdpx(
     # Recorded as the person working (store.actor): nobody imports in another's name.
     if empty and project.name.strip():  # a new study takes the project's name
         store.update_study(name=project.name, description=project.description)
-    frameworks = sorted(
-        (m for _, d in project.sets if (m := _json_meta(d)).get("coprod_nb") == "framework"),
-        key=lambda m: m.get("version") or 0,
-    )
-    if frameworks and project.origin.startswith(ORIGIN) and empty:
-        store.update_study(settings={PENDING_FRAMEWORKS: frameworks})
     _write(store, plan, file, summary)
+    frameworks, kept = _plan_frameworks(project, plan, summary)
+    if frameworks and empty:
+        store.update_study(settings={PENDING_FRAMEWORKS: frameworks, KEPT_GUIDS: kept})
     _write_lead(store, project, lead_name, summary)
     _write_note_evidence(store, plan, summary)
+    if summary.step1_closed:  # the lead imports: the versions are frozen again now
+        _refreeze(store, (store.study().settings or {}).get(PENDING_FRAMEWORKS) or [])
     return summary
+
+
+def _plan_frameworks(
+    project: _Project, plan: _Plan, summary: ImportSummary
+) -> tuple[list[dict], dict]:
+    """The framework versions of our own export as :meth:`Store.restore_framework`
+    takes them (evidence GUIDs turned into the ids just written), oldest first, and the
+    GUIDs they named by id (kept, so the next export names those items alike)."""
+    note_id = {n["guid"]: n["note_id"] for n in summary.notes if n.get("note_id")}
+    ids_of = {
+        "notes": lambda g: note_id.get(g),
+        "excerpts": lambda g: next(iter(plan.excerpt_of.get(g, ())), None),
+    }
+    kept: dict[str, dict[str, str]] = {"notes": {}, "excerpts": {}}
+    out, missing = [], 0
+    for meta in sorted(project.metas("framework"), key=lambda m: m.get("version") or 0):
+        tensions = []
+        for t in meta.get("tensions") or ():
+            if not isinstance(t, dict) or not t.get("code"):
+                continue
+            entry = dict(t)
+            if isinstance(t.get("evidence"), dict):
+                entry["evidence"] = {}
+                for key, items in t["evidence"].items():
+                    if key not in ids_of:
+                        continue
+                    entry["evidence"][key] = []
+                    for g in items or ():
+                        found = ids_of[key](_guid(str(g)))
+                        if found is None:
+                            missing += 1
+                            continue
+                        entry["evidence"][key].append(found)
+                        kept[key][str(found)] = str(g)
+            tensions.append(entry)
+        if isinstance(meta.get("links"), list):
+            tensions.append({"links": meta["links"]})
+        out.append(
+            {"version": meta.get("version"), "label": meta.get("label") or "", "tensions": tensions}
+        )
+    if missing:
+        summary.warnings.append(
+            f"{plural(missing, 'evidence item')} of the framework versions "
+            "name no note or selection of the file; left out of the versions frozen again"
+        )
+    return out, kept
 
 
 def _write_note_evidence(store: Any, plan: _Plan, summary: ImportSummary) -> None:
@@ -1738,42 +1869,36 @@ def finish_qdpx_import(store: Any) -> int:
     settings = store.study().settings or {}
     if settings.get(PENDING_CLOSURE) and store.step_closure() is None:
         store.close_recall()
-    pending = settings.get(PENDING_EVIDENCE) or {}
-    if not pending or store.step_closure() is None:
+    if store.step_closure() is None:
         return 0
+    pending = settings.get(PENDING_EVIDENCE) or {}
     n = sum(store.attach_evidence(code, notes=ids) for code, ids in pending.items())
-    store.update_study(settings={PENDING_EVIDENCE: {}, PENDING_CLOSURE: False})
+    if pending or settings.get(PENDING_CLOSURE):
+        store.update_study(settings={PENDING_EVIDENCE: {}, PENDING_CLOSURE: False})
     _refreeze(store, settings.get(PENDING_FRAMEWORKS) or [])
     return n
 
 
 def _refreeze(store: Any, versions: list[dict]) -> None:
-    """Freeze each exported framework version again, oldest first: its tensions are set
-    to their state in that version (the others out of the agreed set), then frozen with
-    its label. Evidence is what the import attached; a tension's origin (merges) is not
-    kept. The tensions end as the newest version has them."""
+    """Freeze each exported framework version again, oldest first, exactly as it was
+    frozen (:meth:`Store.restore_framework`: tensions, origins, links, evidence), whatever
+    the board holds now; the board itself came in with the import. A version of an
+    export made before evidence was written takes its tensions' evidence on the board."""
     if not versions or store.framework_versions() or store.step_closure() is None:
         return
-    fields = ("name", "pole_a", "pole_b", "description", "subthemes", "status", "proposer")
+    board = {t.code: t.id for t in store.tensions()}
     for meta in versions:
-        wanted = {t["code"]: t for t in meta.get("tensions") or [] if t.get("code")}
-        have = {t.code: t for t in store.tensions()}
-        for code, t in wanted.items():
-            values = {f: t[f] for f in fields if f in t}
-            if code not in have:
-                store.add_tension(
-                    values.pop("name"),
-                    values.pop("pole_a"),
-                    values.pop("pole_b"),
-                    code=code,
-                    **values,
-                )
-            else:
-                store.update_tension(code, **values)
-        for code, row in have.items():
-            if code not in wanted and row.status == "agreed":
-                store.update_tension(code, status="parked")
-        store.freeze_framework(meta.get("label") or "")
+        tensions = []
+        for t in meta.get("tensions") or ():
+            t = dict(t)
+            if "code" in t and "evidence" not in t and t["code"] in board:
+                ev = store.evidence(board[t["code"]])
+                t["evidence"] = {
+                    "notes": [e.note_id for e in ev if e.note_id],
+                    "excerpts": [e.excerpt_id for e in ev if e.excerpt_id],
+                }
+            tensions.append(t)
+        store.restore_framework(tensions, meta.get("label") or "")
     store.update_study(settings={PENDING_FRAMEWORKS: []})
 
 

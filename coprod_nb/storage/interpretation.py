@@ -582,6 +582,75 @@ class InterpretationRepository:
             )
             return fv
 
+    def restore_framework(self, tensions: list[dict], label: str = "") -> FrameworkVersion:
+        """Freeze the next framework version exactly as ``tensions`` gives it: the frozen
+        version of another study, brought by an import (``finish_qdpx_import``).
+
+        ``tensions`` is a version's stored list (each tension's fields, ``origin`` and
+        ``evidence`` with this study's note and excerpt ids, and an optional
+        ``{"links": [...]}`` entry), written as it is, so that merges, links and the
+        evidence of tensions no longer on the board are kept. The lead's act, after
+        step 1, like :meth:`freeze_framework`; logged as a freeze with its digest.
+
+        Raises
+        ------
+        OutOfOrder
+            Step 1 (individual recall) is still open.
+        Forbidden
+            The person working is not the study lead.
+        InvalidInput, NotFound
+            A tension without a name, poles or a known status, a code used twice, an
+            evidence id that is not in the study.
+        """
+        items = [t for t in tensions if isinstance(t, dict) and "code" in t]
+        codes = [str(t["code"]) for t in items]
+        if not items:
+            raise InvalidInput("a framework version needs at least one tension")
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise InvalidInput(f"tension code(s) {', '.join(twice)} used twice in one version")
+        for t in items:
+            self._check_tension(
+                str(t.get("name") or ""),
+                str(t.get("pole_a") or ""),
+                str(t.get("pole_b") or ""),
+                str(t.get("status") or ""),
+            )
+        with self.session() as s:
+            who = access.require_lead(self, s, "freeze a framework")
+            if not self._step_closed(s):
+                raise OutOfOrder(STEP_1_OPEN)
+            for t in items:
+                ev = t.get("evidence") or {}
+                for model, key in ((Note, "notes"), (Excerpt, "excerpts")):
+                    for ident in ev.get(key) or ():
+                        if s.get(model, ident) is None:
+                            raise NotFound(f"tension {t['code']}: no {key[:-1]} {ident}")
+            version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
+            fv = FrameworkVersion(
+                version=version,
+                label=label or f"v{version}",
+                frozen_at=events.utcnow(),
+                frozen_by=who.name,
+                tensions=[dict(t) for t in tensions],
+            )
+            s.add(fv)
+            s.flush()
+            events.log(
+                s,
+                self.actor,
+                "freeze",
+                "framework",
+                fv.id,
+                after={
+                    "version": version,
+                    "tensions": codes,
+                    "restored": True,
+                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
+                },
+            )
+            return fv
+
     def framework_versions(self) -> list[FrameworkVersion]:
         """Every frozen framework version, oldest first."""
         with self.session(write=False) as s:
