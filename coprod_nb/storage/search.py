@@ -92,36 +92,33 @@ def fts5_query(query: str) -> str:
     return " ".join('"' + " ".join(words) + '"' + "*" * prefix for words, prefix in terms)
 
 
-def tsquery(query: str, *, positions: bool = True) -> str:
+def tsquery(query: str) -> str:
     """The same query as :func:`fts5_query`, as PostgreSQL ``to_tsquery`` text.
 
     Built here rather than with ``websearch_to_tsquery``, which has no prefixes
     (``fund*`` found nothing on PostgreSQL): terms are joined with ``&``, the words of
     a phrase with ``<->``, a prefix takes ``:*``. Every lexeme is letters and digits
     only, quoted, so no input can raise a tsquery syntax error.
-
-    Parameters
-    ----------
-    positions : bool
-        False: the words of a phrase joined with ``&`` (any order, anywhere in the
-        turn), a query the GIN index answers without reading the turns' vectors.
     """
     parts = []
     for words, prefix in parse_query(query):
         lexemes = [f"'{w}'" for w in words]
         if prefix:
             lexemes[-1] += ":*"
-        if len(lexemes) == 1:
-            parts.append(lexemes[0])
-        elif positions:
-            parts.append("(" + " <-> ".join(lexemes) + ")")
-        else:
-            parts.extend(lexemes)
+        parts.append("(" + " <-> ".join(lexemes) + ")" if len(lexemes) > 1 else lexemes[0])
     return " & ".join(parts)
 
 
 #: Most matching turns ranked for one query (see :func:`search_turns`).
 RANK_WINDOW = 2000
+
+#: Plans turned off (for its window statement only) when a PostgreSQL query holds a
+#: phrase, leaving the GIN index's: it finds the turns holding the phrase's words, and
+#: only their stored vectors are read to check positions. The planner guesses a phrase's
+#: matches from its (often common) words and read the primary key in order instead,
+#: every turn's vector, until the window filled or the table ended: "the partnership"
+#: (1,040 matches) 208-220 ms at 800 transcripts against 90-103 ms (docs/performance.md).
+PHRASE_PLAN = ("enable_seqscan", "enable_indexscan")
 
 
 class SearchHits(list):
@@ -212,24 +209,6 @@ def search_turns(
             "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn t, to_tsquery('simple', :q) q "
             "WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
         )
-        if any(len(words) > 1 for words, _ in parse_query(query)):
-            # A phrase: the planner guesses its matches from its words' (often common)
-            # and read the primary key in order, every turn's stored vector, until the
-            # window filled or the table ended (118-140 ms at 800 transcripts for a
-            # phrase in 1,000 turns). The candidates are first asked of the GIN index
-            # with the same words and no positions (it answers those without reading a
-            # vector); only theirs are read for the phrase. Same hits: every turn
-            # holding the phrase holds its words.
-            window_sql = text(
-                """
-                WITH candidate AS MATERIALIZED (
-                    SELECT id FROM turn WHERE search_vector @@ to_tsquery('simple', :loose)
-                )
-                SELECT t.id, -ts_rank(t.search_vector, q)
-                FROM candidate c JOIN turn t ON t.id = c.id, to_tsquery('simple', :q) q
-                WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n
-                """
-            ).bindparams(loose=tsquery(query, positions=False))
         rows_sql = text(
             f"""
             SELECT t.id, tr.id, tr.title, p.short, t.seq, t.speaker, t.start_ms,
@@ -248,10 +227,17 @@ def search_turns(
         # window) from a rare word (ask the GIN index), and scanned every turn for the
         # rare ones (100 ms at 200 transcripts, for no hit).
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    phrase = not sqlite and any(len(words) > 1 for words, _ in parse_query(query))
+    if phrase:
+        for setting in PHRASE_PLAN:
+            session.execute(text(f"SET LOCAL {setting} = off"))
     scored = [
         (score, turn_id)
         for turn_id, score in session.execute(window_sql, {"q": q, "n": window + 1})
     ]
+    if phrase:
+        for setting in PHRASE_PLAN:
+            session.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
     more = len(scored) > window
     del scored[window:]
     # Best score first; ties in study order (turn id), the same rule on both databases.
