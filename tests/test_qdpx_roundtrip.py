@@ -692,3 +692,43 @@ def test_a_plain_document_with_a_memo_stays_plain_through_two_imports(tmp_path):
             assert got == sorted(spans)
             path = export_qdpx(as_(st, "Orla"), tmp_path / f"out{n}.qdpx")
     assert texts == [REPORT + "\n"] * 2
+
+
+# -- the board at other stages, and what the tensions' side must not break -----------------------
+
+
+@pytest.mark.parametrize("stage", ["recall", "joint"])
+def test_the_board_round_trips_at_an_earlier_stage(second_study, tmp_path, stage):
+    """Before any framework (step 1 open) and after v1 with the board changed since:
+    statuses, proposers, evidence and links come back, and v1 exactly."""
+    st = second_study(stage, actor="rowan")
+    tr = st.transcripts()[0]
+    ex = st.add_excerpt(tr.id, 0, 20)
+    pace = st.add_tension("Pace 🐢", "slow", "fast", proposer="Quill", description="d\n\ne")
+    place = st.add_tension("Place", "here", "there", status="agreed")
+    st.update_tension(pace.code, status="parked")
+    st.attach_evidence(pace.code, excerpts=[ex.id])
+    st.link_tensions(pace.code, place.code, "contradicts")
+    if stage == "joint":  # changed since v1: a frozen tension parked, its evidence detached
+        frozen = st.framework(1).tensions[0]
+        st.update_tension(frozen.code, status="parked", pole_b="elsewhere")
+        st.detach_evidence(frozen.code, notes=frozen.evidence["notes"][:1])
+    trip = _round_trip(st, tmp_path, "Rowan")
+    parts = ("tensions", "evidence", "frameworks", "framework evidence", "framework links")
+    for part in parts:
+        assert trip["state after"][part] == trip["state before"][part], part
+    assert ("Pace 🐢", "slow", "fast", "d\n\ne", [], "parked") in [
+        t[1:] for t in trip["state after"]["tensions"]
+    ]
+    assert trip["after"]["sets"] == trip["before"]["sets"]
+    assert "Tension links" in [s[0] for s in trip["after"]["sets"]]
+    assert trip["after"]["codes"] == trip["before"]["codes"]
+    assert trip["problems"] == []
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_no_code_name_is_written_twice(trips, study):
+    """QualCoder keys codes by name: the board's tensions, their sub-themes and the note
+    categories are each one code."""
+    names = [path[-1] for path, *_ in trips(study)["before"]["codes"]]
+    assert len(names) == len(set(names)), Counter(names).most_common(3)

@@ -17,10 +17,11 @@ from lxml import etree
 
 import coprod_nb.exchange
 from coprod_nb.domain import RawTurn
-from coprod_nb.errors import DuplicateSource, InvalidInput
+from coprod_nb.errors import DuplicateSource, Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.exchange import refi_qda
 from coprod_nb.exchange.refi_qda import export_qdpx, import_qdpx
 from coprod_nb.seed.demo import demo_data_dir
+from coprod_nb.storage.integrity import check_study
 from tests.acting import all_excerpts, as_
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +125,8 @@ def test_export_holds_the_study(demo, tmp_path):
         codes[f"{t1.code}: {t1.name}"]
         .findtext("q:Description", None, NS)
         .startswith(
-            f"Pole A: {t1.pole_a}\nPole B: {t1.pole_b}\nStatus: {t1.status}\nProposer: {t1.proposer}"
+            f"Pole A: {t1.pole_a}\nPole B: {t1.pole_b}\n"
+            f"Status: {t1.status}\nProposer: {t1.proposer}"
         )
     )
     # each frozen version is a Set holding it exactly: T8's origin, v1's links, evidence
@@ -238,6 +240,81 @@ def test_export_before_any_framework_codes_the_working_set(store, tmp_path):
         tension["guid"]
     ]
     assert root.find("q:Users", NS) is None and root.find("q:Notes", NS) is None
+
+
+# -- frozen versions brought by an import ------------------------------------------------------
+
+
+def test_restore_framework_refuses_and_writes_nothing(second_study):
+    """The re-freeze of an import is the lead's, after step 1, and checks what it writes."""
+    st = second_study("recall", actor="rowan")
+    note = st.notes()[0]
+    ok = [
+        {
+            "code": "H9",
+            "name": "Pace",
+            "pole_a": "slow",
+            "pole_b": "fast",
+            "status": "agreed",
+            "origin": ["H1", "H2"],
+            "evidence": {"notes": [note.id], "excerpts": []},
+        },
+        {"links": [{"source": "H9", "kind": "relates to", "target": "H1"}]},
+    ]
+    with pytest.raises(OutOfOrder, match="step 1"):
+        st.restore_framework(ok, "v1")
+    st.close_recall()
+    with pytest.raises(Forbidden, match="only the study lead"):
+        as_(st, "quill").restore_framework(ok, "v1")
+    bad_note = [{**ok[0], "evidence": {"notes": [10**6]}}]
+    with pytest.raises(NotFound, match="no note 1000000"):
+        st.restore_framework(bad_note)
+    with pytest.raises(InvalidInput, match="H9 used twice"):
+        st.restore_framework([ok[0], ok[0]])
+    with pytest.raises(InvalidInput, match="status"):
+        st.restore_framework([{**ok[0], "status": "maybe"}])
+    assert st.framework_versions() == []
+    fv = st.restore_framework(ok, "v1: brought in")
+    assert (fv.version, fv.label, fv.frozen_by, fv.tensions) == (1, "v1: brought in", "Rowan", ok)
+    assert st.framework(1).get("H9").origin == ("H1", "H2")
+    assert st.frozen_links(1) == ok[1]["links"]
+    assert check_study(st.study_dir) == []
+
+
+def test_an_export_without_statuses_or_frozen_evidence_still_imports(
+    second_study, store, db_url, tmp_path
+):
+    """A file of the earlier convention (poles only in a tension's code, Sets without
+    evidence or links): the tensions come in as candidates and each version is frozen
+    again with its tensions' evidence on the board."""
+    st = second_study("workshop", actor="rowan")
+    out = export_qdpx(st, tmp_path / "now.qdpx")
+    with zipfile.ZipFile(out) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    root = etree.fromstring(members["project.qde"])
+    for desc in root.iterfind(".//q:Code/q:Description", NS):
+        desc.text = re.sub(r"\nStatus: [^\n]*|\nProposer: [^\n]*", "", desc.text)
+    for desc in root.iterfind("q:Sets/q:Set/q:Description", NS):
+        meta = json.loads(desc.text)
+        meta.pop("links", None)
+        for t in meta.get("tensions", []):
+            t.pop("evidence", None)
+        desc.text = json.dumps(meta)
+    members["project.qde"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    old = tmp_path / "old.qdpx"
+    with zipfile.ZipFile(old, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    import_qdpx(store, old, lead="Rowan")
+    assert {t.status for t in store.tensions()} == {"candidate"}
+    refi_qda.finish_qdpx_import(as_(store, "rowan"))
+    board = {t.code: len(store.evidence(t.code)) for t in store.tensions()}
+    assert board == {t.code: len(st.evidence(t.code)) for t in st.tensions()}
+    versions = store.framework_versions()
+    assert [v.label for v in versions] == [v.label for v in st.framework_versions()]
+    for t in store.framework(1).tensions:
+        assert len(t.evidence["notes"]) + len(t.evidence["excerpts"]) == board[t.code]
+    assert check_study(store.study_dir, db_url) == []
 
 
 # -- round trip -------------------------------------------------------------------------------
