@@ -7,10 +7,12 @@ sources under ``Sources/``.
 Export (:func:`export_qdpx`) writes what a study holds, pseudonymised as stored:
 
 - ``Users``: the researchers (their pseudonyms; logins are not exported).
-- ``CodeBook``: a root code ``Tensions (framework vN)`` (or ``(working set)`` before a
-  framework is frozen) with one code per tension, named ``"T1: name"``, described
-  ``"Pole A: ...\\nPole B: ...\\n\\ndescription"``, with the sub-themes as child codes;
-  and a root code ``Note categories`` with one code per note category.
+- ``CodeBook``: a root code ``Tensions (working set)`` with one code per tension on the
+  board as it is now (changes since the newest freeze, parked tensions included), named
+  ``"T1: name"``, described ``"Pole A: ...\\nPole B: ...\\nStatus: agreed\\nProposer:
+  ...\\n\\ndescription"``, with the sub-themes as child codes; and a root code
+  ``Note categories`` with one code per note category. A selection or note coded with a
+  tension code is that tension's evidence on the board.
 - ``Cases``: the partnerships, their attributes as ``Variables``, and their transcripts.
 - ``Sources``: one ``TextSource`` per transcript; its plain text (``Sources/<guid>.txt``,
   UTF-8) is exactly the transcript's canonical text, so the ``PlainTextSelection``
@@ -20,9 +22,26 @@ Export (:func:`export_qdpx`) writes what a study holds, pseudonymised as stored:
   the notes anchored to it.
 - ``Notes``: the step-1 notes the person working may see (see :func:`export_qdpx`), coded with
   their category and the tensions whose evidence holds them, linked to their case.
+- ``Sets`` (our convention inside the standard, see :func:`_add_sets`): "Step 1 closed";
+  one ``Framework vN`` per frozen version, its ``Description`` the JSON of the version as
+  stored (each tension's fields, origin, sub-themes, proposer, and its evidence as the
+  GUIDs of this file's notes and selections; the links frozen with it), its members the
+  board's codes of its tensions; and "Tension links", the board's links.
 
-GUIDs are uuid5 over the study, the kind of object and its id, and the zip entries have
-fixed dates, so exporting the same study twice gives identical files.
+The design decision (issue 16): the code book is the *board*, and each frozen version is
+kept whole in its Set, not the other way round, because a version never changes and may
+hold tensions the board no longer has (merged away at a workshop, ``origin``) while the
+board changes after it; QualCoder-shaped readers see each tension code once. On import
+the board comes back first (statuses, proposers, evidence, links) and the lead's
+:func:`finish_qdpx_import` freezes each version again exactly
+(:meth:`Store.restore_framework`), so the versions' digests check (``coprod-nb check``).
+A selection that is only a frozen version's evidence is exported uncoded so the version
+can name it; the GUIDs a version names are kept by the import (study setting
+:data:`KEPT_GUIDS`) so the next export names those items alike.
+
+GUIDs are uuid5 over the study, the kind of object and its id (or the ones an import
+kept), and the zip entries have fixed dates, so exporting the same study twice gives
+identical files.
 
 Import (:func:`import_qdpx`) treats the file as untrusted: it never extracts to disk,
 caps what it reads, refuses DTDs (entity bombs, external entities) and paths that leave
@@ -1695,8 +1714,12 @@ def import_qdpx(
       notes, source and selection descriptions), the variables and source values and the
       users into the codebook tables, GUIDs kept (:mod:`coprod_nb.exchange.refi_codebook`;
       exported again by :func:`export_qdpx`); other tools' codes create nothing else. The
-      tension codes of coprod_nb's own export also become *candidate* tensions (with
-      their sub-themes and the coded excerpts as evidence), unless the code exists;
+      tension codes of coprod_nb's own export become the board's tensions (status and
+      proposer from the code's description, *candidate* in a file without them; the
+      sub-themes; the coded excerpts as evidence, the coded notes once step 1 is closed;
+      the links of its "Tension links" Set), unless the code exists. In an empty
+      study, its framework Sets are frozen again exactly by the lead
+      (:func:`finish_qdpx_import`, at once when the lead imports);
     - ``Users`` researchers (matched by name or login, added when missing);
     - ``Cases`` partnerships (short name = the case name up to 40 characters, name =
       its description, attributes from the variable values; an existing one is reused);
@@ -1853,8 +1876,9 @@ def _write_note_evidence(store: Any, plan: _Plan, summary: ImportSummary) -> Non
 
 def finish_qdpx_import(store: Any) -> int:
     """The lead's part of an import: close step 1 when the project recorded it closed,
-    and make the notes coded with a tension its evidence (notes may be evidence only
-    once step 1 is closed). Done by ``coprod-nb close-recall`` too.
+    make the notes coded with a tension its evidence (notes may be evidence only once
+    step 1 is closed), and freeze the project's framework versions again exactly as they
+    were (:func:`_refreeze`). Done by ``coprod-nb close-recall`` too.
 
     Returns
     -------
