@@ -39,3 +39,10 @@ def test_cast_votes_close_the_poll_and_see_the_tally(lab, open_notebook):
     # the tally on the page matches the store: T8 was nominated by Jo Linden and Sam Arrow
     row = tally.locator("tr", has_text="T8").first
     assert "2" in row.inner_text()
+    # The chart is drawn when its closed section is opened (the kernel hears the click).
+    chart = poll.locator(".cp-figures")
+    assert chart.locator("img.cp-figure").count() == 0
+    chart.get_by_text("Chart of the results").click()
+    image = chart.locator("img.cp-figure")
+    image.wait_for(timeout=30_000)
+    assert image.evaluate("img => img.naturalWidth") > 0
