@@ -1335,7 +1335,7 @@ class ImportSummary:
         for label, items in (
             ("researchers added", self.researchers),
             ("partnerships added", self.partnerships),
-            ("candidate tensions added", self.tensions),
+            ("tensions added", self.tensions),
         ):
             if items:
                 lines.append(f"{label}: {', '.join(items)}")
