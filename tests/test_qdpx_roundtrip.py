@@ -709,11 +709,19 @@ def test_the_board_round_trips_at_an_earlier_stage(second_study, tmp_path, stage
     st.update_tension(pace.code, status="parked")
     st.attach_evidence(pace.code, excerpts=[ex.id])
     st.link_tensions(pace.code, place.code, "contradicts")
-    if stage == "joint":  # changed since v1: a frozen tension parked, its evidence detached
+    only_frozen = st.add_excerpt(tr.id, 30, 45)
+    if stage == "joint":  # v2 frozen, then changed: a tension parked, evidence detached
         frozen = st.framework(1).tensions[0]
+        st.attach_evidence(frozen.code, excerpts=[only_frozen.id])
+        st.freeze_framework("v2: with Place")
         st.update_tension(frozen.code, status="parked", pole_b="elsewhere")
-        st.detach_evidence(frozen.code, notes=frozen.evidence["notes"][:1])
+        st.detach_evidence(
+            frozen.code, notes=frozen.evidence["notes"][:1], excerpts=[only_frozen.id]
+        )
     trip = _round_trip(st, tmp_path, "Rowan")
+    uncoded = [key for key in trip["before"]["codings"] if key[-1] == () and key[1:3] == (30, 45)]
+    # only v2's evidence names it: exported without a coding, so that v2 can name it
+    assert len(uncoded) == (stage == "joint")
     parts = ("tensions", "evidence", "frameworks", "framework evidence", "framework links")
     for part in parts:
         assert trip["state after"][part] == trip["state before"][part], part
