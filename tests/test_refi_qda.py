@@ -315,6 +315,8 @@ def test_an_export_without_statuses_or_frozen_evidence_still_imports(
     for t in store.framework(1).tensions:
         assert len(t.evidence["notes"]) + len(t.evidence["excerpts"]) == board[t.code]
     assert check_study(store.study_dir, db_url) == []
+    refi_qda.finish_qdpx_import(as_(store, "rowan"))  # again (close-recall): nothing more
+    assert len(store.framework_versions()) == len(versions)
 
 
 # -- round trip -------------------------------------------------------------------------------

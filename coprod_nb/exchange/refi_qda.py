@@ -1908,10 +1908,12 @@ def _refreeze(store: Any, versions: list[dict]) -> None:
     frozen (:meth:`Store.restore_framework`: tensions, origins, links, evidence), whatever
     the board holds now; the board itself came in with the import. A version of an
     export made before evidence was written takes its tensions' evidence on the board."""
-    if not versions or store.framework_versions() or store.step_closure() is None:
+    if not versions or store.step_closure() is None:
         return
     board = {t.code: t.id for t in store.tensions()}
-    for meta in versions:
+    # versions are written one by one: after a failure midway, the next run goes on
+    # from the first version not written yet
+    for meta in versions[len(store.framework_versions()) :]:
         tensions = []
         for t in meta.get("tensions") or ():
             t = dict(t)
