@@ -1,7 +1,7 @@
 """Step 2 in the store: meetings and dissents, tensions, evidence, links, frozen frameworks.
 
-While step 1 is open the board may already hold candidate tensions (carried over from a
-.qdpx or a manifest, or drafted from the literature by the lead): what stays closed until
+While step 1 is open the board may already hold tensions (a .qdpx project's board or a
+manifest carried over, or candidates drafted from the literature by the lead): what stays closed until
 the lead closes step 1 is what would break the blind readings, namely notes as evidence
 (:meth:`attach_evidence`) and freezing a framework (:meth:`freeze_framework`, which the
 method puts after the individual readings). Refusing every board write before closure was
