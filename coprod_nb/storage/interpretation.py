@@ -1,10 +1,10 @@
 """Step 2 in the store: meetings and dissents, tensions, evidence, links, frozen frameworks.
 
 While step 1 is open the board may already hold tensions (a .qdpx project's board or a
-manifest carried over, or candidates drafted from the literature by the lead): what stays closed until
-the lead closes step 1 is what would break the blind readings, namely notes as evidence
-(:meth:`attach_evidence`) and freezing a framework (:meth:`freeze_framework`, which the
-method puts after the individual readings). Refusing every board write before closure was
+manifest carried over, or candidates drafted from the literature by the lead): what stays
+closed until the lead closes step 1 is what would break the blind readings, namely notes as
+evidence (:meth:`attach_evidence`) and freezing a framework (:meth:`freeze_framework`,
+which the method puts after the individual readings). Refusing every board write before closure was
 considered and left out: an imported project's tensions arrive before its lead can close
 step 1 in the new study.
 """
