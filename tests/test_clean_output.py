@@ -32,6 +32,7 @@ BAD = {
     "wrong plural": re.compile(r"(?<![\d.,])\b1 (?!of\b)[a-z]+s\b"),
     "(s)": re.compile(r"\w\(s\)"),
     "snake_case heading": re.compile(r"<th>[^<]*\w_\w[^<]*</th>"),
+    "Python boolean": re.compile(r"<td>(True|False)</td>"),
 }
 
 
@@ -73,6 +74,7 @@ def test_the_helpers():
     assert prompt_source("response:Kit Moreland:T3") == "Kit Moreland's response on T3"
     assert prompt_source("circles") == "circles"
     assert column_heading("share_inner") == "share inner"
+    assert column_heading("step1_closed") == "step 1 closed"
 
 
 def test_widgets_show_words_only(study):
@@ -112,3 +114,17 @@ def test_the_demo_happens_on_its_own_dates(tmp_path):
         assert "closed by Alder on 2021-09-13" in status
     finally:
         store.close()
+
+
+def test_true_false_columns_read_yes_and_no(tmp_path):
+    import pandas as pd
+
+    from coprod_nb.course import create_course
+    from coprod_nb.widgets.course import InstructorDashboard
+
+    html = table_html(pd.DataFrame({"step1_closed": [True, False], "n": [1, 2]}))
+    assert "<td>yes</td>" in html and "<td>no</td>" in html and "True" not in html
+    create_course(tmp_path / "course", 4, name="Seminar on method")
+    text = shown_text(InstructorDashboard(tmp_path / "course"))
+    assert "<th>step 1 closed</th>" in text and "step1" not in text
+    assert not problems(text), problems(text)[:5]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["plural"]
 
 _IRREGULAR = {"person": "people", "child": "children", "analysis": "analyses"}
@@ -58,7 +60,8 @@ def column_heading(name: object) -> str:
     Public analysis functions keep snake_case names (stable for code that uses them);
     what a person reads in a widget is this.
     """
-    return str(name).replace("_", " ").strip()
+    # "step1_closed" -> "step 1 closed": a step's number is a word of its own
+    return re.sub(r"\bstep(\d)", r"step \1", str(name).replace("_", " ")).strip()
 
 
 def prompt_source(ref: str) -> str:

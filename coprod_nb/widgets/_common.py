@@ -24,11 +24,17 @@ def escape(text: object) -> str:
 def table_html(df: pd.DataFrame, *, css_class: str = "cp-table") -> str:
     """A DataFrame as an HTML table with every cell escaped; headings in words.
 
-    Line breaks inside a cell become ``<br>`` (pandas would print them as ``\\n``).
+    Line breaks inside a cell become ``<br>`` (pandas would print them as ``\\n``), and
+    true/false columns read "yes"/"no" (never Python's True/False).
     """
     from coprod_nb.domain.wording import column_heading
 
     shown = df.rename(columns=column_heading)
+    flags = shown.select_dtypes(include=["bool", "boolean"]).columns
+    if len(flags):
+        shown = shown.copy()
+        for c in flags:
+            shown[c] = shown[c].map({True: "yes", False: "no"}).astype(object)
     text_columns = shown.select_dtypes(include=["object", "string"]).columns
     if len(text_columns):
         shown = shown.copy()
