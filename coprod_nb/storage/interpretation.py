@@ -557,30 +557,14 @@ class InterpretationRepository:
                 {"source": codes[k.source_id], "kind": k.kind, "target": codes[k.target_id]}
                 for k in s.scalars(select(TensionLink))
             ]
-            version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
             snapshot = [tension_of(r, ev[r.id]).to_dict() for r in rows]
-            fv = FrameworkVersion(
-                version=version,
-                label=label or f"v{version}",
-                frozen_at=events.utcnow(),
-                frozen_by=who.name,
-                tensions=snapshot + ([{"links": links}] if links else []),
-            )
-            s.add(fv)
-            s.flush()
-            events.log(
+            return add_framework_version(
                 s,
                 self.actor,
-                "freeze",
-                "framework",
-                fv.id,
-                after={
-                    "version": version,
-                    "tensions": [r.code for r in rows],
-                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
-                },
+                who,
+                snapshot + ([{"links": links}] if links else []),
+                label,
             )
-            return fv
 
     def restore_framework(self, tensions: list[dict], label: str = "") -> FrameworkVersion:
         """Freeze the next framework version exactly as ``tensions`` gives it: the frozen
@@ -626,30 +610,9 @@ class InterpretationRepository:
                     for ident in ev.get(key) or ():
                         if s.get(model, ident) is None:
                             raise NotFound(f"tension {t['code']}: no {key[:-1]} {ident}")
-            version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
-            fv = FrameworkVersion(
-                version=version,
-                label=label or f"v{version}",
-                frozen_at=events.utcnow(),
-                frozen_by=who.name,
-                tensions=[dict(t) for t in tensions],
+            return add_framework_version(
+                s, self.actor, who, [dict(t) for t in tensions], label, restored=True
             )
-            s.add(fv)
-            s.flush()
-            events.log(
-                s,
-                self.actor,
-                "freeze",
-                "framework",
-                fv.id,
-                after={
-                    "version": version,
-                    "tensions": codes,
-                    "restored": True,
-                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
-                },
-            )
-            return fv
 
     def framework_versions(self) -> list[FrameworkVersion]:
         """Every frozen framework version, oldest first."""
@@ -690,6 +653,49 @@ class InterpretationRepository:
 
     def _tension(self, s: Session, ref: int | str) -> TensionRow:
         return self._find(s, TensionRow, ref, ("code", "name"), "tension")
+
+
+def add_framework_version(
+    s: Session,
+    actor: str,
+    who: Researcher,
+    tensions: list[dict],
+    label: str = "",
+    *,
+    default: str = "",
+    **detail,
+) -> FrameworkVersion:
+    """Write the next frozen framework version and its freeze event, with the digest that
+    `coprod-nb check` compares (every freeze: the board's, a restored one, a workshop's).
+
+    Without ``label`` the version is labelled ``vN`` followed by ``default``; ``detail``
+    goes into the event's ``after`` beside the version, its tension codes and the digest.
+    """
+    version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
+    fv = FrameworkVersion(
+        version=version,
+        label=label or f"v{version}{default}",
+        frozen_at=events.utcnow(),
+        frozen_by=who.name,
+        tensions=tensions,
+    )
+    s.add(fv)
+    s.flush()
+    codes = [t["code"] for t in tensions if "code" in t]
+    events.log(
+        s,
+        actor,
+        "freeze",
+        "framework",
+        fv.id,
+        after={
+            "version": version,
+            "tensions": codes,
+            **detail,
+            "digest": tensions_digest(fv.tensions),
+        },
+    )
+    return fv
 
 
 def _codes_in_use(s: Session) -> set[str]:

@@ -21,7 +21,7 @@ from coprod_nb.domain.framework import Framework, Tension
 from coprod_nb.errors import Forbidden, InvalidInput, NotFound, OutOfOrder
 from coprod_nb.storage import access, events
 from coprod_nb.storage.database import retry_on_conflict
-from coprod_nb.storage.integrity import tensions_digest
+from coprod_nb.storage.interpretation import add_framework_version
 from coprod_nb.storage.models import (
     Ballot,
     CardResponse,
@@ -858,30 +858,15 @@ class WorkshopRepository:
                 self._frozen_framework(s, ws.base_version),
                 [_decision_of(r) for r in self._rows(s, ws.id)],
             )
-            version = (s.scalar(select(func.max(FrameworkVersion.version))) or 0) + 1
-            fv = FrameworkVersion(
-                version=version,
-                label=label or f"v{version}: after the workshop",
-                frozen_at=events.utcnow(),
-                frozen_by=who.name,
-                tensions=[t.to_dict() for t in framework.tensions],
-            )
-            s.add(fv)
-            s.flush()
-            events.log(
+            return add_framework_version(
                 s,
                 self.actor,
-                "freeze",
-                "framework",
-                fv.id,
-                after={
-                    "version": version,
-                    "tensions": framework.codes,
-                    "workshop": ws.id,
-                    "digest": tensions_digest(fv.tensions),  # what `coprod-nb check` compares
-                },
+                who,
+                [t.to_dict() for t in framework.tensions],
+                label,
+                default=": after the workshop",
+                workshop=ws.id,
             )
-            return fv
 
     def workshop_frozen_as(self, workshop: int | None = None) -> int | None:
         """The framework version the workshop's result was frozen as (None while open)."""
