@@ -784,31 +784,26 @@ class BoardUndo:
 
     def attach(self, tension: int | str, *, notes=(), excerpts=()) -> int:
         """:meth:`Store.attach_evidence`, remembering the items that were new."""
-        t = self.store.tension(tension)
-        had = self._evidence(t.id)
-        added = self.store.attach_evidence(t.id, notes=notes, excerpts=excerpts)
-        if added:
-            new_notes, new_excerpts = (
-                now - old for now, old in zip(self._evidence(t.id), had, strict=True)
-            )
-            self._remember(
-                "attach", t.id, t.code, "tension", t.id, notes=new_notes, excerpts=new_excerpts
-            )
-        return added
+        return self._evidence_edit("attach", tension, notes, excerpts)
 
     def detach(self, tension: int | str, *, notes=(), excerpts=()) -> int:
         """:meth:`Store.detach_evidence`, remembering the items that were removed."""
+        return self._evidence_edit("detach", tension, notes, excerpts)
+
+    def _evidence_edit(self, kind: str, tension: int | str, notes, excerpts) -> int:
         t = self.store.tension(tension)
         had = self._evidence(t.id)
-        gone = self.store.detach_evidence(t.id, notes=notes, excerpts=excerpts)
-        if gone:
-            old_notes, old_excerpts = (
-                old - now for now, old in zip(self._evidence(t.id), had, strict=True)
+        write = self.store.attach_evidence if kind == "attach" else self.store.detach_evidence
+        changed = write(t.id, notes=notes, excerpts=excerpts)
+        if changed:
+            # the items this edit added (attach) or took away (detach)
+            moved_notes, moved_excerpts = (
+                now ^ old for now, old in zip(self._evidence(t.id), had, strict=True)
             )
             self._remember(
-                "detach", t.id, t.code, "tension", t.id, notes=old_notes, excerpts=old_excerpts
+                kind, t.id, t.code, "tension", t.id, notes=moved_notes, excerpts=moved_excerpts
             )
-        return gone
+        return changed
 
     def link(self, source: int | str, target: int | str, kind: str) -> TensionLink:
         """:meth:`Store.link_tensions`, remembered."""
