@@ -188,3 +188,18 @@ def kernel_prints(page, code: str) -> str:
         }""",
         code,
     )
+
+
+def write_new_note(page, text: str) -> list[str]:
+    """In the open notebook's note editor: the researcher picker's options (as shown),
+    then a new note with ``text`` typed key by key (the editor saves it as it goes)."""
+    panel = page.locator(".jp-NotebookPanel:visible")
+    picker = panel.locator(".cp-researcher-picker select").first
+    picker.locator("option").first.wait_for(state="attached")
+    options = [" ".join(o.split()) for o in picker.locator("option").all_text_contents()]
+    editor = panel.locator(".cp-note-editor").first
+    editor.get_by_role("button", name="New note").click()
+    box = editor.locator(".cp-note-text textarea")
+    box.click()
+    box.press_sequentially(text, delay=5)
+    return options

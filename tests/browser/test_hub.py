@@ -34,6 +34,7 @@ from tests.browser.hub_kit import (
     quiet_lab,
     run_all_cells,
     running_hub,
+    write_new_note,
 )
 from tests.conftest import ROOT
 
@@ -185,16 +186,8 @@ _kernel_prints = kernel_prints
 def test_each_researcher_at_the_hub_writes_notes_only_they_can_read(hub, team_db, pages):
     host, admin = team_db
     for user, page in pages.items():
-        panel = page.locator(".jp-NotebookPanel:visible")
-        picker = panel.locator(".cp-researcher-picker select").first
-        picker.locator("option").first.wait_for(state="attached")
-        options = [" ".join(o.split()) for o in picker.locator("option").all_text_contents()]
+        options = write_new_note(page, TYPED[user])
         assert options == [f"{user.title()} (login {user})"]  # the hub user is the researcher
-        editor = panel.locator(".cp-note-editor").first
-        editor.get_by_role("button", name="New note").click()
-        box = editor.locator(".cp-note-text textarea")
-        box.click()
-        box.press_sequentially(TYPED[user], delay=5)
 
     for user in HUB_USERS:  # each role's own SQL reads only its own notes
         deadline, texts = time.time() + 30, []

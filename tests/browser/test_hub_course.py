@@ -45,6 +45,7 @@ from tests.browser.hub_kit import (
     quiet_lab,
     run_all_cells,
     running_hub,
+    write_new_note,
 )
 
 psycopg = pytest.importorskip("psycopg")
@@ -180,16 +181,8 @@ def test_each_student_writes_in_their_group_study_blind(classroom, students, cou
     course = classroom["course"]
     names = {"ada": "Ada Fenwick", "cy": "Cy Moor"}
     for user, page in students.items():
-        panel = page.locator(".jp-NotebookPanel:visible")
-        picker = panel.locator(".cp-researcher-picker select").first
-        picker.locator("option").first.wait_for(state="attached")
-        options = [" ".join(o.split()) for o in picker.locator("option").all_text_contents()]
+        options = write_new_note(page, TYPED[user])
         assert options == [f"{names[user]} (login {user})"]  # the hub user is the student
-        editor = panel.locator(".cp-note-editor").first
-        editor.get_by_role("button", name="New note").click()
-        box = editor.locator(".cp-note-text textarea")
-        box.click()
-        box.press_sequentially(TYPED[user], delay=5)
 
     groups = {"ada": 1, "cy": 2}
     for user, group in groups.items():  # each student's own view of the group study
