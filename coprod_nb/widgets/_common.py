@@ -208,37 +208,7 @@ class FigureBox(w.VBox):
         return problem
 
     def _render(self, plot, fmt: str) -> tuple[bytes, str]:
-        import io
-
-        import matplotlib
-        import matplotlib.pyplot as plt
-
-        before = set(plt.get_fignums())
-        try:
-            ax = plot()
-            figure = ax.figure
-            buffer = io.BytesIO()
-            # No "Software"/"Creator" entries: the files should not advertise matplotlib.
-            metadata = {"png": {"Software": None}, "svg": {"Creator": None}}.get(fmt, {})
-            # The area "tight" would save, measured without drawing: bbox_inches="tight"
-            # draws the whole figure once (all its text laid out) only to measure it.
-            # Measured at the resolution it is saved at: text extents vary with it.
-            dpi = self.DPI * self.PIXEL_RATIO
-            figure.set_dpi(dpi)
-            pad = matplotlib.rcParams["savefig.pad_inches"]
-            area = figure.get_tightbbox().padded(pad)
-            figure.savefig(
-                buffer,
-                format=fmt,
-                dpi=dpi,
-                bbox_inches=area,
-                metadata=metadata,
-            )
-            title = ax.get_title() or "figure"
-            return buffer.getvalue(), title
-        finally:
-            for num in set(plt.get_fignums()) - before:
-                plt.close(num)
+        return render_figure(plot, fmt, dpi=self.DPI * self.PIXEL_RATIO)
 
     def _panel(self, index: int, png: bytes, title: str) -> w.VBox:
         width = png_size(png)[0] // self.PIXEL_RATIO
@@ -270,6 +240,46 @@ class FigureBox(w.VBox):
     def _link(self, raw: bytes, title: str, ext: str) -> str:
         stem = re.sub(r"[^\w]+", "-", title.lower()).strip("-")[:60] or "figure"
         return download_link(raw, f"{stem}.{ext}", self._MIMES[ext], label=f"{ext.upper()}")
+
+
+def render_figure(plot, fmt: str = "png", *, dpi: float | None = None) -> tuple[bytes, str]:
+    """``plot()`` (a callable returning an Axes) saved as ``fmt`` bytes, as the views show it.
+
+    The one path from a plot function to the bytes a :class:`FigureBox` shows or offers
+    for download (benchmarks time this, not a copy of it). The saved area is the one
+    ``bbox_inches="tight"`` gives, measured without its extra draw. Every figure the
+    plot opened is closed after.
+
+    Returns
+    -------
+    tuple of (bytes, str)
+        The file's bytes and the figure's title ("figure" when it has none).
+    """
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    if dpi is None:
+        dpi = FigureBox.DPI * FigureBox.PIXEL_RATIO
+    before = set(plt.get_fignums())
+    try:
+        ax = plot()
+        figure = ax.figure
+        buffer = io.BytesIO()
+        # No "Software"/"Creator" entries: the files should not advertise matplotlib.
+        metadata = {"png": {"Software": None}, "svg": {"Creator": None}}.get(fmt, {})
+        # The area "tight" would save, measured without drawing: bbox_inches="tight"
+        # draws the whole figure once (all its text laid out) only to measure it.
+        # Measured at the resolution it is saved at: text extents vary with it.
+        figure.set_dpi(dpi)
+        pad = matplotlib.rcParams["savefig.pad_inches"]
+        area = figure.get_tightbbox().padded(pad)
+        figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches=area, metadata=metadata)
+        return buffer.getvalue(), ax.get_title() or "figure"
+    finally:
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
 
 
 def png_size(raw: bytes) -> tuple[int, int]:
