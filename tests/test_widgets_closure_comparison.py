@@ -39,4 +39,6 @@ def test_the_comparison_waits_for_step_1_then_shows_the_team_side_by_side(second
     shown = view.side.value
     assert "<table" in shown and any(n in shown for n in ("Rowan", "Quill", "Tamsin"))
     view.partnership.value = view.partnership.options[-1]
-    assert view.side.value != "" and len(view.figure.children) == 1
+    assert view.side.value != "" and view.figure.children == ()  # heatmap folded
+    view.heatmap.selected_index = 0
+    assert len(view.figure.children) == 1

@@ -618,3 +618,36 @@ def test_comparison_fills_overlaps_and_gaps_when_their_tab_is_shown(which, demo,
     assert view.overlap.value == shown
     view.refresh()  # a refresh works out the tab on screen again
     assert view.overlap.value == shown and view.gap.value == ""
+
+
+@pytest.mark.parametrize("which", ["demo", "second-joint", "second-workshop"])
+def test_comparison_opens_on_the_counts_and_draws_the_heatmap_when_opened(
+    which, demo, second_study
+):
+    from coprod_nb.analysis import compare_counts
+    from coprod_nb.widgets import ComparisonView
+    from coprod_nb.widgets._common import png_size
+
+    if which == "demo":
+        store, who = as_(demo, "Alder"), "Alder"
+    else:
+        store, who = second_study(which.removeprefix("second-"), actor="quill"), "Quill"
+    view = ComparisonView(store, who)
+    counts = compare_counts(store, who)
+    assert counts.notes.sum() > 0, "the study has notes to compare"
+    # The Counts tab shows the table first; the heatmap waits, closed, under it.
+    assert view.tabs.selected_index == 0
+    assert view.tabs.children[0].children == (view.counts, view.heatmap)
+    for name in counts.researcher.unique():
+        assert name in view.counts.value
+    assert view.heatmap.selected_index is None and view.heatmap.layout.display is None
+    assert (view.figure.draws, view.figure.children) == (0, ())
+    view.heatmap.selected_index = 0
+    assert view.figure.draws == 1
+    [panel] = view.figure.children
+    image = panel.children[0]
+    assert png_size(image.value)[0] >= 2 * int(image.layout.width.removesuffix("px"))
+    view.refresh()  # the same notes: the heatmap drawn stays
+    view.heatmap.selected_index = None
+    view.heatmap.selected_index = 0
+    assert view.figure.draws == 1 and len(view.figure.children) == 1
