@@ -149,3 +149,67 @@ def test_figure_box_is_sharp_and_saves_three_formats(store):
     menu.value = "PDF"
     assert "data:application/pdf;base64," in link.value
     assert not plt.get_fignums()
+
+
+def _large_grid(kind: str):
+    """A grid past MAX_LABELLED_CELLS in the shape of ``kind``'s table, and its wide counts."""
+    import pandas as pd
+
+    if kind == "progress":
+        table = pd.DataFrame(
+            [
+                {
+                    "researcher": f"R{r:02}",
+                    "transcript": f"T{t:03}",
+                    "notes": r * t % 37,
+                    "read": (r + t) % 3 == 0,
+                }
+                for r in range(30)
+                for t in range(40)
+            ]
+        )
+        wide = table.pivot(index="researcher", columns="transcript", values="notes")
+        return plot_progress(table), wide
+    table = pd.DataFrame(
+        [
+            {
+                "tension": f"T{t:02}",
+                "partnership": f"P{p:02}",
+                "notes": t,
+                "quotes": p,
+                "total": t + p,
+            }
+            for t in range(40)
+            for p in range(20)
+        ]
+    )
+    wide = table.pivot(index="tension", columns="partnership", values="total")
+    return plot_evidence(table), wide
+
+
+@pytest.mark.parametrize("kind", ["progress", "evidence"])
+def test_a_large_heatmap_is_drawn_as_quads_with_the_same_counts(kind):
+    """Past MAX_LABELLED_CELLS the cells are a mesh (no image resampled to the figure's
+    pixels), with the image's colours, limits and colour bar."""
+    ax, wide = _large_grid(kind)
+    [image] = ax.images
+    [mesh] = [c for c in ax.collections if c.get_array() is not None]
+    assert not image.get_visible() and mesh.get_visible()
+    assert (mesh.get_array().reshape(wide.shape) == wide.to_numpy()).all()
+    assert mesh.norm is image.norm and mesh.get_cmap() is image.get_cmap()
+    assert ax.get_xlim() == (-0.5, wide.shape[1] - 0.5)
+    assert ax.get_ylim() == (len(wide) - 0.5, -0.5)  # first row on top, as the image
+    assert image.colorbar.vmax == wide.to_numpy().max()
+    plt.close(ax.figure)
+
+
+def test_small_heatmaps_keep_their_image_and_numbers(store):
+    """The demo's and the second study's grids draw as before: an image, a number a cell."""
+    for name, (plot, _) in figures(store).items():
+        if name not in COUNT_HEATMAPS:
+            continue
+        ax = plot()
+        [image] = ax.images
+        assert image.get_visible() and not ax.collections, name
+        assert len(ax.texts) == image.get_array().size, name
+        plt.close(ax.figure)

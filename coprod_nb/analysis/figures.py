@@ -55,10 +55,15 @@ def text_colour(background) -> str:
     )
 
 
-def count_image(ax, values, *, cmap: str, label: str):
+def count_image(ax, values, *, cmap: str, label: str, quads: bool = False):
     """A heatmap of whole counts with a colour bar that shows whole numbers only.
 
     Small counts get one colour band per value (no 0.5 steps, no half-way shades).
+    ``quads`` draws the cells as a mesh of quadrilaterals instead, for large grids: an
+    image is resampled to the figure's pixels first, which took a tenth of a second
+    (and for a 16 x 12 inch grid once 160 MB) of every drawing on a large study
+    (docs/performance.md); the mesh gives the same colours in the same cells in a
+    hundredth. The image is then kept hidden: it carries the colour bar and the values.
 
     Returns
     -------
@@ -73,6 +78,19 @@ def count_image(ax, values, *, cmap: str, label: str):
     else:
         norm = Normalize(vmin=0, vmax=top)
     image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+    if quads:
+        rows, cols = values.shape
+        ax.pcolormesh(
+            np.arange(cols + 1) - 0.5,
+            np.arange(rows + 1) - 0.5,
+            values,
+            cmap=image.get_cmap(),
+            norm=image.norm,
+        )
+        image.set_visible(False)
+        # The limits the image set (cells centred on whole numbers, first row on top).
+        ax.set_xlim(-0.5, cols - 0.5)
+        ax.set_ylim(rows - 0.5, -0.5)
     bar = ax.figure.colorbar(image, ax=ax, label=label)
     bar.locator = MaxNLocator(integer=True, min_n_ticks=1)
     if top <= MAX_DISCRETE_COUNT:

@@ -107,22 +107,9 @@ def plot_compare(counts: pd.DataFrame, ax=None, *, annotate: bool | None = None)
     if ax is None:
         size = (max(6, 0.38 * wide.shape[1] + 2), 1.2 + 0.5 * len(wide))
         _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
-    image = count_image(ax, wide.to_numpy(), cmap="Blues", label="notes")
-    if wide.size > MAX_LABELLED_CELLS:
-        # The same cells as quads: an image is resampled to the figure's pixels first,
-        # which for a large study's grid took 160 MB and most of a second
-        # (docs/performance.md); the hidden image still carries the colour bar.
-        rows, cols = wide.shape
-        ax.pcolormesh(
-            np.arange(cols + 1) - 0.5,
-            np.arange(rows + 1) - 0.5,
-            wide.to_numpy(dtype=float),
-            cmap=image.get_cmap(),
-            norm=image.norm,
-        )
-        image.set_visible(False)
-        ax.set_xlim(-0.5, cols - 0.5)
-        ax.set_ylim(rows - 0.5, -0.5)
+    image = count_image(
+        ax, wide.to_numpy(), cmap="Blues", label="notes", quads=wide.size > MAX_LABELLED_CELLS
+    )
     ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
     ax.set_yticks(range(0, len(wide), ystep), wide.index[::ystep])
     ax.set_xticks(
@@ -324,7 +311,9 @@ def plot_evidence(matrix: pd.DataFrame, ax=None, *, annotate: bool | None = None
     if ax is None:
         size = (1.5 + 1.0 * wide.shape[1], 1.0 + 0.45 * len(wide))
         _, ax = plt.subplots(figsize=tuple(map(min, size, MAX_FIGSIZE)))
-    image = count_image(ax, wide.to_numpy(), cmap="Greens", label="items")
+    image = count_image(
+        ax, wide.to_numpy(), cmap="Greens", label="items", quads=wide.size > MAX_LABELLED_CELLS
+    )
     ystep, xstep = every_kth(len(wide)), every_kth(wide.shape[1])
     ax.set_xticks(range(0, wide.shape[1], xstep), wide.columns[::xstep])
     ax.set_yticks(range(0, len(wide), ystep), [wrap_label(t) for t in wide.index[::ystep]])

@@ -84,7 +84,9 @@ def plot_progress(progress: pd.DataFrame, ax=None, *, annotate: bool | None = No
                 min(MAX_FIGSIZE[1], 1.2 + 0.5 * rows),
             )
         )
-    image = count_image(ax, notes.to_numpy(), cmap="Blues", label="notes")
+    image = count_image(
+        ax, notes.to_numpy(), cmap="Blues", label="notes", quads=notes.size > MAX_LABELLED_CELLS
+    )
     step = every_kth(cols)  # a 200-transcript study names every 4th transcript
     ax.set_xticks(
         range(0, cols, step),
