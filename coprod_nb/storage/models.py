@@ -169,6 +169,8 @@ class Excerpt(Base):
     """A span of a transcript's canonical text, valid however it is displayed."""
 
     __tablename__ = "excerpt"
+    # A page of the reader asks for the excerpts overlapping a range of offsets (0016).
+    __table_args__ = (Index("ix_excerpt_transcript_start", "transcript_id", "start"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     transcript_id: Mapped[int] = mapped_column(
         ForeignKey("transcript.id", ondelete="CASCADE"), index=True

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Engine, and_, bindparam, inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import aliased
+from sqlalchemy.schema import CreateIndex
 
 from coprod_nb.storage import access
 from coprod_nb.storage.models import (
@@ -24,7 +27,7 @@ from coprod_nb.storage.models import (
 )
 from coprod_nb.storage.search import _TOKEN, _WORD
 
-__all__ = ["Mark", "TurnPage", "query_spans", "turn_page"]
+__all__ = ["Mark", "TurnPage", "ensure_position_index", "query_spans", "turn_page"]
 
 _TURN_COLUMNS = (
     Turn.id,
@@ -37,6 +40,9 @@ _TURN_COLUMNS = (
     Turn.char_start,
     Turn.char_end,
 )
+
+#: The index on excerpt (transcript_id, start) a page's passages are read through (0016).
+POSITION_INDEX = "ix_excerpt_transcript_start"
 
 # Built once: constructing a statement costs more than SQLite takes to run this one.
 _PAGE = (
@@ -82,6 +88,11 @@ class TurnPage:
 def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
     """The turns with ``start <= seq < stop`` and the passages the person working may see.
 
+    Three queries, the last two only when the page holds passages: the turns; the
+    passages overlapping the page's offsets (a range of the index on excerpt
+    ``(transcript_id, start)``) joined to the notes anchoring them; the tension
+    evidence of both.
+
     Parameters
     ----------
     store : Store
@@ -98,7 +109,9 @@ def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
             return TurnPage()
         lo, hi = turns[0].char_start, turns[-1].char_end
         me = access.acting(store, s)
-        excerpts = conn.execute(
+        # The passages the policy lets me see, in a subquery of their own so that its
+        # EXISTS tests on notes stay about each passage (not the notes joined below).
+        page = (
             select(Excerpt.id, Excerpt.start, Excerpt.end, Excerpt.created_by)
             .where(
                 Excerpt.transcript_id == transcript_id,
@@ -106,69 +119,101 @@ def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
                 Excerpt.end > lo,
                 access.visible_excerpts(s, me),
             )
-            .order_by(Excerpt.start, Excerpt.id)
-        ).all()
-        if not excerpts:
-            return TurnPage(list(turns))
-        ids = [e.id for e in excerpts]
-        notes = conn.execute(
-            select(NoteExcerpt.excerpt_id, Note.id, Note.category, Note.researcher_id)
-            .join(Note, Note.id == NoteExcerpt.note_id)
-            .where(
-                NoteExcerpt.excerpt_id.in_(ids),
-                Note.deleted_at.is_(None),
-                access.visible_notes(s, me),
-            )
-            .order_by(Note.id)
-        ).all()
-        note_ids = sorted({n.id for n in notes})
-        evidence = conn.execute(
+            .subquery()
+        )
+        # One round trip for the passages, their notes and the tensions they (or those
+        # notes) are evidence for: a page holds a handful, so the joined rows stay few.
+        by_excerpt = aliased(TensionEvidence)
+        by_note = aliased(TensionEvidence)
+        t_excerpt = aliased(TensionRow)
+        t_note = aliased(TensionRow)
+        rows = conn.execute(
             select(
-                TensionEvidence.excerpt_id,
-                TensionEvidence.note_id,
-                TensionRow.code,
-                TensionRow.name,
+                page,
+                Note.id.label("note_id"),
+                Note.category,
+                Note.researcher_id,
+                t_excerpt.code.label("excerpt_code"),
+                t_excerpt.name.label("excerpt_tension"),
+                t_note.code.label("note_code"),
+                t_note.name.label("note_tension"),
             )
-            .join(TensionRow, TensionRow.id == TensionEvidence.tension_id)
-            .where(
-                or_(
-                    TensionEvidence.excerpt_id.in_(ids),
-                    TensionEvidence.note_id.in_(note_ids),
-                )
+            .outerjoin(NoteExcerpt, NoteExcerpt.excerpt_id == page.c.id)
+            .outerjoin(
+                Note,
+                and_(
+                    Note.id == NoteExcerpt.note_id,
+                    Note.deleted_at.is_(None),
+                    access.visible_notes(s, me),
+                ),
             )
-            .order_by(TensionRow.code)
+            .outerjoin(by_excerpt, by_excerpt.excerpt_id == page.c.id)
+            .outerjoin(t_excerpt, t_excerpt.id == by_excerpt.tension_id)
+            .outerjoin(by_note, by_note.note_id == Note.id)
+            .outerjoin(t_note, t_note.id == by_note.tension_id)
+            .order_by(page.c.start, page.c.id)
         ).all()
+    if not rows:
+        return TurnPage(list(turns))
     my_id = me.id if me is not None else None
     my_names = {(x or "").casefold() for x in ((me.login, me.name) if me else ()) if x}
-    by_excerpt: dict[int, list] = {}
-    for n in notes:
-        by_excerpt.setdefault(n.excerpt_id, []).append(n)
-    note_tensions: dict[int, list[str]] = {}
-    excerpt_tensions: dict[int, list[str]] = {}
-    for e in evidence:
-        if e.excerpt_id is not None:
-            excerpt_tensions.setdefault(e.excerpt_id, []).append(e.code)
-        if e.note_id is not None:
-            note_tensions.setdefault(e.note_id, []).append(e.code)
+    excerpts: dict[int, object] = {}
+    notes: dict[int, dict[int, object]] = {}  # excerpt -> note id -> row
+    excerpt_codes: dict[int, set[str]] = {}
+    note_codes: dict[int, set[str]] = {}
+    names: dict[str, str] = {}
+    for r in rows:
+        excerpts.setdefault(r.id, r)
+        codes = excerpt_codes.setdefault(r.id, set())
+        if r.excerpt_code is not None:
+            codes.add(r.excerpt_code)
+            names[r.excerpt_code] = r.excerpt_tension
+        if r.note_id is not None:
+            notes.setdefault(r.id, {})[r.note_id] = r
+            if r.note_code is not None:
+                note_codes.setdefault(r.note_id, set()).add(r.note_code)
+                names[r.note_code] = r.note_tension
     marks = []
-    for ex in excerpts:
-        anchored = sorted(by_excerpt.get(ex.id, []), key=lambda n: (n.researcher_id != my_id, n.id))
-        codes = list(excerpt_tensions.get(ex.id, []))
+    for ex in excerpts.values():
+        anchored = sorted(
+            notes.get(ex.id, {}).values(), key=lambda n: (n.researcher_id != my_id, n.note_id)
+        )
+        codes = sorted(excerpt_codes[ex.id])
         for n in anchored:
-            codes += note_tensions.get(n.id, [])
+            codes += sorted(note_codes.get(n.note_id, ()))
         marks.append(
             Mark(
                 excerpt_id=ex.id,
                 start=ex.start,
                 end=ex.end,
-                notes=tuple(n.id for n in anchored),
+                notes=tuple(n.note_id for n in anchored),
                 categories=tuple(dict.fromkeys(n.category for n in anchored)),
                 tensions=tuple(dict.fromkeys(codes)),
                 mine=(ex.created_by or "").casefold() in my_names
                 or any(n.researcher_id == my_id for n in anchored),
             )
         )
-    return TurnPage(list(turns), marks, {e.code: e.name for e in evidence})
+    return TurnPage(list(turns), marks, dict(sorted(names.items())))
+
+
+def ensure_position_index(engine: Engine) -> bool:
+    """Make sure the excerpt index of a page exists (True when it does).
+
+    Migration 0016 creates it; a study stamped 0016 while that revision was an empty
+    placeholder has none, and alembic will not run 0016 for it again. Without the index
+    a page is still right, only slower, so a role that may not create indexes (a
+    researcher of a team study on PostgreSQL) leaves it to the owner's next opening.
+    """
+    index = next(i for i in Excerpt.__table__.indexes if i.name == POSITION_INDEX)
+    with engine.connect() as conn:
+        if any(i["name"] == POSITION_INDEX for i in inspect(conn).get_indexes("excerpt")):
+            return True
+    try:
+        with engine.begin() as conn:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    except DBAPIError:
+        return False
+    return True
 
 
 def query_spans(query: str, text: str) -> list[tuple[int, int]]:

@@ -52,6 +52,7 @@ from coprod_nb.storage.models import (
 )
 from coprod_nb.storage.notes import NotesRepository
 from coprod_nb.storage.opening import default_actor, open_database  # noqa: F401 (re-exported)
+from coprod_nb.storage.pages import ensure_position_index
 from coprod_nb.storage.reflection import ReflectionRepository
 from coprod_nb.storage.search import SearchHits, search_turns
 from coprod_nb.storage.team import DatabaseRefused, database_refusal
@@ -217,6 +218,7 @@ class Store(
                 s.add(study)
                 s.flush()
                 events.log(s, self.actor, "create", "study", study.id, after=events.snapshot(study))
+        ensure_position_index(self.engine)  # a study stamped 0016 while it was a placeholder
 
     # -- plumbing -------------------------------------------------------------
 
