@@ -16,7 +16,7 @@ from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.limits import read_capped
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
 from coprod_nb.storage import Store
-from coprod_nb.storage.models import Transcript
+from coprod_nb.storage.ingest import NewTranscript, write_transcripts
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
@@ -182,32 +182,30 @@ def import_transcripts(
         raise ImportFailed(report.errors)
     if title is not None and len(parsed) > 1:
         raise InvalidInput("a title can only be given when importing one file")
-    added: list[tuple[Path, Transcript, object]] = []
+    items = [
+        NewTranscript(
+            result.turns,
+            title=title or path.stem,
+            source_name=path.name,
+            source_format=result.format,
+            content_hash=digest,
+            partnership=partnership,
+            date=date or _date_from_name(path.name),
+            participants=list(participants),
+            interviewers=list(interviewers),
+        )
+        for path, digest, result in parsed
+    ]
+    # Every file in one transaction, written together (rows by SQLAlchemy Core).
     with store.session() as s:
-        # The study's people, loaded once for every file of the import rather than once
-        # per file (add_transcript reads them from the session; none are added here).
-        s.info["coprod_people"] = store._people(s)
-        for path, digest, result in parsed:
-            tr = store.add_transcript(
-                result.turns,
-                title=title or path.stem,
-                source_name=path.name,
-                source_format=result.format,
-                content_hash=digest,
-                partnership=partnership,
-                date=date or _date_from_name(path.name),
-                participants=list(participants),
-                interviewers=list(interviewers),
-                session=s,
-            )
-            added.append((path, tr, result))
-    for path, tr, result in added:
+        written = write_transcripts(store, s, items)
+    for (path, _, result), tr in zip(parsed, written, strict=True):
         report.imported.append(
             ImportedFile(
-                str(path), tr.id, tr.title, len(result.turns), tr.word_count, tuple(result.warnings)
+                str(path), tr.id, tr.title, tr.turns, tr.word_count, tuple(result.warnings)
             )
         )
-    titles = {tr.title for _, tr, _ in added}
+    titles = {tr.title for tr in written}
     report.unmatched_speakers = {
         label: where
         for label, where in store.unmatched_speakers().items()

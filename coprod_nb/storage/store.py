@@ -17,8 +17,7 @@ from functools import cache
 from types import EllipsisType
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, inspect, literal, select, update
-from sqlalchemy import text as sql
+from sqlalchemy import bindparam, func, inspect, literal, select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -27,7 +26,7 @@ from coprod_nb.domain.notes import DEFAULT_CATEGORIES
 from coprod_nb.domain.pseudonyms import check_entry
 from coprod_nb.domain.transcript import speaker_prefix
 from coprod_nb.domain.wording import plural
-from coprod_nb.errors import DuplicateSource, Forbidden, InvalidInput, NotFound
+from coprod_nb.errors import Forbidden, InvalidInput, NotFound
 from coprod_nb.storage import access, events
 from coprod_nb.storage.codebook import CodebookRepository
 from coprod_nb.storage.database import (
@@ -36,6 +35,7 @@ from coprod_nb.storage.database import (
     damaged_study,
 )
 from coprod_nb.storage.guards import guard_refusal
+from coprod_nb.storage.ingest import NewTranscript, write_transcripts
 from coprod_nb.storage.interpretation import InterpretationRepository
 from coprod_nb.storage.models import (
     Excerpt,
@@ -61,15 +61,6 @@ from coprod_nb.storage.workshop import WorkshopRepository
 DEFAULT_SETTINGS: dict[str, Any] = {
     "speaker_pattern": None,
 }
-
-
-def _fts_trigger(s: Session) -> bool:
-    # A study stamped 0011 while that revision was still an empty placeholder keeps the
-    # per-row trigger of 0001; it must not be indexed twice.
-    found = s.execute(
-        sql("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'turn_fts_ai'")
-    ).first()
-    return found is not None
 
 
 def _check_attributes(attributes: Any) -> dict:
@@ -978,123 +969,23 @@ class Store(
 
         People not given are inferred from the matched speakers, and the partnership
         from the participants' partnership when they share one. Pass ``session`` to
-        add several transcripts in one transaction.
+        add several transcripts in one transaction (``import_transcripts`` writes a
+        whole import at once: :func:`coprod_nb.storage.ingest.write_transcripts`).
         """
-        if not turns:
-            raise InvalidInput("a transcript needs at least one turn", file=source_name)
-        key = self.pseudonym_key()
-        # One regex pass over every label and text (most turns hold no name).
-        fields = key.apply_many([f for t in turns for f in (t.speaker, t.text)])
-        pseudo = list(zip(fields[::2], fields[1::2], strict=True))
-        # File names often carry the interviewee's name: they are pseudonymised too.
-        title, source_name = key.apply(title), key.apply(source_name)
-        text, spans = canonical_text(pseudo)
+        item = NewTranscript(
+            turns,
+            title=title,
+            source_name=source_name,
+            source_format=source_format,
+            content_hash=content_hash,
+            partnership=partnership,
+            date=date,
+            participants=participants,
+            interviewers=interviewers,
+        )
         with self._maybe_session(session) as s:
-            # one lookup per distinct speaker, not per turn, against the people loaded
-            # once (docs/performance.md); an import of many files loads them once for
-            # its session (ingest/importer.py)
-            people = s.info.get("coprod_people") or self._people(s)
-            matches = {
-                label: self._match(s, label, people)
-                for label in dict.fromkeys(lb for lb, _ in pseudo)
-            }
-            part_ids = [
-                self._find(s, Participant, p, ("name",), "participant").id for p in participants
-            ] or [m.participant_id for m in matches.values() if m.participant_id is not None]
-            res_ids = [
-                self._find(s, Researcher, r, ("name", "login"), "researcher").id
-                for r in interviewers
-            ] or [m.researcher_id for m in matches.values() if m.researcher_id is not None]
-            if partnership is not None:
-                pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
-                pship_id = pship.id
-            else:
-                pships = {s.get(Participant, pid).partnership_id for pid in part_ids} - {None}
-                pship_id = pships.pop() if len(pships) == 1 else None
-            # Core, not ORM: no autoflush of the previous file's pending event first (the
-            # transcripts themselves are flushed as they are added, so they are seen).
-            tr_table = Transcript.__table__
-            if (
-                s.connection()
-                .execute(select(tr_table.c.id).where(tr_table.c.content_hash == content_hash))
-                .first()
-            ):
-                raise DuplicateSource("this file is already in the study", file=source_name)
-            tr = Transcript(
-                title=title,
-                partnership_id=pship_id,
-                date=date,
-                source_name=source_name,
-                source_format=source_format,
-                content_hash=content_hash,
-                imported_at=events.utcnow(),
-                imported_by=self.actor,
-                # one count over the texts joined by line breaks, which no word spans
-                word_count=word_count("\n".join(t for _, t in pseudo)),
-                text=text,
-            )
-            s.add(tr)
-            s.flush()
-            # One Core INSERT executed with every row (executemany), not one ORM object
-            # per turn: thousands of turns per transcript (docs/performance.md).
-            # PostgreSQL indexes each row itself (a generated column); SQLite's FTS5
-            # index is filled below, once for the whole transcript.
-            s.connection().execute(
-                insert(Turn.__table__),
-                [
-                    {
-                        "transcript_id": tr.id,
-                        "seq": i,
-                        "speaker": label,
-                        "text": body,
-                        "participant_id": matches[label].participant_id,
-                        "researcher_id": matches[label].researcher_id,
-                        "start_ms": raw.start_ms,
-                        "end_ms": raw.end_ms,
-                        "char_start": span.start,
-                        "char_end": span.end,
-                    }
-                    for i, (raw, (label, body), span) in enumerate(
-                        zip(turns, pseudo, spans, strict=True)
-                    )
-                ],
-            )
-            if s.bind.dialect.name == "sqlite" and not _fts_trigger(s):
-                # In bulk rather than a trigger per turn (migration 0011).
-                s.connection().execute(
-                    sql(
-                        "INSERT INTO turn_fts(rowid, text) "
-                        "SELECT id, text FROM turn WHERE transcript_id = :tid"
-                    ),
-                    {"tid": tr.id},
-                )
-            people_rows = [
-                {"transcript_id": tr.id, "participant_id": pid, "researcher_id": None}
-                for pid in dict.fromkeys(part_ids)
-            ] + [
-                {"transcript_id": tr.id, "participant_id": None, "researcher_id": rid}
-                for rid in dict.fromkeys(res_ids)
-            ]
-            if people_rows:
-                s.connection().execute(insert(TranscriptPerson.__table__), people_rows)
-            # The columns as written, without the text and the deferred ones (reading
-            # those would query the row again).
-            after = {
-                c.key: getattr(tr, c.key)
-                for c in inspect(Transcript).column_attrs
-                if not c.deferred and c.key != "text"
-            }
-            after = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in after.items()}
-            events.log(
-                s,
-                self.actor,
-                "import",
-                "transcript",
-                tr.id,
-                after=after,
-                detail=f"{plural(len(turns), 'turn')} from {source_format}",
-            )
-            return tr
+            (written,) = write_transcripts(self, s, [item])
+            return s.get(Transcript, written.id)
 
     @contextmanager
     def _maybe_session(self, session: Session | None) -> Iterator[Session]:
