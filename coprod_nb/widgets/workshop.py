@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ipywidgets as w
 import pandas as pd
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from coprod_nb.analysis.sensemaking import (
     circle_results,
@@ -920,44 +921,57 @@ class CircleSortView(Quiet, w.VBox):
         ) + _finished_html(self.store, ws)
         framework = self.store.framework(ws.base_version)
         if list(self.rings) != framework.codes:
-            self.rings = {
-                t.code: w.ToggleButtons(
-                    options=CIRCLES,
-                    value="none",
-                    style={"button_width": "auto"},
-                    layout=w.Layout(width="auto", flex="0 0 auto"),
-                )
-                for t in framework.tensions
-            }
-            self.reasons = {
-                # a Textarea wraps a long reason; a Text would hide its end
-                t.code: w.Textarea(
-                    placeholder="why here?",
-                    rows=2,
-                    layout=w.Layout(width="auto", flex="1 1 14em", min_width="10em"),
-                )
-                for t in framework.tensions
-            }
-            # A row wraps instead of running past the edge; the name wraps, never cut.
-            self.rows_box.children = [
-                w.HBox(
-                    [
-                        w.HTML(
-                            f"{escape(t.code)}: {escape(t.name)}",
-                            layout=w.Layout(flex="1 1 16em", min_width="12em"),
-                        ),
-                        self.rings[t.code],
-                        self.reasons[t.code],
-                    ],
-                    layout=w.Layout(flex_flow="row wrap", align_items="center"),
-                )
-                for t in framework.tensions
-            ]
+            self._build_rows(framework.tensions)
         with self._filling():
             _keep(self.participant, _people(self.store, ws))
         self.board.refresh()
         self._load()
         self._show_results()
+
+    def _build_rows(self, tensions: list[Tension]) -> None:
+        """One row per card: its name, its ring and the reason.
+
+        Every row shares one Layout and one style per kind of control (ipywidgets lets
+        many views use one model): each control would otherwise bring its own two, and a
+        framework of 33 cards meant about 360 widget models built and sent to the
+        browser when the view opens, most of its time in notebook 03.
+        """
+        ring_layout = w.Layout(width="auto", flex="0 0 auto")
+        ring_style = w.ToggleButtonsStyle(button_width="auto")
+        reason_layout = w.Layout(width="auto", flex="1 1 14em", min_width="10em")
+        reason_style = TextStyle()
+        name_layout = w.Layout(flex="1 1 16em", min_width="12em")
+        name_style = HTMLStyle()
+        # A row wraps instead of running past the edge; the name wraps, never cut.
+        row_layout = w.Layout(flex_flow="row wrap", align_items="center")
+        self.rings = {
+            t.code: w.ToggleButtons(
+                options=CIRCLES, value="none", style=ring_style, layout=ring_layout
+            )
+            for t in tensions
+        }
+        self.reasons = {
+            # a Textarea wraps a long reason; a Text would hide its end
+            t.code: w.Textarea(
+                placeholder="why here?", rows=2, style=reason_style, layout=reason_layout
+            )
+            for t in tensions
+        }
+        self.rows_box.children = [
+            w.HBox(
+                [
+                    w.HTML(
+                        f"{escape(t.code)}: {escape(t.name)}",
+                        style=name_style,
+                        layout=name_layout,
+                    ),
+                    self.rings[t.code],
+                    self.reasons[t.code],
+                ],
+                layout=row_layout,
+            )
+            for t in tensions
+        ]
 
     def _on_board_change(self) -> None:
         self._load()
