@@ -146,6 +146,58 @@ def test_figures_are_the_pixels_tight_saving_gives(study):
     assert a.shape == b.shape and (a == b).all()
 
 
+def _pixels(raw: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGBA"))
+
+
+def test_every_figure_is_an_opaque_png_of_the_pixels_savefig_gives(study):
+    """Written without the alpha channel (smaller, faster), the pixels are savefig's own."""
+    import io
+
+    from PIL import Image
+
+    from coprod_nb.widgets._common import render_figure
+    from tests.test_figures import figures
+
+    dpi = FigureBox.DPI * FigureBox.PIXEL_RATIO
+    drawn = figures(study)
+    assert {"progress", "compare", "evidence", "circles", "poll", "lineage"} <= set(drawn)
+    for name, (plot, _) in drawn.items():
+        ax = plot()
+        buffer = io.BytesIO()
+        ax.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        plt.close(ax.figure)
+        ours = render_figure(plot)[0]
+        assert Image.open(io.BytesIO(ours)).mode == "RGB", name
+        a, b = _pixels(buffer.getvalue()), _pixels(ours)
+        assert a.shape == b.shape and (a == b).all(), name
+        assert len(ours) < len(buffer.getvalue()), name
+
+
+def test_a_transparent_figure_keeps_its_alpha_channel():
+    import io
+
+    from PIL import Image
+
+    from coprod_nb.widgets._common import render_figure
+
+    def clear():
+        fig, ax = plt.subplots(figsize=(3, 2))
+        fig.patch.set_alpha(0)
+        ax.patch.set_alpha(0)
+        ax.plot([0, 1], [0, 1])
+        return ax
+
+    raw = render_figure(clear)[0]
+    image = Image.open(io.BytesIO(raw))
+    assert image.mode == "RGBA" and image.getextrema()[3][0] == 0  # transparent pixels
+
+
 def test_same_data_is_told_apart_from_changed_data():
     from coprod_nb.widgets._common import _same
 

@@ -275,11 +275,45 @@ def render_figure(plot, fmt: str = "png", *, dpi: float | None = None) -> tuple[
         figure.set_dpi(dpi)
         pad = matplotlib.rcParams["savefig.pad_inches"]
         area = figure.get_tightbbox().padded(pad)
+        title = ax.get_title() or "figure"
+        if fmt == "png":
+            raw = _png(figure, area, dpi)
+            if raw is not None:
+                return raw, title
         figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches=area, metadata=metadata)
-        return buffer.getvalue(), ax.get_title() or "figure"
+        return buffer.getvalue(), title
     finally:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
+
+
+def _png(figure, area, dpi: float) -> bytes | None:
+    """The PNG of ``area`` of ``figure``, without an alpha channel when it is opaque.
+
+    Matplotlib writes every PNG as RGBA; compressing it was a fifth of each figure's
+    time on a large study. An opaque figure (the views' are) loses nothing without its
+    alpha channel, and three channels compress faster and smaller (docs/performance.md).
+    The pixels are those ``savefig`` writes. None when the rendered buffer does not
+    have the expected size (then ``savefig`` writes the PNG).
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="rgba", dpi=dpi, bbox_inches=area)
+    # The size Agg gives a canvas of ``area`` (it truncates to whole pixels).
+    width, height = int(area.width * dpi), int(area.height * dpi)
+    pixels = np.frombuffer(buffer.getbuffer(), dtype=np.uint8)
+    if pixels.size != width * height * 4:
+        return None
+    pixels = pixels.reshape(height, width, 4)
+    opaque = bool((pixels[..., 3] == 255).all())
+    image = Image.fromarray(pixels[..., :3] if opaque else pixels, "RGB" if opaque else "RGBA")
+    out = io.BytesIO()
+    image.save(out, format="png", dpi=(dpi, dpi))
+    return out.getvalue()
 
 
 def png_size(raw: bytes) -> tuple[int, int]:
