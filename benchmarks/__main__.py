@@ -4,6 +4,9 @@ Builds the large synthetic study (200 transcripts of ~8,000 words, 30 researcher
 20,000 notes; ``--quick``: 20 transcripts and 2,000 notes), runs every benchmark, prints
 each figure with its floor, its ratio and PASS/MISS against its target, and writes
 ``benchmarks/results/latest.json``.
+
+``--only scale [--scale-sizes N ...]`` (opt-in, never in the default run: hours at 5,000
+transcripts) builds the study on PostgreSQL at growing sizes (``bench_scale``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ BENCHES = (
     "pseudonyms",
     "notebooks",
     "decisions",
+    "scale",
 )
+#: Run only when named in ``--only`` (hours at its full sizes).
+OPT_IN = {"scale"}
 NEEDS_STUDY = {"compare", "transcript_view", "memory", "plots", "notebooks", "cli", "pseudonyms"}
 
 
@@ -98,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="transcripts at which search is measured (default: 50 200 800)",
     )
+    p.add_argument(
+        "--scale-sizes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="transcripts of the studies of --only scale (default: 50 200 800 2000 5000)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--profile",
@@ -131,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("transcripts", "notes", "researchers"):
         if getattr(args, key) is not None:
             sizes[key] = getattr(args, key)
-    chosen = [b for b in BENCHES if not args.only or b in args.only]
+    chosen = [b for b in BENCHES if (b in args.only if args.only else b not in OPT_IN)]
     started = datetime.now(UTC).isoformat(timespec="seconds")
     info = machine()
     workdir = Path(tempfile.mkdtemp(prefix="coprod-bench-"))
@@ -142,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir,
         profile=args.profile,
         search_sizes=tuple(args.search_sizes) if args.search_sizes else None,
+        scale_sizes=tuple(args.scale_sizes) if args.scale_sizes else None,
     )
+    ctx.checkpoint = lambda: _save(args.json, ctx, started, info)
     print(
         f"coprod_nb benchmarks ({'quick' if args.quick else 'full'}): {sizes}, seed {args.seed}\n"
         f"machine: {info['cpus']} CPUs, {info['memory_gb']} GB, Python {info['python']}, "

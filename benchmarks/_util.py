@@ -87,6 +87,8 @@ class Context:
     corpus: Path | None = None  # its transcripts as files (written by bench_ingest)
     profile: bool = False
     search_sizes: tuple[int, ...] | None = None  # bench_search's growth (default: 50, 200, 800)
+    scale_sizes: tuple[int, ...] | None = None  # bench_scale's sizes (opt-in: --only scale)
+    checkpoint: Callable[[], None] | None = None  # saves the results so far (long runs)
     figures: list[Figure] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
 

@@ -1,7 +1,8 @@
 """``python -m benchmarks.markdown [RESULTS.json]``: a run's figures as Markdown tables.
 
 For docs/performance.md: the machine and load, then one table of every figure (value,
-floor, ratio, target, PASS/MISS) and the search growth table (transcripts x database).
+floor, ratio, target, PASS/MISS), the search growth table (transcripts x database) and,
+after ``--only scale``, the PostgreSQL growth table (import, search, notebooks).
 """
 
 from __future__ import annotations
@@ -49,7 +50,45 @@ def render(data: dict) -> str:
     growth = growth_table(data)
     if growth:
         lines += [growth, ""]
+    scale = scale_table(data)
+    if scale:
+        lines += [scale, ""]
     return "\n".join(lines)
+
+
+def scale_table(data: dict) -> str:
+    """``--only scale``: per size, the study, its import, search and each notebook."""
+    sizes = data.get("notes", {}).get("scale")
+    if not isinstance(sizes, dict) or not sizes:
+        return ""
+    names = sorted({nb for row in sizes.values() for nb in row["notebooks"]})
+    head = ["transcripts", "turns", "words", "import", "search median / p95"]
+    head += [f"{name.split('_')[0]} time / ratio / peak" for name in names]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in sorted(sizes, key=int):
+        row = sizes[key]
+        cells = [
+            f"{row['transcripts']:,}",
+            f"{row['turns']:,}",
+            f"{row['words'] / 1e6:.1f} M",
+            _num(row["phases_s"]["import_s"], "s"),
+            f"{_num(row['search_median_ms'], 'ms')} / {_num(row['search_p95_ms'], 'ms')}",
+        ]
+        for name in names:
+            nb = row["notebooks"].get(name)
+            cells.append(
+                f"{_num(nb['seconds'], 's')} / {_num(nb['ratio'], 'x')} / "
+                f"{_num(nb['peak_mb'], 'MB')}" + (" (raised)" if nb["errors"] else "")
+                if nb
+                else ""
+            )
+        out.append("| " + " | ".join(cells) + " |")
+    floors = ", ".join(
+        f"{int(k):,}: {_num(v['floor_s'], 's')}, {_num(v['floor_mb'], 'MB')}"
+        for k, v in sorted(sizes.items(), key=lambda kv: int(kv[0]))
+    )
+    out += ["", f"Floor (import-only notebook on the same database), by size: {floors}."]
+    return "\n".join(out)
 
 
 def growth_table(data: dict) -> str:

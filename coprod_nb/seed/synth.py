@@ -261,6 +261,7 @@ def build_synthetic_study(
     progress: bool = True,
     url: str | None = None,
     actor: str = "synth",
+    timings: dict | None = None,
 ) -> Store:
     """Build a synthetic study in ``study_dir`` (which must not hold a study yet).
 
@@ -286,12 +287,18 @@ def build_synthetic_study(
         A SQLAlchemy URL of an empty database (default: ``study_dir/study.db``).
     actor : str
         Recorded as "who" in the event log.
+    timings : dict, optional
+        Filled with the seconds of each phase (``import_s``: the folder import of the
+        transcripts; ``notes_s``; ``rest_s``: steps 2 and 3), for benchmarks that report
+        the import of a study built at a given size.
 
     Returns
     -------
     Store
         The open study, with v1 and v2 frozen and the opening poll closed.
     """
+    import time
+
     from tqdm.auto import tqdm
 
     from coprod_nb.domain.decisions import Decision
@@ -324,9 +331,12 @@ def build_synthetic_study(
     folder = Path(tempfile.mkdtemp(prefix="synth-transcripts-", dir=study_dir))
     try:
         write_corpus(folder, cast, rng, transcripts=transcripts, words=words)
+        start = time.perf_counter()
         import_transcripts(store, [folder], progress=progress)
+        phases = {"import_s": time.perf_counter() - start}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
 
     # -- step 1: notes, many anchored to an excerpt of a turn --------------------------------
     turns_by_pship: dict[int | None, list[tuple[int, int]]] = {}
@@ -359,6 +369,8 @@ def build_synthetic_study(
         excerpt_ids += anchors
     with as_lead(store):
         store.close_recall()
+    phases["notes_s"] = time.perf_counter() - start
+    start = time.perf_counter()
 
     # -- step 2: tensions with evidence, frozen as v1 --------------------------------------
     must_agree = max(min(tensions, 4), round(tensions * 0.8))
@@ -466,6 +478,9 @@ def build_synthetic_study(
     with as_lead(store):
         store.record_decisions(ws.id, decisions)
         store.freeze_workshop_framework(ws.id, "v2: the framework after the workshop")
+    phases["rest_s"] = time.perf_counter() - start
+    if timings is not None:
+        timings.update(phases)
     return store
 
 
