@@ -86,6 +86,7 @@ from coprod_nb.exchange.outputs import Outputs, check_output
 from coprod_nb.ingest._decode import check_characters
 from coprod_nb.ingest.limits import read_member
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
+from coprod_nb.storage import bulk
 from coprod_nb.storage.interpretation import tension_of
 
 __all__ = [
@@ -1595,8 +1596,8 @@ def _plan(store: Any, project: _Project, file: str, summary: ImportSummary) -> _
 
 
 def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
-    """Write a checked plan. Each store call is its own transaction except the
-    transcripts, which go in one; see :func:`import_qdpx`."""
+    """Write a checked plan, in the caller's :meth:`Store.transaction`; the excerpts
+    and the notes in bulk (:mod:`coprod_nb.storage.bulk`)."""
     if plan.categories:
         store.set_note_categories(plan.categories)
     if plan.kinds:
@@ -1628,15 +1629,15 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
             summary.sources.append(tr.title)
     excerpt_of: dict[str, list[int]] = {}
     codings: list[dict] = []
-    for index, sel, start, end in plan.selections:
-        ex = store.add_excerpt(ids[index], start, end)
+    made = bulk.add_excerpts(store, [(ids[i], start, end) for i, _, start, end in plan.selections])
+    for (_, sel, _, _), ex_id in zip(plan.selections, made, strict=True):
         summary.selections += 1
-        excerpt_of.setdefault(sel.guid, []).append(ex.id)
+        excerpt_of.setdefault(sel.guid, []).append(ex_id)
         # each coder's coding of the span stays its own
         for g, user in dict.fromkeys(sel.coders):
             coder = plan.researchers.get(user)
             codings.append(
-                {"excerpt_id": ex.id, "code_guid": g, **({"coder": coder} if coder else {})}
+                {"excerpt_id": ex_id, "code_guid": g, **({"coder": coder} if coder else {})}
             )
     codes = {c["guid"] for c in summary.codes}
     for (src, *_), tid in zip(plan.transcripts, ids, strict=True):
@@ -1663,17 +1664,23 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
         for sel in src.selections:
             for ng in sel.notes:
                 excerpts_of_note.setdefault(ng, []).extend(excerpt_of.get(sel.guid, []))
-    for note, author, partnership, category, kind in plan.notes:
-        stored = None
-        if author is not None and partnership is not None:
-            stored = store.add_note(
-                researcher_id[author],
-                partnership_id[partnership],
-                note.text,
-                category=category,
-                kind=kind,
-                excerpts=excerpts_of_note.get(note.guid, []),
-            ).id
+    kept = [k for k, n in enumerate(plan.notes) if n[1] is not None and n[2] is not None]
+    note_ids = bulk.add_notes(
+        store,
+        [
+            {
+                "researcher": researcher_id[author],
+                "partnership": partnership_id[partnership],
+                "text": note.text,
+                "category": category,
+                "kind": kind,
+                "excerpts": excerpts_of_note.get(note.guid, []),
+            }
+            for note, author, partnership, category, kind in (plan.notes[k] for k in kept)
+        ],
+    )
+    stored = dict(zip(kept, note_ids, strict=True))
+    for k, (note, author, partnership, _category, _kind) in enumerate(plan.notes):
         summary.notes.append(
             {
                 "guid": note.guid,
@@ -1681,7 +1688,7 @@ def _write(store: Any, plan: _Plan, file: str, summary: ImportSummary) -> None:
                 "text": note.text,
                 "author": author,
                 "partnership": partnership,
-                "note_id": stored,
+                "note_id": stored.get(k),
             }
         )
     refi_codebook.write_foreign(store, plan, ids, summary, file)
@@ -1735,10 +1742,9 @@ def import_qdpx(
     text are skipped with a warning. A project that does not validate against the
     schema is read as far as possible, with a warning.
 
-    All or nothing: everything is read and checked before the first write. The writes
-    are a handful of store calls (the transcripts in one transaction, then one call per
-    excerpt, tension and note, and one settings update); a failure of the database
-    midway leaves the calls already made.
+    All or nothing: everything is read and checked before the first write, and the
+    writes are one transaction (:meth:`Store.transaction`), the excerpts and notes in
+    bulk with their events; a failure of the database midway leaves the study as it was.
 
     Parameters
     ----------
@@ -1790,17 +1796,19 @@ def import_qdpx(
     refi_codebook.attach(plan, foreign, project)
     lead_name = _plan_lead(store, project, plan, lead, file)
     empty = not store.transcripts() and not store.researchers()
+    # One transaction: a failure anywhere in the writes leaves the study as it was.
     # Recorded as the person working (store.actor): nobody imports in another's name.
-    if empty and project.name.strip():  # a new study takes the project's name
-        store.update_study(name=project.name, description=project.description)
-    _write(store, plan, file, summary)
-    frameworks, kept = _plan_frameworks(project, plan, summary)
-    if frameworks and empty:
-        store.update_study(settings={PENDING_FRAMEWORKS: frameworks, KEPT_GUIDS: kept})
-    _write_lead(store, project, lead_name, summary)
-    _write_note_evidence(store, plan, summary)
-    if summary.step1_closed:  # the lead imports: the versions are frozen again now
-        _refreeze(store, (store.study().settings or {}).get(PENDING_FRAMEWORKS) or [])
+    with store.transaction():
+        if empty and project.name.strip():  # a new study takes the project's name
+            store.update_study(name=project.name, description=project.description)
+        _write(store, plan, file, summary)
+        frameworks, kept = _plan_frameworks(project, plan, summary)
+        if frameworks and empty:
+            store.update_study(settings={PENDING_FRAMEWORKS: frameworks, KEPT_GUIDS: kept})
+        _write_lead(store, project, lead_name, summary)
+        _write_note_evidence(store, plan, summary)
+        if summary.step1_closed:  # the lead imports: the versions are frozen again now
+            _refreeze(store, (store.study().settings or {}).get(PENDING_FRAMEWORKS) or [])
     return summary
 
 

@@ -59,15 +59,18 @@ class CodebookRepository:
         makes them (as 0009 would have)."""
         if getattr(self, "_qda_ready", False):
             return True
-        with self.engine.connect() as conn:
+        # Through the store's session: inside a Store.transaction (an import) a
+        # connection of its own would wait for the transaction's write lock.
+        with self.session(write=create) as s:
+            conn = s.connection()
             ready = inspect(conn).has_table("qda_code")
-        if not ready and create:
-            from coprod_nb.storage.models import Base
+            if not ready and create:
+                from coprod_nb.storage.models import Base
 
-            Base.metadata.create_all(
-                self.engine, tables=[t.__table__ for t in _TABLES], checkfirst=True
-            )
-            ready = True
+                Base.metadata.create_all(
+                    conn, tables=[t.__table__ for t in _TABLES], checkfirst=True
+                )
+                ready = True
         self._qda_ready = ready
         return ready
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -244,6 +245,19 @@ class Store(
         timeout), so two researchers saving at the same moment queue instead of
         failing; read sessions (``write=False``) never wait.
         """
+        outer = getattr(self, "_outer", None)
+        if outer is not None and outer[0] == threading.get_ident():
+            # Inside transaction(): join it, in a savepoint, so that a call that fails
+            # undoes its own writes only (the block decides about the rest).
+            try:
+                with outer[1].begin_nested():
+                    yield outer[1]
+            except BaseException as exc:
+                refused = self._refusal(exc)
+                if refused is not None:
+                    raise refused from exc
+                raise
+            return
         s = (self._sessions if write else self._read_sessions)()
         try:
             yield s
@@ -258,17 +272,39 @@ class Store(
             if reason is not None:
                 # SQLite found the file damaged mid-way: say which file and how to restore.
                 raise damaged_study(self._db_file, self.study_dir, reason) from exc
-            guard = guard_refusal(exc)
-            if guard is not None:
-                # A trigger of the record's guards (storage/guards.py) refused the write.
-                raise guard from exc
-            # A team study on PostgreSQL: the database refused this researcher's role.
-            refused = database_refusal(exc)
+            refused = self._refusal(exc)
             if refused is not None:
                 raise refused from exc
             raise
         finally:
             s.close()
+
+    @staticmethod
+    def _refusal(exc: BaseException) -> Exception | None:
+        # A trigger of the record's guards (storage/guards.py) refused the write, or on a
+        # team study on PostgreSQL the database refused this researcher's role.
+        return guard_refusal(exc) or database_refusal(exc)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction for a block of store calls: all of them or none.
+
+        Inside the block (in the same thread) every :meth:`session`, reads included,
+        joins it, each in a savepoint; the block commits at its end, and an error out of
+        it rolls every call back. For writers that must be all or nothing, such as an
+        import. Nested blocks join the outermost one.
+        """
+        outer = getattr(self, "_outer", None)
+        if outer is not None and outer[0] == threading.get_ident():
+            with self.session() as s:
+                yield s
+            return
+        with self.session() as s:
+            self._outer = (threading.get_ident(), s)
+            try:
+                yield s
+            finally:
+                self._outer = None
 
     def close(self) -> None:
         """Release the database connections."""
