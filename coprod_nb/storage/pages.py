@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, and_, bindparam, inspect, select
+from sqlalchemy import Engine, and_, bindparam, inspect, or_, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 from sqlalchemy.schema import CreateIndex
 
 from coprod_nb.storage import access
@@ -88,10 +87,10 @@ class TurnPage:
 def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
     """The turns with ``start <= seq < stop`` and the passages the person working may see.
 
-    Three queries, the last two only when the page holds passages: the turns; the
-    passages overlapping the page's offsets (a range of the index on excerpt
-    ``(transcript_id, start)``) joined to the notes anchoring them; the tension
-    evidence of both.
+    Three queries besides the access policy's, the last two only when the page has
+    turns and passages: the turns; the passages overlapping the page's offsets (a range
+    of the index on excerpt ``(transcript_id, start)``) joined to the visible notes
+    anchoring them; the tension evidence of both.
 
     Parameters
     ----------
@@ -121,23 +120,8 @@ def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
             )
             .subquery()
         )
-        # One round trip for the passages, their notes and the tensions they (or those
-        # notes) are evidence for: a page holds a handful, so the joined rows stay few.
-        by_excerpt = aliased(TensionEvidence)
-        by_note = aliased(TensionEvidence)
-        t_excerpt = aliased(TensionRow)
-        t_note = aliased(TensionRow)
         rows = conn.execute(
-            select(
-                page,
-                Note.id.label("note_id"),
-                Note.category,
-                Note.researcher_id,
-                t_excerpt.code.label("excerpt_code"),
-                t_excerpt.name.label("excerpt_tension"),
-                t_note.code.label("note_code"),
-                t_note.name.label("note_tension"),
-            )
+            select(page, Note.id.label("note_id"), Note.category, Note.researcher_id)
             .outerjoin(NoteExcerpt, NoteExcerpt.excerpt_id == page.c.id)
             .outerjoin(
                 Note,
@@ -147,40 +131,51 @@ def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
                     access.visible_notes(s, me),
                 ),
             )
-            .outerjoin(by_excerpt, by_excerpt.excerpt_id == page.c.id)
-            .outerjoin(t_excerpt, t_excerpt.id == by_excerpt.tension_id)
-            .outerjoin(by_note, by_note.note_id == Note.id)
-            .outerjoin(t_note, t_note.id == by_note.tension_id)
-            .order_by(page.c.start, page.c.id)
+            .order_by(page.c.start, page.c.id, Note.id)
         ).all()
-    if not rows:
-        return TurnPage(list(turns))
+        if not rows:
+            return TurnPage(list(turns))
+        ids = list(dict.fromkeys(r.id for r in rows))
+        note_ids = sorted({r.note_id for r in rows if r.note_id is not None})
+        # Apart, not joined above: tension_evidence has no index on its excerpt or note,
+        # and one scan of it is cheaper than SQLite's automatic index per page.
+        evidence = conn.execute(
+            select(
+                TensionEvidence.excerpt_id,
+                TensionEvidence.note_id,
+                TensionRow.code,
+                TensionRow.name,
+            )
+            .join(TensionRow, TensionRow.id == TensionEvidence.tension_id)
+            .where(
+                or_(
+                    TensionEvidence.excerpt_id.in_(ids),
+                    TensionEvidence.note_id.in_(note_ids),
+                )
+            )
+            .order_by(TensionRow.code)
+        ).all()
     my_id = me.id if me is not None else None
     my_names = {(x or "").casefold() for x in ((me.login, me.name) if me else ()) if x}
     excerpts: dict[int, object] = {}
-    notes: dict[int, dict[int, object]] = {}  # excerpt -> note id -> row
-    excerpt_codes: dict[int, set[str]] = {}
-    note_codes: dict[int, set[str]] = {}
-    names: dict[str, str] = {}
+    notes: dict[int, list] = {}  # excerpt -> the visible notes anchoring it
     for r in rows:
         excerpts.setdefault(r.id, r)
-        codes = excerpt_codes.setdefault(r.id, set())
-        if r.excerpt_code is not None:
-            codes.add(r.excerpt_code)
-            names[r.excerpt_code] = r.excerpt_tension
         if r.note_id is not None:
-            notes.setdefault(r.id, {})[r.note_id] = r
-            if r.note_code is not None:
-                note_codes.setdefault(r.note_id, set()).add(r.note_code)
-                names[r.note_code] = r.note_tension
+            notes.setdefault(r.id, []).append(r)
+    note_tensions: dict[int, list[str]] = {}
+    excerpt_tensions: dict[int, list[str]] = {}
+    for e in evidence:
+        if e.excerpt_id is not None:
+            excerpt_tensions.setdefault(e.excerpt_id, []).append(e.code)
+        if e.note_id is not None:
+            note_tensions.setdefault(e.note_id, []).append(e.code)
     marks = []
     for ex in excerpts.values():
-        anchored = sorted(
-            notes.get(ex.id, {}).values(), key=lambda n: (n.researcher_id != my_id, n.note_id)
-        )
-        codes = sorted(excerpt_codes[ex.id])
+        anchored = sorted(notes.get(ex.id, []), key=lambda n: (n.researcher_id != my_id, n.note_id))
+        codes = list(excerpt_tensions.get(ex.id, []))
         for n in anchored:
-            codes += sorted(note_codes.get(n.note_id, ()))
+            codes += note_tensions.get(n.note_id, [])
         marks.append(
             Mark(
                 excerpt_id=ex.id,
@@ -193,7 +188,7 @@ def turn_page(store, transcript_id: int, start: int, stop: int) -> TurnPage:
                 or any(n.researcher_id == my_id for n in anchored),
             )
         )
-    return TurnPage(list(turns), marks, dict(sorted(names.items())))
+    return TurnPage(list(turns), marks, {e.code: e.name for e in evidence})
 
 
 def ensure_position_index(engine: Engine) -> bool:
