@@ -740,3 +740,48 @@ def test_no_code_name_is_written_twice(trips, study):
     categories are each one code."""
     names = [path[-1] for path, *_ in trips(study)["before"]["codes"]]
     assert len(names) == len(set(names)), Counter(names).most_common(3)
+
+
+def _source_descriptions(path: Path) -> dict[str, str]:
+    root = etree.fromstring(zipfile.ZipFile(path).read("project.qde"))
+    return {
+        src.get("name"): src.findtext("q:Description", default="", namespaces=NS)
+        for src in root.iterfind("q:Sources/q:TextSource", NS)
+    }
+
+
+@pytest.mark.parametrize("name", ["demo", "second"])
+def test_a_source_memo_and_its_recording_date_survive_two_exports(
+    tmp_path, demo_template, second_templates, name
+):
+    """A source with a memo and our "Recorded:" line keeps both, export after export:
+    the memo read back without our line, the date back on the transcript."""
+    shutil.copytree(
+        demo_template if name == "demo" else second_templates("workshop"), tmp_path / "s"
+    )
+    with Store(tmp_path / "s", actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        first = export_qdpx(as_(st, lead.login or lead.name), tmp_path / "first.qdpx")
+        dates = {t.title: t.date for t in st.transcripts(text=False) if t.date}
+    assert dates
+    title = sorted(dates)[0]
+    recorded = f"Recorded: {dates[title].isoformat()}"
+    assert _source_descriptions(first)[title] == recorded
+    with zipfile.ZipFile(first) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    memo = "Read it twice 🐚\nsecond line"
+    old = f"<Description>{recorded}</Description>".encode()
+    members["project.qde"] = members["project.qde"].replace(
+        old, f"<Description>{memo}\n\n{recorded}</Description>".encode(), 1
+    )
+    path = tmp_path / "memo.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in members.items():
+            zf.writestr(member, data)
+    for n in range(2):  # export -> import -> export, twice
+        with Store(tmp_path / f"s{n}", actor="owner") as st:
+            import_qdpx(st, path, lead=lead.name)
+            tr = next(t for t in st.transcripts(text=False) if t.title == title)
+            assert tr.date == dates[title], f"import {n + 1}"
+            path = export_qdpx(as_(st, lead.login or lead.name), tmp_path / f"out{n}.qdpx")
+        assert _source_descriptions(path)[title] == f"{memo}\n\n{recorded}", f"export {n + 2}"
