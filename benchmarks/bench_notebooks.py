@@ -170,7 +170,8 @@ def run(ctx: Context) -> list[Figure]:
     for name, result in runs.items():
         total = sum(s for _, s in result["cells"])
         (first_index, first), *others = result["cells"]
-        slowest_index, slowest = max(others or [(first_index, 0.0)], key=lambda c: c[1])
+        # a one-cell notebook (05) has no other cell: 0 s, named as such
+        slowest_index, slowest = max(others or [("none", 0.0)], key=lambda c: c[1])
         total_cpu = sum(s for _, s in result["cpu"])
         first_cpu = result["cpu"][0][1]
         detail = {"cells_s": result["cells"], "cpu_s": result["cpu"], "errors": result["errors"]}
@@ -222,7 +223,7 @@ def run(ctx: Context) -> list[Figure]:
             ),
             Figure(
                 "notebooks",
-                f"  slowest other cell (#{slowest_index})",
+                f"  slowest other cell ({'#' if others else ''}{slowest_index})",
                 slowest,
                 "s",
                 floor_cell,
