@@ -255,6 +255,7 @@ def test_a_failed_record_leaves_nothing_written(small_workshop, monkeypatch):
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(events_module, "log", broken_log)
+    monkeypatch.setattr(events_module, "log_many", broken_log)  # the decisions' events
     with pytest.raises(RuntimeError):
         as_lead(store).record_decision(ws.id, Decision(kind="drop", targets=("T2",), rationale="x"))
     with pytest.raises(RuntimeError):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coprod_nb.storage.models import Event
@@ -80,6 +80,25 @@ def log(
     )
     session.add(ev)
     return ev
+
+
+def log_many(session: Session, actor: str, entries: list[dict[str, Any]]) -> None:
+    """Append many events by one ``INSERT`` (``executemany``), in the order given.
+
+    The rows :func:`log` gives one by one, without an ORM object each (an import's or a
+    decision log's thousands). Each entry holds ``action``, ``object_type`` and
+    ``object_id``, and may hold ``before``, ``after``, ``detail`` and ``at`` (read from
+    :func:`utcnow` per entry, in order, when absent). Pending ORM changes are flushed
+    first, so the log keeps the order of the acts.
+    """
+    if not entries:
+        return
+    session.flush()
+    rows = []
+    for e in entries:
+        at = e["at"] if "at" in e else utcnow()
+        rows.append({"before": None, "after": None, "detail": "", **e, "at": at, "actor": actor})
+    session.connection().execute(insert(Event.__table__), rows)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from coprod_nb.domain.wording import plural
 from coprod_nb.errors import DuplicateSource, InvalidInput
 from coprod_nb.storage import events
 from coprod_nb.storage.models import (
-    Event,
     Participant,
     Partnership,
     Researcher,
@@ -167,7 +166,7 @@ def write_transcripts(
         .scalars()
         .all()
     )
-    planned: list[tuple[dict, list[tuple], list[dict], str]] = []
+    planned: list[tuple[dict, list[tuple], list[dict], dict]] = []
     for it in items:
         source_name = it.source_name
         if not it.turns:
@@ -215,7 +214,6 @@ def write_transcripts(
         }
         event = {
             "at": events.utcnow(),
-            "actor": actor,
             "action": "import",
             "object_type": "transcript",
             "detail": f"{plural(len(it.turns), 'turn')} from {it.source_format}",
@@ -231,16 +229,14 @@ def write_transcripts(
         people_rows = [
             {"participant_id": pid, "researcher_id": None} for pid in dict.fromkeys(part_ids)
         ] + [{"participant_id": None, "researcher_id": rid} for rid in dict.fromkeys(res_ids)]
-        planned.append((row, turn_rows, people_rows, event["detail"]))
-        row["_event"] = event
+        planned.append((row, turn_rows, people_rows, event))
 
     # Everything checked: now the writes, in the order one file after another gave
     # (transcript, its turns, its people), so the ids are the same; the events follow.
     s.flush()  # pending ORM rows of the caller first, so the event ids keep their order
     written, all_turns, all_people, all_events = [], [], [], []
     insert_transcript = insert(tr_table)
-    for row, turn_rows, people_rows, _ in planned:
-        event = row.pop("_event")
+    for row, turn_rows, people_rows, event in planned:
         tid = conn.execute(insert_transcript, row).inserted_primary_key[0]
         all_turns += [(tid, *t) for t in turn_rows]
         for p in people_rows:
@@ -248,7 +244,7 @@ def write_transcripts(
         all_people += people_rows
         after = {c: _plain(row.get(c)) for c in _snapshot_columns()}
         after["id"] = tid
-        all_events.append({**event, "object_id": tid, "before": None, "after": after})
+        all_events.append({**event, "object_id": tid, "after": after})
         written.append(WrittenTranscript(tid, row["title"], len(turn_rows), row["word_count"]))
     # One INSERT executed with every row (executemany). PostgreSQL indexes each turn
     # itself (a generated column); SQLite's FTS5 index is filled in bulk below.
@@ -265,5 +261,5 @@ def write_transcripts(
             ),
             {"first": written[0].id},
         )
-    conn.execute(insert(Event.__table__), all_events)
+    events.log_many(s, actor, all_events)
     return written
