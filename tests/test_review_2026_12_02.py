@@ -101,3 +101,85 @@ def test_the_workshop_record_can_be_filled_before_the_freeze(tmp_path):
     as_lead(store).freeze_workshop_framework(ws.id, "v2")
     assert [r.comment for r in store.responses(ws.id)] == ["ours"]
     assert store.ballots(poll.id) == {"Ash Penhale": ["H1"]}
+
+
+# -- a researcher's .qdpx on a team study: real names typed in notes ----------------------
+
+
+@pytest.fixture
+def second_team(pg_url, tmp_path):
+    """The second study at step 1 on PostgreSQL, held by an owner role (not a superuser),
+    with a login role per researcher (``apply_team_roles``, what ``coprod-nb team`` does);
+    logins are tagged because roles are shared by the whole test server."""
+    import uuid
+
+    import psycopg
+
+    from coprod_nb.storage import Store
+    from coprod_nb.storage.team import apply_team_roles
+
+    tag = uuid.uuid4().hex[:6]
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    server, database = admin.rsplit("/", 1)
+    host = f"{server.split('@', 1)[1]}/{database}"
+    owner_role = f"owner_{tag}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{owner_role}" LOGIN CREATEROLE')
+        conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{owner_role}"')
+    owner_url = f"postgresql+psycopg://{owner_role}@{host}"
+    owner = build_second_study(tmp_path / "owner", "recall", owner_url, actor="admin")
+    logins = {}
+    for r in owner.researchers():
+        logins[r.name] = f"{r.login}_{tag}"
+        owner.update_researcher(r.name, login=logins[r.name])
+    apply_team_roles(owner)
+
+    def store(name: str) -> Store:
+        folder = tmp_path / name.lower()
+        folder.mkdir(exist_ok=True)
+        return Store(folder, f"postgresql+psycopg://{logins[name]}@{host}", create=False)
+
+    try:
+        yield owner, store
+    finally:
+        owner.close()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO coprod')
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'REASSIGN OWNED BY "{owner_role}" TO coprod')
+            for role in [*logins.values(), owner_role]:
+                conn.execute(f'DROP OWNED BY "{role}"')
+        with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            for role in [*logins.values(), owner_role]:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="review 2026-12-02: exchange/refi_qda.py drops typed_name_scrubber's 'checked' flag",
+)
+def test_a_researchers_qdpx_says_when_typed_real_names_were_not_checked(second_team, tmp_path):
+    """Quill's role may not read the name key, so a real name Quill typed into a note
+    cannot be replaced. The notes file and the report then say so (``UNCHECKED``); the
+    .qdpx must too (or be refused, as the CSV/XLSX export is), not carry the name silently."""
+    import zipfile
+
+    from coprod_nb.exchange._names import UNCHECKED
+    from coprod_nb.exchange.notes import notes_file
+    from coprod_nb.exchange.refi_qda import export_qdpx
+
+    owner, store = second_team
+    real = owner.pseudonym_key().mapping
+    typed = next(name for name in real if " " in name)
+    with store("Quill") as quill:
+        quill.add_note(
+            "Quill", "GULL", f"Met {typed} again by the harbour.", category="observation"
+        )
+        assert UNCHECKED in notes_file(quill, "md").data.decode()  # the notes file says so
+        path = export_qdpx(quill, tmp_path / "quill.qdpx")
+    with zipfile.ZipFile(path) as archive:
+        text = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    assert typed not in text or "were not checked" in text
