@@ -152,7 +152,8 @@ def measure_size(ctx: Context, server: str, n: int, steps=STEPS) -> tuple[list[F
         store.close()
     print(
         f"  {n} transcripts ({turns:,} turns, {words / 1e6:.1f} M words): built in "
-        f"{phases['build_s']:.0f} s (import {phases['import_s']:.1f} s); search median "
+        f"{phases['build_s']:.0f} s (import {phases['import_s']:.1f} s, "
+        f"{phases['import_cpu_s']:.1f} s CPU here); search median "
         f"{med:.1f} ms, p95 {p95:.1f} ms",
         flush=True,
     )

@@ -71,7 +71,12 @@ def scale_table(data: dict) -> str:
             f"{row['transcripts']:,}",
             f"{row['turns']:,}",
             f"{row['words'] / 1e6:.1f} M",
-            _num(row["phases_s"]["import_s"], "s"),
+            _num(row["phases_s"]["import_s"], "s")
+            + (
+                f" (CPU here {_num(row['phases_s']['import_cpu_s'], 's')})"
+                if "import_cpu_s" in row["phases_s"]
+                else ""
+            ),
             f"{_num(row['search_median_ms'], 'ms')} / {_num(row['search_p95_ms'], 'ms')}",
         ]
         for name in names:

@@ -42,6 +42,7 @@ def test_one_tiny_size_is_measured_on_postgresql(pg_server, tmp_path):
     assert summary["transcripts"] == 2
     assert summary["turns"] > 0 and summary["words"] > summary["turns"]
     assert summary["phases_s"]["import_s"] > 0
+    assert summary["phases_s"]["import_cpu_s"] > 0
     assert summary["search_median_ms"] > 0
     assert list(summary["notebooks"]) == ["04_report.ipynb"]
     run = summary["notebooks"]["04_report.ipynb"]
