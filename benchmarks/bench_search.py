@@ -19,6 +19,7 @@ turns (compared with a limit as large as the window).
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -146,6 +147,8 @@ def _fresh_store(path, url, cast):
 
 
 def _time_queries(store) -> dict:
+    from coprod_nb.storage.search import rank_window
+
     per_query = {}
     for query in QUERIES:
         calls = []
@@ -160,12 +163,23 @@ def _time_queries(store) -> dict:
 
         median_time(one, repeat=5, warmup=1)
         runs = calls[1:]
+        window_wall, window_cpu = [], []
+        for _ in range(5):
+            # step (1) of the search alone (the window with its scores), in its own
+            # read transaction as a search: what the rest (snippets, rows, Python) adds
+            with store.session(write=False) as s:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                rank_window(s, query)
+                window_wall.append(time.perf_counter() - start)
+                window_cpu.append(time.process_time() - start_cpu)
         per_query[query] = {
             "median_ms": statistics.median(runs) * 1000,
             "runs_ms": runs,
             # this process's CPU (SQLite works in it): a loaded machine's waits for a
             # core are told apart from the work
             "cpu_median_ms": statistics.median(cpu[1:]) * 1000,
+            "window_median_ms": statistics.median(window_wall) * 1000,
+            "window_cpu_median_ms": statistics.median(window_cpu) * 1000,
         }
     return per_query
 
@@ -203,7 +217,10 @@ def run(ctx: Context) -> list[Figure]:
                 import_transcripts(store, paths[done:n], progress=False)
                 ctx.notes[f"search_{db}_import_{done}_to_{n}_s"] = time.perf_counter() - start
                 done = n
+                load_before = os.getloadavg()[0]
                 per_query = _time_queries(store)
+                # the machine's load while the figures were taken (shared machines)
+                ctx.notes[f"search_{db}_{n}_load"] = [load_before, os.getloadavg()[0]]
                 med, p95 = _summary(per_query)
                 ids[db, n] = {q: matching_ids(store, q) for q in QUERIES}
                 windows[db, n] = {}
@@ -315,6 +332,20 @@ def run(ctx: Context) -> list[Figure]:
                             detail={"differ": ranked_differ},
                         ),
                     ]
+                window_ms = statistics.median(v["window_median_ms"] for v in per_query.values())
+                window_cpu = statistics.median(
+                    v["window_cpu_median_ms"] for v in per_query.values()
+                )
+                figures.append(
+                    Figure(
+                        "search",
+                        f"median of the window statement alone (step 1), {label} (info)",
+                        window_ms,
+                        "ms",
+                        # SQLite works in this process; PostgreSQL's CPU is the server's
+                        note=f"CPU {window_cpu:.1f} ms" if db == "sqlite" else "",
+                    )
+                )
                 # The two kinds of query issue 18 left slow (FTS5 prefixes, PostgreSQL
                 # phrases), followed on their own: the mix's median hides them.
                 for kind, has in (
@@ -331,7 +362,8 @@ def run(ctx: Context) -> list[Figure]:
                         )
                     )
                 print(
-                    f"  {label}: median {med:.1f} ms, p95 {p95:.1f} ms; "
+                    f"  {label}: median {med:.1f} ms, p95 {p95:.1f} ms, window alone "
+                    f"{window_ms:.1f} ms (load {load_before:.1f}); "
                     f"{len(bounded)} of {len(QUERIES)} queries match over {RANK_WINDOW:,} turns "
                     "(the first ranked)",
                     flush=True,

@@ -22,6 +22,7 @@ from coprod_nb.storage.search import (
     SearchHits,
     fts5_query,
     parse_query,
+    rank_window,
     search_turns,
     tsquery,
 )
@@ -160,6 +161,44 @@ def test_a_query_matching_more_than_the_window_ranks_its_first_turns_and_says_so
         # ... and the store's own window is the documented one
         hits = store.search(query, limit=5)
         assert hits.ranked == min(len(every), RANK_WINDOW) and not hits.more
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda d, url: build_demo(d, url=url, stage="transcripts"),
+        lambda d, url: build_second_study(d, "transcripts", url),
+        lambda d, url: build_second_study(d, "workshop", url),
+    ],
+    ids=["demo", "second-study-early", "second-study-late"],
+)
+def test_the_window_step_alone_is_the_first_matching_turns_with_their_scores(
+    tmp_path, db_url, build
+):
+    # rank_window is step (1) of search_turns, timed on its own by the benchmark: the
+    # first window + 1 matches by turn id, each scored, the phrase plan restored.
+    store = build(tmp_path / "study", db_url)
+    try:
+        for query in ("the", "b*", '"the board"', "fund*", "xylophone"):
+            every = sorted(oracle(store, query))
+            window = max(3, len(every) // 2)  # at least the limit asked for below
+            with store.session(write=False) as s:
+                scored = rank_window(s, query, window)
+                settings = (
+                    {n: s.execute(text(f"SHOW {n}")).scalar() for n in PHRASE_PLAN}
+                    if db_url
+                    else {}
+                )
+            assert [turn_id for _, turn_id in scored] == every[: window + 1], query
+            assert all(isinstance(score, float) for score, _ in scored)
+            assert all(v == "on" for v in settings.values()), (query, settings)
+            # the search keeps the best of exactly that window
+            hits = _bounded(store, query, limit=3, window=window)
+            best = sorted(scored[:window])[:3]
+            assert [h.turn_id for h in hits] == [turn_id for _, turn_id in best], query
+            assert hits.more == (len(every) > window)
     finally:
         store.close()
 

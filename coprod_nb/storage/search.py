@@ -151,6 +151,54 @@ class SearchHits(list):
         return plural(len(self), "matching turn")
 
 
+def _is_sqlite(session: Session | Connection) -> bool:
+    # A Session (the store) or a Connection (search_study): each knows its dialect.
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    return bind.dialect.name == "sqlite"
+
+
+def rank_window(
+    session: Session | Connection, query: str, window: int = RANK_WINDOW
+) -> list[tuple[float, int]]:
+    """Step (1) of :func:`search_turns`: the first ``window + 1`` matching turns in
+    study order, as ``(score, turn id)`` (lower is better on both databases).
+
+    Its own function so that the benchmark can time it apart from the snippets
+    (``benchmarks/bench_search.py``): at 800 transcripts it is most of a search.
+    """
+    if _is_sqlite(session):
+        # FTS5 yields matches in rowid (turn id) order, so the window is its first rows;
+        # a prefix is merged once (ranking and reading the window are one pass).
+        sql = text(
+            "SELECT rowid, bm25(turn_fts) FROM turn_fts WHERE turn_fts MATCH :q "
+            "ORDER BY rowid LIMIT :n"
+        )
+        rows = session.execute(sql, {"q": fts5_query(query), "n": window + 1})
+        return [(score, turn_id) for turn_id, score in rows]
+    # The GIN index finds the matches; the score is read from the stored vector.
+    sql = text(
+        "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn t, to_tsquery('simple', :q) q "
+        "WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
+    )
+    # A plan per query, never the generic one prepared statements move to after a
+    # few calls: it cannot tell "the" (read the primary key in order, stop at the
+    # window) from a rare word (ask the GIN index), and scanned every turn for the
+    # rare ones (100 ms at 200 transcripts, for no hit).
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    phrase = any(len(words) > 1 for words, _ in parse_query(query))
+    if phrase:
+        for setting in PHRASE_PLAN:
+            session.execute(text(f"SET LOCAL {setting} = off"))
+    scored = [
+        (score, turn_id)
+        for turn_id, score in session.execute(sql, {"q": tsquery(query), "n": window + 1})
+    ]
+    if phrase:
+        for setting in PHRASE_PLAN:
+            session.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+    return scored
+
+
 def search_turns(
     session: Session | Connection, query: str, limit: int = 50, *, window: int = RANK_WINDOW
 ) -> SearchHits:
@@ -173,21 +221,13 @@ def search_turns(
         test asks for a small study to be bounded.
     """
     window = max(window, limit)
-    # A Session (the store) or a Connection (search_study): each knows its dialect.
-    bind = session.get_bind() if hasattr(session, "get_bind") else session
-    sqlite = bind.dialect.name == "sqlite"
+    sqlite = _is_sqlite(session)
     # One plan on both databases: (1) the window, read in turn id order with each
     # turn's score (lower is better on both); (2) the best ``limit`` of it, chosen
     # here; (3) their rows and snippets. Snippets (the costly part: the text is parsed
     # again) are made for the kept turns only.
+    q = fts5_query(query) if sqlite else tsquery(query)
     if sqlite:
-        # FTS5 yields matches in rowid (turn id) order, so the window is its first rows;
-        # a prefix is merged once (ranking and reading the window are one pass).
-        q = fts5_query(query)
-        window_sql = text(
-            "SELECT rowid, bm25(turn_fts) FROM turn_fts WHERE turn_fts MATCH :q "
-            "ORDER BY rowid LIMIT :n"
-        )
         # The rowid range is answered by FTS5 itself; the unary plus keeps it from
         # seeking each kept id on its own (slower for a word in many turns).
         rows_sql = text(
@@ -203,12 +243,6 @@ def search_turns(
             """
         ).bindparams(bindparam("ids", expanding=True))
     else:
-        # The GIN index finds the matches; the score is read from the stored vector.
-        q = tsquery(query)
-        window_sql = text(
-            "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn t, to_tsquery('simple', :q) q "
-            "WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
-        )
         rows_sql = text(
             f"""
             SELECT t.id, tr.id, tr.title, p.short, t.seq, t.speaker, t.start_ms,
@@ -221,23 +255,7 @@ def search_turns(
             WHERE t.id = ANY(:ids) AND :first <= t.id AND t.id <= :last
             """
         )
-    if not sqlite:
-        # A plan per query, never the generic one prepared statements move to after a
-        # few calls: it cannot tell "the" (read the primary key in order, stop at the
-        # window) from a rare word (ask the GIN index), and scanned every turn for the
-        # rare ones (100 ms at 200 transcripts, for no hit).
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    phrase = not sqlite and any(len(words) > 1 for words, _ in parse_query(query))
-    if phrase:
-        for setting in PHRASE_PLAN:
-            session.execute(text(f"SET LOCAL {setting} = off"))
-    scored = [
-        (score, turn_id)
-        for turn_id, score in session.execute(window_sql, {"q": q, "n": window + 1})
-    ]
-    if phrase:
-        for setting in PHRASE_PLAN:
-            session.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+    scored = rank_window(session, query, window)
     more = len(scored) > window
     del scored[window:]
     # Best score first; ties in study order (turn id), the same rule on both databases.
