@@ -33,6 +33,7 @@ BENCHES = (
     "compare",
     "plots",
     "transcript_view",
+    "exchange",
     "memory",
     "pseudonyms",
     "notebooks",
@@ -41,7 +42,16 @@ BENCHES = (
 )
 #: Run only when named in ``--only`` (hours at its full sizes).
 OPT_IN = {"scale"}
-NEEDS_STUDY = {"compare", "transcript_view", "memory", "plots", "notebooks", "cli", "pseudonyms"}
+NEEDS_STUDY = {
+    "compare",
+    "transcript_view",
+    "exchange",
+    "memory",
+    "plots",
+    "notebooks",
+    "cli",
+    "pseudonyms",
+}
 
 
 def _fmt(x: float | None, unit: str = "") -> str:
