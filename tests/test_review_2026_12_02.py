@@ -15,6 +15,7 @@ from datetime import date
 
 import pytest
 
+from coprod_nb.domain.decisions import Decision
 from coprod_nb.errors import OutOfOrder
 from tests.acting import as_lead
 from tests.second_study import build_second_study
@@ -107,8 +108,9 @@ def test_the_workshop_record_can_be_filled_before_the_freeze(tmp_path):
 
 
 @pytest.fixture
-def second_team(pg_url, tmp_path):
-    """The second study at step 1 on PostgreSQL, held by an owner role (not a superuser),
+def second_team(request, pg_url, tmp_path):
+    """The second study on PostgreSQL (at step 1, or at the stage the test's
+    ``indirect`` parameter names), held by an owner role (not a superuser),
     with a login role per researcher (``apply_team_roles``, what ``coprod-nb team`` does);
     logins are tagged because roles are shared by the whole test server."""
     import uuid
@@ -127,7 +129,8 @@ def second_team(pg_url, tmp_path):
         conn.execute(f'CREATE ROLE "{owner_role}" LOGIN CREATEROLE')
         conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{owner_role}"')
     owner_url = f"postgresql+psycopg://{owner_role}@{host}"
-    owner = build_second_study(tmp_path / "owner", "recall", owner_url, actor="admin")
+    stage = getattr(request, "param", "recall")
+    owner = build_second_study(tmp_path / "owner", stage, owner_url)
     logins = {}
     for r in owner.researchers():
         logins[r.name] = f"{r.login}_{tag}"
@@ -183,3 +186,51 @@ def test_a_researchers_qdpx_says_when_typed_real_names_were_not_checked(second_t
     with zipfile.ZipFile(path) as archive:
         text = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
     assert typed not in text or "were not checked" in text
+
+
+# -- the event log: a researcher's role cannot write the lead's acts ----------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("second_team", ["joint", "workshop"], indirect=True)
+def test_a_researchers_role_cannot_forge_a_lead_event(second_team):
+    """The library reads a workshop's frozen state from the "framework freeze" events. Plain
+    SQL as Quill's role appending such an event (or one of step 1 closing, a workshop, a
+    decision) is refused by the database, so the lead's open workshop stays open to
+    decisions; the lead's own freeze still writes its event."""
+    import json
+
+    import psycopg
+
+    owner, store = second_team
+    with store("Rowan") as rowan:
+        ws = rowan.add_workshop(date(2023, 6, 20), facilitators=["Rowan"])
+        version = max(v.version for v in rowan.framework_versions())
+        events = len(owner.history("framework")), len(owner.history("workshop"))
+    with store("Quill") as quill:
+        conn = quill.engine.raw_connection()
+        try:
+            for kind, action, after in [
+                ("framework", "freeze", {"workshop": ws.id, "version": version}),
+                ("step", "close", {"step": "recall"}),
+                ("workshop", "create", {"id": ws.id + 1}),
+                ("decision", "record", {"ref": "D9"}),
+            ]:
+                cur = conn.cursor()
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    cur.execute(
+                        "INSERT INTO event (at, actor, action, object_type, object_id, after, "
+                        "detail) VALUES (now(), 'rowan', %s, %s, %s, %s, '')",
+                        (action, kind, ws.id, json.dumps(after)),
+                    )
+                conn.rollback()
+        finally:
+            conn.close()
+        # what the role may still log: its own acts of the team's work
+        quill.add_tension("Harbour time vs office time", "Harbour time", "Office time")
+    assert (len(owner.history("framework")), len(owner.history("workshop"))) == events
+    with store("Rowan") as rowan:
+        assert rowan.workshop_frozen_as(ws.id) is None and rowan.open_workshop().id == ws.id
+        rowan.record_decision(ws.id, Decision(kind="keep", targets=("H1",), rationale="named"))
+        fv = rowan.freeze_workshop_framework(ws.id, "after the follow-up")
+        assert rowan.workshop_frozen_as(ws.id) == fv.version

@@ -390,8 +390,16 @@ def test_nobody_rewrites_the_log_and_the_database_names_the_actor(team):
     with team.sql("Moss") as conn:
         (eid,) = conn.execute(
             "INSERT INTO event (at, actor, action, object_type, object_id, detail) "
-            "VALUES ('2000-01-01', 'wren', 'close', 'step', NULL, 'forged') RETURNING id"
+            "VALUES ('2000-01-01', 'wren', 'comment', 'tension', NULL, 'forged') RETURNING id"
         ).fetchone()
+    # an event of a lead's act (here step 1 closing) is refused outright (LEAD_EVENTS in
+    # storage/team.py; more in tests/test_review_2026_12_02.py)
+    _refused(
+        team,
+        "Moss",
+        "INSERT INTO event (at, actor, action, object_type, object_id, detail) "
+        "VALUES (now(), 'wren', 'close', 'step', NULL, 'forged')",
+    )
     with psycopg.connect(team.admin.rsplit("/", 1)[0] + "/" + team.host.rsplit("/", 1)[1]) as c:
         actor, at = c.execute("SELECT actor, at FROM event WHERE id = %s", (eid,)).fetchone()
     assert actor == team.logins["Moss"]

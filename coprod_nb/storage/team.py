@@ -355,6 +355,10 @@ CREATE OR REPLACE FUNCTION coprod_poll_voters(p_poll integer) RETURNS SETOF inte
     SELECT participant_id FROM ballot WHERE poll_id = p_poll AND coprod_is_researcher() $$;
 """
 
+#: Object types of the event log whose events only the lead's acts write (close step 1,
+#: freeze a framework, record the workshop, its decisions and links).
+LEAD_EVENTS = ("step", "framework", "workshop", "decision")
+
 # (table, policy, command, USING, WITH CHECK)
 _POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
     # step 1, blind: own notes until the lead closes the step, then everyone's; only the
@@ -420,7 +424,10 @@ _POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
         None,
     ),
     # an event about a note is its author's, about an excerpt its viewer's; the actor and
-    # the time are the database's (trigger coprod_event_actor)
+    # the time are the database's (trigger coprod_event_actor). Events of the lead's acts
+    # are the lead's: the library reads state from them (a "framework freeze" event marks
+    # a workshop's result frozen), so a colleague's forged one would close the lead's
+    # workshop to decisions.
     (
         "event",
         "append",
@@ -428,7 +435,9 @@ _POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
         None,
         "(object_type <> 'note' OR EXISTS (SELECT 1 FROM note n WHERE n.id = event.object_id "
         "AND n.researcher_id = coprod_me())) "
-        "AND (object_type <> 'excerpt' OR coprod_excerpt_visible(object_id))",
+        "AND (object_type <> 'excerpt' OR coprod_excerpt_visible(object_id)) "
+        f"AND (object_type NOT IN ({', '.join(repr(t) for t in LEAD_EVENTS)}) "
+        "OR coprod_is_lead())",
     ),
     # own readings (coprod_own_rows)
     ("reading", "read", "SELECT", "true", None),
