@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import access, events
-from coprod_nb.storage.models import Event, Excerpt, Note, Partnership, Transcript
+from coprod_nb.storage.models import Excerpt, Note, Partnership, Transcript
 from coprod_nb.storage.notes import _note_state
 
 __all__ = ["add_excerpts", "add_notes"]
@@ -33,23 +33,11 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _log_created(s, actor: str, kind: str, items: list[tuple[int, dict]]) -> None:
-    # The rows events.log writes, one executemany: the events need no ids back, and
-    # thousands of Event objects through the unit of work cost more than the inserts.
-    s.execute(
-        insert(Event),
-        [
-            {
-                "at": events.utcnow(),
-                "actor": actor,
-                "action": "create",
-                "object_type": kind,
-                "object_id": oid,
-                "before": None,
-                "after": after,
-                "detail": "",
-            }
-            for oid, after in items
-        ],
+    # One executemany through the event log's own writer (events.log_many).
+    events.log_many(
+        s,
+        actor,
+        [{"action": "create", "object_type": kind, "object_id": i, "after": a} for i, a in items],
     )
 
 
