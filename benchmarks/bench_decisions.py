@@ -145,7 +145,7 @@ def run(ctx: Context) -> list[Figure]:
         seconds, _ = timed(lambda s=store, w=ws.id, log=log: s.record_decisions(w, log))
         final = store.current_framework(ws.id).codes
         store.close()
-        if n == SIZES[0]:
+        if n == SIZES[-1]:  # the largest: where growth would show
             again, w = _fresh_workshop(template, ctx.workdir / f"decisions-profile-{n}")
             profile_to_file(
                 ctx, "decisions", lambda s=again, w=w.id, log=log: s.record_decisions(w, log)
