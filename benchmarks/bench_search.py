@@ -7,6 +7,10 @@ size every query of a realistic mix (common words, phrases, prefixes, several wo
 that must all occur) runs through ``Store.search`` (50 hits with snippets, as the
 notebooks ask): the median of 5 calls per query after a warm-up; the figure is the
 median over the mix and the 95th percentile over every call.
+Also at every size (info): step (1) of the search alone
+(``storage.search.rank_window``, the window with its scores), wall and, on SQLite, this
+process's CPU, so a run tells the ranking from the snippets and the load from the work;
+the load average before and after each size is kept in the results' notes.
 
 Floor, on SQLite: what a notebook would do without the index, a pandas
 ``str.contains`` scan of the same turns with the same meaning (once per query). Also
