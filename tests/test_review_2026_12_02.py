@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy.exc import NoSuchModuleError
 
 from coprod_nb.domain.decisions import Decision
 from coprod_nb.errors import OutOfOrder
@@ -240,11 +239,6 @@ def test_a_researchers_role_cannot_forge_a_lead_event(second_team):
 # -- bad input: a database URL of an unknown kind -------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NoSuchModuleError,  # raw from create_engine
-    reason="review 2026-12-02: storage/database.py make_engine lets NoSuchModuleError out",
-)
 @pytest.mark.parametrize("url", ["postgres://rowan@127.0.0.1:1/study", "bogus://x"])
 def test_a_database_url_of_an_unknown_kind_is_a_clear_error(tmp_path, capsys, url):
     """``postgres://`` (a common spelling SQLAlchemy does not take) or a typing mistake in
@@ -254,7 +248,12 @@ def test_a_database_url_of_an_unknown_kind_is_a_clear_error(tmp_path, capsys, ur
 
     build_second_study(tmp_path / "study", "transcripts").close()
     before = sorted(p.name for p in (tmp_path / "study").iterdir())
-    assert main(["info", str(tmp_path / "study"), "--db", url]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and url.split(":")[0] in err and "Traceback" not in err
+    for command in ("info", "check", "search"):
+        args = [command, str(tmp_path / "study"), "--db", url] + (
+            ["harbour"] if command == "search" else []
+        )
+        assert main(args) == 1, command
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and url.split(":")[0] in err, (command, err)
+        assert "Traceback" not in err
     assert sorted(p.name for p in (tmp_path / "study").iterdir()) == before

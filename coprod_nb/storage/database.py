@@ -103,7 +103,15 @@ def make_engine(url: str, *, file_mode: int = FILE_MODE) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidInput(f"not a database URL: {url!r}") from exc
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        # SQLAlchemy names an unknown scheme by a plugin lookup error; say what to write.
+        hint = "postgresql://" if backend == "postgres" else "sqlite:///FILE or postgresql://"
+        raise InvalidInput(
+            f"database URL {parsed.render_as_string(hide_password=True)!r}: "
+            f"{backend}:// is not a kind of database coprod_nb opens; write {hint}..."
+        )
+    if backend == "sqlite":
         file = parsed.database
         if file and file != ":memory:" and not file.startswith("file:"):
             if Path(file).parent.is_dir():
@@ -116,7 +124,7 @@ def make_engine(url: str, *, file_mode: int = FILE_MODE) -> Engine:
         event.listen(engine, "connect", _disable_pysqlite_begin)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+    if parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, pool_pre_ping=True)
 

@@ -35,6 +35,7 @@ from coprod_nb.storage.database import (
     damaged_study,
     database_url,
     head_revision,
+    make_engine,
     newest_backup,
 )
 
@@ -91,7 +92,9 @@ def check_study(study_dir: str | os.PathLike, url: str | None = None) -> list[st
         if problems and any("integrity" in p for p in problems):
             return problems  # the invariants would read damaged pages
         url = f"sqlite:///{file.resolve().as_uri()}?mode=ro&uri=true"
-    engine = create_engine(url)
+        engine = create_engine(url)
+    else:
+        engine = make_engine(url)  # refuses an unknown kind of database by name
     try:
         with engine.connect() as conn:
             problems += _invariants(conn)
