@@ -159,11 +159,6 @@ def second_team(request, pg_url, tmp_path):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="review 2026-12-02: exchange/refi_qda.py drops typed_name_scrubber's 'checked' flag",
-)
 def test_a_researchers_qdpx_says_when_typed_real_names_were_not_checked(second_team, tmp_path):
     """Quill's role may not read the name key, so a real name Quill typed into a note
     cannot be replaced. The notes file and the report then say so (``UNCHECKED``); the

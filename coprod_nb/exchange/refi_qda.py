@@ -81,7 +81,7 @@ from coprod_nb.domain.framework import TENSION_STATUSES
 from coprod_nb.domain.transcript import RawTurn, canonical_text, paragraph_spans
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import CoprodError, DuplicateSource, InvalidInput
-from coprod_nb.exchange._names import typed_name_scrubber
+from coprod_nb.exchange._names import UNCHECKED, typed_name_scrubber
 from coprod_nb.exchange.outputs import Outputs, check_output
 from coprod_nb.ingest._decode import check_characters
 from coprod_nb.ingest.limits import read_member
@@ -607,19 +607,21 @@ def _build_project(store: Any, viewer: str | None, real_names: bool) -> tuple[by
     shorts = {p.id: p.short for p in partnerships}
     journals = _add_notes(project, ctx, notes, shorts, {r.id: r.name for r in researchers})
     _add_sets(project, ctx, versions, store.step_closure(), store.tension_links())
-    if not real_names:
-        scrub = typed_name_scrubber(store)[0]
+    scrub, checked = (None, True) if real_names else typed_name_scrubber(store)
+    if scrub is not None:
         _scrub_tree(project, scrub)
         journals = [(name, scrub(text)[0]) for name, text in journals]
     members += [(name, _xml_text(text)) for name, text in journals]
     description = study.description or ""
     if real_names:
         description = "REAL NAMES\n\n" + description if description else "REAL NAMES"
+    elif not checked:
+        # As the notes file and the report do: whoever opens the project is told that
+        # names typed by the team may still be in it.
+        description = f"{UNCHECKED}\n\n{description}" if description else UNCHECKED
     if description:
         _sub(project, "Description", description)
-    refi_codebook.add_foreign(
-        project, store, ctx, scrub=None if real_names else typed_name_scrubber(store)[0]
-    )
+    refi_codebook.add_foreign(project, store, ctx, scrub=scrub)
     data = etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data, members
 
