@@ -2,11 +2,8 @@
 its fix. The study is the second study (no name shared with the demo), on a SQLite file and
 on a real PostgreSQL server.
 
-``FROZEN_WORKSHOP_OPEN`` marks the tests of a bug left for the owners of the workshop views:
-the fix (refusing, in storage/workshop.py, responses, polls and ballots on a workshop whose
-result is frozen) makes CircleSortView/CircleBoard on a late study refuse every drop, which
-tests/test_widgets_circle_board.py and tests/browser/test_layout.py rely on, so the views
-must first offer the board on an open workshop only. Strict: the marker must go with the fix.
+A frozen workshop's record (responses, polls, ballots) is refused by the store
+(``_refuse_frozen`` in storage/workshop.py); the views offer editing on an open workshop only.
 """
 
 from __future__ import annotations
@@ -33,14 +30,7 @@ def _workshop_record(store, ws_id: int) -> tuple:
 
 # -- a workshop whose result is frozen is finished: its record no longer changes ---------
 
-FROZEN_WORKSHOP_OPEN = pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="review 2026-12-02: a frozen workshop's responses, polls and ballots still change",
-)
 
-
-@FROZEN_WORKSHOP_OPEN
 @pytest.mark.parametrize("second", [False, True], ids=["late", "follow-up-open"])
 def test_a_frozen_workshop_refuses_responses_polls_and_ballots(tmp_path, db_url, second):
     """After the lead freezes a workshop's result (v2), the responses and polls its
@@ -72,7 +62,6 @@ def test_a_frozen_workshop_refuses_responses_polls_and_ballots(tmp_path, db_url,
         assert any(r.comment == "still open" for r in store.responses(follow_up.id))
 
 
-@FROZEN_WORKSHOP_OPEN
 def test_a_ballot_into_a_poll_left_open_at_the_freeze_is_refused(tmp_path, db_url):
     """A poll still open when the lead froze its workshop's result takes no more ballots:
     the result it could have informed is already fixed."""

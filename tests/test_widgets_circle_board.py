@@ -34,8 +34,12 @@ def demo_ws(joint_demo):
 
 @pytest.fixture
 def second_ws(second_study):
-    st = second_study("workshop", "rowan")
-    return st, st.workshop()
+    """The late second study with its follow-up workshop on v2 still open (the first one's
+    result is frozen, so its record no longer changes: see the read-only tests below)."""
+    st = second_study("two_workshops", "rowan")
+    ws = st.workshop()
+    assert st.workshop_frozen_as(ws.id) is None
+    return st, ws
 
 
 @pytest.fixture(params=["demo", "second"])
@@ -159,3 +163,56 @@ def test_without_a_workshop_the_board_is_disabled(second_study):
     assert board.pane.disabled and board.pane.cards == []
     board.undo.click()
     assert "cp-error" in board.status.value
+
+
+# -- a frozen workshop: the record is shown, not edited --------------------------------
+
+
+@pytest.fixture(params=["late demo", "late second"])
+def frozen_ws(request, demo, second_study):
+    """A workshop whose result is frozen: the demo's and the second study's first one."""
+    store = demo if request.param == "late demo" else second_study("two_workshops", "rowan")
+    ws = store.workshops()[0]
+    assert store.workshop_frozen_as(ws.id) == 2
+    return store, ws
+
+
+def test_on_a_frozen_workshop_the_board_is_read_only(frozen_ws):
+    store, ws = frozen_ws
+    before = store.placements(ws.id)
+    board = CircleBoard(store, ws.id)
+    who = board.participant
+    assert who and board.pane.placements == {
+        c["code"]: before.get(who, {}).get(c["code"], "none") for c in board.pane.cards
+    }
+    assert board.pane.disabled and board.undo.layout.display == "none"
+    assert "frozen as framework v2" in board.status.value and "new workshop" in board.status.value
+    code = board.pane.cards[0]["code"]
+    move = "outer" if board.pane.placements[code] == "inner" else "inner"
+    send(board, kind="place", code=code, circle=move)
+    send(board, kind="key", code=code, key="i")
+    assert store.placements(ws.id) == before
+    assert "Traceback" not in board.status.value and "frozen as framework v2" in board.status.value
+
+
+def test_on_a_frozen_workshop_circle_sort_shows_the_record_read_only(frozen_ws):
+    store, ws = frozen_ws
+    before = store.placements(ws.id)
+    view = CircleSortView(store, ws.id)
+    assert view.save.layout.display == "none"
+    assert "frozen as framework v2" in view.read_only.value
+    assert all(r.disabled for r in view.rings.values())
+    assert all(r.disabled for r in view.reasons.values())
+    # the record is still there to read: the rings follow the stored placements
+    who = view.participant.value
+    shown = {code: ring.value for code, ring in view.rings.items()}
+    assert shown == {code: before.get(who, {}).get(code, "none") for code in view.rings}
+    assert "no placements yet" not in view.results.value
+    view.save.click()  # a click that got through anyway: refused in one line
+    assert store.placements(ws.id) == before and "cp-error" in view.status.value
+    # the open follow-up (second study) offers the board again
+    open_ = store.open_workshop()
+    if open_ is not None:
+        editable = CircleSortView(store, open_.id)
+        assert editable.save.layout.display is None and not editable.board.pane.disabled
+        assert editable.read_only.value == ""

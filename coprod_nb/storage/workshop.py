@@ -121,7 +121,7 @@ class WorkshopRepository:
         InvalidInput
             A threshold outside (0.5, 1] or no rationale.
         OutOfOrder
-            The workshop already has results.
+            The workshop already has results, or its result is frozen.
         """
         if not 0.5 < threshold <= 1:
             raise InvalidInput("the consensus threshold is a share above 0.5 and at most 1")
@@ -130,6 +130,7 @@ class WorkshopRepository:
         ws_id = self.workshop(workshop).id
         with self.session() as s:
             access.require_lead(self, s, "change the consensus threshold")
+            self._refuse_frozen(s, ws_id, "change the consensus threshold")
             ws = s.get(Workshop, ws_id, with_for_update=True)
             before = ws.consensus_threshold
             ws.consensus_threshold, ws.threshold_fixed_at = threshold, events.utcnow()
@@ -194,7 +195,9 @@ class WorkshopRepository:
 
         With ``link`` (the key of the participant's personal link, as the participant
         app passes it) the key is checked in the same transaction as the write, so a
-        link revoked or replaced meanwhile cannot write (:class:`Forbidden`).
+        link revoked or replaced meanwhile cannot write (:class:`Forbidden`). Once the
+        workshop's result is frozen its responses are part of what that result cites and
+        are refused (:class:`~coprod_nb.errors.OutOfOrder`, naming the version).
         """
         if circle is not None and circle not in CIRCLES:
             raise InvalidInput(f"circle must be one of {', '.join(CIRCLES)} (got {circle!r})")
@@ -205,6 +208,7 @@ class WorkshopRepository:
             person = self._find(s, Participant, participant, ("name",), "participant")
             if link is not None:
                 self._check_link(s, link, ws.id, person.id)
+            self._refuse_frozen(s, ws.id, f"record {person.name}'s response to {code}")
             row = s.scalars(
                 select(CardResponse).where(
                     CardResponse.workshop_id == ws.id,
@@ -281,10 +285,12 @@ class WorkshopRepository:
         before the change back (a card that did not exist gets empty values and
         ``none``: rows are never deleted). With ``since`` (a view's opening time), only
         changes made from then on are undone. Logged as an ``undo`` event. Returns the
-        card, or None when there is nothing left to undo.
+        card, or None when there is nothing left to undo. Refused once the workshop's
+        result is frozen, as :meth:`set_response` is.
         """
         ws = self.workshop(workshop)
         with self.session() as s:
+            self._refuse_frozen(s, ws.id, "undo a card response")
             person = None
             if participant is not None:
                 person = self._find(s, Participant, participant, ("name",), "participant")
@@ -352,7 +358,10 @@ class WorkshopRepository:
         max_choices: int | None = None,
         ranked: bool = False,
     ) -> Poll:
-        """Open a poll; its results stay hidden until :meth:`close_poll`."""
+        """Open a poll; its results stay hidden until :meth:`close_poll`.
+
+        Refused (:class:`~coprod_nb.errors.OutOfOrder`) once the workshop's result is frozen.
+        """
         ws = self.workshop(workshop)
         options = list(dict.fromkeys(options))
         if not options:
@@ -360,6 +369,7 @@ class WorkshopRepository:
         if max_choices is not None and max_choices < 1:
             raise InvalidInput("max_choices must be at least 1")
         with self.session() as s:
+            self._refuse_frozen(s, ws.id, f"open the poll {name!r}")
             if s.scalars(select(Poll).where(Poll.workshop_id == ws.id, Poll.name == name)).first():
                 raise InvalidInput(f"the workshop already has a poll called {name!r}")
             poll = Poll(
@@ -391,8 +401,9 @@ class WorkshopRepository:
         self, poll_id: int, participant: str, choices: Iterable[str], *, link: str | None = None
     ) -> Ballot:
         """A participant's nominations (in rank order if ranked). A second ballot replaces
-        the first; once the poll is closed, ballots are refused. With ``link`` the key of
-        the participant's personal link is checked in the same transaction as the write."""
+        the first; once the poll is closed, or its workshop's result frozen (a poll left
+        open at the freeze), ballots are refused. With ``link`` the key of the
+        participant's personal link is checked in the same transaction as the write."""
         choices = list(choices)
         with self.session() as s:
             poll = s.get(Poll, poll_id)
@@ -403,7 +414,9 @@ class WorkshopRepository:
                 self._check_link(s, link, poll.workshop_id, person.id)
             if poll.closed_at is not None:
                 raise Forbidden(f"the poll {poll.name!r} is closed")
-            ws = s.get(Workshop, poll.workshop_id)
+            # A poll left open at the freeze takes no more ballots: the result it could
+            # have informed is fixed (closing it still shows what was cast before).
+            ws = self._refuse_frozen(s, poll.workshop_id, f"cast a ballot in {poll.name!r}")
             if ws.participants and person.name not in ws.participants:
                 raise Forbidden(f"{person.name} is not a participant of this workshop")
             unknown = [c for c in choices if c not in poll.options]
@@ -916,6 +929,30 @@ class WorkshopRepository:
                 f"already frozen as framework v{frozen[0]}, so its decisions can no longer "
                 "change. To reshape the framework further, record a new workshop on the "
                 "newest framework (add_workshop) and record the decisions there."
+            )
+        return ws
+
+    def _refuse_frozen(self, s, workshop_id: int, action: str) -> Workshop:
+        """The workshop, read in the caller's transaction; OutOfOrder once it is frozen.
+
+        A frozen result's decisions cite the workshop's record (``prompted_by``: its
+        responses, its polls), so that record is finished too: card responses (comments,
+        suggestions, circles, reasons), their undo, new polls and ballots are refused.
+        The row is read with a shared lock (``FOR SHARE`` on PostgreSQL; SQLite writes one
+        at a time anyway): :meth:`freeze_workshop_framework` locks it for update, so a
+        write and a freeze of the same workshop do not interleave, while writes of many
+        participants do not wait for each other.
+        """
+        ws = s.get(Workshop, workshop_id, with_for_update={"read": True})
+        if ws is None:
+            raise NotFound(f"no workshop {workshop_id}")
+        frozen = self._frozen_from(s, ws.id)
+        if frozen:
+            raise OutOfOrder(
+                f"cannot {action}: the workshop of {ws.date:%Y-%m-%d} is finished, its result "
+                f"frozen as framework v{frozen[0]}, and its record (responses, polls, "
+                "ballots) stays as that result cites it. To collect more, record a new "
+                "workshop on the newest framework (add_workshop) and work there."
             )
         return ws
 

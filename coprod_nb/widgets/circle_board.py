@@ -39,6 +39,21 @@ KEYS: dict[str, str | int] = {
     "-": -1,
 }
 RING_LABELS = {"inner": "the inner circle", "outer": "the outer circle", "none": "no circle"}
+#: The one line a view shows instead of its editing controls on a finished workshop.
+READ_ONLY = (
+    "Read only: this workshop's result is frozen as framework v{version}, so its record "
+    "no longer changes; to collect more, record a new workshop."
+)
+
+
+def read_only_note(store: Store, ws) -> str | None:
+    """:data:`READ_ONLY` for a workshop whose result is frozen, else None (it is open).
+
+    The store refuses every write to a frozen workshop's record; the views ask this to
+    offer their editing controls on an open workshop only.
+    """
+    version = store.workshop_frozen_as(ws.id)
+    return None if version is None else READ_ONLY.format(version=version)
 
 
 def __getattr__(name: str):
@@ -57,7 +72,9 @@ class CircleBoard(Quiet, w.VBox):
     (inner), ``o`` (outer), ``n`` (neither) or the arrow keys (up: one circle in, down:
     one out). Each placement is saved at once; "Undo last change" reverses the last change
     made by the person working to this participant's cards since the board opened
-    (:meth:`Store.undo_response`; a comment changed meanwhile in the app counts too). CSS classes
+    (:meth:`Store.undo_response`; a comment changed meanwhile in the app counts too). On a
+    workshop whose result is frozen the board shows the placements read only (no drag, no
+    undo button) with a one-line reason (:data:`READ_ONLY`). CSS classes
     ``cp-circle-board``, ``cp-circle-pane``, ``cp-circle-undo``, ``cp-circle-status``.
 
     Parameters
@@ -94,6 +111,7 @@ class CircleBoard(Quiet, w.VBox):
         self.source = source
         self._callbacks: list[Callable[[], None]] = []
         self._ws = None
+        self._read_only: str | None = None
         # Imported here: anywidget loads when a view is built, not on import.
         from coprod_nb.widgets._panes import CirclePane
 
@@ -138,6 +156,11 @@ class CircleBoard(Quiet, w.VBox):
         if ws is None:
             self.pane.cards, self.pane.placements, self.pane.disabled = [], {}, True
             return
+        self._read_only = read_only_note(self.store, ws)
+        # No dead button: on a finished workshop there is nothing to undo.
+        self.undo.layout.display = "none" if self._read_only else None
+        if self._read_only:
+            message(self.status, self._read_only, kind="info")
         if own_picker:
             from coprod_nb.widgets.workshop import _keep, _people  # noqa: PLC0415 (a cycle)
 
@@ -157,6 +180,10 @@ class CircleBoard(Quiet, w.VBox):
         """Store ``code`` on ``circle`` for the board's participant; False (and the reason
         shown) when it was refused."""
         who = self.participant
+        if self._read_only:  # the store refuses it too; say why without asking it
+            message(self.status, self._read_only, kind="info")
+            self._load()
+            return False
         if self._ws is None or who is None:
             message(self.status, "Choose a participant first.", kind="error")
             self._load()
@@ -188,7 +215,7 @@ class CircleBoard(Quiet, w.VBox):
             except CoprodError as exc:
                 message(self.status, str(exc), kind="error")
         self.pane.placements = {c["code"]: mine.get(c["code"], "none") for c in self.pane.cards}
-        self.pane.disabled = not who
+        self.pane.disabled = not who or self._read_only is not None
 
     def _changed(self) -> None:
         for callback in self._callbacks:
@@ -240,4 +267,6 @@ class CircleBoard(Quiet, w.VBox):
     def _on_participant_change(self, _change=None) -> None:
         if not self._quiet:
             self.status.value = ""
+            if self._read_only:
+                message(self.status, self._read_only, kind="info")
             self._load()

@@ -55,7 +55,7 @@ from coprod_nb.widgets._stage import (
     framework_problem,
     say_no_workshop,
 )
-from coprod_nb.widgets.circle_board import CircleBoard
+from coprod_nb.widgets.circle_board import CircleBoard, read_only_note
 
 __all__ = [
     "CircleSortView",
@@ -96,6 +96,20 @@ def _finished_html(store: Store, ws) -> str:
     if note is None:
         return ""
     return f'<div class="cp-message cp-info cp-workshop-finished">{escape(note)}</div>'
+
+
+def _offer_editing(line: w.HTML, note: str | None, *editing: w.Widget) -> None:
+    """Show the editing widgets on an open workshop; on a frozen one, ``note`` instead.
+
+    Hidden, not disabled: a finished workshop's record is read, and a button that can
+    only be refused would be a dead one.
+    """
+    for widget in editing:
+        widget.layout.display = "none" if note else None
+    if note:
+        message(line, note, kind="info")
+    else:
+        line.value = ""
 
 
 def _roster(store: Store, ws) -> list[tuple[str, str]]:
@@ -306,7 +320,9 @@ class ResponsesView(Quiet, w.VBox):
     Choose a tension to read every participant's response to its card. Enter a response
     with the form, or import participants' filled-in Word packs: an upload is saved in
     the study folder's ``imports/`` and read from there; a file already on disk is read
-    where it is. CSS class ``cp-responses-view``.
+    where it is. On a workshop whose result is frozen the responses are shown read only:
+    the form and the import give way to a one-line reason (the store refuses the writes
+    too). CSS classes ``cp-responses-view``, ``cp-read-only``.
 
     Parameters
     ----------
@@ -351,6 +367,29 @@ class ResponsesView(Quiet, w.VBox):
         )
         self.import_path.add_class("cp-import-pack")
         self.import_status = w.HTML()
+        self.read_only = w.HTML()
+        self.read_only.add_class("cp-read-only")
+        # The editing parts, shown on an open workshop only.
+        self.entry_box = w.VBox(
+            [
+                w.HTML("<b>Enter a response</b>"),
+                w.HBox([self.participant, self.entry_tension]),
+                self.comment,
+                self.suggestion,
+                self.circle,
+                self.reason,
+                self.save,
+                self.status,
+            ]
+        )
+        self.import_box = w.VBox(
+            [
+                w.HTML("<b>Import filled-in Word packs</b>"),
+                self.upload,
+                w.HBox([self.path, self.import_path]),
+                self.import_status,
+            ]
+        )
 
         self.tension.observe(self._on_tension_change, names="value")
         self.participant.observe(self._on_entry_change, names="value")
@@ -364,18 +403,9 @@ class ResponsesView(Quiet, w.VBox):
                 self.tension,
                 self.card,
                 self.table,
-                w.HTML("<b>Enter a response</b>"),
-                w.HBox([self.participant, self.entry_tension]),
-                self.comment,
-                self.suggestion,
-                self.circle,
-                self.reason,
-                self.save,
-                self.status,
-                w.HTML("<b>Import filled-in Word packs</b>"),
-                self.upload,
-                w.HBox([self.path, self.import_path]),
-                self.import_status,
+                self.read_only,
+                self.entry_box,
+                self.import_box,
             ],
             **kwargs,
         )
@@ -399,6 +429,8 @@ class ResponsesView(Quiet, w.VBox):
         self.header.value = (
             f"<b>Card responses</b>: workshop of {ws.date:%Y-%m-%d}, framework v{ws.base_version}"
         ) + _finished_html(self.store, ws)
+        note = read_only_note(self.store, ws)
+        _offer_editing(self.read_only, note, self.entry_box, self.import_box)
         options = [(_tension_label(t), t.code) for t in self._framework.tensions]
         with self._filling():
             _keep(self.tension, options)
@@ -564,8 +596,11 @@ class PollView(Quiet, w.VBox):
     results until the facilitator closes it (no bandwagon effects). A second ballot of
     a participant replaces the first. Once closed: the tally (approval counts and
     shares; for a ranked poll the distribution of rank positions and Borda scores) and
-    a bar chart. CSS classes ``cp-poll-view``, ``cp-cast-ballot``, ``cp-close-poll``,
-    ``cp-poll-tally``.
+    a bar chart. On a workshop whose result is frozen no poll is opened and no ballot cast
+    (the store refuses both): the view shows the poll read only with a one-line reason; a
+    poll left open at the freeze can still be closed, to show what was cast before. CSS
+    classes ``cp-poll-view``, ``cp-cast-ballot``, ``cp-close-poll``, ``cp-poll-tally``,
+    ``cp-read-only``.
 
     Parameters
     ----------
@@ -613,12 +648,15 @@ class PollView(Quiet, w.VBox):
         self.close_button = w.Button(description="Close poll", button_style="warning", icon="lock")
         self.close_button.add_class("cp-close-poll")
         self.vote_status = w.HTML()
+        self.read_only = w.HTML()
+        self.read_only.add_class("cp-read-only")
+        # What a participant fills in: shown while the workshop is open only.
+        self.ballot_box = w.VBox([w.HTML("<b>Vote</b>"), self.participant, self.picks])
         self.vote_box = w.VBox(
             [
-                w.HTML("<b>Vote</b>"),
-                self.participant,
-                self.picks,
+                self.ballot_box,
                 self.cast_button,
+                self.read_only,
                 self.vote_status,
                 self.count,
                 self.close_button,
@@ -676,7 +714,12 @@ class PollView(Quiet, w.VBox):
                 (f"{c}: {short(names.get(c, ''), 60)}", c) for c in framework.codes
             ]
             self.poll_options.value = tuple(framework.codes)
-            self.children = [self.header, self.open_box]
+            note = read_only_note(self.store, ws)
+            if note:
+                message(self.read_only, note, kind="info")
+                self.children = [self.header, self.read_only]
+            else:
+                self.children = [self.header, self.open_box]
             return
         poll = self._poll
         kind = "ranked" if poll.ranked else "approval"
@@ -694,6 +737,10 @@ class PollView(Quiet, w.VBox):
             _keep(self.participant, _people(self.store, ws))
         self._build_picks(names)
         self.cast_button.disabled = self.close_button.disabled = poll.closed_at is not None
+        note = read_only_note(self.store, ws)
+        _offer_editing(self.read_only, note, self.ballot_box, self.cast_button)
+        # A poll left open at the freeze can still be closed; a closed one has nothing left.
+        self.close_button.layout.display = "none" if note and poll.closed_at else None
         self._show_count()
         self._show_results()
         self.children = [self.header, self.vote_box, self.results_box]
@@ -848,7 +895,10 @@ class CircleSortView(Quiet, w.VBox):
     Below, the results with the consensus threshold fixed when the workshop was
     recorded: the full distribution per card, share inner, mean score (inner 2, outer
     1, none 0), Borda points with ties, group order, consensus ring and Kendall's W with
-    the tie correction, and two charts. CSS class ``cp-circle-sort``.
+    the tie correction, and two charts. On a workshop whose result is frozen the board,
+    the rings and the reasons are shown read only (the save button gives way to a
+    one-line reason; the store refuses the writes too). CSS classes ``cp-circle-sort``,
+    ``cp-read-only``.
 
     Parameters
     ----------
@@ -874,6 +924,8 @@ class CircleSortView(Quiet, w.VBox):
         self.save = w.Button(description="Save placements", button_style="primary", icon="save")
         self.save.add_class("cp-save-placements")
         self.status = w.HTML()
+        self.read_only = w.HTML()
+        self.read_only.add_class("cp-read-only")
         self.threshold = w.HTML()
         self.threshold.add_class("cp-circle-threshold")
         self.results = w.HTML()
@@ -889,6 +941,7 @@ class CircleSortView(Quiet, w.VBox):
                 self.board,
                 w.HTML("<b>Reasons</b> (and the circles as a form)"),
                 self.rows_box,
+                self.read_only,
                 self.save,
                 self.status,
                 w.HTML("<b>Results</b>"),
@@ -922,6 +975,11 @@ class CircleSortView(Quiet, w.VBox):
         framework = self.store.framework(ws.base_version)
         if list(self.rings) != framework.codes:
             self._build_rows(framework.tensions)
+        note = read_only_note(self.store, ws)
+        _offer_editing(self.read_only, note, self.save)
+        # Still shown (they hold the record's reasons), but not to be changed.
+        for control in [*self.rings.values(), *self.reasons.values()]:
+            control.disabled = note is not None
         with self._filling():
             _keep(self.participant, _people(self.store, ws))
         self.board.refresh()
