@@ -130,11 +130,13 @@ class WorkshopRepository:
         ws_id = self.workshop(workshop).id
         with self.session() as s:
             access.require_lead(self, s, "change the consensus threshold")
-            self._refuse_frozen(s, ws_id, "change the consensus threshold")
             ws = s.get(Workshop, ws_id, with_for_update=True)
             before = ws.consensus_threshold
             ws.consensus_threshold, ws.threshold_fixed_at = threshold, events.utcnow()
             s.flush()  # the guard's trigger refuses here once results exist
+            # A frozen workshop without results keeps its threshold too (it was reported
+            # with the frozen result); checked after the trigger, whose reason comes first.
+            self._refuse_frozen(s, ws_id, "change the consensus threshold")
             events.log(
                 s,
                 self.actor,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from coprod_nb.domain import RawTurn
+from coprod_nb.seed.demo import start_live_workshop
 from coprod_nb.storage import Store
 
 pytestmark = pytest.mark.browser
@@ -43,8 +44,10 @@ def _seed(study_dir) -> None:
         )
         meeting = study.meetings()[0]
         study.add_dissent(meeting.id, f"topic {HOSTILE}", [{"who": "Birch", "position": HOSTILE}])
-        ws = study.workshop()
-        study.set_response(ws.id, "Jo Linden", "T1", comment=HOSTILE, suggestion=HOSTILE)
+        # The demo's workshop is frozen (its record no longer changes): the comment goes
+        # to a follow-up, open, which notebook 03 then shows.
+        ws = start_live_workshop(study).workshop_id
+        study.set_response(ws, "Jo Linden", "T1", comment=HOSTILE, suggestion=HOSTILE)
 
 
 @pytest.mark.parametrize(
