@@ -397,3 +397,44 @@ def test_undo_under_the_workshop_lock_on_each_database(small_workshop):
     as_lead(store).undo_decision(ws.id, row.ref)
     assert store.current_framework(ws.id).codes == ["T1", "T2", "T3"]
     assert [(d.ref, d.reverted) for d in store.decisions(ws.id)] == [("D1", False), ("D2", True)]
+
+
+def test_a_frozen_workshop_keeps_its_record_undo_and_threshold(small_workshop, second_study):
+    """Past the freeze: the person who placed a card cannot undo it, and the lead cannot
+    move the threshold of a workshop that had no results; the store says which workshop
+    and version, and nothing changes. The second study's frozen workshop refuses an undo
+    too, while its open follow-up takes one."""
+    store, ws = small_workshop
+    store.add_participant("Pat", "P")
+    store.set_response(ws.id, "Pat", "T1", circle="inner", reason="ours")
+    store.set_response(ws.id, "Pat", "T1", circle="outer")
+    quiet = as_lead(store).add_workshop(date(2021, 11, 11))  # no results at all
+    as_(store, "Ash").freeze_workshop_framework(ws.id, "v2")
+    as_(store, "Ash").freeze_workshop_framework(quiet.id, "v3")
+    events_before = len(store.history("card_response")), len(store.history("workshop"))
+    for attempt, workshop in (
+        (lambda: store.undo_response(ws.id, "Pat"), ws),
+        (lambda: store.undo_response(ws.id), ws),
+        (
+            lambda: as_lead(store).set_consensus_threshold(quiet.id, 0.9, rationale="after"),
+            quiet,
+        ),
+    ):
+        with pytest.raises(OutOfOrder) as err:
+            attempt()
+        version = store.workshop_frozen_as(workshop.id)
+        assert f"workshop of {workshop.date:%Y-%m-%d}" in str(err.value)
+        assert f"frozen as framework v{version}" in str(err.value)
+    assert [(r.circle, r.reason) for r in store.responses(ws.id)] == [("outer", "ours")]
+    assert store.workshop(quiet.id).consensus_threshold == 0.75
+    assert (len(store.history("card_response")), len(store.history("workshop"))) == events_before
+
+    # the second study: its frozen workshop refuses an undo, its open follow-up takes one
+    st = second_study("two_workshops", "rowan")
+    frozen, follow_up = st.workshops()
+    before = st.placements(frozen.id)
+    with pytest.raises(OutOfOrder, match="frozen as framework v2"):
+        st.undo_response(frozen.id)
+    assert st.placements(frozen.id) == before
+    st.set_response(follow_up.id, "Bea Kestle", "H4", circle="outer")
+    assert st.undo_response(follow_up.id, "Bea Kestle").circle == "none"

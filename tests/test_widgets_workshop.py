@@ -533,3 +533,71 @@ def test_undo_last_decision_on_the_second_study_and_its_refusals(second_study):
     assert [d.reverted for d in live.decisions(open_ws)] == [True, False, False]
     other.refresh()
     assert other.undo_last.disabled and other.record.disabled
+
+
+# -- a frozen workshop: its record is shown read only -----------------------------------
+
+
+@pytest.fixture(params=["late demo", "late second"])
+def finished(request, demo, second_study):
+    """A study whose first workshop's result is frozen as v2 (the second study has an
+    open follow-up besides, with a poll left open)."""
+    store = demo if request.param == "late demo" else second_study("two_workshops", "rowan")
+    ws = store.workshops()[0]
+    assert store.workshop_frozen_as(ws.id) == 2
+    return as_lead(store), ws
+
+
+def test_responses_of_a_frozen_workshop_are_read_not_edited(finished):
+    store, ws = finished
+    before = store.placements(ws.id), [r.comment for r in store.responses(ws.id)]
+    view = ResponsesView(store, ws.id)
+    assert view.entry_box.layout.display == "none" and view.import_box.layout.display == "none"
+    assert "frozen as framework v2" in view.read_only.value
+    assert "new workshop" in view.read_only.value and "Traceback" not in view.read_only.value
+    assert "<table" in view.table.value  # the responses are still there to read
+    view.comment.value = "after the freeze"
+    view.save.click()  # got through anyway: refused in one line, nothing written
+    assert "cp-error" in view.status.value and "frozen as framework v2" in view.status.value
+    assert (store.placements(ws.id), [r.comment for r in store.responses(ws.id)]) == before
+    follow_up = store.open_workshop()
+    if follow_up is not None:  # the second study: the open follow-up offers the form
+        live = ResponsesView(store, follow_up.id)
+        assert live.entry_box.layout.display is None and live.read_only.value == ""
+
+
+def test_a_poll_of_a_frozen_workshop_is_shown_without_voting(finished):
+    store, ws = finished
+    closed = PollView(store, workshop=ws.id)
+    assert closed.poll.closed_at is not None and "ballots" in closed.tally.value
+    assert closed.ballot_box.layout.display == "none"
+    assert closed.cast_button.layout.display == "none"
+    assert closed.close_button.layout.display == "none"  # nothing left to do with it
+    assert "frozen as framework v2" in closed.read_only.value
+    # a poll not opened before the freeze cannot be opened: no open form, a reason
+    polls = [p.name for p in store.polls(ws.id)]
+    later = PollView(store, "closing round", workshop=ws.id)
+    assert later.open_box not in later.children and later.read_only in later.children
+    assert "frozen as framework v2" in later.read_only.value
+    later.open_button.click()  # got through anyway: refused in one line, no poll
+    assert "frozen as framework v2" in later.open_status.value
+    assert [p.name for p in store.polls(ws.id)] == polls
+
+
+def test_a_poll_left_open_at_the_freeze_can_be_closed_not_voted(second_study):
+    store = as_lead(second_study("two_workshops", "rowan"))
+    follow_up = store.workshops()[-1]
+    live = PollView(store, workshop=follow_up.id)
+    assert live.ballot_box.layout.display is None and not live.cast_button.disabled
+    store.freeze_workshop_framework(follow_up.id, "v3")
+    view = PollView(store, workshop=follow_up.id)
+    assert view.poll.closed_at is None and view.ballot_box.layout.display == "none"
+    assert "frozen as framework v3" in view.read_only.value
+    assert view.close_button.layout.display is None and not view.close_button.disabled
+    view.participant.value = "Nico Trevail"
+    view.cast_button.click()  # got through anyway: refused in one line
+    assert "frozen as framework v3" in view.vote_status.value
+    assert store.ballot_count(view.poll.id) == 1
+    view.close_button.click()
+    assert store.ballots(view.poll.id) == {"Ash Penhale": ["H4"]}
+    assert "<table" in view.tally.value  # what was cast before the freeze, shown once closed
