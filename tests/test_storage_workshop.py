@@ -438,3 +438,88 @@ def test_a_frozen_workshop_keeps_its_record_undo_and_threshold(small_workshop, s
     assert st.placements(frozen.id) == before
     st.set_response(follow_up.id, "Bea Kestle", "H4", circle="outer")
     assert st.undo_response(follow_up.id, "Bea Kestle").circle == "none"
+
+
+def _migration_0017():
+    import importlib.util
+    from pathlib import Path
+
+    import coprod_nb.storage as storage
+
+    path = Path(storage.__file__).parent / "migrations/versions/0017_frozen_workshop_guard.py"
+    spec = importlib.util.spec_from_file_location("guard_0017", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_database_refuses_a_plain_sql_write_to_a_frozen_workshop(tmp_path, db_url):
+    """Migration 0017's triggers, past the API: on a frozen workshop a changed or new
+    response, a new poll, a new or changed ballot (in a poll left open at the freeze) are
+    refused (by name, as an OutOfOrder); on an open workshop they go through; 0017 down
+    lets them through, up again not."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import select, text
+
+    from coprod_nb.storage.guards import WORKSHOP_FROZEN
+    from coprod_nb.storage.models import Ballot
+    from tests.second_study import build_second_study
+
+    store = build_second_study(tmp_path / "study", "workshop", db_url, second_workshop=True)
+    frozen, follow_up = store.workshops()
+    left_open = store.poll("opening", follow_up.id)  # Ash's ballot in it
+    as_lead(store).freeze_workshop_framework(follow_up.id, "v3")
+    ora, bea = (store.participant(n).id for n in ("Ora Menhay", "Bea Kestle"))
+    response = "UPDATE card_response SET comment = '{}' WHERE workshop_id = {}"
+    writes = {
+        "response changed": response.format("x", frozen.id),
+        "response added": "INSERT INTO card_response (workshop_id, participant_id, code, "
+        f"comment, suggestion, circle, reason, source, updated_at) VALUES ({frozen.id}, "
+        f"{ora}, 'H3', 'x', '', 'inner', '', 'sql', '2024-01-01')",
+        "poll opened": "INSERT INTO poll (workshop_id, name, options, ranked, opened_at) "
+        f"VALUES ({frozen.id}, 'late', '[\"H1\"]', false, '2024-01-01')",
+        "ballot added": "INSERT INTO ballot (poll_id, participant_id, choices, cast_at) "
+        f"VALUES ({left_open.id}, {bea}, '[]', '2024-01-01')",
+        "ballot changed": f"UPDATE ballot SET choices = '[]' WHERE poll_id = {left_open.id}",
+    }
+
+    def record():
+        with store.session(write=False) as s:
+            counts = [
+                s.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                for t in ("card_response", "poll", "ballot")
+            ]
+            ballots = [
+                (b.participant_id, b.choices)
+                for b in s.scalars(select(Ballot).where(Ballot.poll_id == left_open.id))
+            ]
+        return counts, ballots, sorted(r.comment for r in store.responses(frozen.id))
+
+    before = record()
+    for what, sql in writes.items():
+        with pytest.raises(OutOfOrder) as err, store.session() as s:
+            s.execute(text(sql))
+        assert str(err.value) == f"the database refused the change: {WORKSHOP_FROZEN}", what
+    assert record() == before
+    # an open workshop is not guarded
+    third = as_lead(store).add_workshop(date(2024, 6, 4), participants=["Ash Penhale"])
+    store.set_response(third.id, "Ash Penhale", "H1", circle="inner")
+    with store.session() as s:
+        s.execute(text(response.format("ok", third.id)))
+    assert [r.comment for r in store.responses(third.id)] == ["ok"]
+
+    migration = _migration_0017()
+
+    def step(fn) -> None:
+        with store.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            fn()
+
+    step(migration.downgrade)
+    with store.session() as s:  # without the triggers a plain write goes through
+        s.execute(text(writes["response changed"]))
+    assert "x" in {r.comment for r in store.responses(frozen.id)}
+    step(migration.upgrade)
+    with pytest.raises(OutOfOrder, match="keeps its record"), store.session() as s:
+        s.execute(text(response.format("y", frozen.id)))
+    store.close()

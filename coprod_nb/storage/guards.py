@@ -11,7 +11,10 @@ into a clear :class:`~coprod_nb.errors.OutOfOrder` (:func:`guard_refusal`).
   or a ballot (0008): a threshold chosen after seeing results could be chosen to make a
   result;
 - a closed poll stays as it closed: no new or changed ballots, no reopening, no change to
-  its options (0008).
+  its options (0008);
+- a workshop whose result is frozen keeps its record: no new or changed card responses,
+  no new poll, no new or changed ballot (0017; the store refuses first, naming the
+  workshop and the version).
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ THRESHOLD_FIXED = (
 )
 POLL_CLOSED = "a closed poll stays as it closed (no new or changed ballots, no reopening)"
 
-GUARDS = (APPEND_ONLY, FROZEN, THRESHOLD_FIXED, POLL_CLOSED)
+WORKSHOP_FROZEN = (
+    "a workshop whose result is frozen keeps its record "
+    "(no new or changed responses, polls or ballots)"
+)
+
+GUARDS = (APPEND_ONLY, FROZEN, THRESHOLD_FIXED, POLL_CLOSED, WORKSHOP_FROZEN)
 
 
 def guard_refusal(exc: BaseException) -> OutOfOrder | None:
