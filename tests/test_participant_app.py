@@ -729,3 +729,35 @@ def test_the_rate_limit_refills():
     now[0] = 1000.0
     bucket.take("a")
     assert bucket.allows("a")  # never more than the burst: two left
+
+
+@pytest.mark.parametrize("frozen_now", [False, True], ids=["frozen before", "frozen meanwhile"])
+def test_a_page_of_a_frozen_workshop_writes_nothing(second_study, frozen_now):
+    """A link to a workshop whose result is frozen (issued before or after the freeze)
+    shows the participant's record with the board read only, and a changed card or
+    nomination is refused on the card in one line, naming the version; nothing changes."""
+    st = as_lead(second_study("two_workshops", "rowan"))
+    ws = st.workshops()[-1]  # the follow-up, its poll open with Ash's ballot
+    if not frozen_now:
+        st.freeze_workshop_framework(ws.id, "v3")
+    key = st.issue_links(ws.id, participants=["Nico Trevail"])["Nico Trevail"]
+    app = ParticipantApp(st, key, debounce=0)
+    before = st.placements(ws.id), [r.comment for r in st.responses(ws.id)]
+    if frozen_now:  # the page was open: the store refuses the drop, then the board reloads
+        st.freeze_workshop_framework(ws.id, "v3")
+        assert not app.board.place("H4", "outer")
+        assert "not saved" in app.board.status.value
+        app.board.refresh()
+    ballots = st.ballot_count(st.current_poll(ws.id).id)
+    assert app.board.pane.disabled and "frozen as framework v3" in app.board.status.value
+    assert not app.board.place("H4", "outer")
+    app.cards["H4"].comment.value = "after the freeze"
+    assert "cp-state-failed" in app.cards["H4"].state._dom_classes
+    assert "frozen as framework v3" in app.cards["H4"].state.value
+    assert "Traceback" not in texts(app)
+    if app.approve:
+        next(iter(app.approve.values())).value = True
+        app.flush()
+        assert "not saved" in app.poll_state.value
+    assert (st.placements(ws.id), [r.comment for r in st.responses(ws.id)]) == before
+    assert st.ballot_count(st.current_poll(ws.id).id) == ballots
