@@ -54,11 +54,13 @@ def _run_and_settle(page, lab, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def second_lab(tmp_path_factory):
-    """JupyterLab on the second study at the workshop stage, as its lead rowan."""
+    """JupyterLab on the second study at the workshop stage, as its lead rowan, with the
+    follow-up workshop open (the first one's result is frozen, so its record is shown read
+    only: the demo's lab covers that layout; the board is dragged on the open one)."""
     from tests.second_study import build_second_study
 
     base = tmp_path_factory.mktemp("lab-second")
-    build_second_study(base / "study", "workshop").close()
+    build_second_study(base / "study", "workshop", second_workshop=True).close()
     with running_lab(base, base / "study", "rowan") as lab:
         yield lab
 
