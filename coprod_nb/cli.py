@@ -212,8 +212,22 @@ def cmd_search(args) -> int:
 
 def cmd_history(args) -> int:
     from coprod_nb.analysis import history_table
+    from coprod_nb.storage.events import OBJECT_TYPES
 
-    kind, _, ident = args.object.partition(":")
+    # KIND or KIND:ID, KIND one the log records: a typing mistake ("transcripts:1",
+    # "bogus") is refused with the known kinds, not answered "no history" (which would
+    # read as "nothing happened"). Refused before the study is opened.
+    kind, colon, ident = args.object.partition(":")
+    if kind not in OBJECT_TYPES:
+        raise InvalidInput(
+            f"unknown kind of object {kind[:40]!r}; the log records: {', '.join(OBJECT_TYPES)}",
+            place=args.object[:60],
+        )
+    if colon and not ident.strip():
+        raise InvalidInput(
+            f"give an object after the colon, e.g. {kind}:3 (or {kind} for all of them)",
+            place=args.object[:60],
+        )
     with _store(args) as store:
         object_id = None
         if ident:

@@ -7,6 +7,12 @@ category and kind are looked up once, and the rows go to the database in one flu
 (batched inserts) instead of one transaction each. A store call like the others: its
 own transaction, or a part of the caller's :meth:`Store.transaction`; a bad item
 writes nothing.
+
+A refusal of the database during the flush (a trigger of :mod:`~coprod_nb.storage.guards`,
+a researcher's role on PostgreSQL, a CHECK or a unique constraint) is told as the store
+tells it (:meth:`Store._write_refusal`, the one translation): a
+:class:`~coprod_nb.errors.CoprodError` with the database's reason, never SQLAlchemy's
+error.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
+from coprod_nb.domain.wording import plural
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import access, events
 from coprod_nb.storage.models import Excerpt, Note, Partnership, Transcript
@@ -41,6 +49,29 @@ def _log_created(s, actor: str, kind: str, items: list[tuple[int, dict]]) -> Non
     )
 
 
+def _flush(store: Any, s, made: list, what: str) -> None:
+    """Write ``made`` in one flush; the database's refusal as the store's clear error."""
+    s.add_all(made)
+    try:
+        s.flush()
+    except DBAPIError as exc:
+        refused = store._write_refusal(exc, plural(len(made), what))
+        if refused is None:
+            raise
+        raise refused from exc
+
+
+def _log(store: Any, s, kind: str, items: list[tuple[int, dict]]) -> None:
+    """Their events, a refusal told like :func:`_flush`'s (the log has triggers too)."""
+    try:
+        _log_created(s, store.actor, kind, items)
+    except DBAPIError as exc:
+        refused = store._write_refusal(exc, f"the events of {plural(len(items), 'new ' + kind)}")
+        if refused is None:
+            raise
+        raise refused from exc
+
+
 def add_excerpts(store: Any, spans: Sequence[tuple[int, int, int]]) -> list[int]:
     """Excerpts ``(transcript_id, start, end)`` (spans of the canonical text); their ids.
 
@@ -50,6 +81,8 @@ def add_excerpts(store: Any, spans: Sequence[tuple[int, int, int]]) -> list[int]
         An unknown transcript.
     InvalidInput
         A span outside its transcript (named by title and offsets).
+    CoprodError
+        The database refused the rows (its reason; nothing written).
     """
     if not spans:
         return []
@@ -83,9 +116,8 @@ def add_excerpts(store: Any, spans: Sequence[tuple[int, int, int]]) -> list[int]
                     created_at=events.utcnow(),
                 )
             )
-        s.add_all(made)
-        s.flush()
-        _log_created(s, store.actor, "excerpt", [(ex.id, events.snapshot(ex)) for ex in made])
+        _flush(store, s, made, "excerpt")
+        _log(store, s, "excerpt", [(ex.id, events.snapshot(ex)) for ex in made])
         return [ex.id for ex in made]
 
 
@@ -138,7 +170,6 @@ def add_notes(store: Any, notes: Sequence[dict]) -> list[int]:
                     excerpts=[excerpts[i] for i in dict.fromkeys(n.get("excerpts", ()))],
                 )
             )
-        s.add_all(made)
-        s.flush()
-        _log_created(s, store.actor, "note", [(n.id, _note_state(n)) for n in made])
+        _flush(store, s, made, "note")
+        _log(store, s, "note", [(n.id, _note_state(n)) for n in made])
         return [note.id for note in made]

@@ -15,6 +15,37 @@ from sqlalchemy.orm import Session
 
 from coprod_nb.storage.models import Event
 
+#: Every kind of object the log records (``Event.object_type``), in one place: what
+#: ``coprod-nb history`` accepts as KIND, and what :func:`log` and :func:`log_many` are
+#: called with across the storage layer (tests/test_clear_errors_2026_12_02.py reads the
+#: code's calls and fails on a kind missing here).
+OBJECT_TYPES = (
+    "card_response",
+    "decision",
+    "dissent",
+    "excerpt",
+    "framework",
+    "meeting",
+    "note",
+    "participant",
+    "partnership",
+    "poll",
+    "pseudonym",
+    "qda_code",
+    "qda_codebook",
+    "qda_coding",
+    "reflective_answer",
+    "researcher",
+    "speaker",
+    "spectrum",
+    "step",
+    "study",
+    "tension",
+    "tension_link",
+    "transcript",
+    "workshop",
+)
+
 # Set only while the fictional demo is built (coprod_nb.seed.demo): its events then fall
 # on the story's dates. Real studies always read the real clock.
 _FICTIONAL_CLOCK: ContextVar[list[datetime] | None] = ContextVar("fictional_clock", default=None)

@@ -56,7 +56,12 @@ from coprod_nb.storage.opening import default_actor, open_database  # noqa: F401
 from coprod_nb.storage.pages import ensure_position_index
 from coprod_nb.storage.reflection import ReflectionRepository
 from coprod_nb.storage.search import SearchHits, search_turns
-from coprod_nb.storage.team import DatabaseRefused, database_refusal
+from coprod_nb.storage.team import (
+    DatabaseRefused,
+    constraint_refusal,
+    database_refusal,
+    is_duplicate,
+)
 from coprod_nb.storage.workshop import WorkshopRepository
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -284,6 +289,17 @@ class Store(
         # A trigger of the record's guards (storage/guards.py) refused the write, or on a
         # team study on PostgreSQL the database refused this researcher's role.
         return guard_refusal(exc) or database_refusal(exc)
+
+    @classmethod
+    def _write_refusal(cls, exc: BaseException, what: str) -> Exception | None:
+        """A clear error for the database refusing a write of ``what``, else None.
+
+        The guards' and the roles' refusals as :meth:`session` gives them, then any
+        other refusal (a trigger, a CHECK, a unique constraint) with the database's
+        reason (:func:`~coprod_nb.storage.team.constraint_refusal`): for calls that
+        have no finer message of their own, such as the bulk writes of an import.
+        """
+        return cls._refusal(exc) or constraint_refusal(exc, what)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -624,8 +640,17 @@ class Store(
                         s, self.actor, "update", "researcher", person.id, before=before, after=after
                     )
         except IntegrityError as exc:
+            # Only a unique constraint means a taken name or login; any other refusal
+            # (a trigger, a CHECK) is told with the database's reason, not as a clash.
+            if not is_duplicate(exc):
+                raise self._write_refusal(exc, f"the change to researcher {ref}") from exc
+            taken = " or ".join(
+                f"the {field} {value.strip()!r}"
+                for field, value in (("name", name), ("login", login))
+                if value is not None and value.strip()
+            )
             raise InvalidInput(
-                f"another researcher already has the name {name!r} or the login {login!r}"
+                f"another researcher already has {taken or 'that name or login'}"
             ) from exc
         self._key = None
         if real_name is not None and real_name.strip():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
 
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
@@ -42,7 +42,9 @@ __all__ = [
     "apply_team_roles",
     "bind_actor",
     "connected_researcher",
+    "constraint_refusal",
     "database_refusal",
+    "is_duplicate",
     "install_policies",
     "policy_statements",
     "remove_policies",
@@ -787,6 +789,35 @@ def database_refusal(exc: BaseException) -> DatabaseRefused | None:
     diag = getattr(orig, "diag", None)
     message = (diag.message_primary if diag is not None else None) or str(orig)
     return DatabaseRefused(f"the database refused your role: {message}", orig)
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """Whether ``exc`` is a unique constraint's refusal (a name or login already taken)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23505" or (
+        getattr(orig, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_UNIQUE"
+    )
+
+
+def constraint_refusal(exc: BaseException, what: str) -> CoprodError | None:
+    """A clear error for the database refusing ``what`` (e.g. ``"12 notes"``), else None.
+
+    For a refusal the store has no finer message for: a CHECK, a foreign key or a
+    trigger (SQLite's ``RAISE(ABORT, ...)``, PostgreSQL's ``RAISE EXCEPTION``) gives
+    :class:`Forbidden` with the database's own reason; a unique constraint gives
+    :class:`InvalidInput`. Not for a lost connection or a damaged file (those stay as
+    they are, or are the store's). The reason is the database's first line, without
+    SQLAlchemy's statement and parameters.
+    """
+    if not isinstance(exc, IntegrityError | InternalError | ProgrammingError):
+        return None
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    reason = (diag.message_primary if diag is not None else None) or str(orig)
+    reason = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
+    if is_duplicate(exc):
+        return InvalidInput(f"{what}: already in the study ({reason}); nothing was changed")
+    return Forbidden(f"the database refused {what}: {reason}; nothing was changed")
 
 
 # -- who is acting --------------------------------------------------------------------------
