@@ -676,7 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "history",
         parents=[common],
-        help="the event log of an object, e.g. transcript:1 or partnership:SHORT",
+        help="the event log of an object (KIND:ID, e.g. transcript:1 or partnership:SHORT) "
+        "or of every object of a KIND (e.g. note)",
     )
     p.add_argument("dir")
     p.add_argument("object")

@@ -317,3 +317,20 @@ def test_pg_a_trigger_refusing_bulk_rows_says_why_unchanged(team, errcode):  # n
     message = _refusal_of(refused.value)
     assert "no room left" in message and "1 note:" in message
     assert _pg_state(team) == before
+
+
+@pytest.mark.parametrize(("name", "stage"), [("demo", "workshop"), ("second", "recall")])
+def test_the_import_command_prints_the_refusal_in_one_line(tmp_path, study, capsys, name, stage):
+    src = study(name, stage)
+    with Store(src, actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        path = export_qdpx(as_(st, lead.login or lead.name), tmp_path / f"{name}.qdpx")
+    target = tmp_path / "empty"
+    Store(target, actor="owner").close()
+    _trigger(target, REFUSING["note rows"])
+    before = table_checksums(target / "study.db")
+    assert main(["import", str(target), str(path), "--lead", lead.name]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the database refused ") and "no room left" in err
+    assert "Traceback" not in err and "sqlalchemy" not in err.lower()
+    assert table_checksums(target / "study.db") == before
