@@ -225,8 +225,7 @@ def cmd_history(args) -> int:
         )
     if colon and not ident.strip():
         raise InvalidInput(
-            f"give an object after the colon, e.g. {kind}:3 (or {kind} for all of them)",
-            place=args.object[:60],
+            f"give an object after {kind}:, e.g. {kind}:3 (or {kind} for all of them)"
         )
     with _store(args) as store:
         object_id = None

@@ -186,7 +186,7 @@ def test_history_refuses_an_unknown_kind_listing_the_known(study, capsys, name, 
 def test_history_takes_a_known_kind_with_a_number_or_all(study, capsys, name, stage):
     folder = study(name, stage)
     assert main(["history", str(folder), "transcript:"]) == 1
-    assert "give an object after the colon, e.g. transcript:3" in capsys.readouterr().err
+    assert "error: give an object after transcript:, e.g. transcript:3" in capsys.readouterr().err
     assert main(["history", str(folder), "note:first"]) == 1  # notes by number only
     assert "give note objects by number, e.g. note:3" in capsys.readouterr().err
     with Store(folder, actor="owner") as st:
