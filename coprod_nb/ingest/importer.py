@@ -16,7 +16,7 @@ from coprod_nb.ingest._decode import MAX_FILE_BYTES
 from coprod_nb.ingest.limits import read_capped
 from coprod_nb.ingest.readers import SUPPORTED_SUFFIXES, read_transcript
 from coprod_nb.storage import Store
-from coprod_nb.storage.ingest import NewTranscript, write_transcripts
+from coprod_nb.storage.ingest import NewTranscript, refresh_statistics, write_transcripts
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
@@ -199,6 +199,8 @@ def import_transcripts(
     # Every file in one transaction, written together (rows by SQLAlchemy Core).
     with store.session() as s:
         written = write_transcripts(store, s, items)
+    if written:
+        refresh_statistics(store.engine)
     for (path, _, result), tr in zip(parsed, written, strict=True):
         report.imported.append(
             ImportedFile(
