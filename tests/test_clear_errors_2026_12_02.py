@@ -334,3 +334,18 @@ def test_the_import_command_prints_the_refusal_in_one_line(tmp_path, study, caps
     assert err.startswith("error: the database refused ") and "no room left" in err
     assert "Traceback" not in err and "sqlalchemy" not in err.lower()
     assert table_checksums(target / "study.db") == before
+
+
+def test_a_mistake_in_a_statement_is_not_dressed_as_a_refusal(study):
+    from coprod_nb.storage.team import constraint_refusal
+
+    with Store(study("second", "recall"), actor="owner") as st:
+        with st.engine.connect() as conn:
+            with pytest.raises(DBAPIError) as mistake:
+                conn.execute(text("SELECT no_such_column FROM note"))
+            with pytest.raises(DBAPIError) as refusal:
+                conn.execute(text("INSERT INTO note (id) VALUES (NULL)"))  # NOT NULL columns
+    assert constraint_refusal(mistake.value, "a note") is None  # stays a traceback
+    refused = constraint_refusal(refusal.value, "a note")
+    assert isinstance(refused, Forbidden)
+    assert str(refused).startswith("the database refused a note: NOT NULL constraint failed")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from coprod_nb.domain.notes import RECALL
 from coprod_nb.errors import CoprodError, Forbidden, InvalidInput
@@ -809,9 +809,13 @@ def constraint_refusal(exc: BaseException, what: str) -> CoprodError | None:
     they are, or are the store's). The reason is the database's first line, without
     SQLAlchemy's statement and parameters.
     """
-    if not isinstance(exc, IntegrityError | InternalError | ProgrammingError):
-        return None
     orig = getattr(exc, "orig", None)
+    # A constraint (SQLSTATE class 23, SQLite's constraints and RAISE(ABORT)), or a
+    # PL/pgSQL trigger's RAISE EXCEPTION (P0001). Not any other error: a mistake in a
+    # statement stays a programming error, with its traceback.
+    raised = isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) == "P0001"
+    if not (isinstance(exc, IntegrityError) or raised):
+        return None
     diag = getattr(orig, "diag", None)
     reason = (diag.message_primary if diag is not None else None) or str(orig)
     reason = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
