@@ -276,8 +276,12 @@ def _fts_table_sql(store: Store) -> str:
 
 
 def _triggers(store: Store) -> dict[str, str]:
+    """The triggers on ``turn`` (the ones 0014 drops and creates again around its swap);
+    the guards of later migrations on other tables go with their own downgrades."""
     with store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        rows = conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'turn'")
+        )
         return dict(rows.all())
 
 
