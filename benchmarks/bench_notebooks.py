@@ -42,6 +42,7 @@ import os
 import shutil
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks._util import Context, Figure
@@ -77,11 +78,12 @@ def _chosen_steps() -> tuple[str, ...]:
     return tuple(wanted)
 
 
-def floor_notebook():
+def floor_notebook(cells: Sequence[str] = FLOOR_CELLS):
+    """The import-only notebook (``cells``: its imports, then its database cell)."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in FLOOR_CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     return nb
 
@@ -146,8 +148,88 @@ def _median_run(results: list[dict]) -> dict:
     return chosen
 
 
-def run(ctx: Context) -> list[Figure]:
+def run_rounds(
+    paths: Sequence[Path], env: dict[str, str], repeat: int, *, floor=None, echo: bool = False
+) -> tuple[dict[str, dict], list[dict]]:
+    """Run the floor notebook and every notebook of ``paths`` in ``repeat`` rounds.
+
+    ``env`` is set for the kernels (``COPROD_STUDY``, ``COPROD_USER``, ``COPROD_DB`` when
+    a server is used); ``COPROD_DB`` and ``PYTHONDONTWRITEBYTECODE`` are cleared first and
+    everything is put back after. Rounds of the floor and every notebook in turn: on a
+    shared machine a burst of load then falls on both sides of a ratio instead of on one
+    notebook's only run. Returns each notebook's median run (``_median_run``) by name and
+    the floor's runs.
+    """
     import nbformat
+
+    floor = floor or floor_notebook()
+    keys = {"COPROD_STUDY", "COPROD_USER", "COPROD_DB", "PYTHONDONTWRITEBYTECODE", *env}
+    saved = {k: os.environ.get(k) for k in keys}
+    for k in ("COPROD_DB", "PYTHONDONTWRITEBYTECODE"):
+        os.environ.pop(k, None)
+    os.environ.update(env)
+    floors: list[dict] = []
+    all_runs: dict[str, list[dict]] = {path.name: [] for path in paths}
+    try:
+        execute(floor, NOTEBOOKS)  # warm-up: library files in the page cache
+        for _ in range(repeat):
+            floors.append(execute(floor, NOTEBOOKS))
+            for path in paths:
+                result = execute(nbformat.read(path, as_version=4), NOTEBOOKS)
+                all_runs[path.name].append(result)
+                if echo:
+                    print(f"  {path.name}: {sum(s for _, s in result['cells']):.1f} s", flush=True)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {name: _median_run(results) for name, results in all_runs.items()}, floors
+
+
+def floor_stats(floors: list[dict]) -> dict[str, float]:
+    """Medians over the floor's runs: whole time, slowest and first cell, CPU, peak MB."""
+    return {
+        "seconds": statistics.median(sum(s for _, s in f["cells"]) for f in floors),
+        "slowest_cell": statistics.median(max(s for _, s in f["cells"]) for f in floors),
+        "first": statistics.median(f["cells"][0][1] for f in floors),
+        "cpu": statistics.median(sum(s for _, s in f["cpu"]) for f in floors),
+        "first_cpu": statistics.median(f["cpu"][0][1] for f in floors),
+        "peak_mb": statistics.median(f["peak_mb"] for f in floors if f["peak_mb"] is not None),
+    }
+
+
+def kernel_figures(bench: str, result: dict, floor_mb: float) -> list[Figure]:
+    """A run's kernel peak memory against the floor's (target 300 MB), and its errors."""
+    figures = [
+        Figure(
+            bench,
+            "  kernel peak memory (VmHWM)",
+            result["peak_mb"] or 0.0,
+            "MB",
+            floor_mb,
+            "import-only notebook's kernel",
+            "value",
+            TARGET_MB,
+        )
+    ]
+    if result["errors"]:
+        figures.append(
+            Figure(
+                bench,
+                "  cells that raised",
+                len(result["errors"]),
+                "cells",
+                target_on="value",
+                limit=0,
+                note="; ".join(result["errors"]),
+            )
+        )
+    return figures
+
+
+def run(ctx: Context) -> list[Figure]:
 
     import coprod_nb
     from coprod_nb.storage import Store
@@ -159,41 +241,13 @@ def run(ctx: Context) -> list[Figure]:
     store = Store(study, actor="bench")
     lead = next(r for r in store.researchers() if r.lead)
     store.close()
-    saved = {
-        k: os.environ.get(k)
-        for k in ("COPROD_STUDY", "COPROD_USER", "COPROD_DB", "PYTHONDONTWRITEBYTECODE")
-    }
-    os.environ.update(COPROD_STUDY=str(study), COPROD_USER=lead.login or lead.name)
-    os.environ.pop("COPROD_DB", None)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     # The package's .pyc files up to date, as after a user's first import.
     compileall.compile_dir(Path(coprod_nb.__file__).parent, quiet=1)
-    repeat = 1 if ctx.quick else 3
-    floors: list[dict] = []
-    all_runs: dict[str, list[dict]] = {path.name: [] for path in steps}
-    try:
-        execute(floor_notebook(), NOTEBOOKS)  # warm-up: library files in the page cache
-        # Rounds of the floor and every notebook in turn: on a shared machine a burst of
-        # load then falls on both sides of a ratio instead of on one notebook's only run.
-        for _ in range(repeat):
-            floors.append(execute(floor_notebook(), NOTEBOOKS))
-            for path in steps:
-                result = execute(nbformat.read(path, as_version=4), NOTEBOOKS)
-                all_runs[path.name].append(result)
-                print(f"  {path.name}: {sum(s for _, s in result['cells']):.1f} s", flush=True)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    floor_s = statistics.median(sum(s for _, s in f["cells"]) for f in floors)
-    floor_cell = statistics.median(max(s for _, s in f["cells"]) for f in floors)
-    floor_first = statistics.median(f["cells"][0][1] for f in floors)
-    floor_cpu = statistics.median(sum(s for _, s in f["cpu"]) for f in floors)
-    floor_first_cpu = statistics.median(f["cpu"][0][1] for f in floors)
-    floor_mb = statistics.median(f["peak_mb"] for f in floors if f["peak_mb"] is not None)
-    runs = {name: _median_run(results) for name, results in all_runs.items()}
+    env = {"COPROD_STUDY": str(study), "COPROD_USER": lead.login or lead.name}
+    runs, floors = run_rounds(steps, env, 1 if ctx.quick else 3, echo=True)
+    floor = floor_stats(floors)
+    floor_s, floor_cell, floor_mb = floor["seconds"], floor["slowest_cell"], floor["peak_mb"]
+    floor_first, floor_cpu, floor_first_cpu = floor["first"], floor["cpu"], floor["first_cpu"]
     figures = []
     for name, result in runs.items():
         total = sum(s for _, s in result["cells"])
@@ -264,29 +318,8 @@ def run(ctx: Context) -> list[Figure]:
                 "value",
                 TARGET_CELL_S,
             ),
-            Figure(
-                "notebooks",
-                "  kernel peak memory (VmHWM)",
-                result["peak_mb"] or 0.0,
-                "MB",
-                floor_mb,
-                "import-only notebook's kernel",
-                "value",
-                TARGET_MB,
-            ),
+            *kernel_figures("notebooks", result, floor_mb),
         ]
-        if result["errors"]:
-            figures.append(
-                Figure(
-                    "notebooks",
-                    "  cells that raised",
-                    len(result["errors"]),
-                    "cells",
-                    target_on="value",
-                    limit=0,
-                    note="; ".join(result["errors"]),
-                )
-            )
     ctx.notes["notebook_floor"] = {"seconds": floor_s, "peak_mb": floor_mb, "runs": floors}
     ctx.add(*figures)
     return figures

@@ -35,7 +35,6 @@ under 300 MB. Everything else is information.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from pathlib import Path
 
@@ -67,18 +66,6 @@ def study_sizes(n: int, base: dict) -> dict:
     }
 
 
-def floor_notebook():
-    """``bench_notebooks``' import-only notebook, its database cell for a server."""
-    import nbformat
-
-    from benchmarks.bench_notebooks import FLOOR_CELLS
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (FLOOR_CELLS[0], PG_FLOOR_CELL)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    return nb
-
-
 def _as_role(url: str, login: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -99,36 +86,20 @@ def _counts(store) -> tuple[int, int]:
 
 
 def _run_notebooks(folder: Path, url: str, login: str, steps, repeat: int) -> tuple[dict, list]:
-    import nbformat
+    """``bench_notebooks``' rounds on the server's study, as the lead's own role."""
+    from benchmarks.bench_notebooks import FLOOR_CELLS, NOTEBOOKS, floor_notebook, run_rounds
 
-    from benchmarks.bench_notebooks import NOTEBOOKS, execute
-
-    keys = ("COPROD_STUDY", "COPROD_USER", "COPROD_DB", "PYTHONDONTWRITEBYTECODE")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(COPROD_STUDY=str(folder), COPROD_DB=_as_role(url, login), COPROD_USER=login)
-    # Kernels keep their bytecode as a user's do (else every edited module is compiled
-    # again in every kernel, a cost of the benchmark only).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    try:
-        execute(floor_notebook(), NOTEBOOKS)  # warm-up: library files in the page cache
-        floors = [execute(floor_notebook(), NOTEBOOKS) for _ in range(repeat)]
-        runs = {}
-        paths = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(tuple(steps)))
-        for path in paths:
-            runs[path.name] = execute(nbformat.read(path, as_version=4), NOTEBOOKS)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return runs, floors
+    paths = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name.startswith(tuple(steps)))
+    env = {"COPROD_STUDY": str(folder), "COPROD_DB": _as_role(url, login), "COPROD_USER": login}
+    # the floor's database cell opens the same database, as the same role
+    floor = floor_notebook((FLOOR_CELLS[0], PG_FLOOR_CELL))
+    return run_rounds(paths, env, repeat, floor=floor)
 
 
 def measure_size(ctx: Context, server: str, n: int, steps=STEPS) -> tuple[list[Figure], dict]:
     """Build the study of ``n`` transcripts on ``server``, measure it; (figures, summary)."""
     from benchmarks._pg import new_database
-    from benchmarks.bench_notebooks import TARGET_MB, TARGET_RATIO
+    from benchmarks.bench_notebooks import TARGET_RATIO, floor_stats, kernel_figures
     from benchmarks.bench_search import QUERIES, _summary, _time_queries
     from coprod_nb.seed.synth import build_synthetic_study
     from coprod_nb.storage.team import apply_team_roles
@@ -159,9 +130,8 @@ def measure_size(ctx: Context, server: str, n: int, steps=STEPS) -> tuple[list[F
     )
     runs, floors = _run_notebooks(folder, url, lead.login, steps, 1 if ctx.quick else 3)
     _drop(server, url)
-    floor_s = statistics.median(sum(s for _, s in f["cells"]) for f in floors)
-    floor_cell = statistics.median(max(s for _, s in f["cells"]) for f in floors)
-    floor_mb = statistics.median(f["peak_mb"] for f in floors if f["peak_mb"] is not None)
+    floor = floor_stats(floors)
+    floor_s, floor_cell, floor_mb = floor["seconds"], floor["slowest_cell"], floor["peak_mb"]
     label = f"{n:,} transcripts"
     summary = {
         "transcripts": n,
@@ -225,29 +195,8 @@ def measure_size(ctx: Context, server: str, n: int, steps=STEPS) -> tuple[list[F
                 floor_cell,
                 "import-only notebook's slowest cell",
             ),
-            Figure(
-                "scale",
-                "  kernel peak memory (VmHWM)",
-                result["peak_mb"] or 0.0,
-                "MB",
-                floor_mb,
-                "import-only notebook's kernel",
-                "value",
-                TARGET_MB,
-            ),
+            *kernel_figures("scale", result, floor_mb),
         ]
-        if result["errors"]:
-            figures.append(
-                Figure(
-                    "scale",
-                    "  cells that raised",
-                    len(result["errors"]),
-                    "cells",
-                    target_on="value",
-                    limit=0,
-                    note="; ".join(result["errors"]),
-                )
-            )
         print(
             f"    {name}: {total:.1f} s ({total / floor_s:.2f}x the floor's {floor_s:.1f} s), "
             f"slowest cell #{slowest_index} {slowest:.1f} s, peak {result['peak_mb'] or 0:.0f} MB"
