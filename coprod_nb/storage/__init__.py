@@ -6,8 +6,9 @@ The names below load on first use, so that a module of the package (the search o
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from coprod_nb._lazy import lazy_names
 
 if TYPE_CHECKING:
     from coprod_nb.storage.database import head_revision, make_engine
@@ -27,7 +28,4 @@ _LAZY = {
 __all__ = ["HistoryEntry", "SearchHit", "Store", "default_actor", "head_revision", "make_engine"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'coprod_nb.storage' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
