@@ -27,8 +27,8 @@ from tests.second_study import build_second_study
 pytestmark = pytest.mark.postgres
 
 
-def _estimates(url: str) -> dict[str, tuple[float, int]]:
-    """Each imported table's planner estimate (``reltuples``) and its real row count."""
+def _estimates(url: str, tables=IMPORTED_TABLES) -> dict[str, tuple[float, int]]:
+    """Each table's planner estimate (``reltuples``) and its real row count."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -40,7 +40,7 @@ def _estimates(url: str) -> dict[str, tuple[float, int]]:
                     ).scalar_one(),
                     conn.execute(sql(f'SELECT count(*) FROM "{t}"')).scalar_one(),
                 )
-                for t in IMPORTED_TABLES
+                for t in tables
             }
     finally:
         engine.dispose()
@@ -56,11 +56,11 @@ def _renamed_copies(dest: Path) -> Path:
     return dest
 
 
-def _without_autovacuum(url: str) -> None:
+def _without_autovacuum(url: str, tables=IMPORTED_TABLES) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            for t in IMPORTED_TABLES:
+            for t in tables:
                 conn.execute(sql(f'ALTER TABLE "{t}" SET (autovacuum_enabled = false)'))
     finally:
         engine.dispose()
@@ -108,3 +108,24 @@ def test_a_role_that_owns_no_table_is_left_to_autovacuum(tmp_path, pg_url):
         owner.dispose()
     estimate, rows = _estimates(pg_url)["turn"]
     assert estimate == rows > 1
+
+
+def test_a_qdpx_import_leaves_the_planner_counting_its_rows(tmp_path, pg_url, second_templates):
+    """The REFI-QDA import writes turns, passages and notes: the same refresh after it."""
+    import shutil
+
+    from coprod_nb.exchange.refi_qda import export_qdpx, import_qdpx
+    from tests.acting import as_
+
+    tables = (*IMPORTED_TABLES, "excerpt", "note")
+    src = tmp_path / "src"
+    shutil.copytree(second_templates("workshop"), src)
+    with Store(src, actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        path = export_qdpx(as_(st, lead.login or lead.name), tmp_path / "second.qdpx")
+    with Store(tmp_path / "target", pg_url, actor="owner") as st:
+        _without_autovacuum(pg_url, tables)
+        summary = import_qdpx(st, path, lead=lead.name)
+    assert summary.sources and summary.notes
+    for table, (estimate, rows) in _estimates(pg_url, tables).items():
+        assert estimate == rows > 0, table

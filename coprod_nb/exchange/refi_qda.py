@@ -87,6 +87,7 @@ from coprod_nb.ingest._decode import check_characters
 from coprod_nb.ingest.limits import read_member
 from coprod_nb.ingest.readers import DEFAULT_SPEAKER_PATTERN
 from coprod_nb.storage import bulk
+from coprod_nb.storage.ingest import IMPORTED_TABLES, refresh_statistics
 from coprod_nb.storage.interpretation import tension_of
 
 __all__ = [
@@ -1811,6 +1812,7 @@ def import_qdpx(
         _write_note_evidence(store, plan, summary)
         if summary.step1_closed:  # the lead imports: the versions are frozen again now
             _refreeze(store, (store.study().settings or {}).get(PENDING_FRAMEWORKS) or [])
+    refresh_statistics(store.engine, (*IMPORTED_TABLES, "excerpt", "note"))
     return summary
 
 
