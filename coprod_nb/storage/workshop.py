@@ -64,6 +64,22 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+#: Why a frozen workshop refuses a decision, and why it refuses a change of its record
+#: (filled with ``action``, ``date`` and ``version``).
+_DECISIONS_FROZEN = (
+    "cannot {action}: the result of the workshop of {date:%Y-%m-%d} is already frozen as "
+    "framework v{version}, so its decisions can no longer change. To reshape the framework "
+    "further, record a new workshop on the newest framework (add_workshop) and record the "
+    "decisions there."
+)
+_RECORD_FROZEN = (
+    "cannot {action}: the workshop of {date:%Y-%m-%d} is finished, its result frozen as "
+    "framework v{version}, and its record (responses, polls, ballots) stays as that result "
+    "cites it. To collect more, record a new workshop on the newest framework "
+    "(add_workshop) and work there."
+)
+
+
 class WorkshopRepository:
     """Mixed into :class:`~coprod_nb.storage.Store`."""
 
@@ -920,19 +936,18 @@ class WorkshopRepository:
     def _frozen_from(self, s, workshop_id: int) -> list[int]:
         return self._frozen_workshops(s).get(workshop_id, [])
 
-    def _open_workshop_for_update(self, s, workshop_id: int, action: str) -> Workshop:
-        ws = s.get(Workshop, workshop_id, with_for_update=True)
+    def _unfrozen_workshop(self, s, workshop_id: int, action: str, why: str, lock) -> Workshop:
+        """The workshop read with ``lock``; OutOfOrder (``why``, filled in) once frozen."""
+        ws = s.get(Workshop, workshop_id, with_for_update=lock)
         if ws is None:
             raise NotFound(f"no workshop {workshop_id}")
         frozen = self._frozen_from(s, ws.id)
         if frozen:
-            raise OutOfOrder(
-                f"cannot {action}: the result of the workshop of {ws.date:%Y-%m-%d} is "
-                f"already frozen as framework v{frozen[0]}, so its decisions can no longer "
-                "change. To reshape the framework further, record a new workshop on the "
-                "newest framework (add_workshop) and record the decisions there."
-            )
+            raise OutOfOrder(why.format(action=action, date=ws.date, version=frozen[0]))
         return ws
+
+    def _open_workshop_for_update(self, s, workshop_id: int, action: str) -> Workshop:
+        return self._unfrozen_workshop(s, workshop_id, action, _DECISIONS_FROZEN, True)
 
     def _refuse_frozen(self, s, workshop_id: int, action: str) -> Workshop:
         """The workshop, read in the caller's transaction; OutOfOrder once it is frozen.
@@ -945,18 +960,7 @@ class WorkshopRepository:
         write and a freeze of the same workshop do not interleave, while writes of many
         participants do not wait for each other.
         """
-        ws = s.get(Workshop, workshop_id, with_for_update={"read": True})
-        if ws is None:
-            raise NotFound(f"no workshop {workshop_id}")
-        frozen = self._frozen_from(s, ws.id)
-        if frozen:
-            raise OutOfOrder(
-                f"cannot {action}: the workshop of {ws.date:%Y-%m-%d} is finished, its result "
-                f"frozen as framework v{frozen[0]}, and its record (responses, polls, "
-                "ballots) stays as that result cites it. To collect more, record a new "
-                "workshop on the newest framework (add_workshop) and work there."
-            )
-        return ws
+        return self._unfrozen_workshop(s, workshop_id, action, _RECORD_FROZEN, {"read": True})
 
     @staticmethod
     def _rows(s, workshop_id: int) -> list[DecisionRow]:
