@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError
 from coprod_nb.domain.wording import plural
 from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import access, events
-from coprod_nb.storage.models import Excerpt, Note, Partnership, Transcript
-from coprod_nb.storage.notes import _note_state
+from coprod_nb.storage.models import Excerpt, Partnership, Transcript
+from coprod_nb.storage.notes import _note_state, new_excerpt, new_note
 
 __all__ = ["add_excerpts", "add_notes"]
 
@@ -100,22 +100,7 @@ def add_excerpts(store: Any, spans: Sequence[tuple[int, int, int]]) -> list[int]
         for tid, start, end in spans:
             if tid not in texts:
                 raise NotFound(f"no transcript {tid}")
-            title, text = texts[tid]
-            if not 0 <= start < end <= len(text):
-                raise InvalidInput(
-                    f"excerpt {start}-{end} is outside the transcript (0-{len(text)})",
-                    file=title,
-                )
-            made.append(
-                Excerpt(
-                    transcript_id=tid,
-                    start=start,
-                    end=end,
-                    text=text[start:end],
-                    created_by=store.actor,
-                    created_at=events.utcnow(),
-                )
-            )
+            made.append(new_excerpt(store.actor, tid, *texts[tid], start, end))
         _flush(store, s, made, "excerpt")
         _log(store, s, "excerpt", [(ex.id, events.snapshot(ex)) for ex in made])
         return [ex.id for ex in made]
@@ -156,18 +141,14 @@ def add_notes(store: Any, notes: Sequence[dict]) -> list[int]:
             raise NotFound(f"no excerpt {missing[0]}")
         made = []
         for n in notes:
-            now = events.utcnow()
             made.append(
-                Note(
-                    researcher_id=authors[n["researcher"]].id,
-                    partnership_id=pships[n["partnership"]].id,
-                    category=n.get("category", "reflection"),
-                    kind=n.get("kind", "self-reflection"),
-                    text=n.get("text", ""),
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                    excerpts=[excerpts[i] for i in dict.fromkeys(n.get("excerpts", ()))],
+                new_note(
+                    authors[n["researcher"]].id,
+                    pships[n["partnership"]].id,
+                    n.get("text", ""),
+                    n.get("category", "reflection"),
+                    n.get("kind", "self-reflection"),
+                    [excerpts[i] for i in dict.fromkeys(n.get("excerpts", ()))],
                 )
             )
         _flush(store, s, made, "note")

@@ -42,6 +42,49 @@ def _note_state(note: Note) -> dict:
     return state
 
 
+def new_excerpt(actor: str, tr_id: int, title: str, text: str, start: int, end: int) -> Excerpt:
+    """The row of a span ``[start, end)`` of a transcript's canonical ``text``, checked.
+
+    One place for :meth:`Store.add_excerpt` and the bulk writer
+    (:func:`coprod_nb.storage.bulk.add_excerpts`). Raises InvalidInput (naming the
+    transcript by ``title``) for a span outside the text.
+    """
+    if not 0 <= start < end <= len(text):
+        raise InvalidInput(
+            f"excerpt {start}-{end} is outside the transcript (0-{len(text)})", file=title
+        )
+    return Excerpt(
+        transcript_id=tr_id,
+        start=start,
+        end=end,
+        text=text[start:end],
+        created_by=actor,
+        created_at=events.utcnow(),
+    )
+
+
+def new_note(
+    author_id: int, partnership_id: int, text: str, category: str, kind: str, excerpts
+) -> Note:
+    """The row of a new note (version 1, created and updated now), with its excerpts.
+
+    One place for :meth:`NotesRepository.add_note` and the bulk writer; who may write it
+    (:func:`access.writer_of`) and the choices are checked by the callers first.
+    """
+    now = events.utcnow()
+    return Note(
+        researcher_id=author_id,
+        partnership_id=partnership_id,
+        category=category,
+        kind=kind,
+        text=text,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        excerpts=list(excerpts),
+    )
+
+
 class NotesRepository:
     """Mixed into :class:`~coprod_nb.storage.Store`."""
 
@@ -151,18 +194,7 @@ class NotesRepository:
         with self.session() as s:
             author = access.writer_of(self, s, self._researcher(s, researcher))
             pship = self._find(s, Partnership, partnership, ("short", "name"), "partnership")
-            now = events.utcnow()
-            note = Note(
-                researcher_id=author.id,
-                partnership_id=pship.id,
-                category=category,
-                kind=kind,
-                text=text,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            note.excerpts = self._excerpts(s, excerpts)
+            note = new_note(author.id, pship.id, text, category, kind, self._excerpts(s, excerpts))
             s.add(note)
             s.flush()
             events.log(s, self.actor, "create", "note", note.id, after=_note_state(note))

@@ -51,7 +51,7 @@ from coprod_nb.storage.models import (
     TranscriptPerson,
     Turn,
 )
-from coprod_nb.storage.notes import NotesRepository
+from coprod_nb.storage.notes import NotesRepository, new_excerpt
 from coprod_nb.storage.opening import default_actor, open_database  # noqa: F401 (re-exported)
 from coprod_nb.storage.pages import ensure_position_index
 from coprod_nb.storage.reflection import ReflectionRepository
@@ -1261,19 +1261,7 @@ class Store(
     def add_excerpt(self, transcript: int | str, start: int, end: int) -> Excerpt:
         """A span ``[start, end)`` of a transcript's canonical text."""
         tr = self.transcript(transcript)
-        if not 0 <= start < end <= len(tr.text):
-            raise InvalidInput(
-                f"excerpt {start}-{end} is outside the transcript (0-{len(tr.text)})",
-                file=tr.title,
-            )
-        ex = Excerpt(
-            transcript_id=tr.id,
-            start=start,
-            end=end,
-            text=tr.text[start:end],
-            created_by=self.actor,
-            created_at=events.utcnow(),
-        )
+        ex = new_excerpt(self.actor, tr.id, tr.title, tr.text, start, end)
         return self._add(ex, "excerpt", "excerpt could not be stored")
 
     def excerpt_of_turn(self, turn_id: int, start: int = 0, end: int | None = None) -> Excerpt:
