@@ -157,6 +157,8 @@ class PseudonymTable:
         word boundaries, so each is replaced as it would be alone; only the texts holding
         a name go through the key (an import's thousands of turns, most without one).
         """
+        if not self.mapping:  # no key yet (a new study): nothing to look for
+            return list(texts)
         if self._pattern is None:
             self._compile()
         assert self._pattern is not None
