@@ -12,14 +12,15 @@ _JOINERS = "'’-"
 _WORD = re.compile(rf"\w++(?:[{re.escape(_JOINERS)}]\w++)*+")
 _WORD_CHAR = re.compile(r"\w")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Every ASCII character as its class: "a" a word character, "'" a joiner, " " the rest.
-_CLASSES = (
-    bytes(
-        ord("a") if _WORD_CHAR.match(chr(i)) else ord("'") if chr(i) in _JOINERS else ord(" ")
-        for i in range(128)
-    )
-    + b" " * 128
-)
+
+
+def _char_class(c: str) -> str:
+    """``"a"`` for a word character, ``"'"`` for a joiner, ``" "`` for the rest."""
+    return "a" if _WORD_CHAR.match(c) else "'" if c in _JOINERS else " "
+
+
+# Every ASCII character as its class (bytes past 127 never occur: the text is ASCII).
+_CLASSES = "".join(_char_class(chr(i)) for i in range(128)).encode("ascii") + b" " * 128
 # A joiner that starts a word: followed by a word character, not preceded by one.
 _LONE_JOINER = re.compile(rb"'(?<!a')(?=a)")
 #: Beyond this many distinct non-ASCII characters a text is counted by ``_WORD`` itself.
@@ -168,7 +169,7 @@ def word_count(text: str) -> int:
         if len(chars) > _FEW_NON_ASCII:
             return len(_WORD.findall(text))
         for c in chars:
-            text = text.replace(c, "a" if _WORD_CHAR.match(c) else "'" if c in _JOINERS else " ")
+            text = text.replace(c, _char_class(c))
     classes = text.encode("ascii").translate(_CLASSES)
     count = classes.startswith(b"a") + classes.count(b" a")
     if b"'" in classes:
