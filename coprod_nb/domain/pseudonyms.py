@@ -27,10 +27,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, product
 from typing import Any
 
 from coprod_nb.errors import InvalidInput
@@ -40,6 +40,43 @@ from coprod_nb.errors import InvalidInput
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _BEFORE = r"(?<!\w)"
 _AFTER = rf"(?![\w{_MARKS}])"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: ASCII letters lowered, and nothing else: the same length as the text, always.
+_ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
+
+
+def _prefilter(forms: list[str]) -> tuple[list[str], re.Pattern[str]]:
+    """What :meth:`PseudonymTable._matches` looks for, for the names ``forms``:
+
+    - the lowered ASCII spellings that the key's pattern (case-insensitive) matches,
+      keeping only those that no shorter one starts (a match starts where one does);
+    - a pattern matching one character equal, ignoring case as the key's pattern does,
+      to a character of a name in composed or decomposed form.
+
+    Python's regex engine equates some non-ASCII letters with ASCII ones ("K", the
+    Kelvin sign, with "k"; "ſ" with "s"; "ı" and "İ" with "i"): they are in the names'
+    letters, so a text holding one is searched in full.
+    """
+    ascii_chars = [chr(c) for c in range(128)]
+
+    def ascii_spellings(code_point: str) -> set[str]:
+        pattern = re.compile(re.escape(code_point), re.IGNORECASE)
+        return {x.lower() for x in ascii_chars if pattern.fullmatch(x)}
+
+    needles: set[str] = set()
+    letters: set[str] = set()
+    for form in forms:
+        choices = []
+        for c in " ".join(unicodedata.normalize("NFC", form).split()):
+            spellings: set[str] = set()
+            for written in dict.fromkeys((c, unicodedata.normalize("NFD", c))):
+                letters.update(written)
+                spellings.update("".join(p) for p in product(*map(ascii_spellings, written)))
+            choices.append(sorted(spellings))
+        needles.update("".join(p) for p in product(*choices))
+    kept = [n for n in needles if n and not any(m != n and n.startswith(m) for m in needles)]
+    alphabet = "|".join(re.escape(c) for c in sorted(letters)) or "(?!x)x"
+    return sorted(kept), re.compile(alphabet, re.IGNORECASE)
 
 
 def canonical(name: str) -> str:
@@ -87,6 +124,9 @@ class PseudonymTable:
         self._pattern: re.Pattern[str] | None = None
         self._lookup: dict[str, str] = {}
         self._forms: list[str] = []
+        self._needles: list[str] = []
+        self._alphabet: re.Pattern[str] | None = None
+        self._in_names: dict[str, bool] = {}
 
     def add(self, real: str, pseudonym: str) -> None:
         """Add or change one entry."""
@@ -131,6 +171,8 @@ class PseudonymTable:
         else:
             self._pattern = re.compile(r"(?!x)x")
         self._forms = alternatives if forms else []
+        self._needles, self._alphabet = _prefilter(self._forms)
+        self._in_names = {}
 
     def _replacement(self, matched: str) -> str:
         found = self._lookup.get(canonical(matched))
@@ -145,28 +187,96 @@ class PseudonymTable:
 
     def apply(self, text: str) -> str:
         """Return ``text`` with every known real name replaced by its pseudonym."""
-        if self._pattern is None:
-            self._compile()
-        assert self._pattern is not None
-        return self._pattern.sub(lambda m: self._replacement(m.group(0)), text)
+        return self._replaced(text, self._matches([text]).get(0, []))[0]
 
     def apply_many(self, texts: list[str]) -> list[str]:
-        """:meth:`apply` to each of ``texts``, with one regex pass over them all.
-
-        The texts are searched joined by line breaks, which no name spans and which are
-        word boundaries, so each is replaced as it would be alone; only the texts holding
-        a name go through the key (an import's thousands of turns, most without one).
-        """
+        """:meth:`apply` to each of ``texts``, searching them all at once (an import's
+        thousands of turns, most without a name)."""
         if not self.mapping:  # no key yet (a new study): nothing to look for
             return list(texts)
+        found = self._matches(texts)
+        return [self._replaced(t, found[i])[0] if i in found else t for i, t in enumerate(texts)]
+
+    def _replaced(
+        self, text: str, matches: list[tuple[int, int]]
+    ) -> tuple[str, list[tuple[int, int, int]]]:
+        """``text`` with the names at ``matches`` (start, end) replaced, and the edits
+        (old start, old end, new length)."""
+        pieces: list[str] = []
+        edits: list[tuple[int, int, int]] = []
+        last = 0
+        for start, end in matches:
+            repl = self._replacement(text[start:end])
+            pieces += (text[last:start], repl)
+            edits.append((start, end, len(repl)))
+            last = end
+        pieces.append(text[last:])
+        return "".join(pieces), edits
+
+    def _matches(self, texts: list[str]) -> dict[int, list[tuple[int, int]]]:
+        """The spans (start, end) that the key's pattern finds in each of ``texts``, as
+        ``finditer`` on each text alone finds them, by index; texts without one are
+        left out.
+
+        Running the pattern (case-insensitive, every name an alternative) at every word
+        start is slow, so it runs only where a match can start. Every character of a
+        match equals, ignoring case, a letter of a name (or of its decomposed form): a
+        text holding such a non-ASCII character is searched with the pattern in full. In
+        the others a match is ASCII, and the lowered text holds one of the names' lowered
+        ASCII spellings (``_needles``) where it starts: the pattern is tried at those
+        places only, in order, as ``finditer`` would come to them. The texts are searched
+        joined by line breaks, which no name spans and which end a word as a text's end
+        does.
+        """
         if self._pattern is None:
             self._compile()
         assert self._pattern is not None
+        found: dict[int, list[tuple[int, int]]] = {}
+        if not self._forms:
+            return found
+        joined = "\n".join(texts)
+        full: set[int] = set()
+        if not joined.isascii():
+            odd = [x for x in set(_NON_ASCII.findall(joined)) if self._in_a_name(x)]
+            if odd:
+                chars = re.compile("[" + "".join(re.escape(x) for x in odd) + "]")
+                full = {i for i, t in enumerate(texts) if chars.search(t)}
+        for i in full:
+            spans = [m.span() for m in self._pattern.finditer(texts[i])]
+            if spans:
+                found[i] = spans
+        if not self._needles:
+            return found
+        probe = joined.lower()
+        if len(probe) != len(joined):  # "İ" lowers to two characters: keep offsets
+            probe = joined.translate(_ASCII_LOWER)
+        places: set[int] = set()
+        for needle in self._needles:
+            at = probe.find(needle)
+            while at != -1:
+                places.add(at)
+                at = probe.find(needle, at + 1)
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
-        hit = {
-            bisect_left(starts, m.start() + 1) - 1 for m in self._pattern.finditer("\n".join(texts))
-        }
-        return [self.apply(t) if i in hit else t for i, t in enumerate(texts)]
+        match, done = self._pattern.match, 0
+        for at in sorted(places):
+            if at < done:
+                continue  # inside the last name found
+            m = match(joined, at)
+            if m is None:
+                continue
+            i = bisect_right(starts, at) - 1
+            if i in full:
+                continue
+            done = m.end()
+            found.setdefault(i, []).append((at - starts[i], done - starts[i]))
+        return found
+
+    def _in_a_name(self, char: str) -> bool:
+        known = self._in_names.get(char)
+        if known is None:
+            assert self._alphabet is not None
+            known = self._in_names[char] = bool(self._alphabet.fullmatch(char))
+        return known
 
     def pseudonym_for(self, real: str) -> str | None:
         """The pseudonym of exactly this name (or a name part), if known."""
@@ -200,20 +310,8 @@ class PseudonymTable:
         Excerpts are offsets into a transcript's text; when a pseudonym is added after
         excerpts exist, the map keeps them on the same words.
         """
-        if self._pattern is None:
-            self._compile()
-        assert self._pattern is not None
-        pieces: list[str] = []
-        edits: list[tuple[int, int, int]] = []  # (old_start, old_end, new_length)
-        last = 0
-        for m in self._pattern.finditer(text):
-            repl = self._replacement(m.group(0))
-            pieces.append(text[last : m.start()])
-            pieces.append(repl)
-            edits.append((m.start(), m.end(), len(repl)))
-            last = m.end()
-        pieces.append(text[last:])
-        return "".join(pieces), OffsetMap(edits)
+        new, edits = self._replaced(text, self._matches([text]).get(0, []))
+        return new, OffsetMap(edits)
 
 
 @dataclass(frozen=True)
