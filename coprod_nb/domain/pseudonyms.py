@@ -127,6 +127,7 @@ class PseudonymTable:
         self._needles: list[str] = []
         self._alphabet: re.Pattern[str] | None = None
         self._in_names: dict[str, bool] = {}
+        self._finder: Any = None
 
     def add(self, real: str, pseudonym: str) -> None:
         """Add or change one entry."""
@@ -172,7 +173,7 @@ class PseudonymTable:
             self._pattern = re.compile(r"(?!x)x")
         self._forms = alternatives if forms else []
         self._needles, self._alphabet = _prefilter(self._forms)
-        self._in_names = {}
+        self._in_names, self._finder = {}, None
 
     def _replacement(self, matched: str) -> str:
         found = self._lookup.get(canonical(matched))
@@ -223,7 +224,8 @@ class PseudonymTable:
         match equals, ignoring case, a letter of a name (or of its decomposed form): a
         text holding such a non-ASCII character is searched with the pattern in full. In
         the others a match is ASCII, and the lowered text holds one of the names' lowered
-        ASCII spellings (``_needles``) where it starts: the pattern is tried at those
+        ASCII spellings (``_needles``) where it starts, found all at once by an
+        Aho-Corasick automaton (pyahocorasick): the pattern is tried at those
         places only, in order, as ``finditer`` would come to them. The texts are searched
         joined by line breaks, which no name spans and which end a word as a text's end
         does.
@@ -250,12 +252,8 @@ class PseudonymTable:
         probe = joined.lower()
         if len(probe) != len(joined):  # "İ" lowers to two characters: keep offsets
             probe = joined.translate(_ASCII_LOWER)
-        places: set[int] = set()
-        for needle in self._needles:
-            at = probe.find(needle)
-            while at != -1:
-                places.add(at)
-                at = probe.find(needle, at + 1)
+        # Aho-Corasick: every place of every spelling, overlapping ones too, in one pass
+        places = {end - size + 1 for end, size in self._automaton().iter(probe)}
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
         match, done = self._pattern.match, 0
         for at in sorted(places):
@@ -270,6 +268,17 @@ class PseudonymTable:
             done = m.end()
             found.setdefault(i, []).append((at - starts[i], done - starts[i]))
         return found
+
+    def _automaton(self):
+        if self._finder is None:
+            import ahocorasick  # only when a key is applied
+
+            finder = ahocorasick.Automaton()
+            for needle in self._needles:
+                finder.add_word(needle, len(needle))
+            finder.make_automaton()
+            self._finder = finder
+        return self._finder
 
     def _in_a_name(self, char: str) -> bool:
         known = self._in_names.get(char)
