@@ -89,3 +89,11 @@ def test_a_letter_that_lowers_to_two_does_not_move_the_search_to_another_text():
     texts = ["\u0130\u0130\u0130\u0130", "Bob", "xxxxxx Bob"]
     assert key._matches(texts) == {1: [(0, 3)], 2: [(7, 10)]}
     assert key.apply_many(texts) == [texts[0], "Q", "xxxxxx Q"]
+
+
+def test_a_changed_entry_is_applied_at_once():
+    # the replacements a key has worked out are forgotten when an entry changes
+    key = PseudonymTable({"Bob Ray": "Q"})
+    assert key.apply_many(["Bob Ray", "bob"]) == ["Q", "Q"]
+    key.add("Bob Ray", "Cy Dee")
+    assert key.apply_many(["Bob Ray", "bob"]) == ["Cy Dee", "Cy"]

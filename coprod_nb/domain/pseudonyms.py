@@ -128,6 +128,7 @@ class PseudonymTable:
         self._alphabet: re.Pattern[str] | None = None
         self._in_names: dict[str, bool] = {}
         self._finder: Any = None
+        self._replacements: dict[str, str] = {}
 
     def add(self, real: str, pseudonym: str) -> None:
         """Add or change one entry."""
@@ -173,9 +174,16 @@ class PseudonymTable:
             self._pattern = re.compile(r"(?!x)x")
         self._forms = alternatives if forms else []
         self._needles, self._alphabet = _prefilter(self._forms)
-        self._in_names, self._finder = {}, None
+        self._in_names, self._finder, self._replacements = {}, None, {}
 
     def _replacement(self, matched: str) -> str:
+        # a study's few names are matched thousands of times, mostly spelt alike
+        known = self._replacements.get(matched)
+        if known is None:
+            known = self._replacements[matched] = self._replacement_of(matched)
+        return known
+
+    def _replacement_of(self, matched: str) -> str:
         found = self._lookup.get(canonical(matched))
         if found is not None:
             return found
