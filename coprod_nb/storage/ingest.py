@@ -219,33 +219,31 @@ def write_transcripts(
             "detail": f"{plural(len(it.turns), 'turn')} from {it.source_format}",
         }
         who = {label: (m.participant_id, m.researcher_id) for label, m in matches.items()}
-        # in _TURN_COLUMNS order, the transcript's id left to fill in when it is known
-        turn_rows = [
-            (i, label, *who[label], body, raw.start_ms, raw.end_ms, span.start, span.end)
-            for i, (raw, (label, body), span) in enumerate(
-                zip(it.turns, pseudo, spans, strict=True)
-            )
-        ]
+        turns = (it.turns, pseudo, spans, who)
         people_rows = [
             {"participant_id": pid, "researcher_id": None} for pid in dict.fromkeys(part_ids)
         ] + [{"participant_id": None, "researcher_id": rid} for rid in dict.fromkeys(res_ids)]
-        planned.append((row, turn_rows, people_rows, event))
+        planned.append((row, turns, people_rows, event))
 
     # Everything checked: now the writes, in the order one file after another gave
     # (transcript, its turns, its people), so the ids are the same; the events follow.
     s.flush()  # pending ORM rows of the caller first, so the event ids keep their order
     written, all_turns, all_people, all_events = [], [], [], []
     insert_transcript = insert(tr_table)
-    for row, turn_rows, people_rows, event in planned:
+    for row, (raws, pseudo, spans, who), people_rows, event in planned:
         tid = conn.execute(insert_transcript, row).inserted_primary_key[0]
-        all_turns += [(tid, *t) for t in turn_rows]
+        # in _TURN_COLUMNS order; built once the transcript's id is known
+        all_turns += [
+            (tid, i, label, *who[label], body, raw.start_ms, raw.end_ms, span.start, span.end)
+            for i, (raw, (label, body), span) in enumerate(zip(raws, pseudo, spans, strict=True))
+        ]
         for p in people_rows:
             p["transcript_id"] = tid
         all_people += people_rows
         after = {c: _plain(row.get(c)) for c in _snapshot_columns()}
         after["id"] = tid
         all_events.append({**event, "object_id": tid, "after": after})
-        written.append(WrittenTranscript(tid, row["title"], len(turn_rows), row["word_count"]))
+        written.append(WrittenTranscript(tid, row["title"], len(raws), row["word_count"]))
     # One INSERT executed with every row (executemany). PostgreSQL indexes each turn
     # itself (a generated column); SQLite's FTS5 index is filled in bulk below.
     _insert_turns(conn, all_turns)
