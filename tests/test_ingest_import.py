@@ -152,3 +152,34 @@ def test_a_manifest_is_loaded_all_or_nothing(store, files, entries, place, probl
     assert problem in err.value.problem
     assert (study_info(store), store.partnerships(), store.participants()) == before
     assert store.pseudonym_key().apply("Sol Marr") == "Sol Marr"
+
+
+def test_the_garbage_collector_is_paused_for_an_import_and_left_as_it_was(
+    store, files, monkeypatch
+):
+    # the collector is off while the files are read and written (an import's objects
+    # hold no cycle), on again after, and left off for a caller who had turned it off
+    import gc
+
+    from coprod_nb.storage import ingest
+
+    seen = []
+    real = ingest.write_transcripts
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("coprod_nb.ingest.importer.write_transcripts", spy)
+    assert gc.isenabled()
+    import_transcripts(store, [files / "two.txt"], progress=False)
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ImportFailed):  # a failed import turns it on again too
+        import_transcripts(store, [files / "two.txt"], progress=False)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_transcripts(store, [files / "one_2021-05-01.vtt"], progress=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
