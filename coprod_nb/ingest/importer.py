@@ -99,6 +99,26 @@ def _date_from_name(name: str) -> date | None:
         return None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block, as it was after it.
+
+    An import makes hundreds of thousands of objects (turns, their texts and rows) that
+    all live until it ends and hold no reference cycle; the collector would walk the
+    whole heap for them once or twice, for nothing (0.1 s of a 200-file import in a
+    bare process, more in a kernel holding data frames). What cycles the block leaves
+    are collected at the next collection after it.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+@_collector_paused()
 def import_transcripts(
     store: Store,
     paths: Iterable[str | os.PathLike],
@@ -140,55 +160,7 @@ def import_transcripts(
         Show a ``tqdm.auto`` progress bar; or a tqdm-like factory to use instead
         (a widget passes one that draws inside itself).
     """
-    with _collector_paused():
-        return _import(
-            store,
-            expand_paths(paths),
-            partnership=partnership,
-            date=date,
-            participants=participants,
-            interviewers=interviewers,
-            title=title,
-            speaker_pattern=speaker_pattern,
-            encoding=encoding,
-            skip_bad=skip_bad,
-            progress=progress,
-        )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the block, as it was after it.
-
-    An import makes hundreds of thousands of objects (turns, their texts and rows) that
-    all live until it ends and hold no reference cycle; the collector would walk the
-    whole heap for them once or twice, for nothing (0.1 s of a 200-file import in a
-    bare process, more in a kernel holding data frames). What cycles the block leaves
-    are collected at the next collection after it.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
-
-
-def _import(
-    store: Store,
-    files: list[Path],
-    *,
-    partnership,
-    date,
-    participants,
-    interviewers,
-    title,
-    speaker_pattern,
-    encoding,
-    skip_bad,
-    progress,
-) -> ImportReport:
+    files = expand_paths(paths)
     if not files:
         raise InvalidInput("no transcript files found (.vtt, .srt, .txt, .docx)")
     pattern = speaker_pattern or (store.study().settings or {}).get("speaker_pattern")
