@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from itertools import accumulate, product
 from typing import Any
 
+from coprod_nb.domain.transcript import _NON_ASCII
 from coprod_nb.errors import InvalidInput
 
 #: Combining marks that may follow a letter in decomposed (NFD) text: a name must not end
@@ -40,16 +41,16 @@ from coprod_nb.errors import InvalidInput
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _BEFORE = r"(?<!\w)"
 _AFTER = rf"(?![\w{_MARKS}])"
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: ASCII letters lowered, and nothing else: the same length as the text, always.
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
 
 
-def _prefilter(forms: list[str]) -> tuple[list[str], re.Pattern[str]]:
+def _prefilter(forms: list[str]) -> tuple[Any, re.Pattern[str]]:
     """What :meth:`PseudonymTable._matches` looks for, for the names ``forms``:
 
-    - the lowered ASCII spellings that the key's pattern (case-insensitive) matches,
-      keeping only those that no shorter one starts (a match starts where one does);
+    - an Aho-Corasick automaton (pyahocorasick) of the lowered ASCII spellings that the
+      key's pattern (case-insensitive) matches, keeping only those that no shorter one
+      starts (a match starts where one does); None when there is none;
     - a pattern matching one character equal, ignoring case as the key's pattern does,
       to a character of a name in composed or decomposed form.
 
@@ -75,8 +76,16 @@ def _prefilter(forms: list[str]) -> tuple[list[str], re.Pattern[str]]:
             choices.append(sorted(spellings))
         needles.update("".join(p) for p in product(*choices))
     kept = [n for n in needles if n and not any(m != n and n.startswith(m) for m in needles)]
+    finder = None
+    if kept:
+        import ahocorasick  # only when a key is applied
+
+        finder = ahocorasick.Automaton()
+        for needle in kept:
+            finder.add_word(needle, len(needle))
+        finder.make_automaton()
     alphabet = "|".join(re.escape(c) for c in sorted(letters)) or "(?!x)x"
-    return sorted(kept), re.compile(alphabet, re.IGNORECASE)
+    return finder, re.compile(alphabet, re.IGNORECASE)
 
 
 def canonical(name: str) -> str:
@@ -124,10 +133,9 @@ class PseudonymTable:
         self._pattern: re.Pattern[str] | None = None
         self._lookup: dict[str, str] = {}
         self._forms: list[str] = []
-        self._needles: list[str] = []
+        self._finder: Any = None  # where names can start (see _prefilter)
         self._alphabet: re.Pattern[str] | None = None
         self._in_names: dict[str, bool] = {}
-        self._finder: Any = None
         self._replacements: dict[str, str] = {}
 
     def add(self, real: str, pseudonym: str) -> None:
@@ -173,8 +181,8 @@ class PseudonymTable:
         else:
             self._pattern = re.compile(r"(?!x)x")
         self._forms = alternatives if forms else []
-        self._needles, self._alphabet = _prefilter(self._forms)
-        self._in_names, self._finder, self._replacements = {}, None, {}
+        self._finder, self._alphabet = _prefilter(self._forms)
+        self._in_names, self._replacements = {}, {}
 
     def _replacement(self, matched: str) -> str:
         # a study's few names are matched thousands of times, mostly spelt alike
@@ -232,8 +240,8 @@ class PseudonymTable:
         match equals, ignoring case, a letter of a name (or of its decomposed form): a
         text holding such a non-ASCII character is searched with the pattern in full. In
         the others a match is ASCII, and the lowered text holds one of the names' lowered
-        ASCII spellings (``_needles``) where it starts, found all at once by an
-        Aho-Corasick automaton (pyahocorasick): the pattern is tried at those
+        ASCII spellings where it starts, found all at once by an Aho-Corasick
+        automaton (``_finder``): the pattern is tried at those
         places only, in order, as ``finditer`` would come to them. The texts are searched
         joined by line breaks, which no name spans and which end a word as a text's end
         does.
@@ -255,38 +263,27 @@ class PseudonymTable:
             spans = [m.span() for m in self._pattern.finditer(texts[i])]
             if spans:
                 found[i] = spans
-        if not self._needles:
+        if self._finder is None:
             return found
         probe = joined.lower()
         if len(probe) != len(joined):  # "İ" lowers to two characters: keep offsets
             probe = joined.translate(_ASCII_LOWER)
         # Aho-Corasick: every place of every spelling, overlapping ones too, in one pass
-        places = {end - size + 1 for end, size in self._automaton().iter(probe)}
+        places = {end - size + 1 for end, size in self._finder.iter(probe)}
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
         match, done = self._pattern.match, 0
         for at in sorted(places):
             if at < done:
                 continue  # inside the last name found
-            m = match(joined, at)
-            if m is None:
-                continue
             i = bisect_right(starts, at) - 1
             if i in full:
+                continue  # searched in full above
+            m = match(joined, at)
+            if m is None:
                 continue
             done = m.end()
             found.setdefault(i, []).append((at - starts[i], done - starts[i]))
         return found
-
-    def _automaton(self):
-        if self._finder is None:
-            import ahocorasick  # only when a key is applied
-
-            finder = ahocorasick.Automaton()
-            for needle in self._needles:
-                finder.add_word(needle, len(needle))
-            finder.make_automaton()
-            self._finder = finder
-        return self._finder
 
     def _in_a_name(self, char: str) -> bool:
         known = self._in_names.get(char)
