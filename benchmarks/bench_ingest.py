@@ -13,7 +13,7 @@ imports into fresh copies of that study, beside a floor measured the same way:
   the files and does those inserts and that FTS5 fill.
 
 The same import into a study holding a realistic key (30 people's real names, and
-10 place names that the transcripts speak of often: about 21,000 turns change) is held
+10 place names that the transcripts speak of often: about 12,600 turns change) is held
 to the same target, since a real study has one.
 
 Reported for information: the plain insert floor, the floor with an FTS5 trigger per
