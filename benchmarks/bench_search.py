@@ -111,7 +111,7 @@ def matching_ids(store, query: str) -> set[int]:
             sql = "SELECT rowid FROM turn_fts WHERE turn_fts MATCH :q"
             q = fts5_query(query)
         else:
-            sql = "SELECT id FROM turn WHERE search_vector @@ to_tsquery('simple', :q)"
+            sql = "SELECT id FROM turn_search WHERE search_vector @@ to_tsquery('simple', :q)"
             q = tsquery(query)
         return set(s.execute(text(sql), {"q": q}).scalars())
 

@@ -262,7 +262,8 @@ def test_0011_downgrades_and_upgrades_keeping_every_hit(tmp_path, db_url):
             assert "turn_fts_ai" not in triggers() and "turn_fts_au" in triggers()
         else:
             indexes = {i["name"] for i in inspect(store.engine).get_indexes("turn")}
-            assert "ix_turn_search_vector" in indexes and "ix_turn_fts" not in indexes
+            vectors = {i["name"] for i in inspect(store.engine).get_indexes("turn_search")}
+            assert "ix_turn_fts" not in indexes and "ix_turn_search_vector" in vectors
         assert before and {h.turn_id for h in store.search("resid*", limit=1000)} == before
     finally:
         store.close()
@@ -420,7 +421,7 @@ def test_the_phrase_plan_on_postgresql_finds_what_the_plain_plan_finds(tmp_path,
     # turns as the planner's own plan and the oracle.
     store = build_second_study(tmp_path / "second", "transcripts", pg_url)
     plain = (
-        "SELECT t.id FROM turn t, to_tsquery('simple', :q) q "
+        "SELECT t.id FROM turn_search t, to_tsquery('simple', :q) q "
         "WHERE t.search_vector @@ q ORDER BY t.id"
     )
     found = {}
@@ -533,3 +534,76 @@ def test_the_command_line_search_runs_as_the_connected_role(team, capsys):  # no
         f"error: you are connected to the database as {team.logins['Moss']}; "
         "you cannot act as Wren\n"
     )
+
+
+def _vectors_out_of_step(store: Store) -> tuple[int, int, int]:
+    """PostgreSQL: turns, rows of turn_search, and rows whose vector is not their turn's
+    text as migration 0018 makes it."""
+    from importlib import import_module
+
+    vector_of = import_module(
+        "coprod_nb.storage.migrations.versions.0018_turn_search_table"
+    ).vector_of
+    with store.engine.connect() as conn:
+        return tuple(
+            conn.exec_driver_sql(
+                "SELECT (SELECT count(*) FROM turn), (SELECT count(*) FROM turn_search), "
+                "(SELECT count(*) FROM turn t LEFT JOIN turn_search s ON s.id = t.id "
+                f"WHERE s.search_vector IS DISTINCT FROM {vector_of('t.text')})"
+            ).one()
+        )
+
+
+@pytest.mark.parametrize("stage", ["transcripts", "workshop"])
+def test_search_follows_a_pseudonym_that_rewrites_the_turns(tmp_path, db_url, stage):
+    store = build_second_study(tmp_path / "second", stage, db_url, actor="rowan")
+    postgres = store.engine.dialect.name == "postgresql"
+    try:
+        if postgres:  # one vector per turn, from the bulk import (the insert trigger)
+            turns, vectors, stale = _vectors_out_of_step(store)
+            assert turns == vectors > 0 and stale == 0
+        before = _same_hits(store, ["minibus", "minibus park"])
+        assert before["minibus"] > 0
+        assert store.set_pseudonym("Minibus", "Wagonette") > 0  # an UPDATE of those turns
+        after = _same_hits(store, ["minibus", "wagonette", "wagon*", '"the wagonette"'])
+        assert after["minibus"] == 0 and after["wagonette"] == before["minibus"]
+        assert after["wagon*"] == after["wagonette"]
+        if postgres:  # the update trigger recomputed exactly the changed turns' vectors
+            assert _vectors_out_of_step(store) == (turns, turns, 0)
+    finally:
+        store.close()
+
+
+def test_0018_moves_postgresqls_vectors_to_turn_search_and_back(tmp_path, pg_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from coprod_nb.storage.database import _alembic_config
+
+    store = build_second_study(tmp_path / "second", "joint", pg_url)
+    cfg = _alembic_config()
+
+    def migrate(fn, rev):
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, rev)
+
+    def layout():
+        found = inspect(store.engine)
+        return (
+            "turn_search" in found.get_table_names(),
+            "search_vector" in {c["name"] for c in found.get_columns("turn")},
+        )
+
+    queries = ["resid*", '"health board"', "nurse AND park"]
+    try:
+        hits = {q: [h.turn_id for h in store.search(q, limit=1000)] for q in queries}
+        assert all(hits.values()) and layout() == (True, False)
+        migrate(command.downgrade, "0017")
+        assert layout() == (False, True)  # the generated column of 0011 again
+        migrate(command.upgrade, "head")
+        assert layout() == (True, False)
+        assert _vectors_out_of_step(store)[1:] == (_vectors_out_of_step(store)[0], 0)
+        assert {q: [h.turn_id for h in store.search(q, limit=1000)] for q in queries} == hits
+    finally:
+        store.close()

@@ -367,9 +367,10 @@ def test_every_table_has_a_rule_for_researchers_roles():
     from coprod_nb.storage.models import Base
     from coprod_nb.storage.team import LEAD_ONLY_GRANTS, TABLE_GRANTS
 
-    assert set(Base.metadata.tables) | {"alembic_version"} == set(TABLE_GRANTS) | set(
-        LEAD_ONLY_GRANTS
-    )
+    # alembic's own table, and PostgreSQL's search vectors (migration 0018, no model)
+    assert set(Base.metadata.tables) | {"alembic_version", "turn_search"} == set(
+        TABLE_GRANTS
+    ) | set(LEAD_ONLY_GRANTS)
 
 
 def test_nobody_writes_an_event_about_a_colleagues_note(team):
@@ -613,6 +614,39 @@ def test_migration_0007_installs_and_removes_the_policies(team):
     assert policies() == installed
     for name in TEAM:  # the roles' grants survive: the blinding is back
         assert {r[0] for r in team.rows(name, "SELECT id FROM note")} == {team.notes[name]}
+
+
+def test_researchers_roles_search_but_only_the_triggers_write_the_vectors(team):
+    found = "SELECT id FROM turn_search WHERE search_vector @@ to_tsquery('simple', 'childcare')"
+    for name in TEAM:
+        assert len(team.rows(name, found)) == 1
+        _refused(team, name, "UPDATE turn_search SET search_vector = to_tsvector('forged')")
+        _refused(team, name, "DELETE FROM turn_search")
+        _refused(team, name, "INSERT INTO turn_search (id, search_vector) VALUES (-1, '')")
+    # a member's change of a turn's text (theirs to make) is indexed by the triggers
+    with team.sql("Moss") as conn:
+        conn.execute(
+            "UPDATE turn SET text = 'Kelpie pasties at every meeting.' "
+            "WHERE text LIKE 'Money for childcare%'"
+        )
+    with team.store("Fern") as fern:
+        assert [h.transcript_id for h in fern.search("kelpie")] == [team.transcript]
+        assert list(fern.search("childcare")) == []
+
+
+def test_migration_0018_lets_every_role_that_reads_the_turns_search(team):
+    from alembic import command
+
+    from coprod_nb.storage.database import _alembic_config
+
+    cfg = _alembic_config()
+    for revision, step in (("0017", command.downgrade), ("head", command.upgrade)):
+        with team.owner.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+    for name in TEAM:  # before `coprod-nb team` runs again
+        with team.store(name) as store:
+            assert [h.transcript_id for h in store.search("library")] == [team.transcript]
 
 
 def test_a_sqlite_study_has_no_team_roles(tmp_path, capsys):

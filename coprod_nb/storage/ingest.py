@@ -263,8 +263,10 @@ def write_transcripts(
     return written
 
 
-#: What an import of transcripts writes, for the planner's statistics (PostgreSQL).
-IMPORTED_TABLES = ("transcript", "turn", "transcript_person")
+#: What an import of transcripts writes, for the planner's statistics (PostgreSQL):
+#: turn_search's hold its words' frequencies, which the planner reads to choose between
+#: the GIN index and the turns in order (migration 0018).
+IMPORTED_TABLES = ("transcript", "turn", "turn_search", "transcript_person")
 
 
 def refresh_statistics(engine, tables: Sequence[str] = IMPORTED_TABLES) -> None:

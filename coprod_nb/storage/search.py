@@ -49,9 +49,10 @@ class SearchHit:
 Term = tuple[tuple[str, ...], bool]
 
 # FTS5's unicode61 tokenizer keeps letters and digits and splits on everything else,
-# underscores included. PostgreSQL indexes turn.search_vector (migration 0011): the text
-# with all but letters and digits made spaces, so its parser splits words where FTS5 does
-# (no hyphenated compounds, e-mail or URL tokens whose extra positions break phrases).
+# underscores included. PostgreSQL indexes turn_search.search_vector (migrations 0011 and
+# 0018, a narrow table beside turn): the text with all but letters and digits made
+# spaces, so its parser splits words where FTS5 does (no hyphenated compounds, e-mail or
+# URL tokens whose extra positions break phrases).
 _TOKEN_CHARS = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -175,10 +176,11 @@ def rank_window(
         )
         rows = session.execute(sql, {"q": fts5_query(query), "n": window + 1})
         return [(score, turn_id) for turn_id, score in rows]
-    # The GIN index finds the matches; the score is read from the stored vector.
+    # The GIN index finds the matches; the score is read from the stored vector, in
+    # turn_search (0018): apart from the texts, a search reads half the pages.
     sql = text(
-        "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn t, to_tsquery('simple', :q) q "
-        "WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
+        "SELECT t.id, -ts_rank(t.search_vector, q) FROM turn_search t, "
+        "to_tsquery('simple', :q) q WHERE t.search_vector @@ q ORDER BY t.id LIMIT :n"
     )
     # A plan per query, never the generic one prepared statements move to after a
     # few calls: it cannot tell "the" (read the primary key in order, stop at the

@@ -68,6 +68,8 @@ TABLE_GRANTS: dict[str, str] = {
     "transcript": _TEAM,
     "transcript_person": _TEAM + ", DELETE",
     "turn": _TEAM,
+    # PostgreSQL's search vectors (migration 0018): written only by the triggers on turn
+    "turn_search": "SELECT",
     "excerpt": _TEAM,
     "event": "SELECT, INSERT",  # append-only (the triggers refuse the rest anyway)
     "note": _TEAM,  # rows: own notes (soft delete is an UPDATE)

@@ -8,11 +8,10 @@ config = context.config
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    # FTS5 shadow tables are made by hand in 0001, PostgreSQL's turn.search_vector in
-    # 0011 (a generated column the models leave out); autogenerate must not drop them.
-    if type_ == "column" and name == "search_vector":
-        return False
-    return not (type_ == "table" and name.startswith("turn_fts"))
+    # The search indexes are made by hand: FTS5's shadow tables in 0001 (SQLite),
+    # turn_search in 0018 (PostgreSQL, kept by triggers); the models leave them out, and
+    # autogenerate must not drop them.
+    return not (type_ == "table" and name.startswith(("turn_fts", "turn_search")))
 
 
 connection = config.attributes.get("connection")
