@@ -4,8 +4,10 @@ One database holds one study. Every change goes through a repository, which writ
 :class:`Event` row in the same transaction (see :mod:`coprod_nb.storage.events`).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: with it every ``Mapped[...]`` is a
+# string that SQLAlchemy evaluates again while declaring the class, about 15% of the
+# time the notebooks' import line spends on this module (docs/performance.md). Forward
+# references to a later class are quoted instead.
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -82,7 +84,7 @@ class Participant(Base):
     role: Mapped[str] = mapped_column(String(200), default="")
     consent_record: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_quote: Mapped[bool] = mapped_column(Boolean, default=False)
-    partnership: Mapped[Partnership | None] = relationship()
+    partnership: Mapped["Partnership | None"] = relationship()
 
 
 class NameKey(Base):
@@ -103,7 +105,7 @@ class Transcript(Base):
     partnership_id: Mapped[int | None] = mapped_column(
         ForeignKey("partnership.id", ondelete="SET NULL")
     )
-    date: Mapped[date | None] = mapped_column(Date)
+    date: Mapped["date | None"] = mapped_column(Date)  # quoted: "date" is this column here
     source_name: Mapped[str] = mapped_column(String(300))
     source_format: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -117,8 +119,8 @@ class Transcript(Base):
     # re-apply skips the transcript while both are the same. Deferred: only the re-apply
     # reads it (and a study stamped while 0012 was a placeholder has no such column).
     key_digest: Mapped[str | None] = mapped_column(String(64), deferred=True)
-    partnership: Mapped[Partnership | None] = relationship()
-    turns: Mapped[list[Turn]] = relationship(
+    partnership: Mapped["Partnership | None"] = relationship()
+    turns: Mapped[list["Turn"]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", order_by="Turn.seq"
     )
 
@@ -162,7 +164,7 @@ class Turn(Base):
     end_ms: Mapped[int | None] = mapped_column(Integer)
     char_start: Mapped[int] = mapped_column(Integer)  # offsets of text in Transcript.text
     char_end: Mapped[int] = mapped_column(Integer)
-    transcript: Mapped[Transcript] = relationship(back_populates="turns")
+    transcript: Mapped["Transcript"] = relationship(back_populates="turns")
 
 
 class Excerpt(Base):
@@ -212,7 +214,7 @@ class Note(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    excerpts: Mapped[list[Excerpt]] = relationship(
+    excerpts: Mapped[list["Excerpt"]] = relationship(
         secondary="note_excerpt", order_by="Excerpt.start"
     )
 
@@ -274,11 +276,11 @@ class Meeting(Base):
 
     __tablename__ = "meeting"
     id: Mapped[int] = mapped_column(primary_key=True)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped["date"] = mapped_column(Date)  # quoted: "date" is this column here
     title: Mapped[str] = mapped_column(String(200), default="Joint interpretation meeting")
     attendees: Mapped[list] = mapped_column(JSON, default=list)  # researcher names
     minutes: Mapped[str] = mapped_column(Text, default="")
-    dissents: Mapped[list[Dissent]] = relationship(
+    dissents: Mapped[list["Dissent"]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="Dissent.id"
     )
 
@@ -293,7 +295,7 @@ class Dissent(Base):
     positions: Mapped[list] = mapped_column(JSON, default=list)  # [{"who": .., "position": ..}]
     resolution: Mapped[str] = mapped_column(Text, default="")
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
-    meeting: Mapped[Meeting] = relationship(back_populates="dissents")
+    meeting: Mapped["Meeting"] = relationship(back_populates="dissents")
 
 
 class TensionRow(Base):
@@ -354,7 +356,7 @@ class Workshop(Base):
 
     __tablename__ = "workshop"
     id: Mapped[int] = mapped_column(primary_key=True)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped["date"] = mapped_column(Date)  # quoted: "date" is this column here
     mode: Mapped[str] = mapped_column(String(40), default="online")
     facilitators: Mapped[list] = mapped_column(JSON, default=list)  # researcher names
     participants: Mapped[list] = mapped_column(JSON, default=list)  # participant names
