@@ -1,4 +1,4 @@
-"""Three clear-error gaps (review of 2026-12-02): a refusal of the database says why.
+"""Four clear-error gaps (review of 2026-12-02): a refusal of the database says why.
 
 1. The bulk writes of an import (storage/bulk.py): a trigger, a guard, a researcher's
    role refusing the rows is a CoprodError with the database's reason, not SQLAlchemy's
@@ -7,6 +7,9 @@
    researcher already has the name None or the login None".
 3. ``coprod-nb history``: an unknown kind (a typing mistake) is refused with the kinds
    the log records, not answered "no history".
+4. A new partnership, researcher, participant, tension ... (``Store._add``) and a changed
+   participant: a trigger or a CHECK refusing the row is told with its reason, not as
+   "already exists"; a real clash still is.
 
 Demo and second study (early and late stages) on SQLite; a team study on PostgreSQL.
 """
@@ -349,3 +352,60 @@ def test_a_mistake_in_a_statement_is_not_dressed_as_a_refusal(study):
     refused = constraint_refusal(refusal.value, "a note")
     assert isinstance(refused, Forbidden)
     assert str(refused).startswith("the database refused a note: NOT NULL constraint failed")
+
+
+# -- 4. a new row, or a changed participant, refused for another reason than a clash ------
+
+
+@pytest.mark.parametrize(("name", "stage"), STUDIES)
+def test_a_refused_new_partnership_is_not_told_as_taken(study, name, stage):
+    folder = study(name, stage)
+    _trigger(
+        folder,
+        "CREATE TRIGGER late BEFORE INSERT ON partnership "
+        "BEGIN SELECT RAISE(ABORT, 'no new cases this term'); END",
+    )
+    before = table_checksums(folder / "study.db")
+    with Store(folder, actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        with pytest.raises(Forbidden) as refused:
+            as_(st, lead.login or lead.name).add_partnership("ZQX", "Quarry Lane Trust")
+    message = _refusal_of(refused.value)
+    assert "already exists" not in message
+    assert "the database refused the new partnership" in message
+    assert "no new cases this term" in message
+    assert table_checksums(folder / "study.db") == before
+
+
+@pytest.mark.parametrize(("name", "stage"), STUDIES)
+def test_a_taken_partnership_is_still_told_as_taken(study, name, stage):
+    folder = study(name, stage)
+    with Store(folder, actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        taken = st.partnerships()[0].short
+        before = table_checksums(folder / "study.db")
+        with pytest.raises(InvalidInput) as clash:
+            as_(st, lead.login or lead.name).add_partnership(taken, "Another name")
+    assert _refusal_of(clash.value) == f"partnership {taken!r} already exists"
+    assert table_checksums(folder / "study.db") == before
+
+
+@pytest.mark.parametrize(("name", "stage"), STUDIES)
+def test_a_refused_participant_change_is_not_told_as_taken(study, name, stage):
+    folder = study(name, stage)
+    _trigger(
+        folder,
+        "CREATE TRIGGER late BEFORE UPDATE OF role ON participant "
+        "BEGIN SELECT RAISE(ABORT, 'roles are frozen'); END",
+    )
+    before = table_checksums(folder / "study.db")
+    with Store(folder, actor="owner") as st:
+        lead = next(r for r in st.researchers() if r.lead)
+        person = st.participants()[0]
+        with pytest.raises(Forbidden) as refused:
+            as_(st, lead.login or lead.name).update_participant(person.name, role="Treasurer")
+    message = _refusal_of(refused.value)
+    assert "already exists" not in message
+    assert "the database refused the change to participant" in message
+    assert person.name in message and "roles are frozen" in message
+    assert table_checksums(folder / "study.db") == before

@@ -716,6 +716,8 @@ class Store(
                         after=after,
                     )
         except IntegrityError as exc:
+            if not is_duplicate(exc):
+                raise self._write_refusal(exc, f"the change to participant {ref}") from exc
             raise InvalidInput(f"participant {name!r} already exists") from exc
         self._key = None
         if real_name is not None and real_name.strip():
@@ -1346,6 +1348,10 @@ class Store(
                 if pair:
                     self._set_key(s, *pair)
         except IntegrityError as exc:
+            # Only a unique constraint is a clash of names; a CHECK, a foreign key or a
+            # trigger refusing the row is told with the database's reason.
+            if not is_duplicate(exc):
+                raise self._write_refusal(exc, f"the new {kind}") from exc
             raise InvalidInput(duplicate_message) from exc
         if pair:
             self._key = None
