@@ -7,9 +7,9 @@
    researcher already has the name None or the login None".
 3. ``coprod-nb history``: an unknown kind (a typing mistake) is refused with the kinds
    the log records, not answered "no history".
-4. A new partnership, researcher, participant, tension ... (``Store._add``) and a changed
-   participant: a trigger or a CHECK refusing the row is told with its reason, not as
-   "already exists"; a real clash still is.
+4. A new partnership, researcher, participant, excerpt, meeting, dissent or tension link
+   (``Store._add``) and a changed participant: a trigger or a CHECK refusing the row is
+   told with its reason, not as "already exists"; a real clash still is.
 
 Demo and second study (early and late stages) on SQLite; a team study on PostgreSQL.
 """
