@@ -301,6 +301,17 @@ class Store(
         """
         return cls._refusal(exc) or constraint_refusal(exc, what)
 
+    @classmethod
+    def _clash_or_refusal(cls, exc: IntegrityError, what: str, clash: str) -> Exception:
+        """The error to raise for ``exc``: a taken name, or the database's refusal of ``what``.
+
+        ``InvalidInput(clash)`` only for a unique constraint; a trigger, a CHECK or a
+        foreign key refusing the row is told with its reason, never as a clash.
+        """
+        if is_duplicate(exc):
+            return InvalidInput(clash)
+        return cls._write_refusal(exc, what)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction for a block of store calls: all of them or none.
@@ -640,17 +651,15 @@ class Store(
                         s, self.actor, "update", "researcher", person.id, before=before, after=after
                     )
         except IntegrityError as exc:
-            # Only a unique constraint means a taken name or login; any other refusal
-            # (a trigger, a CHECK) is told with the database's reason, not as a clash.
-            if not is_duplicate(exc):
-                raise self._write_refusal(exc, f"the change to researcher {ref}") from exc
             taken = " or ".join(
                 f"the {field} {value.strip()!r}"
                 for field, value in (("name", name), ("login", login))
                 if value is not None and value.strip()
             )
-            raise InvalidInput(
-                f"another researcher already has {taken or 'that name or login'}"
+            raise self._clash_or_refusal(
+                exc,
+                f"the change to researcher {ref}",
+                f"another researcher already has {taken or 'that name or login'}",
             ) from exc
         self._key = None
         if real_name is not None and real_name.strip():
@@ -716,9 +725,9 @@ class Store(
                         after=after,
                     )
         except IntegrityError as exc:
-            if not is_duplicate(exc):
-                raise self._write_refusal(exc, f"the change to participant {ref}") from exc
-            raise InvalidInput(f"participant {name!r} already exists") from exc
+            raise self._clash_or_refusal(
+                exc, f"the change to participant {ref}", f"participant {name!r} already exists"
+            ) from exc
         self._key = None
         if real_name is not None and real_name.strip():
             self.reapply_pseudonyms()
@@ -1348,11 +1357,7 @@ class Store(
                 if pair:
                     self._set_key(s, *pair)
         except IntegrityError as exc:
-            # Only a unique constraint is a clash of names; a CHECK, a foreign key or a
-            # trigger refusing the row is told with the database's reason.
-            if not is_duplicate(exc):
-                raise self._write_refusal(exc, f"the new {kind}") from exc
-            raise InvalidInput(duplicate_message) from exc
+            raise self._clash_or_refusal(exc, f"the new {kind}", duplicate_message) from exc
         if pair:
             self._key = None
             self.reapply_pseudonyms()
