@@ -31,7 +31,7 @@ from coprod_nb.exchange.refi_qda import export_qdpx, import_qdpx
 from coprod_nb.storage import Store, bulk
 from coprod_nb.storage.events import OBJECT_TYPES
 from coprod_nb.storage.guards import APPEND_ONLY
-from tests.acting import as_
+from tests.acting import as_, as_lead
 from tests.badinput import table_checksums
 
 
@@ -61,6 +61,16 @@ def _refusal_of(exc: BaseException) -> str:
     assert isinstance(exc, CoprodError) and not isinstance(exc, DBAPIError)
     assert "sqlalchemy" not in str(exc).lower() and "[SQL" not in str(exc)
     return str(exc)
+
+
+def _refused_as_lead(folder: Path, trigger: str, act) -> str:
+    """What the lead reads when ``act(store)`` meets ``trigger``; the study is unchanged."""
+    _trigger(folder, trigger)
+    before = table_checksums(folder / "study.db")
+    with Store(folder, actor="owner") as st, pytest.raises(Forbidden) as refused:
+        act(as_lead(st))
+    assert table_checksums(folder / "study.db") == before
+    return _refusal_of(refused.value)
 
 
 # -- 1. the bulk writes of an import ------------------------------------------------------
@@ -134,22 +144,17 @@ def test_a_guard_refusing_bulk_notes_is_the_guards_clear_refusal(study, name, st
 @pytest.mark.parametrize(("name", "stage"), STUDIES)
 def test_a_refused_lead_change_is_not_told_as_a_taken_name(study, name, stage):
     folder = study(name, stage)
-    _trigger(
+    with Store(folder, actor="owner") as st:
+        other = next(r.name for r in st.researchers() if not r.lead)
+    message = _refused_as_lead(
         folder,
         "CREATE TRIGGER late BEFORE UPDATE OF lead ON researcher "
         "BEGIN SELECT RAISE(ABORT, 'no room left'); END",
+        lambda me: me.update_researcher(other, lead=True),
     )
-    before = table_checksums(folder / "study.db")
-    with Store(folder, actor="owner") as st:
-        lead = next(r for r in st.researchers() if r.lead)
-        other = next(r for r in st.researchers() if not r.lead)
-        with pytest.raises(Forbidden) as refused:
-            as_(st, lead.login or lead.name).update_researcher(other.name, lead=True)
-    message = _refusal_of(refused.value)
     assert "already has" not in message and "None" not in message
     assert "the database refused the change to researcher" in message
-    assert other.name in message and "no room left" in message
-    assert table_checksums(folder / "study.db") == before
+    assert other in message and "no room left" in message
 
 
 @pytest.mark.parametrize(("name", "stage"), STUDIES)
@@ -359,33 +364,25 @@ def test_a_mistake_in_a_statement_is_not_dressed_as_a_refusal(study):
 
 @pytest.mark.parametrize(("name", "stage"), STUDIES)
 def test_a_refused_new_partnership_is_not_told_as_taken(study, name, stage):
-    folder = study(name, stage)
-    _trigger(
-        folder,
+    message = _refused_as_lead(
+        study(name, stage),
         "CREATE TRIGGER late BEFORE INSERT ON partnership "
         "BEGIN SELECT RAISE(ABORT, 'no new cases this term'); END",
+        lambda me: me.add_partnership("ZQX", "Quarry Lane Trust"),
     )
-    before = table_checksums(folder / "study.db")
-    with Store(folder, actor="owner") as st:
-        lead = next(r for r in st.researchers() if r.lead)
-        with pytest.raises(Forbidden) as refused:
-            as_(st, lead.login or lead.name).add_partnership("ZQX", "Quarry Lane Trust")
-    message = _refusal_of(refused.value)
     assert "already exists" not in message
     assert "the database refused the new partnership" in message
     assert "no new cases this term" in message
-    assert table_checksums(folder / "study.db") == before
 
 
 @pytest.mark.parametrize(("name", "stage"), STUDIES)
 def test_a_taken_partnership_is_still_told_as_taken(study, name, stage):
     folder = study(name, stage)
     with Store(folder, actor="owner") as st:
-        lead = next(r for r in st.researchers() if r.lead)
         taken = st.partnerships()[0].short
         before = table_checksums(folder / "study.db")
         with pytest.raises(InvalidInput) as clash:
-            as_(st, lead.login or lead.name).add_partnership(taken, "Another name")
+            as_lead(st).add_partnership(taken, "Another name")
     assert _refusal_of(clash.value) == f"partnership {taken!r} already exists"
     assert table_checksums(folder / "study.db") == before
 
@@ -393,19 +390,14 @@ def test_a_taken_partnership_is_still_told_as_taken(study, name, stage):
 @pytest.mark.parametrize(("name", "stage"), STUDIES)
 def test_a_refused_participant_change_is_not_told_as_taken(study, name, stage):
     folder = study(name, stage)
-    _trigger(
+    with Store(folder, actor="owner") as st:
+        person = st.participants()[0].name
+    message = _refused_as_lead(
         folder,
         "CREATE TRIGGER late BEFORE UPDATE OF role ON participant "
         "BEGIN SELECT RAISE(ABORT, 'roles are frozen'); END",
+        lambda me: me.update_participant(person, role="Treasurer"),
     )
-    before = table_checksums(folder / "study.db")
-    with Store(folder, actor="owner") as st:
-        lead = next(r for r in st.researchers() if r.lead)
-        person = st.participants()[0]
-        with pytest.raises(Forbidden) as refused:
-            as_(st, lead.login or lead.name).update_participant(person.name, role="Treasurer")
-    message = _refusal_of(refused.value)
     assert "already exists" not in message
     assert "the database refused the change to participant" in message
-    assert person.name in message and "roles are frozen" in message
-    assert table_checksums(folder / "study.db") == before
+    assert person in message and "roles are frozen" in message
