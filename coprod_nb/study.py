@@ -5,13 +5,21 @@ A study is *named* by the ``study_dir`` argument, ``$COPROD_STUDY``, or a databa
 to create one: a typing mistake in ``COPROD_STUDY`` must not hand a researcher the
 fictional demo. The demo is built only when asked for (``demo=True``, ``coprod-nb demo
 DIR``) or when nothing is named at all, and then it says so in the notebook's output.
+Such a demo lives in a temporary folder that is removed again when its store is no longer
+used or the process (the notebook's kernel) ends, so that "nothing you do here is kept"
+holds and a shared server's temporary space does not fill with copies. A kernel that is
+killed cannot clean up after itself; its folder is removed by the next temporary demo
+opened, which knows the folder is abandoned because the operating system released the
+lock its process held on it.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+import weakref
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -156,18 +164,24 @@ def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
 
     if stage not in STAGES:
         raise InvalidInput(f"stage must be one of {', '.join(STAGES)} (got {stage!r})")
-    folder = Path(tempfile.mkdtemp(prefix="coprod-demo-"))
-    if url is None:
-        # A SQLite file in the temporary folder, whatever $COPROD_DB says: a team's
-        # database never receives the demo unless it is passed as ``url``. Copied from
-        # the cache of built demos (coprod_nb.seed.demo_cache) when there is one.
-        local = f"sqlite:///{folder.resolve() / DB_FILE}"
-        if copy_demo(folder, stage):
-            store = Store(folder, local, actor=actor)
+    _sweep_abandoned()
+    folder = Path(tempfile.mkdtemp(prefix=DEMO_PREFIX))
+    held = _hold(folder)
+    try:
+        if url is None:
+            # A SQLite file in the temporary folder, whatever $COPROD_DB says: a team's
+            # database never receives the demo unless it is passed as ``url``. Copied
+            # from the cache of built demos (coprod_nb.seed.demo_cache) when there is one.
+            local = f"sqlite:///{folder.resolve() / DB_FILE}"
+            if copy_demo(folder, stage):
+                store = Store(folder, local, actor=actor)
+            else:
+                store = build_demo(folder, url=local, stage=stage)
         else:
-            store = build_demo(folder, url=local, stage=stage)
-    else:
-        store = build_demo(folder, url=url, stage=stage)
+            store = build_demo(folder, url=url, stage=stage)
+    except BaseException:  # an interrupted or failed build leaves no half-built folder
+        _release(folder, held)
+        raise
     store.actor = actor or default_actor()  # the demo was built by "demo"; now it is you
     notice = DEMO_NOTICE
     if actor is None and store.acting_researcher() is None:
@@ -176,5 +190,66 @@ def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
         store.actor = DEMO_ACTOR
         notice += f" You work as its researcher {store.acting_researcher().name}."
     store.is_demo = True
+    _discard_when_done(store, held)
     print(notice)
     return store
+
+
+#: The name of every temporary demo folder starts so (in the system's temporary folder).
+DEMO_PREFIX = "coprod-demo-"
+#: The file of a temporary demo folder that its process holds locked while it works.
+IN_USE = ".in-use"
+
+if sys.platform != "win32":
+    import fcntl
+else:  # no advisory locks: a killed kernel's folder is left to the system's clean-up
+    fcntl = None
+
+
+def _hold(folder: Path) -> int | None:
+    """Lock ``folder`` as in use by this process; the operating system releases the lock
+    when the process ends, however it ends."""
+    if fcntl is None:
+        return None
+    # Locked before it is renamed into place, so no sweep ever sees it unlocked.
+    fd, name = tempfile.mkstemp(prefix=".lock-", dir=folder)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.replace(name, folder / IN_USE)
+    return fd
+
+
+def _release(folder: Path, held: int | None) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if held is not None:
+        os.close(held)
+
+
+def _sweep_abandoned() -> None:
+    """Remove the temporary demos of processes that ended without removing them."""
+    if fcntl is None:
+        return
+    for folder in Path(tempfile.gettempdir()).glob(f"{DEMO_PREFIX}*"):
+        try:  # another user's (unreadable), still being created, or not locked at all
+            fd = os.open(folder / IN_USE, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its process is still working on it
+            os.close(fd)
+            continue
+        _release(folder, fd)
+
+
+def _discard_when_done(store: Store, held: int | None) -> None:
+    """Remove a temporary demo's folder once ``store`` is garbage-collected or the
+    process ends (whichever comes first); never in a forked child, whose parent may
+    still be working on it."""
+    folder, engine, owner = store.study_dir, store.engine, os.getpid()
+
+    def discard() -> None:
+        if os.getpid() == owner:
+            engine.dispose()
+            _release(folder, held)
+
+    weakref.finalize(store, discard)

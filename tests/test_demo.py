@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import tempfile
 import tomllib
 from contextlib import closing
 
@@ -110,8 +111,11 @@ def test_open_study_builds_each_stage_once(tmp_path, monkeypatch):
     for st in (first, second):
         st.close()
     monkeypatch.setenv("COPROD_DEMO_CACHE", "off")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
     with pytest.raises(AssertionError, match="should have been copied"):
         open_study(stage="recall")  # no cache: built in place
+    assert list((tmp_path / "temp").iterdir()) == []  # the failed build left nothing
 
 
 def test_the_methods_trail_recorded_over_the_stored_v1_gives_f1_to_f4(joint_demo):

@@ -3,12 +3,17 @@ a silent demo; the demo is built only when nothing is named or when asked for, a
 
 from __future__ import annotations
 
+import gc
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from coprod_nb import open_study
 from coprod_nb.errors import InvalidInput, NotFound
@@ -152,3 +157,90 @@ def test_create_true_never_builds_or_hides_a_demo_and_refuses_a_file(tmp_path, m
     with pytest.raises(NotFound, match="is not a folder"):
         open_study(create=True)
     assert not_a_folder.read_text() == "x"
+
+
+def test_a_temporary_demo_is_removed_once_its_store_is_no_longer_used(capsys):
+    """ "Nothing you do here is kept": the folder goes with the last reference to its
+    store, not before, and a forked child (whose parent still works on it) leaves it."""
+    store = open_study(demo=True, stage="recall", actor="alder")
+    folder = store.study_dir
+    store.add_partnership("RA", "Riverside allotments")  # some work, as a user would do
+    gc.collect()
+    assert (folder / "study.db").is_file()  # still in use: kept
+    child = os.fork()
+    if child == 0:  # the child drops its copy of the store, then exits without cleanup
+        del store
+        gc.collect()
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert (folder / "study.db").is_file()
+    del store
+    gc.collect()
+    assert not folder.exists()
+    assert capsys.readouterr().out == DEMO_NOTICE + "\n"
+
+
+def test_a_notebook_on_the_temporary_demo_leaves_nothing_behind_when_its_kernel_ends():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from coprod_nb import open_study\nstudy = open_study()\nprint(study.study_dir)"
+        )
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()  # then shuts it down
+    [notice, where] = "".join(o.get("text", "") for o in nb.cells[0].outputs).splitlines()
+    assert notice.startswith(DEMO_NOTICE)
+    folder = Path(where)
+    assert folder.name.startswith("coprod-demo-") and folder.parent == Path(tempfile.gettempdir())
+    assert not folder.exists()
+
+
+_OPEN_AND = (
+    "import os, signal, sys\n"
+    "from coprod_nb import open_study\n"
+    "store = open_study()\n"
+    "print(store.study_dir, flush=True)\n"
+)
+
+
+def _demo_in_a_process(then: str, env: dict) -> tuple[subprocess.Popen, Path]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _OPEN_AND + then],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    for line in child.stdout:  # the demo notice, then the folder
+        if line.startswith("/"):
+            return child, Path(line.strip())
+    raise AssertionError(f"no folder printed (exit {child.wait()})")
+
+
+def test_a_killed_kernels_demo_is_removed_by_the_next_demo_and_a_live_one_is_not(
+    tmp_path, monkeypatch, capsys
+):
+    """A kernel killed outright cannot clean up; the next temporary demo sweeps its
+    folder, and only the folders of processes that have ended."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    killed, abandoned = _demo_in_a_process("os.kill(os.getpid(), signal.SIGKILL)", env)
+    assert killed.wait() == -9 and (abandoned / "study.db").is_file()  # left behind
+    working, live = _demo_in_a_process("sys.stdin.read()", env)  # works until told
+    other = temp / "coprod-demo-from-an-older-version"  # no lock held: not judged
+    other.mkdir()
+    store = open_study(demo=True, stage="recall")
+    assert not abandoned.exists()
+    assert (live / "study.db").is_file() and other.is_dir()
+    assert sorted(p.name for p in temp.iterdir()) == sorted(
+        [live.name, other.name, store.study_dir.name]
+    )
+    working.stdin.close()  # it ends normally, and removes its own
+    assert working.wait() == 0 and not live.exists()
+    folder = store.study_dir
+    del store
+    gc.collect()
+    assert not folder.exists()
+    capsys.readouterr()
