@@ -28,6 +28,16 @@ from coprod_nb.errors import InvalidInput, NotFound
 from coprod_nb.storage import Store, default_actor
 from coprod_nb.storage.database import DB_FILE, database_url
 
+if sys.platform != "win32":
+    import fcntl
+else:  # no advisory locks: a killed kernel's folder is left to the system's clean-up
+    fcntl = None
+
+#: The name of every temporary demo folder starts so (in the system's temporary folder).
+DEMO_PREFIX = "coprod-demo-"
+#: The file of a temporary demo folder that its process holds locked while it works.
+IN_USE = ".in-use"
+
 #: Printed when a temporary demo study is opened. It names no path: the temporary
 #: folder changes with every run, and stored notebook outputs must not.
 DEMO_NOTICE = (
@@ -193,17 +203,6 @@ def _temporary_demo(url: str | None, actor: str | None, stage: str) -> Store:
     _discard_when_done(store, held)
     print(notice)
     return store
-
-
-#: The name of every temporary demo folder starts so (in the system's temporary folder).
-DEMO_PREFIX = "coprod-demo-"
-#: The file of a temporary demo folder that its process holds locked while it works.
-IN_USE = ".in-use"
-
-if sys.platform != "win32":
-    import fcntl
-else:  # no advisory locks: a killed kernel's folder is left to the system's clean-up
-    fcntl = None
 
 
 def _hold(folder: Path) -> int | None:

@@ -218,7 +218,7 @@ def _demo_in_a_process(then: str, env: dict) -> tuple[subprocess.Popen, Path]:
 
 
 def test_a_killed_kernels_demo_is_removed_by_the_next_demo_and_a_live_one_is_not(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch
 ):
     """A kernel killed outright cannot clean up; the next temporary demo sweeps its
     folder, and only the folders of processes that have ended."""
@@ -243,4 +243,3 @@ def test_a_killed_kernels_demo_is_removed_by_the_next_demo_and_a_live_one_is_not
     del store
     gc.collect()
     assert not folder.exists()
-    capsys.readouterr()
